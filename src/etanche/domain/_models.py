@@ -1,0 +1,148 @@
+"""Pure data model of a lab network: labs, patients, specimens.
+
+Plain frozen dataclasses: no I/O, no validation here (see ``_validate``), so the
+synthetic generator and the vault can build millions of them cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    """INS sex trait."""
+
+    MALE = "M"
+    FEMALE = "F"
+    UNKNOWN = "I"
+
+
+class IdentityStatus(StrEnum):
+    """Identity status of the INS referential (référentiel national d'identitovigilance)."""
+
+    PROVISIONAL = "PROV"  # identity entered without a checked document
+    RECOVERED = "RECUP"  # INS retrieved from the INSi teleservice, document not checked
+    VALIDATED = "VALI"  # document checked, INS not retrieved
+    QUALIFIED = "QUAL"  # document checked and INS retrieved: the INS may be used
+
+
+class Compartment(StrEnum):
+    """Encryption compartment a field belongs to (DESIGN.md, data protection)."""
+
+    ADMIN = "admin"
+    CLINICAL = "clinical"
+
+
+@dataclass(frozen=True, slots=True)
+class Lab:
+    """A medical biology laboratory site of the network."""
+
+    id: str  # short stable code, e.g. "L07"
+    name: str
+    finess: str  # 9-character FINESS établissement number
+    city: str
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address in France (or abroad when ``country`` is not FR)."""
+
+    line: str
+    postcode: str
+    city: str
+    country: str = "FR"
+
+
+@dataclass(frozen=True, slots=True)
+class Physician:
+    """A treating physician or prescriber, identified by the RPPS number."""
+
+    name: str
+    rpps: str  # 11 digits
+
+
+@dataclass(frozen=True, slots=True)
+class Insurance:
+    """Compulsory (AMO) and complementary (AMC, mutuelle) health insurance."""
+
+    amo_regime: str  # 2 digits, e.g. "01" régime général
+    amo_caisse: str  # 3 digits, caisse code
+    amc_name: str | None = None
+    amc_member_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BloodGroup:
+    """ABO group and RhD factor."""
+
+    abo: str  # "A", "B", "AB" or "O"
+    rh: str  # "+" or "-"
+
+    def __str__(self) -> str:
+        return f"{self.abo}{self.rh}"
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """A drug treatment with its ATC code (e.g. B01AA03 warfarin)."""
+
+    name: str
+    atc: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clinical:
+    """Everything of the clinical compartment of a patient."""
+
+    blood_group: BloodGroup | None = None
+    comments: tuple[str, ...] = ()
+    pregnant: bool | None = None
+    treatments: tuple[Treatment, ...] = ()
+    pathologies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A patient: INS traits, identifiers, contacts, insurance and clinical data.
+
+    ``id`` is a random pseudonymous identifier, never derived from identity.
+    ``lab_id`` is the lab that registered the patient and whose keys protect it.
+    """
+
+    id: str
+    lab_id: str
+    birth_name: str
+    first_names: tuple[str, ...]
+    sex: Sex
+    birth_date: date
+    birthplace_insee: str | None = None  # INSEE COG code; "99xxx" born abroad
+    used_name: str | None = None
+    nir: str | None = None  # 15 characters, Corsica as 2A / 2B
+    identity_status: IdentityStatus = IdentityStatus.PROVISIONAL
+    addresses: tuple[Address, ...] = ()
+    phones: tuple[str, ...] = ()  # E.164
+    emails: tuple[str, ...] = ()
+    physician: Physician | None = None
+    insurance: Insurance | None = None
+    clinical: Clinical = field(default_factory=Clinical)
+    last_visit: date | None = None
+
+    @property
+    def first_first_name(self) -> str:
+        """First of the birth first names (an INS trait used for matching)."""
+        return self.first_names[0] if self.first_names else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Specimen:
+    """A specimen collected for a patient at a lab."""
+
+    id: str
+    patient_id: str
+    lab_id: str
+    accession: str  # lab accession number
+    collected_at: datetime
+    specimen_type: str  # e.g. "sang veineux", "urine"
+    prescriber: Physician | None = None
