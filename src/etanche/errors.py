@@ -140,5 +140,5 @@ def exit_code_for(error: EtancheError) -> int:
     """Exit code of the nearest documented branch; 1 for anything else."""
     for cls in type(error).__mro__:
         if cls in EXIT_CODES:
-            return EXIT_CODES[cls]  # type: ignore[index]
+            return EXIT_CODES[cls]
     return 1

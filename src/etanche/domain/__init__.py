@@ -14,6 +14,26 @@ from etanche.domain._models import (
     Specimen,
     Treatment,
 )
+from etanche.domain._normalize import (
+    normalize_email,
+    normalize_name,
+    normalize_nir,
+    normalize_phone_for_index,
+)
+from etanche.domain._validate import (
+    normalize_phone,
+    validate_atc,
+    validate_birth_date,
+    validate_blood_group,
+    validate_email,
+    validate_finess,
+    validate_insee_commune,
+    validate_nir,
+    validate_patient,
+    validate_postcode,
+    validate_rpps,
+    validate_specimen,
+)
 
 __all__ = [
     "Address",
@@ -28,4 +48,20 @@ __all__ = [
     "Sex",
     "Specimen",
     "Treatment",
+    "normalize_email",
+    "normalize_name",
+    "normalize_nir",
+    "normalize_phone",
+    "normalize_phone_for_index",
+    "validate_atc",
+    "validate_birth_date",
+    "validate_blood_group",
+    "validate_email",
+    "validate_finess",
+    "validate_insee_commune",
+    "validate_nir",
+    "validate_patient",
+    "validate_postcode",
+    "validate_rpps",
+    "validate_specimen",
 ]

@@ -1,0 +1,71 @@
+"""The labs of the network: 30 sites in Bretagne, Pays de la Loire and Normandie."""
+
+from __future__ import annotations
+
+import random
+
+from stdnum import luhn
+
+from etanche.domain import Lab
+from etanche.synth._places import COMMUNES_BY_NAME
+
+# (city, brand, relative activity). Regions interleaved so that a small network
+# (``labs=3``) still spans the three regions.
+LAB_SITES: tuple[tuple[str, str, int], ...] = (
+    ("Rennes", "BioRennes", 16),
+    ("Nantes", "BioNantes", 18),
+    ("Caen", "BioCaen", 12),
+    ("Brest", "Bio Ponant", 13),
+    ("Angers", "BioAngers", 12),
+    ("Rouen", "BioRouen", 12),
+    ("Quimper", "BioQuimper", 9),
+    ("Le Mans", "BioMaine", 11),
+    ("Cherbourg-en-Cotentin", "BioCotentin", 8),
+    ("Vannes", "BioVannes", 9),
+    ("Saint-Nazaire", "BioEstuaire", 8),
+    ("Le Havre", "BioOcéane", 11),
+    ("Lorient", "BioLorient", 8),
+    ("Laval", "BioLaval", 7),
+    ("Saint-Lô", "BioSaint-Lô", 4),
+    ("Saint-Brieuc", "BioArmor", 8),
+    ("Cholet", "BioCholet", 6),
+    ("Évreux", "BioÉvreux", 6),
+    ("Saint-Malo", "BioÉmeraude", 6),
+    ("La Roche-sur-Yon", "BioVendée", 7),
+    ("Dieppe", "BioDieppe", 4),
+    ("Rennes", "BioRennes Sud", 10),
+    ("Nantes", "BioNantes Nord", 11),
+    ("Alençon", "BioAlençon", 4),
+    ("Morlaix", "BioMorlaix", 4),
+    ("Saumur", "BioSaumur", 4),
+    ("Lisieux", "BioLisieux", 4),
+    ("Lannion", "BioTrégor", 4),
+    ("Brest", "Bio Ponant Rive Droite", 7),
+    ("Vitré", "BioVitré", 4),
+)
+
+
+def finess(dept: str, rng: random.Random) -> str:
+    """A FINESS établissement number: département, 6 digits, Luhn key over the 8 first."""
+    body = f"{dept}{rng.randrange(10**6):06d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def build_labs(n: int, rng: random.Random) -> tuple[tuple[Lab, ...], tuple[int, ...]]:
+    """``n`` labs with unique FINESS numbers, and their relative activity weights."""
+    labs: list[Lab] = []
+    weights: list[int] = []
+    seen: set[str] = set()
+    for k in range(n):
+        city, brand, weight = LAB_SITES[k % len(LAB_SITES)]
+        if k >= len(LAB_SITES):
+            brand = f"{brand} {k // len(LAB_SITES) + 1}"
+        dept = COMMUNES_BY_NAME[city].dept
+        number = finess(dept, rng)
+        while number in seen:
+            number = finess(dept, rng)
+        seen.add(number)
+        name = f"Laboratoire de biologie médicale {brand}"
+        labs.append(Lab(id=f"L{k + 1:02d}", name=name, finess=number, city=city))
+        weights.append(weight)
+    return tuple(labs), tuple(weights)

@@ -1,0 +1,81 @@
+"""Where a vault lives: a directory (SQLite) or a PostgreSQL URL, and its key file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+
+from etanche.errors import UsageError
+
+SQLITE_FILE = "vault.sqlite"
+KEY_FILE = "keys.json"
+
+
+@dataclass(frozen=True, slots=True)
+class VaultLocation:
+    """A parsed ``--vault`` value plus the key file that goes with it."""
+
+    url: str
+    keyfile: Path
+    directory: Path | None  # set for SQLite vaults
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.directory is not None
+
+    @property
+    def sqlite_path(self) -> Path:
+        if self.directory is None:
+            raise UsageError("vault: not a SQLite vault")
+        return self.directory / SQLITE_FILE
+
+    def describe(self) -> str:
+        """Printable without credentials."""
+        if self.directory is not None:
+            return str(self.directory)
+        head, _, tail = self.url.partition("@")
+        return f"postgresql://…@{tail}" if tail else head
+
+
+def parse_location(vault: str, keyfile: str | Path | None = None) -> VaultLocation:
+    """A directory path means SQLite; ``postgresql://`` means PostgreSQL (psycopg 3)."""
+    if not vault:
+        raise UsageError("vault: no location given (use --vault or ETANCHE_VAULT)")
+    if vault.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
+        if keyfile is None:
+            raise UsageError(
+                "keyfile: a PostgreSQL vault needs --keyfile or ETANCHE_KEYFILE "
+                "(the key file is kept apart from the database)"
+            )
+        rest = vault.split("://", 1)[1]
+        return VaultLocation(f"postgresql+psycopg://{rest}", Path(keyfile), None)
+    if "://" in vault:
+        raise UsageError("vault: expected a directory or a postgresql:// URL")
+    directory = Path(vault).expanduser().resolve()
+    key_path = Path(keyfile) if keyfile is not None else directory / KEY_FILE
+    return VaultLocation(f"sqlite:///{directory / SQLITE_FILE}", key_path, directory)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    """WAL for concurrent readers; secure_delete so freed pages hold no old bytes."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        "PRAGMA secure_delete=ON",
+        "PRAGMA busy_timeout=5000",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def make_engine(location: VaultLocation) -> Engine:
+    """An engine with the right per-backend settings."""
+    if location.is_sqlite:
+        engine = create_engine(location.url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(location.url, pool_pre_ping=True)

@@ -1,0 +1,89 @@
+"""Tables of the vault (SQLAlchemy Core).
+
+Only what an index must filter or order on stays in clear; every personal value
+is inside the ``admin`` / ``clinical`` ciphertexts. docs/clear-columns.md lists
+each clear column with its reason. Alembic migrations create these tables
+(``migrations/versions``); this module is what queries are written against.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+vault_meta = Table(
+    "vault_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("owner", String(16), primary_key=True),  # lab id, or "*"
+    Column("purpose", String(16), primary_key=True),  # compartment, or "index"
+    Column("version", Integer, primary_key=True),
+    Column("kek_id", String(64), nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+labs = Table(
+    "labs",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("finess", String(9), nullable=False),
+    Column("city", String(100), nullable=False),
+    Column("key_version", Integer, nullable=False),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random, pseudonymous
+    Column("lab_id", String(16), ForeignKey("labs.id"), nullable=False),
+    Column("key_version", Integer, nullable=False),
+    Column("admin_key", LargeBinary, nullable=True),  # NULL once shredded
+    Column("clinical_key", LargeBinary, nullable=True),
+    Column("admin", LargeBinary, nullable=True),
+    Column("clinical", LargeBinary, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", DateTime(timezone=True), nullable=True),
+    Index("ix_patients_lab_version", "lab_id", "key_version"),
+)
+
+patient_index = Table(
+    "patient_index",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("digest", LargeBinary, primary_key=True),
+    Column("patient_id", String(32), ForeignKey("patients.id"), primary_key=True),
+    Index("ix_patient_index_patient", "patient_id"),
+)
+
+specimens = Table(
+    "specimens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False),
+    Column("lab_id", String(16), ForeignKey("labs.id"), nullable=False),
+    Column("collected_on", Date, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_specimens_lab_date", "lab_id", "collected_on"),
+    Index("ix_specimens_patient", "patient_id"),
+)

@@ -1,0 +1,739 @@
+"""The encrypted patient store: the only way patient data goes in or out.
+
+A ``Vault`` is one session on one database with one key ring. Every personal
+value is sealed per patient and compartment before it reaches SQL, and every
+write runs in one transaction, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, inspect, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from etanche.crypto import (
+    INDEX_OWNER,
+    INDEX_PURPOSE,
+    BlindIndexer,
+    Context,
+    KdfCost,
+    KeyRing,
+    PassphraseKeyFile,
+    WrappedKey,
+    new_key,
+    open_sealed,
+    seal,
+)
+from etanche.domain import Compartment, Lab, Patient, Specimen
+from etanche.domain._normalize import (
+    normalize_email,
+    normalize_nir,
+    normalize_phone_for_index,
+)
+from etanche.domain._validate import validate_patient, validate_specimen
+from etanche.errors import (
+    KeyNotFound,
+    RecordNotFound,
+    SchemaError,
+    UsageError,
+    VaultError,
+    VaultExists,
+    VaultNotFound,
+)
+from etanche.vault import _codec, _indexes
+from etanche.vault._location import VaultLocation, make_engine
+from etanche.vault._schema import data_keys, labs, patient_index, patients, specimens, vault_meta
+
+ALL_COMPARTMENTS: tuple[Compartment, ...] = (Compartment.ADMIN, Compartment.CLINICAL)
+_ADMIN = Compartment.ADMIN.value
+_CLINICAL = Compartment.CLINICAL.value
+_BATCH = 2_000
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+Progress = Callable[[int], None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_record_id() -> str:
+    """A random pseudonymous id: says nothing about the person."""
+    return uuid.uuid4().hex
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    """What a lab-key rotation did: rows re-encrypted and whether it finished."""
+
+    lab_id: str
+    to_version: int
+    rows: int
+    finished: bool
+
+
+class Vault:
+    """One session on an encrypted vault, limited to some compartments."""
+
+    def __init__(self, location: VaultLocation, engine: Engine, keyring: KeyRing) -> None:
+        self.location = location
+        self._engine = engine
+        self._ring = keyring
+        self._indexer = BlindIndexer(keyring.index_root(), _indexes.SPECS)
+
+    # -- lifecycle ------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, location: VaultLocation, passphrase: str, *, kdf_cost: KdfCost | None = None
+    ) -> Vault:
+        """Create the key file, the schema (Alembic) and the blind-index root key."""
+        if location.directory is not None:
+            if location.sqlite_path.exists():
+                raise VaultExists(f"vault {location.describe()}: already exists")
+            location.directory.mkdir(parents=True, exist_ok=True)
+        if location.keyfile.exists():
+            raise VaultExists(f"key file {location.keyfile}: already exists")
+        engine = make_engine(location)
+        try:
+            with engine.connect() as probe:
+                if inspect(probe).has_table("alembic_version"):
+                    raise VaultExists(f"vault {location.describe()}: already exists")
+        except OperationalError:
+            engine.dispose()
+            raise VaultNotFound(f"vault {location.describe()}: database unreachable") from None
+        provider = PassphraseKeyFile.create(location.keyfile, passphrase, kdf_cost)
+        try:
+            ring = KeyRing(provider, [c.value for c in ALL_COMPARTMENTS])
+            with engine.begin() as conn:
+                command.upgrade(_alembic_config(conn), "head")
+                root = ring.create(INDEX_OWNER, INDEX_PURPOSE, 1)
+                conn.execute(insert(data_keys), [_key_row(root)])
+                conn.execute(
+                    insert(vault_meta),
+                    [
+                        {"key": "format", "value": "1"},
+                        {"key": "created_at", "value": _now().isoformat()},
+                    ],
+                )
+        except BaseException:
+            location.keyfile.unlink(missing_ok=True)
+            engine.dispose()
+            raise
+        return cls(location, engine, ring)
+
+    @classmethod
+    def open(
+        cls,
+        location: VaultLocation,
+        passphrase: str,
+        *,
+        compartments: Iterable[Compartment] = ALL_COMPARTMENTS,
+    ) -> Vault:
+        """Open a session holding the keys of ``compartments`` only."""
+        if location.directory is not None and not location.sqlite_path.exists():
+            raise VaultNotFound(f"vault {location.describe()}: not found (run `etanche init`)")
+        if not location.keyfile.exists():
+            raise VaultNotFound(f"key file {location.keyfile}: not found")
+        provider = PassphraseKeyFile.open(location.keyfile, passphrase)
+        engine = make_engine(location)
+        try:
+            with engine.connect() as conn:
+                _check_schema(conn, location)
+                stored = [_wrapped(row) for row in conn.execute(select(data_keys))]
+        except OperationalError:
+            engine.dispose()
+            raise VaultNotFound(f"vault {location.describe()}: database unreachable") from None
+        except BaseException:
+            engine.dispose()
+            raise
+        ring = KeyRing(provider, [Compartment(c).value for c in compartments])
+        ring.load(stored)
+        return cls(location, engine, ring)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def holds(self, compartment: Compartment) -> bool:
+        """Whether this session can decrypt ``compartment``."""
+        return self._ring.allows(compartment.value)
+
+    # -- labs -----------------------------------------------------------------
+    def add_lab(self, lab: Lab) -> None:
+        """Register a lab and create its version-1 data keys (idempotent)."""
+        self._require_all_compartments("add a lab")
+        with self._engine.begin() as conn:
+            if conn.execute(select(labs.c.id).where(labs.c.id == lab.id)).first():
+                return
+            conn.execute(
+                insert(labs),
+                [
+                    {
+                        "id": lab.id,
+                        "name": lab.name,
+                        "finess": lab.finess,
+                        "city": lab.city,
+                        "key_version": 1,
+                    }
+                ],
+            )
+            rows = [_key_row(self._ring.create(lab.id, c.value, 1)) for c in ALL_COMPARTMENTS]
+            conn.execute(insert(data_keys), rows)
+
+    def labs(self) -> list[Lab]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(labs).order_by(labs.c.id)).all()
+        return [Lab(r.id, r.name, r.finess, r.city) for r in rows]
+
+    # -- writes ---------------------------------------------------------------
+    def add(
+        self, patient: Patient, specimens_: Sequence[Specimen] = (), *, validate: bool = True
+    ) -> str:
+        """Add one patient (and specimens) in one transaction; returns its id."""
+        self.add_many([(patient, list(specimens_))], validate=validate)
+        return patient.id
+
+    def add_many(
+        self,
+        items: Iterable[tuple[Patient, Sequence[Specimen]]],
+        *,
+        validate: bool = True,
+        progress: Progress | None = None,
+    ) -> int:
+        """Bulk add in ONE transaction: all records land, or none do."""
+        total = 0
+        with self._engine.begin() as conn:
+            versions = self._lab_versions(conn)
+            p_rows: list[dict[str, Any]] = []
+            i_rows: list[dict[str, Any]] = []
+            s_rows: list[dict[str, Any]] = []
+            for patient, specs in items:
+                if validate:
+                    validate_patient(patient)
+                    for spec in specs:
+                        validate_specimen(spec)
+                version = _version_of(versions, patient.lab_id, patient.id)
+                row, admin_key = self._seal_patient(patient, version)
+                p_rows.append(row)
+                i_rows.extend(self._index_rows(patient))
+                s_rows.extend(
+                    self._specimen_row(s, admin_key, patient.lab_id, version) for s in specs
+                )
+                total += 1
+                if len(p_rows) >= _BATCH:
+                    _flush(conn, p_rows, i_rows, s_rows)
+                    if progress:
+                        progress(len(p_rows))
+                    p_rows, i_rows, s_rows = [], [], []
+            if p_rows:
+                _flush(conn, p_rows, i_rows, s_rows)
+                if progress:
+                    progress(len(p_rows))
+        return total
+
+    def update(self, patient: Patient, *, validate: bool = True) -> None:
+        """Replace a patient's data; a session without clinical keeps clinical as is."""
+        if validate:
+            validate_patient(patient)
+        with self._engine.begin() as conn:
+            row = self._live_row(conn, patient.id)
+            if row.lab_id != patient.lab_id:
+                raise VaultError(f"patient {patient.id}: lab_id cannot change on update")
+            version = row.key_version
+            admin_key = self._patient_key(row, _ADMIN)
+            values: dict[str, Any] = {
+                "admin": seal(admin_key, _codec.encode_admin(patient), _ctx(row, _ADMIN)),
+                "updated_at": _now(),
+            }
+            if self._ring.allows(_CLINICAL):
+                clinical_key = (
+                    self._patient_key(row, _CLINICAL) if row.clinical_key is not None else new_key()
+                )
+                values["clinical_key"] = self._ring.wrap_patient_key(
+                    clinical_key, row.id, row.lab_id, _CLINICAL, version
+                )
+                values["clinical"] = seal(
+                    clinical_key, _codec.encode_clinical(patient), _ctx(row, _CLINICAL)
+                )
+            conn.execute(update(patients).where(patients.c.id == patient.id).values(**values))
+            conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient.id))
+            index_rows = self._index_rows(patient)
+            if index_rows:
+                conn.execute(insert(patient_index), index_rows)
+
+    def add_specimen(self, specimen: Specimen, *, validate: bool = True) -> None:
+        """Record a specimen, sealed with its patient's admin key."""
+        if validate:
+            validate_specimen(specimen)
+        with self._engine.begin() as conn:
+            row = self._live_row(conn, specimen.patient_id)
+            admin_key = self._patient_key(row, _ADMIN)
+            conn.execute(
+                insert(specimens),
+                [self._specimen_row(specimen, admin_key, row.lab_id, row.key_version)],
+            )
+
+    def erase(self, patient_id: str) -> None:
+        """Crypto-shred a patient: keys, ciphertexts, indexes and specimens go.
+
+        The row stays as a tombstone (id, lab, erased_at) so audits can say
+        the record existed and when it was erased.
+        """
+        with self._engine.begin() as conn:
+            self._live_row(conn, patient_id)
+            conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient_id))
+            conn.execute(delete(specimens).where(specimens.c.patient_id == patient_id))
+            conn.execute(
+                update(patients)
+                .where(patients.c.id == patient_id)
+                .values(
+                    admin_key=None,
+                    clinical_key=None,
+                    admin=None,
+                    clinical=None,
+                    erased_at=_now(),
+                    updated_at=_now(),
+                )
+            )
+        self._purge_freed_space()
+
+    # -- reads ----------------------------------------------------------------
+    def get(self, patient_id: str) -> Patient:
+        """Decrypt one patient (clinical part only if this session holds it)."""
+        with self._engine.connect() as conn:
+            row = self._live_row(conn, patient_id)
+        return self._decrypt(row)
+
+    def specimens_of(self, patient_id: str) -> list[Specimen]:
+        with self._engine.connect() as conn:
+            row = self._live_row(conn, patient_id)
+            found = conn.execute(
+                select(specimens.c.id, specimens.c.data)
+                .where(specimens.c.patient_id == patient_id)
+                .order_by(specimens.c.collected_on)
+            ).all()
+        admin_key = self._patient_key(row, _ADMIN)
+        return [self._open_specimen(s.id, s.data, admin_key, row) for s in found]
+
+    def find_by_nir(self, nir: str) -> list[Patient]:
+        wanted = normalize_nir(nir)
+        return self._find(
+            _indexes.NIR, wanted, lambda p: p.nir is not None and normalize_nir(p.nir) == wanted
+        )
+
+    def find_by_name(self, birth_name: str, first_name: str, birth_date: date) -> list[Patient]:
+        wanted = _indexes.name_dob_key(birth_name, first_name, birth_date)
+        return self._find(
+            _indexes.NAME_DOB,
+            wanted,
+            lambda p: (
+                _indexes.name_dob_key(p.birth_name, p.first_first_name, p.birth_date) == wanted
+            ),
+        )
+
+    def find_by_phone(self, phone: str) -> list[Patient]:
+        wanted = normalize_phone_for_index(phone)
+        return self._find(
+            _indexes.PHONE,
+            wanted,
+            lambda p: any(normalize_phone_for_index(x) == wanted for x in p.phones),
+        )
+
+    def find_by_email(self, email: str) -> list[Patient]:
+        wanted = normalize_email(email)
+        return self._find(
+            _indexes.EMAIL, wanted, lambda p: any(normalize_email(x) == wanted for x in p.emails)
+        )
+
+    def list_specimens(
+        self, lab_id: str, start: date | None = None, end: date | None = None
+    ) -> Iterator[Specimen]:
+        """Specimens collected at ``lab_id`` between ``start`` and ``end`` (inclusive)."""
+        conditions = [specimens.c.lab_id == lab_id]
+        if start is not None:
+            conditions.append(specimens.c.collected_on >= start)
+        if end is not None:
+            conditions.append(specimens.c.collected_on <= end)
+        query = (
+            select(specimens.c.id.label("specimen_id"), specimens.c.data, *_patient_key_columns())
+            .join(patients, patients.c.id == specimens.c.patient_id)
+            .where(and_(*conditions), patients.c.erased_at.is_(None))
+            .order_by(specimens.c.collected_on, specimens.c.id)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        for row in rows:
+            admin_key = self._patient_key(row, _ADMIN)
+            yield self._open_specimen(row.specimen_id, row.data, admin_key, row)
+
+    def patient_ids(self, lab_id: str | None = None) -> list[str]:
+        """Ids of live patients (optionally of one lab); ids are pseudonymous."""
+        query = select(patients.c.id).where(patients.c.erased_at.is_(None))
+        if lab_id is not None:
+            query = query.where(patients.c.lab_id == lab_id)
+        with self._engine.connect() as conn:
+            return [r.id for r in conn.execute(query.order_by(patients.c.id))]
+
+    def count(self) -> int:
+        with self._engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(patients).where(patients.c.erased_at.is_(None))
+                ).scalar_one()
+            )
+
+    # -- keys -----------------------------------------------------------------
+    def rotate_kek(self) -> tuple[str, int]:
+        """New KEK; rewrap every data key (no data re-encrypted); retire old KEKs."""
+        provider = self._ring.provider
+        old_ids = set(getattr(provider, "kek_ids", ()))
+        new_id = provider.rotate()
+        with self._engine.begin() as conn:
+            stored = [_wrapped(r) for r in conn.execute(select(data_keys))]
+            for item in stored:
+                fresh = self._ring.rewrap(item)
+                conn.execute(
+                    update(data_keys)
+                    .where(
+                        data_keys.c.owner == item.owner,
+                        data_keys.c.purpose == item.purpose,
+                        data_keys.c.version == item.version,
+                    )
+                    .values(kek_id=fresh.kek_id, wrapped=fresh.wrapped)
+                )
+        for kek_id in old_ids - {new_id}:
+            provider.retire(kek_id)
+        return new_id, len(stored)
+
+    def rotate_lab(
+        self,
+        lab_id: str,
+        *,
+        batch_size: int = 500,
+        max_batches: int | None = None,
+        progress: Progress | None = None,
+    ) -> RotationReport:
+        """Re-encrypt a lab's patients under a new lab key version, in batches.
+
+        Online: new patients use the new version at once and every row stays
+        readable throughout. Resumable: each batch commits on its own, and a
+        rerun continues with the rows still under an older version. The old lab
+        keys are shredded once no row uses them.
+        """
+        self._require_all_compartments("rotate a lab key")
+        with self._engine.begin() as conn:
+            current = conn.execute(select(labs.c.key_version).where(labs.c.id == lab_id)).scalar()
+            if current is None:
+                raise RecordNotFound(f"lab {lab_id}: not in the vault")
+            if self._pending(conn, lab_id, current) == 0:
+                current += 1
+                rows = [
+                    _key_row(self._ring.create(lab_id, c.value, current)) for c in ALL_COMPARTMENTS
+                ]
+                conn.execute(insert(data_keys), rows)
+                conn.execute(update(labs).where(labs.c.id == lab_id).values(key_version=current))
+        done = 0
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            with self._engine.begin() as conn:
+                rows_ = conn.execute(
+                    select(patients)
+                    .where(
+                        patients.c.lab_id == lab_id,
+                        patients.c.key_version < current,
+                        patients.c.erased_at.is_(None),
+                    )
+                    .order_by(patients.c.id)
+                    .limit(batch_size)
+                ).all()
+                if not rows_:
+                    break
+                for row in rows_:
+                    self._reencrypt(conn, row, current)
+            done += len(rows_)
+            batches += 1
+            if progress:
+                progress(len(rows_))
+        with self._engine.begin() as conn:
+            finished = self._pending(conn, lab_id, current) == 0
+            if finished:
+                conn.execute(
+                    delete(data_keys).where(
+                        data_keys.c.owner == lab_id, data_keys.c.version < current
+                    )
+                )
+                conn.execute(
+                    update(patients)
+                    .where(patients.c.lab_id == lab_id, patients.c.erased_at.is_not(None))
+                    .values(key_version=current)
+                )
+        if finished:
+            self._purge_freed_space()
+        return RotationReport(lab_id, current, done, finished)
+
+    # -- internals ------------------------------------------------------------
+    def _require_all_compartments(self, what: str) -> None:
+        missing = [c.value for c in ALL_COMPARTMENTS if not self._ring.allows(c.value)]
+        if missing:
+            raise UsageError(f"session: cannot {what} without the {', '.join(missing)} compartment")
+
+    def _lab_versions(self, conn: Connection) -> dict[str, int]:
+        return {r.id: r.key_version for r in conn.execute(select(labs.c.id, labs.c.key_version))}
+
+    def _pending(self, conn: Connection, lab_id: str, version: int) -> int:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(patients)
+                .where(
+                    patients.c.lab_id == lab_id,
+                    patients.c.key_version < version,
+                    patients.c.erased_at.is_(None),
+                )
+            ).scalar_one()
+        )
+
+    def _ensure_lab_key(self, lab_id: str, compartment: str, version: int) -> None:
+        """Another session may have rotated: reload keys from the store once."""
+        if self._ring.has(lab_id, compartment, version):
+            return
+        with self._engine.connect() as conn:
+            stored = [
+                _wrapped(r)
+                for r in conn.execute(select(data_keys).where(data_keys.c.owner == lab_id))
+            ]
+        self._ring.load(stored)
+
+    def _seal_patient(self, patient: Patient, version: int) -> tuple[dict[str, Any], bytes]:
+        pid, lab = patient.id, patient.lab_id
+        ring = self._ring
+        now = _now()
+        admin_key = new_key()
+        self._ensure_lab_key(lab, _ADMIN, version)
+        row: dict[str, Any] = {
+            "id": pid,
+            "lab_id": lab,
+            "key_version": version,
+            "admin_key": ring.wrap_patient_key(admin_key, pid, lab, _ADMIN, version),
+            "admin": seal(
+                admin_key,
+                _codec.encode_admin(patient),
+                Context("patients", pid, lab, _ADMIN, version),
+            ),
+            "clinical_key": None,
+            "clinical": None,
+            "created_at": now,
+            "updated_at": now,
+            "erased_at": None,
+        }
+        if ring.allows(_CLINICAL):
+            clinical_key = new_key()
+            self._ensure_lab_key(lab, _CLINICAL, version)
+            row["clinical_key"] = ring.wrap_patient_key(clinical_key, pid, lab, _CLINICAL, version)
+            row["clinical"] = seal(
+                clinical_key,
+                _codec.encode_clinical(patient),
+                Context("patients", pid, lab, _CLINICAL, version),
+            )
+        elif patient.clinical != type(patient.clinical)():
+            raise UsageError(f"patient {pid}: this session cannot write the clinical compartment")
+        return row, admin_key
+
+    def _index_rows(self, patient: Patient) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "digest": digest, "patient_id": patient.id}
+            for name, digest in _indexes.index_entries(self._indexer, patient)
+        ]
+
+    def _specimen_row(
+        self, specimen: Specimen, admin_key: bytes, patient_lab: str, version: int
+    ) -> dict[str, Any]:
+        context = Context("specimens", specimen.id, patient_lab, _ADMIN, version)
+        return {
+            "id": specimen.id,
+            "patient_id": specimen.patient_id,
+            "lab_id": specimen.lab_id,
+            "collected_on": specimen.collected_at.date(),
+            "data": seal(admin_key, _codec.encode_specimen(specimen), context),
+        }
+
+    def _open_specimen(
+        self, specimen_id: str, data: bytes, admin_key: bytes, row: Row[Any]
+    ) -> Specimen:
+        context = Context("specimens", specimen_id, row.lab_id, _ADMIN, row.key_version)
+        return _codec.decode_specimen(open_sealed(admin_key, data, context))
+
+    def _live_row(self, conn: Connection, patient_id: str) -> Row[Any]:
+        row = conn.execute(select(patients).where(patients.c.id == patient_id)).first()
+        if row is None:
+            raise RecordNotFound(f"patient {patient_id}: not found")
+        if row.erased_at is not None:
+            raise RecordNotFound(f"patient {patient_id}: erased")
+        return row
+
+    def _patient_key(self, row: Row[Any], compartment: str) -> bytes:
+        wrapped = row.admin_key if compartment == _ADMIN else row.clinical_key
+        self._ensure_lab_key(row.lab_id, compartment, row.key_version)
+        return self._ring.unwrap_patient_key(
+            wrapped, row.id, row.lab_id, compartment, row.key_version
+        )
+
+    def _decrypt(self, row: Row[Any]) -> Patient:
+        if row.admin is None:
+            raise KeyNotFound(f"patient {row.id}: admin data was shredded")
+        admin = open_sealed(self._patient_key(row, _ADMIN), row.admin, _ctx(row, _ADMIN))
+        clinical: bytes | None = None
+        if self._ring.allows(_CLINICAL) and row.clinical is not None:
+            clinical = open_sealed(
+                self._patient_key(row, _CLINICAL), row.clinical, _ctx(row, _CLINICAL)
+            )
+        patient = _codec.decode_patient(admin, clinical)
+        if patient.id != row.id or patient.lab_id != row.lab_id:
+            raise VaultError(f"patient {row.id}: payload does not belong to this row")
+        return patient
+
+    def _find(
+        self, index: str, normalised: str, matches: Callable[[Patient], bool]
+    ) -> list[Patient]:
+        digest = self._indexer.digest(index, normalised)
+        query = (
+            select(patients)
+            .join(patient_index, patient_index.c.patient_id == patients.c.id)
+            .where(patient_index.c.name == index, patient_index.c.digest == digest)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        found = [self._decrypt(r) for r in rows if r.erased_at is None]
+        return [p for p in found if matches(p)]
+
+    def _reencrypt(self, conn: Connection, row: Row[Any], version: int) -> None:
+        """Fresh patient keys under lab key ``version``; payloads re-sealed."""
+        old_admin = self._patient_key(row, _ADMIN)
+        admin_plain = open_sealed(old_admin, row.admin, _ctx(row, _ADMIN))
+        pid, lab = row.id, row.lab_id
+        admin_key = new_key()
+        values: dict[str, Any] = {
+            "key_version": version,
+            "admin_key": self._ring.wrap_patient_key(admin_key, pid, lab, _ADMIN, version),
+            "admin": seal(admin_key, admin_plain, Context("patients", pid, lab, _ADMIN, version)),
+            "updated_at": _now(),
+        }
+        if row.clinical is not None:
+            clinical_plain = open_sealed(
+                self._patient_key(row, _CLINICAL), row.clinical, _ctx(row, _CLINICAL)
+            )
+            clinical_key = new_key()
+            values["clinical_key"] = self._ring.wrap_patient_key(
+                clinical_key, pid, lab, _CLINICAL, version
+            )
+            values["clinical"] = seal(
+                clinical_key, clinical_plain, Context("patients", pid, lab, _CLINICAL, version)
+            )
+        for spec in conn.execute(
+            select(specimens.c.id, specimens.c.data).where(specimens.c.patient_id == pid)
+        ).all():
+            plain = open_sealed(
+                old_admin, spec.data, Context("specimens", spec.id, lab, _ADMIN, row.key_version)
+            )
+            sealed = seal(admin_key, plain, Context("specimens", spec.id, lab, _ADMIN, version))
+            conn.execute(update(specimens).where(specimens.c.id == spec.id).values(data=sealed))
+        conn.execute(update(patients).where(patients.c.id == pid).values(**values))
+
+    def _purge_freed_space(self) -> None:
+        """Make shredded bytes leave the files: WAL truncated (SQLite), VACUUM (PostgreSQL)."""
+        try:
+            with self._engine.connect() as conn:
+                if self.location.is_sqlite:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                else:
+                    auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    for table in ("patients", "patient_index", "specimens", "data_keys"):
+                        auto.exec_driver_sql(f"VACUUM {table}")
+        except SQLAlchemyError:  # best effort: the data is already unreadable
+            pass
+
+
+def _ctx(row: Row[Any], compartment: str) -> Context:
+    return Context("patients", row.id, row.lab_id, compartment, row.key_version)
+
+
+def _patient_key_columns() -> tuple[Any, ...]:
+    return (
+        patients.c.id,
+        patients.c.lab_id,
+        patients.c.key_version,
+        patients.c.admin_key,
+        patients.c.clinical_key,
+    )
+
+
+def _version_of(versions: dict[str, int], lab_id: str, patient_id: str) -> int:
+    try:
+        return versions[lab_id]
+    except KeyError:
+        raise RecordNotFound(f"patient {patient_id}: lab {lab_id} is not in the vault") from None
+
+
+def _flush(
+    conn: Connection,
+    p_rows: list[dict[str, Any]],
+    i_rows: list[dict[str, Any]],
+    s_rows: list[dict[str, Any]],
+) -> None:
+    conn.execute(insert(patients), p_rows)
+    if i_rows:
+        conn.execute(insert(patient_index), i_rows)
+    if s_rows:
+        conn.execute(insert(specimens), s_rows)
+
+
+def _key_row(item: WrappedKey) -> dict[str, Any]:
+    return {
+        "owner": item.owner,
+        "purpose": item.purpose,
+        "version": item.version,
+        "kek_id": item.kek_id,
+        "wrapped": item.wrapped,
+        "created_at": _now(),
+    }
+
+
+def _wrapped(row: Row[Any]) -> WrappedKey:
+    return WrappedKey(row.owner, row.purpose, row.version, row.kek_id, row.wrapped)
+
+
+def _check_schema(conn: Connection, location: VaultLocation) -> None:
+    current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+    if current is None:
+        raise VaultNotFound(f"vault {location.describe()}: no Étanche schema (run `etanche init`)")
+    if current != head:
+        raise SchemaError(
+            f"vault {location.describe()}: schema revision {current}, this program expects {head}"
+        )

@@ -1,0 +1,159 @@
+"""The command line as a person uses it: clear lines, exit codes, masks, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSPHRASE
+from etanche.cli import main
+from etanche.synth import SynthConfig, generate
+
+SEED = 3
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def cli_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    where = tmp_path / "v"
+    monkeypatch.setenv("ETANCHE_VAULT", str(where))
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert run(capsys, "init")[0] == 0
+    code, _, err = run(capsys, "synth", "--patients", "120", "--labs", "3", "--seed", str(SEED))
+    assert code == 0, err
+    return where
+
+
+def network_patients():  # type: ignore[no-untyped-def]
+    return list(generate(SynthConfig(patients=120, labs=3, seed=SEED)).patients())
+
+
+def test_find_masks_by_default_and_reveals_on_request(cli_vault: Path, capsys) -> None:
+    patient = next(p for p in network_patients() if p.nir)
+    code, out, _ = run(capsys, "find", "--nir", patient.nir, "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["count"] == 1 and result["patients"][0]["id"] == patient.id
+    assert patient.nir not in out and patient.birth_name not in out
+    code, out, _ = run(capsys, "find", "--nir", patient.nir, "--json", "--reveal")
+    assert json.loads(out)["patients"][0]["nir"] == patient.nir
+
+
+def test_find_by_name_and_table_output(cli_vault: Path, capsys) -> None:
+    patient = network_patients()[0]
+    code, out, _ = run(
+        capsys,
+        "find",
+        "--name",
+        patient.birth_name,
+        "--first-name",
+        patient.first_first_name,
+        "--birth-date",
+        patient.birth_date.isoformat(),
+    )
+    assert code == 0 and patient.id in out and patient.birth_name not in out
+
+
+def test_show_masked_then_revealed(cli_vault: Path, capsys) -> None:
+    patient = next(p for p in network_patients() if p.phones and p.emails)
+    code, out, _ = run(capsys, "show", patient.id, "--json")
+    assert code == 0
+    for value in (patient.birth_name, patient.phones[0], patient.emails[0]):
+        assert value not in out
+    code, out, _ = run(capsys, "show", patient.id, "--json", "--reveal")
+    shown = json.loads(out)
+    assert shown["birth_name"] == patient.birth_name and shown["phones"] == list(patient.phones)
+    code, out, _ = run(capsys, "show", patient.id, "--json", "--reveal", "--no-clinical")
+    assert json.loads(out)["clinical"] == "(not available in this session)"
+
+
+def test_erase_then_show_fails_cleanly(cli_vault: Path, capsys) -> None:
+    patient = network_patients()[1]
+    assert run(capsys, "erase", patient.id, "--yes")[0] == 0
+    code, out, err = run(capsys, "show", patient.id)
+    assert code == 4 and "erased" in err and "Traceback" not in err + out
+
+
+def test_key_rotations(cli_vault: Path, capsys) -> None:
+    code, out, _ = run(capsys, "keys", "rotate-kek")
+    assert code == 0 and "rewrapped" in out
+    code, out, err = run(capsys, "keys", "rotate-lab", "L01", "--batch-size", "7")
+    assert code == 0 and "done" in out, err
+    patient = next(p for p in network_patients() if p.lab_id == "L01")
+    code, out, _ = run(capsys, "show", patient.id, "--json", "--reveal")
+    assert code == 0 and json.loads(out)["birth_name"] == patient.birth_name
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "code", "message"),
+    [
+        (["find", "--nir", "x"], {"ETANCHE_PASSPHRASE": "a wrong passphrase!"}, 5, "passphrase"),
+        (["find"], {}, 2, "exactly one"),
+        (
+            ["find", "--name", "X", "--first-name", "Y", "--birth-date", "31/12/1990"],
+            {},
+            2,
+            "YYYY-MM-DD",
+        ),
+        (["show", "0" * 32], {}, 4, "not found"),
+        (["keys", "rotate-lab", "L77"], {}, 4, "lab L77"),
+        (["synth", "--patients", "0"], {}, 2, "patients"),
+        (["init"], {}, 4, "already exists"),
+        (["frobnicate"], {}, 2, "No such command"),
+    ],
+)
+def test_errors_are_one_clear_line(
+    cli_vault: Path,
+    capsys,
+    monkeypatch,
+    argv: list[str],
+    env: dict[str, str],
+    code: int,
+    message: str,
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    got, out, err = run(capsys, *argv)
+    assert got == code
+    assert message in err
+    assert "Traceback" not in out + err
+
+
+def test_missing_vault(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    code, _, err = run(capsys, "find", "--nir", "1", "--vault", str(tmp_path / "none"))
+    assert code == 4 and "etanche init" in err
+    monkeypatch.delenv("ETANCHE_VAULT", raising=False)
+    code, _, err = run(capsys, "find", "--nir", "1")
+    assert code == 2 and "--vault" in err
+
+
+def test_legacy_csv_needs_no_vault(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("ETANCHE_VAULT", raising=False)
+    out_file = tmp_path / "export.csv"
+    code, _, err = run(
+        capsys,
+        "synth",
+        "--patients",
+        "50",
+        "--legacy-csv",
+        str(out_file),
+        "--invalid-nir-key",
+        "0.1",
+    )
+    assert code == 0, err
+    assert out_file.read_bytes().count(b"\r\n") == 51

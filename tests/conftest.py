@@ -1,0 +1,83 @@
+"""Shared fixtures: vault backends (SQLite and a real PostgreSQL), small networks."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _postgres import PostgresServer, find_bindir, running_server
+from etanche.crypto import KdfCost
+from etanche.synth import SynthConfig, SynthNetwork, generate
+from etanche.vault import Vault, VaultLocation, parse_location
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    if find_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries are missing: .ci/run should have installed them")
+        pytest.skip("PostgreSQL binaries not installed")
+    with running_server() as server:
+        yield server
+
+
+@dataclass
+class Backend:
+    """One vault location on one backend, plus what a raw-file test needs."""
+
+    name: str
+    location: VaultLocation
+    server: PostgresServer | None = None
+    database: str | None = None
+
+    def raw_bytes(self) -> bytes:
+        """Everything an attacker with a copy of the storage would get."""
+        if self.server is not None and self.database is not None:
+            return self.server.dump(self.database)
+        path = self.location.sqlite_path
+        data = path.read_bytes()
+        for suffix in ("-wal", "-shm", "-journal"):
+            extra = path.with_name(path.name + suffix)
+            if extra.exists():
+                data += extra.read_bytes()
+        return data
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "sqlite":
+        return Backend("sqlite", parse_location(str(tmp_path / "vault")))
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    database = "t_" + uuid.uuid4().hex[:12]
+    url = server.create_database(database)
+    return Backend("postgres", parse_location(url, tmp_path / "keys.json"), server, database)
+
+
+@pytest.fixture
+def vault(backend: Backend) -> Iterator[Vault]:
+    store = Vault.create(backend.location, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests())
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def small_network() -> SynthNetwork:
+    return generate(SynthConfig(patients=300, labs=4, seed=7))
+
+
+@pytest.fixture
+def loaded_vault(vault: Vault, small_network: SynthNetwork) -> Vault:
+    for lab in small_network.labs:
+        vault.add_lab(lab)
+    vault.add_many((p, s) for batch in small_network.batches() for p, s in batch)
+    return vault

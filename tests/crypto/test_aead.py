@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from etanche.crypto import Context, new_key, open_sealed, seal
+from etanche.errors import IntegrityError
+
+CTX = Context("patients", "p1", "L01", "admin", 1)
+
+
+@given(st.binary(max_size=2048))
+def test_round_trip(plaintext: bytes) -> None:
+    key = new_key()
+    assert open_sealed(key, seal(key, plaintext, CTX), CTX) == plaintext
+
+
+def test_nonces_are_fresh() -> None:
+    key = new_key()
+    assert seal(key, b"same", CTX) != seal(key, b"same", CTX)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        Context("specimens", "p1", "L01", "admin", 1),
+        Context("patients", "p2", "L01", "admin", 1),
+        Context("patients", "p1", "L02", "admin", 1),
+        Context("patients", "p1", "L01", "clinical", 1),
+        Context("patients", "p1", "L01", "admin", 2),
+    ],
+)
+def test_ciphertext_is_bound_to_its_place(other: Context) -> None:
+    key = new_key()
+    blob = seal(key, b"value", CTX)
+    with pytest.raises(IntegrityError, match="failed authentication"):
+        open_sealed(key, blob, other)
+
+
+@given(st.integers(min_value=0, max_value=60))
+def test_any_flipped_byte_is_detected(position: int) -> None:
+    key = new_key()
+    blob = bytearray(seal(key, b"some patient payload", CTX))
+    position %= len(blob)
+    blob[position] ^= 0x01
+    with pytest.raises(IntegrityError):
+        open_sealed(key, bytes(blob), CTX)
+
+
+def test_truncated_ciphertext() -> None:
+    with pytest.raises(IntegrityError, match="truncated"):
+        open_sealed(new_key(), b"\x01short", CTX)
+
+
+def test_context_encoding_is_unambiguous() -> None:
+    a = Context("patients", "a|b", "c", "admin", 1).encode()
+    b = Context("patients", "a", "b|c", "admin", 1).encode()
+    assert a != b
