@@ -159,3 +159,21 @@ def test_normalize_phone_for_index_idempotent(value: str) -> None:
 def test_normalize_phone_for_index_idempotent_any_text(value: str) -> None:
     once = normalize_phone_for_index(value)
     assert normalize_phone_for_index(once) == once
+
+
+@given(st.from_regex(r"\+33[1-9][0-9]{8}", fullmatch=True))
+def test_french_e164_fast_path_agrees_with_phonenumbers(value: str) -> None:
+    from etanche.domain._normalize import _e164_if_valid, _phone_fallback
+
+    slow = _e164_if_valid(value)
+    if slow is None:
+        fallback = _phone_fallback(value)
+        slow = _e164_if_valid(fallback) or fallback
+    assert normalize_phone_for_index(value) == slow
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30))
+def test_ascii_name_fast_path_agrees_with_full_pass(value: str) -> None:
+    from etanche.domain._normalize import _name_pass
+
+    assert normalize_name(value) == _name_pass(_name_pass(value))

@@ -21,6 +21,7 @@ KEY_BYTES = 32
 _NONCE_BYTES = 12
 _HEADER = bytes([FORMAT_VERSION])
 _OVERHEAD = len(_HEADER) + _NONCE_BYTES + 16
+_AAD_PREFIX = f"etanche-aad/{FORMAT_VERSION}/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,19 +36,8 @@ class Context:
 
     def encode(self) -> bytes:
         """Length-prefixed fields: unambiguous whatever the field contents."""
-        parts = [
-            str(FORMAT_VERSION),
-            self.table,
-            self.row_id,
-            self.lab_id,
-            self.compartment,
-            str(self.key_version),
-        ]
-        out = bytearray(b"etanche-aad")
-        for part in parts:
-            raw = part.encode("utf-8")
-            out += len(raw).to_bytes(2, "big") + raw
-        return bytes(out)
+        parts = (self.table, self.row_id, self.lab_id, self.compartment, str(self.key_version))
+        return (_AAD_PREFIX + "".join(f"{len(p)}:{p}" for p in parts)).encode("utf-8")
 
     def describe(self) -> str:
         """Names the record without any personal value (ids are pseudonymous)."""

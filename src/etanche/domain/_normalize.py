@@ -48,6 +48,8 @@ _NIR_SEPARATORS = re.compile(r"[\s.\-\u2010-\u2015\u2212]")
 
 _MAX_PASSES = 4
 
+_FRENCH_E164 = re.compile(r"\+33[1-9][0-9]{8}")
+
 
 def _name_pass(value: str) -> str:
     text = unicodedata.normalize("NFKD", value.upper())
@@ -66,6 +68,9 @@ def normalize_name(value: str) -> str:
     decomposition can each expose work for the other (e.g. "ª" → "a" → "A"):
     this makes the function idempotent by construction.
     """
+    if value.isascii() and value.isprintable():
+        # Fast path, same result: printable ASCII has nothing to decompose or strip.
+        return " ".join(_NAME_SEPARATORS.sub(" ", value.upper()).split())
     text = _name_pass(value)
     for _ in range(_MAX_PASSES):
         again = _name_pass(text)
@@ -114,6 +119,10 @@ def normalize_phone_for_index(value: str) -> str:
     The fallback is tried as a number too, so that the output is a fixed point:
     whatever comes out normalises to itself.
     """
+    if _FRENCH_E164.fullmatch(value):
+        # Fast path, same result: already the canonical form phonenumbers gives
+        # (valid: its E.164; invalid: the "+digits" fallback is the value itself).
+        return value
     e164 = _e164_if_valid(value)
     if e164 is not None:
         return e164

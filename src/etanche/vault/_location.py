@@ -67,6 +67,7 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
         "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON",
         "PRAGMA busy_timeout=5000",
+        "PRAGMA cache_size=-131072",  # 128 MiB of page cache: random-key B-trees at 500 k rows
     ):
         cursor.execute(pragma)
     cursor.close()

@@ -51,6 +51,7 @@ from etanche.errors import (
     VaultNotFound,
 )
 from etanche.vault import _codec, _indexes
+from etanche.vault._bulk import BulkInsert
 from etanche.vault._location import VaultLocation, make_engine
 from etanche.vault._schema import data_keys, labs, patient_index, patients, specimens, vault_meta
 
@@ -230,6 +231,7 @@ class Vault:
         total = 0
         with self._engine.begin() as conn:
             versions = self._lab_versions(conn)
+            writers = _Writers(conn)
             p_rows: list[dict[str, Any]] = []
             i_rows: list[dict[str, Any]] = []
             s_rows: list[dict[str, Any]] = []
@@ -247,12 +249,12 @@ class Vault:
                 )
                 total += 1
                 if len(p_rows) >= _BATCH:
-                    _flush(conn, p_rows, i_rows, s_rows)
+                    writers.flush(conn, p_rows, i_rows, s_rows)
                     if progress:
                         progress(len(p_rows))
                     p_rows, i_rows, s_rows = [], [], []
             if p_rows:
-                _flush(conn, p_rows, i_rows, s_rows)
+                writers.flush(conn, p_rows, i_rows, s_rows)
                 if progress:
                     progress(len(p_rows))
         return total
@@ -700,17 +702,24 @@ def _version_of(versions: dict[str, int], lab_id: str, patient_id: str) -> int:
         raise RecordNotFound(f"patient {patient_id}: lab {lab_id} is not in the vault") from None
 
 
-def _flush(
-    conn: Connection,
-    p_rows: list[dict[str, Any]],
-    i_rows: list[dict[str, Any]],
-    s_rows: list[dict[str, Any]],
-) -> None:
-    conn.execute(insert(patients), p_rows)
-    if i_rows:
-        conn.execute(insert(patient_index), i_rows)
-    if s_rows:
-        conn.execute(insert(specimens), s_rows)
+class _Writers:
+    """Compiled bulk inserts of the three tables a patient write touches."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.patients = BulkInsert(conn, patients, [c.name for c in patients.c])
+        self.index = BulkInsert(conn, patient_index, [c.name for c in patient_index.c])
+        self.specimens = BulkInsert(conn, specimens, [c.name for c in specimens.c])
+
+    def flush(
+        self,
+        conn: Connection,
+        p_rows: list[dict[str, Any]],
+        i_rows: list[dict[str, Any]],
+        s_rows: list[dict[str, Any]],
+    ) -> None:
+        self.patients.run(conn, p_rows)
+        self.index.run(conn, i_rows)
+        self.specimens.run(conn, s_rows)
 
 
 def _key_row(item: WrappedKey) -> dict[str, Any]:
