@@ -9,9 +9,8 @@ SQLite), and rows go to the driver's ``executemany`` as they are.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
-
 from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import Connection, LargeBinary, Table, insert
 
@@ -49,5 +48,7 @@ class BulkInsert:
                     if changed[position] is not None:
                         changed[position] = processor(changed[position])
                 values = tuple(changed)
-            prepared.append(values if self._positional else dict(zip(self._order, values, strict=True)))
+            if not self._positional:
+                values = dict(zip(self._order, values, strict=True))
+            prepared.append(values)
         conn.exec_driver_sql(self._sql, prepared)
