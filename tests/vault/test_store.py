@@ -153,7 +153,7 @@ def test_kek_rotation_keeps_everything_readable(
 ) -> None:
     before = loaded_vault._ring.provider.active_kek_id
     new_id, count = loaded_vault.rotate_kek()
-    assert new_id != before and count == 1 + 2 * len(small_network.labs)
+    assert new_id != before and count == 3 + 2 * len(small_network.labs)  # 3 network keys
     with Vault.open(backend.location, PASSPHRASE) as fresh:
         assert fresh._ring.provider.kek_ids == (new_id,)
         for patient, _ in everyone(small_network):

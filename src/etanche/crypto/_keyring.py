@@ -20,6 +20,9 @@ from etanche.errors import IntegrityError, KeyNotFound
 
 INDEX_OWNER = "*"
 INDEX_PURPOSE = "index"
+SYSTEM_PURPOSE = "system"  # seals non-patient secrets (TOTP seeds)
+SIGNING_PURPOSE = "signing"  # 32-byte Ed25519 seed of the audit log
+NETWORK_PURPOSES = frozenset({INDEX_PURPOSE, SYSTEM_PURPOSE, SIGNING_PURPOSE})
 KEYS_TABLE = "data_keys"
 
 
@@ -57,7 +60,7 @@ class KeyRing:
     def load(self, stored: Iterable[WrappedKey]) -> None:
         """Unwrap the stored keys this session may hold; skip the others."""
         for item in stored:
-            if item.purpose != INDEX_PURPOSE and item.purpose not in self.compartments:
+            if item.purpose not in NETWORK_PURPOSES and item.purpose not in self.compartments:
                 continue
             key = self.provider.unwrap(item.kek_id, item.wrapped, item.context())
             self._keys[(item.owner, item.purpose, item.version)] = key
@@ -80,7 +83,7 @@ class KeyRing:
         try:
             return self._keys[(owner, purpose, version)]
         except KeyError:
-            if purpose != INDEX_PURPOSE and purpose not in self.compartments:
+            if purpose not in NETWORK_PURPOSES and purpose not in self.compartments:
                 raise KeyNotFound(f"{purpose} compartment: not open in this session") from None
             raise KeyNotFound(
                 f"{purpose} key v{version} of lab {owner}: not in the vault"
@@ -91,6 +94,12 @@ class KeyRing:
 
     def index_root(self) -> bytes:
         return self.key(INDEX_OWNER, INDEX_PURPOSE, 1)
+
+    def network_key(self, purpose: str) -> bytes:
+        """A network-wide key (system sealing, audit signing seed)."""
+        if purpose not in NETWORK_PURPOSES:
+            raise KeyNotFound(f"{purpose}: not a network-wide key")
+        return self.key(INDEX_OWNER, purpose, 1)
 
     # -- per-patient keys -----------------------------------------------------
     def wrap_patient_key(

@@ -19,6 +19,7 @@ from etanche.domain._normalize import (
     normalize_phone_for_index,
 )
 
+DECOY = "decoy"  # keyed digest of a decoy patient's id: the registry reveals nothing
 NIR = "nir"
 NAME_DOB = "name_dob"
 PHONE = "phone"
@@ -29,6 +30,7 @@ SPECS: tuple[BlindIndexSpec, ...] = (
     BlindIndexSpec("patients", "birth_name+first_name+birth_date", NAME_DOB, 4),
     BlindIndexSpec("patients", "phones", PHONE, 4),
     BlindIndexSpec("patients", "emails", EMAIL, 4),
+    BlindIndexSpec("decoys", "patient_id", DECOY, 16),
 )
 
 

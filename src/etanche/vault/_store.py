@@ -23,7 +23,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from etanche.crypto import (
     INDEX_OWNER,
-    INDEX_PURPOSE,
+    NETWORK_PURPOSES,
+    SYSTEM_PURPOSE,
     BlindIndexer,
     Context,
     KdfCost,
@@ -124,8 +125,8 @@ class Vault:
             ring = KeyRing(provider, [c.value for c in ALL_COMPARTMENTS])
             with engine.begin() as conn:
                 command.upgrade(_alembic_config(conn), "head")
-                root = ring.create(INDEX_OWNER, INDEX_PURPOSE, 1)
-                conn.execute(insert(data_keys), [_key_row(root)])
+                network_keys = [ring.create(INDEX_OWNER, p, 1) for p in sorted(NETWORK_PURPOSES)]
+                conn.execute(insert(data_keys), [_key_row(k) for k in network_keys])
                 conn.execute(
                     insert(vault_meta),
                     [
@@ -184,6 +185,21 @@ class Vault:
     def holds(self, compartment: Compartment) -> bool:
         """Whether this session can decrypt ``compartment``."""
         return self._ring.allows(compartment.value)
+
+    def seal_system(self, table: str, row_id: str, plaintext: bytes) -> bytes:
+        """Seal a non-patient secret (e.g. a TOTP seed) bound to its row."""
+        return seal(self._ring.network_key(SYSTEM_PURPOSE), plaintext, _system_ctx(table, row_id))
+
+    def open_system(self, table: str, row_id: str, blob: bytes) -> bytes:
+        return open_sealed(self._ring.network_key(SYSTEM_PURPOSE), blob, _system_ctx(table, row_id))
+
+    def network_key(self, purpose: str) -> bytes:
+        """Raw network-wide key for another room's primitive (audit signing seed)."""
+        return self._ring.network_key(purpose)
+
+    def index_digest(self, index: str, normalised: str) -> bytes:
+        """Blind-index digest under this vault's keys (decoy registry, leak tracing)."""
+        return self._indexer.digest(index, normalised)
 
     # -- labs -----------------------------------------------------------------
     def add_lab(self, lab: Lab) -> None:
@@ -679,6 +695,10 @@ class Vault:
                         auto.exec_driver_sql(f"VACUUM {table}")
         except SQLAlchemyError:  # best effort: the data is already unreadable
             pass
+
+
+def _system_ctx(table: str, row_id: str) -> Context:
+    return Context(table, row_id, INDEX_OWNER, SYSTEM_PURPOSE, 1)
 
 
 def _ctx(row: Row[Any], compartment: str) -> Context:

@@ -1,0 +1,63 @@
+"""Every action the policy decides, and the roles it decides them for.
+
+Action values are also the ``action`` of audit events, so a denial and a success
+of the same thing read alike in the log.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    RECEPTION = "reception"  # admin compartment, own labs
+    BIOLOGIST = "biologist"  # admin + clinical, own labs
+    LAB_ADMIN = "lab_admin"  # users of own labs, no patient data
+    DPO = "dpo"  # audit, alerts, incidents, no patient data
+    MIGRATION_OPERATOR = "migration_operator"  # plans and exports, no browsing
+    AUDITOR = "auditor"  # verifies the log
+
+
+class Action(StrEnum):
+    # patient data
+    PATIENT_SEARCH = "patient.search"
+    PATIENT_READ = "patient.read"
+    PATIENT_CREATE = "patient.create"
+    PATIENT_UPDATE = "patient.update"
+    PATIENT_ERASE = "patient.erase"
+    SPECIMEN_CREATE = "specimen.create"
+    SPECIMEN_LIST = "specimen.list"
+    # bulk outputs
+    EXPORT_CREATE = "export.create"
+    MIGRATION_PLAN = "migration.plan"
+    MIGRATION_RUN = "migration.run"
+    # administration
+    USER_MANAGE = "user.manage"
+    TOKEN_MANAGE = "token.manage"
+    KEYS_ROTATE = "keys.rotate"
+    LAB_MANAGE = "lab.manage"
+    # supervision
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+    ALERT_READ = "alert.read"
+    ALERT_ACK = "alert.ack"
+    DECOY_MANAGE = "decoy.manage"
+    INCIDENT_MANAGE = "incident.manage"
+    # authentication events (logged, not decided by the policy)
+    LOGIN = "auth.login"
+    LOGOUT = "auth.logout"
+    BREAK_GLASS = "auth.break_glass"
+    KEY_OPERATION = "keys.operation"
+
+
+PATIENT_ACTIONS = frozenset(
+    {
+        Action.PATIENT_SEARCH,
+        Action.PATIENT_READ,
+        Action.PATIENT_CREATE,
+        Action.PATIENT_UPDATE,
+        Action.PATIENT_ERASE,
+        Action.SPECIMEN_CREATE,
+        Action.SPECIMEN_LIST,
+    }
+)

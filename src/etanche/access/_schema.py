@@ -1,0 +1,71 @@
+"""Tables of people, sessions and API tokens.
+
+Staff identities (user name, full name) are in clear: they are shown in audit
+views and are not patient data. Secrets are never stored in clear: passwords as
+argon2id hashes, session and API tokens as SHA-256 hashes of random tokens,
+TOTP seeds sealed by a vault system key.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("full_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("labs", Text, nullable=False),  # comma-separated lab ids
+    Column("password_hash", String(200), nullable=False),
+    Column("totp_secret", LargeBinary, nullable=True),  # sealed
+    Column("totp_enrolled_at", DateTime(timezone=True), nullable=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(32), nullable=True),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # "cli" or "web"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("client", String(64), nullable=True),
+    Column("break_glass_reason", Text, nullable=True),
+    Column("break_glass_until", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),  # space-separated actions
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,68 @@
+"""The audit event: who did what to which pseudonymous object, why, and how it ended.
+
+An event never holds a personal value: object ids are the vault's random ids,
+``details`` holds counts, lab codes, index names, never searched values.
+Its canonical JSON is the Merkle leaf, so the same event always hashes the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+DetailValue = str | int | float | bool | None
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    DENIED = "denied"  # the policy said no
+    FAILED = "failed"  # e.g. wrong password, integrity error
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    actor: str  # user name of a named person, or "system"
+    role: str
+    action: str  # an access.Action value
+    outcome: Outcome
+    object_ids: tuple[str, ...] = ()
+    purpose: str | None = None
+    client: str | None = None  # client address
+    details: Mapping[str, DetailValue] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def canonical(self) -> bytes:
+        """Deterministic JSON: sorted keys, no spaces, UTC time in microseconds."""
+        doc: dict[str, Any] = {
+            "v": 1,
+            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "actor": self.actor,
+            "role": self.role,
+            "action": self.action,
+            "outcome": self.outcome.value,
+            "objects": list(self.object_ids),
+            "purpose": self.purpose,
+            "client": self.client,
+            "details": dict(self.details),
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_canonical(cls, body: bytes) -> AuditEvent:
+        doc = json.loads(body)
+        return cls(
+            actor=doc["actor"],
+            role=doc["role"],
+            action=doc["action"],
+            outcome=Outcome(doc["outcome"]),
+            object_ids=tuple(doc["objects"]),
+            purpose=doc["purpose"],
+            client=doc["client"],
+            details=doc["details"],
+            at=datetime.strptime(doc["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC),
+        )
