@@ -33,7 +33,7 @@ class Action(StrEnum):
     MIGRATION_RUN = "migration.run"
     # administration
     USER_MANAGE = "user.manage"
-    TOKEN_MANAGE = "token.manage"
+    TOKEN_MANAGE = "token.manage"  # noqa: S105 (an action name, not a secret)
     KEYS_ROTATE = "keys.rotate"
     LAB_MANAGE = "lab.manage"
     # supervision
