@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent))  # _postgres, _staff
 
 from _postgres import PostgresServer, find_bindir, running_server
 from etanche.crypto import KdfCost

@@ -6,6 +6,7 @@ terminals. The CLI maps each branch to a documented exit code (``EXIT_CODES``).
 
     EtancheError
     ├── UsageError                 bad arguments or configuration          (exit 2)
+    │   └── ConfigError            a configuration file names a bad entry
     ├── ValidationError            one field of one record is invalid      (exit 3)
     │   └── ValidationErrors       several problems, each a ValidationError
     ├── VaultError                 the store itself                        (exit 4)
@@ -18,7 +19,13 @@ terminals. The CLI maps each branch to a documented exit code (``EXIT_CODES``).
     │   ├── IntegrityError         a ciphertext was altered or moved
     │   ├── KeyNotFound            a key (version) is missing or shredded
     │   └── KeyProviderError       the KEK provider failed
-    └── SourceError                a file being read is malformed          (exit 6)
+    ├── SourceError                a file being read is malformed          (exit 6)
+    └── AccessError                who may do what                         (exit 7)
+        ├── AuthenticationFailed   wrong user name, password or TOTP code
+        │   └── EnrolmentRequired  password right, TOTP not enrolled yet
+        ├── AccountLocked          too many failures: locked for a while
+        ├── PermissionDenied       the policy refused the action
+        └── SessionExpired         session or token expired, revoked or unknown
 """
 
 from __future__ import annotations
@@ -27,13 +34,19 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "EXIT_CODES",
+    "AccessError",
+    "AccountLocked",
+    "AuthenticationFailed",
     "CryptoError",
+    "EnrolmentRequired",
     "EtancheError",
     "IntegrityError",
     "KeyNotFound",
     "KeyProviderError",
+    "PermissionDenied",
     "RecordNotFound",
     "SchemaError",
+    "SessionExpired",
     "SourceError",
     "UsageError",
     "ValidationError",
@@ -52,6 +65,22 @@ class EtancheError(Exception):
 
 class UsageError(EtancheError):
     """Bad arguments, environment or configuration."""
+
+
+class ConfigError(UsageError):
+    """A configuration file (alert rules, sinks) is invalid.
+
+    The message names the file, the entry (``rule bulk_reads``, ``sink 2``) and
+    the field, so the person fixing it does not have to guess.
+    """
+
+    def __init__(self, source: str, entry: str | None, field: str | None, reason: str) -> None:
+        self.source = source
+        self.entry = entry
+        self.field = field
+        self.reason = reason
+        parts = [p for p in (source, entry, field) if p]
+        super().__init__(": ".join([*parts, reason]))
 
 
 class ValidationError(EtancheError):
@@ -127,12 +156,37 @@ class SourceError(EtancheError):
     """A file being read is malformed; the message names the line."""
 
 
+class AccessError(EtancheError):
+    """Authentication or authorisation refused; never says which secret was wrong."""
+
+
+class AuthenticationFailed(AccessError):
+    """User name, password or TOTP code wrong (one message for all, against probing)."""
+
+
+class EnrolmentRequired(AuthenticationFailed):
+    """The password was right but the account has no confirmed TOTP yet."""
+
+
+class AccountLocked(AccessError):
+    """Too many failed logins: the account is locked for a while (progressive)."""
+
+
+class PermissionDenied(AccessError):
+    """The policy refused an action; the message carries the policy's reason."""
+
+
+class SessionExpired(AccessError):
+    """The session or API token is unknown, expired, revoked or its account disabled."""
+
+
 EXIT_CODES: dict[type[EtancheError], int] = {
     UsageError: 2,
     ValidationError: 3,
     VaultError: 4,
     CryptoError: 5,
     SourceError: 6,
+    AccessError: 7,
 }
 
 

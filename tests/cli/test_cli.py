@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from _staff import Staff
 from conftest import PASSPHRASE
+from etanche.access import Role
 from etanche.cli import main
 from etanche.synth import SynthConfig, generate
+from etanche.vault import Vault, parse_location
 
 SEED = 3
 
@@ -35,6 +39,13 @@ def cli_vault(
     assert run(capsys, "init")[0] == 0
     code, _, err = run(capsys, "synth", "--patients", "120", "--labs", "3", "--seed", str(SEED))
     assert code == 0, err
+    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+        staff = Staff(store)
+        token = staff.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01", "L02", "L03"])
+    for name, value in (("session", token), ("admin-session", staff.root_token)):
+        (tmp_path / name).write_text(value or "")
+        (tmp_path / name).chmod(0o600)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "session"))
     return where
 
 
@@ -88,12 +99,19 @@ def test_erase_then_show_fails_cleanly(cli_vault: Path, capsys) -> None:
     assert code == 4 and "erased" in err and "Traceback" not in err + out
 
 
-def test_key_rotations(cli_vault: Path, capsys) -> None:
+def test_key_rotations(cli_vault: Path, capsys, monkeypatch) -> None:
+    code, _, err = run(capsys, "keys", "rotate-kek")
+    assert code == 7 and "keys.rotate" in err  # a biologist does not rotate keys
+    biologist_session = os.environ["ETANCHE_SESSION_FILE"]
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(cli_vault.parent / "admin-session"))
     code, out, _ = run(capsys, "keys", "rotate-kek")
     assert code == 0 and "rewrapped" in out
     code, out, err = run(capsys, "keys", "rotate-lab", "L01", "--batch-size", "7")
     assert code == 0 and "done" in out, err
     patient = next(p for p in network_patients() if p.lab_id == "L01")
+    code, _, err = run(capsys, "show", patient.id, "--json")
+    assert code == 7 and "patient.read" in err  # a lab admin reads no patient
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", biologist_session)
     code, out, _ = run(capsys, "show", patient.id, "--json", "--reveal")
     assert code == 0 and json.loads(out)["birth_name"] == patient.birth_name
 
@@ -110,7 +128,8 @@ def test_key_rotations(cli_vault: Path, capsys) -> None:
             "YYYY-MM-DD",
         ),
         (["show", "0" * 32], {}, 4, "not found"),
-        (["keys", "rotate-lab", "L77"], {}, 4, "lab L77"),
+        (["keys", "rotate-lab", "L77"], {}, 7, "keys.rotate"),
+        (["show", "0" * 32], {"ETANCHE_SESSION_FILE": "/nonexistent/session"}, 7, "etanche login"),
         (["synth", "--patients", "0"], {}, 2, "patients"),
         (["init"], {}, 4, "already exists"),
         (["frobnicate"], {}, 2, "No such command"),

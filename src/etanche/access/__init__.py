@@ -1,0 +1,79 @@
+"""People, authentication and the one policy function (DESIGN.md, findings F6 and F7).
+
+Every account belongs to one named person and needs a password and a TOTP code;
+sessions and API tokens are opaque random tokens stored hashed; ``can`` decides
+every action for CLI, API and web alike, and ``compartments_for`` bounds the keys
+a session may unwrap.
+"""
+
+from etanche.access._accounts import (
+    GENERIC_NAMES,
+    Accounts,
+    LockoutPolicy,
+    check_full_name,
+    check_labs,
+    check_username,
+    validate_account,
+)
+from etanche.access._actions import PATIENT_ACTIONS, Action, Role
+from etanche.access._passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    Passwords,
+    check_password_policy,
+    default_hasher,
+)
+from etanche.access._policy import (
+    NETWORK_ROLES,
+    NETWORK_WIDE,
+    Actor,
+    BreakGlass,
+    Decision,
+    Resource,
+    can,
+    compartments_for,
+    role_actions,
+)
+from etanche.access._sessions import BREAK_GLASS_MIN_REASON, Session, SessionPolicy, Sessions
+from etanche.access._tokens import MAX_TOKEN_DAYS, ApiTokens, TokenInfo
+from etanche.access._totp import ISSUER, Totp, current_code, provisioning_uri
+from etanche.access._user import User
+
+__all__ = [
+    "BREAK_GLASS_MIN_REASON",
+    "GENERIC_NAMES",
+    "ISSUER",
+    "MAX_PASSWORD_LENGTH",
+    "MAX_TOKEN_DAYS",
+    "MIN_PASSWORD_LENGTH",
+    "NETWORK_ROLES",
+    "NETWORK_WIDE",
+    "PATIENT_ACTIONS",
+    "Accounts",
+    "Action",
+    "Actor",
+    "ApiTokens",
+    "BreakGlass",
+    "Decision",
+    "LockoutPolicy",
+    "Passwords",
+    "Resource",
+    "Role",
+    "Session",
+    "SessionPolicy",
+    "Sessions",
+    "TokenInfo",
+    "Totp",
+    "User",
+    "can",
+    "check_full_name",
+    "check_labs",
+    "check_password_policy",
+    "check_username",
+    "compartments_for",
+    "current_code",
+    "default_hasher",
+    "provisioning_uri",
+    "role_actions",
+    "validate_account",
+]

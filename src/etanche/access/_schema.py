@@ -9,6 +9,7 @@ TOTP seeds sealed by a vault system key.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -33,6 +34,7 @@ users = Table(
     Column("password_hash", String(200), nullable=False),
     Column("totp_secret", LargeBinary, nullable=True),  # sealed
     Column("totp_enrolled_at", DateTime(timezone=True), nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),  # last accepted step: no replay
     Column("failed_attempts", Integer, nullable=False, default=0),
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

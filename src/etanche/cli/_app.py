@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from typing import Annotated
 
@@ -19,7 +20,8 @@ app = typer.Typer(
     help=(
         "Étanche: encrypted, audited patient data for a network of medical biology labs.\n\n"
         "Exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid data, 4 vault, 5 keys or "
-        "integrity, 6 malformed source file, 130 interrupted."
+        "integrity, 6 malformed source file, 7 access (login, session, permission), "
+        "130 interrupted."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -33,12 +35,56 @@ Keyfile = Annotated[str | None, ctx.KEYFILE_OPTION]
 
 
 @app.command()
-def init(vault: Vault_ = None, keyfile: Keyfile = None) -> None:
-    """Create an empty vault and its passphrase-protected key file."""
+def init(
+    vault: Vault_ = None,
+    keyfile: Keyfile = None,
+    admin_user: Annotated[
+        str | None, typer.Option(help="User name of the first account (a network-wide lab_admin).")
+    ] = None,
+    admin_name: Annotated[
+        str | None, typer.Option(help="Full name of the person holding the first account.")
+    ] = None,
+) -> None:
+    """Create an empty vault, its passphrase-protected key file and the first account.
+
+    The first account is a network-wide lab_admin (password: ETANCHE_PASSWORD or a
+    prompt); it is checked before anything is created.
+    """
+    from etanche.access import NETWORK_WIDE, Accounts, Role, validate_account
+    from etanche.cli._people import account_password, ask
+
     where = ctx.location(vault, keyfile)
+    if (admin_user or admin_name) and not (admin_user and admin_name):
+        raise UsageError("init: give both --admin-user and --admin-name")
+    if not admin_user and sys.stdin.isatty():
+        admin_user = ask("ETANCHE_ADMIN_USER", "User name of the first account (lab_admin)")
+        admin_name = ask("ETANCHE_ADMIN_NAME", "Full name of that person")
+    admin: tuple[str, str, str] | None = None
+    if admin_user and admin_name:
+        password = account_password()
+        validate_account(admin_user, admin_name, Role.LAB_ADMIN, {NETWORK_WIDE}, password)
+        admin = (admin_user, admin_name, password)
     secret = ctx.passphrase(confirm=True)
-    Vault.create(where, secret).close()
+    with Vault.create(where, secret) as store:
+        if admin is not None:
+            user = Accounts(store).add(
+                admin[0], admin[1], Role.LAB_ADMIN, {NETWORK_WIDE}, admin[2], None
+            )
     ctx.console.print(f"Vault created at {where.describe()} (key file {where.keyfile}).")
+    if admin is not None:
+        ctx.console.print(
+            f"First account {user.username} (lab_admin, every lab): `etanche login` sets up "
+            "its TOTP.",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        ctx.console.print(
+            "No account yet: create the first one with `etanche users add USER --name "
+            "'First Last' --role lab_admin --lab '*'`.",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -62,17 +108,19 @@ def find(
         raise UsageError(
             "find: give exactly one of --nir, --name/--first-name/--birth-date, --phone, --email"
         )
-    with ctx.open_vault(vault, keyfile) as store:
+    if not (nir or phone or email) and not (name and first_name and birth_date):
+        raise UsageError("find: --name needs --first-name and --birth-date")
+    with ctx.person(vault, keyfile, reveal=reveal) as who:
+        service = who.patients()
         if nir:
-            found = store.find_by_nir(nir)
+            found = service.find_by_nir(nir)
         elif phone:
-            found = store.find_by_phone(phone)
+            found = service.find_by_phone(phone)
         elif email:
-            found = store.find_by_email(email)
+            found = service.find_by_email(email)
         else:
-            if not (name and first_name and birth_date):
-                raise UsageError("find: --name needs --first-name and --birth-date")
-            found = store.find_by_name(name, first_name, _parse_date(birth_date, "--birth-date"))
+            assert name and first_name and birth_date
+            found = service.find_by_name(name, first_name, _parse_date(birth_date, "--birth-date"))
     rows = [patient_summary(p, reveal=reveal) for p in found]
     if as_json:
         typer.echo(json.dumps({"count": len(rows), "patients": rows}, ensure_ascii=False))
@@ -92,13 +140,16 @@ def show(
     vault: Vault_ = None,
     keyfile: Keyfile = None,
 ) -> None:
-    """Show one patient, masked unless --reveal."""
-    compartments = (Compartment.ADMIN, Compartment.CLINICAL) if clinical else (Compartment.ADMIN,)
-    with ctx.open_vault(vault, keyfile, compartments) as store:
-        patient = store.get(patient_id)
-        specimens = store.specimens_of(patient_id)
+    """Show one patient, masked unless --reveal (a reveal is recorded in the audit log)."""
+    with ctx.person(vault, keyfile, reveal=reveal, clinical=clinical) as who:
+        service = who.patients()
+        patient = service.get(patient_id)
+        specimens = service.specimens_of(patient_id)
         detail = patient_detail(
-            patient, specimens, reveal=reveal, clinical_open=store.holds(Compartment.CLINICAL)
+            patient,
+            specimens,
+            reveal=reveal,
+            clinical_open=who.vault.holds(Compartment.CLINICAL),
         )
     if as_json:
         typer.echo(json.dumps(detail, ensure_ascii=False))
@@ -114,19 +165,19 @@ def erase(
     keyfile: Keyfile = None,
 ) -> None:
     """Crypto-shred one patient: keys, data, indexes and specimens are destroyed."""
-    with ctx.open_vault(vault, keyfile) as store:
-        store.get(patient_id)  # fails cleanly on an unknown or erased id
+    with ctx.person(vault, keyfile) as who:
+        who.vault.lab_of(patient_id)  # fails cleanly on an unknown or erased id
         if not yes and not typer.confirm(f"Erase patient {patient_id} for good?"):
             raise typer.Abort()
-        store.erase(patient_id)
+        who.patients().erase(patient_id)
     ctx.console.print(f"Patient {patient_id} erased (keys shredded).")
 
 
 @keys_app.command("rotate-kek")
 def rotate_kek(vault: Vault_ = None, keyfile: Keyfile = None) -> None:
     """New key-encryption key; every data key is rewrapped, no data re-encrypted."""
-    with ctx.open_vault(vault, keyfile) as store:
-        kek_id, count = store.rotate_kek()
+    with ctx.person(vault, keyfile) as who:
+        kek_id, count = who.keys().rotate_kek()
     ctx.console.print(
         f"KEK rotated: {count} data keys rewrapped under {kek_id}; old KEKs destroyed."
     )
@@ -140,10 +191,10 @@ def rotate_lab(
     keyfile: Keyfile = None,
 ) -> None:
     """Re-encrypt a lab's patients under a new lab key, in resumable batches."""
-    with ctx.open_vault(vault, keyfile) as store:
-        total = len(store.patient_ids(lab_id))
+    with ctx.person(vault, keyfile) as who:
+        total = len(who.vault.patient_ids(lab_id))
         with ctx.progress_bar(f"Re-encrypting lab {lab_id}", total) as bar:
-            report = store.rotate_lab(
+            report = who.keys().rotate_lab(
                 lab_id, batch_size=batch_size, progress=lambda n: ctx.advance(bar, n)
             )
     state = "done, old lab keys shredded" if report.finished else "interrupted; run again to resume"
@@ -160,7 +211,13 @@ def _parse_date(value: str, option: str) -> date:
 
 
 def _register_more() -> None:
-    from etanche.cli import _demo, _synth  # noqa: F401  (commands register on import)
+    from etanche.cli import (  # noqa: F401  (commands register on import)
+        _audit,
+        _demo,
+        _people,
+        _supervision,
+        _synth,
+    )
 
 
 _register_more()

@@ -1,7 +1,8 @@
 """The only room that imports cryptographic primitives (pyca/cryptography).
 
 A small safe surface: seal/open values bound to their place, wrap keys under a
-KEK provider, compute blind indexes. Nothing else in Étanche touches AES or HMAC.
+KEK provider, compute blind indexes, hash Merkle trees (RFC 6962) and sign tree
+heads (Ed25519). Nothing else in Étanche touches AES, HMAC, SHA-256 or Ed25519.
 """
 
 from etanche.crypto._aead import FORMAT_VERSION, Context, new_key, open_sealed, seal
@@ -15,10 +16,28 @@ from etanche.crypto._keyring import (
     KeyRing,
     WrappedKey,
 )
+from etanche.crypto._mac import sign_payload, verify_payload
+from etanche.crypto._merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    MerkleFrontier,
+    consistency_path,
+    inclusion_path,
+    leaf_hash,
+    merkle_root,
+    node_hash,
+    root_from_inclusion_path,
+    verify_consistency,
+    verify_inclusion,
+)
 from etanche.crypto._provider import KdfCost, KeyProvider, PassphraseKeyFile
+from etanche.crypto._signing import Signer, Verifier
+from etanche.crypto._tokens import hash_token
 
 __all__ = [
+    "EMPTY_ROOT",
     "FORMAT_VERSION",
+    "HASH_SIZE",
     "INDEX_OWNER",
     "INDEX_PURPOSE",
     "NETWORK_PURPOSES",
@@ -30,9 +49,23 @@ __all__ = [
     "KdfCost",
     "KeyProvider",
     "KeyRing",
+    "MerkleFrontier",
     "PassphraseKeyFile",
+    "Signer",
+    "Verifier",
     "WrappedKey",
+    "consistency_path",
+    "hash_token",
+    "inclusion_path",
+    "leaf_hash",
+    "merkle_root",
     "new_key",
+    "node_hash",
     "open_sealed",
+    "root_from_inclusion_path",
     "seal",
+    "sign_payload",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_payload",
 ]

@@ -198,6 +198,24 @@ class Vault:
         """Whether this session can decrypt ``compartment``."""
         return self._ring.allows(compartment.value)
 
+    def unlock(self, compartments: Iterable[Compartment]) -> None:
+        """Widen this session to ``compartments`` (after the policy said so).
+
+        The CLI opens the vault with no compartment, learns who is asking, then
+        unwraps exactly the compartment keys the policy grants for the action.
+        """
+        wanted = {Compartment(c).value for c in compartments} - self._ring.compartments
+        if not wanted:
+            return
+        self._ring.compartments = self._ring.compartments | wanted
+        with self._engine.connect() as conn:
+            self._ring.load(_wrapped(r) for r in conn.execute(select(data_keys)))
+
+    def lab_of(self, patient_id: str) -> str:
+        """The home lab of a live patient (a clear column: no key needed)."""
+        with self._engine.connect() as conn:
+            return str(self._live_row(conn, patient_id).lab_id)
+
     def seal_system(self, table: str, row_id: str, plaintext: bytes) -> bytes:
         """Seal a non-patient secret (e.g. a TOTP seed) bound to its row."""
         return seal(self._ring.network_key(SYSTEM_PURPOSE), plaintext, _system_ctx(table, row_id))

@@ -1,0 +1,231 @@
+"""The one policy function: ``can(actor, action, resource) -> Decision``.
+
+CLI, API and web call this and nothing else to decide, so a rule lives in one
+place and a route cannot quietly grow its own. The rules are a table (role →
+actions it may do in its own labs) plus two narrow exceptions: API-token scopes
+only ever take actions away, and break-glass only ever adds patient search and
+read outside the person's labs, for a limited time, and flags the decision so
+the caller raises an alert.
+
+Compartments follow the same table: a decision names the compartment keys the
+session may unwrap for that action, and ``compartments_for(role)`` is the most a
+role ever gets, so a reception session never holds a clinical key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from etanche.access._actions import PATIENT_ACTIONS, Action, Role
+from etanche.domain import Compartment
+
+__all__ = [
+    "NETWORK_ROLES",
+    "NETWORK_WIDE",
+    "Actor",
+    "BreakGlass",
+    "Decision",
+    "Resource",
+    "can",
+    "compartments_for",
+    "role_actions",
+]
+
+NETWORK_WIDE = "*"
+"""Lab marker of an account that covers every lab of the network."""
+
+NETWORK_ROLES = frozenset({Role.LAB_ADMIN, Role.DPO, Role.AUDITOR, Role.MIGRATION_OPERATOR})
+"""Roles that may hold the network-wide marker; patient-facing roles never do."""
+
+_ADMIN_ONLY = frozenset({Compartment.ADMIN})
+_BOTH = frozenset({Compartment.ADMIN, Compartment.CLINICAL})
+_NONE: frozenset[Compartment] = frozenset()
+
+_RECEPTION_ACTIONS = PATIENT_ACTIONS - {Action.PATIENT_ERASE}
+
+# role → actions it may take on resources of its own labs (or anywhere with "*").
+# Every role may manage its own API tokens (TOKEN_MANAGE), from a session only.
+_GRANTS: dict[Role, frozenset[Action]] = {
+    Role.RECEPTION: _RECEPTION_ACTIONS | {Action.TOKEN_MANAGE},
+    Role.BIOLOGIST: PATIENT_ACTIONS | {Action.TOKEN_MANAGE},
+    Role.LAB_ADMIN: frozenset(
+        {Action.USER_MANAGE, Action.KEYS_ROTATE, Action.LAB_MANAGE, Action.TOKEN_MANAGE}
+    ),
+    Role.DPO: frozenset(
+        {
+            Action.AUDIT_READ,
+            Action.AUDIT_VERIFY,
+            Action.ALERT_READ,
+            Action.ALERT_ACK,
+            Action.DECOY_MANAGE,
+            Action.INCIDENT_MANAGE,
+            Action.TOKEN_MANAGE,
+        }
+    ),
+    Role.MIGRATION_OPERATOR: frozenset(
+        {Action.MIGRATION_PLAN, Action.MIGRATION_RUN, Action.EXPORT_CREATE, Action.TOKEN_MANAGE}
+    ),
+    Role.AUDITOR: frozenset({Action.AUDIT_VERIFY, Action.AUDIT_READ, Action.TOKEN_MANAGE}),
+}
+
+# Compartments the patient actions of a role unwrap: the cryptographic side of the rules.
+_PATIENT_COMPARTMENTS: dict[Role, frozenset[Compartment]] = {
+    Role.RECEPTION: _ADMIN_ONLY,
+    Role.BIOLOGIST: _BOTH,
+}
+
+# Non-browsing actions that still have to unwrap lab keys: re-encrypting a lab,
+# creating a lab's keys, writing an export or a migration package.
+_KEY_HANDLING = frozenset(
+    {Action.KEYS_ROTATE, Action.LAB_MANAGE, Action.MIGRATION_RUN, Action.EXPORT_CREATE}
+)
+
+_BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
+_BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
+
+# Recorded by the audit log, never decided here.
+_EVENTS_ONLY = frozenset({Action.LOGIN, Action.LOGOUT, Action.BREAK_GLASS, Action.KEY_OPERATION})
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlass:
+    """An emergency widening of a session: why, and until when."""
+
+    reason: str
+    until: datetime
+
+    def active(self, now: datetime) -> bool:
+        return now < self.until
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is asking: a named person, through a session or an API token.
+
+    ``labs`` holds lab codes, or ``"*"`` for a network-wide account. ``scopes`` is
+    None for a session (every action of the role) and the token's scopes for an
+    API token.
+    """
+
+    username: str
+    user_id: str
+    role: Role
+    labs: frozenset[str]
+    scopes: frozenset[Action] | None = None
+    break_glass: BreakGlass | None = None
+    session_id: str | None = None
+
+    @property
+    def via_token(self) -> bool:
+        return self.scopes is not None
+
+    @property
+    def network_wide(self) -> bool:
+        """Covers every lab: only roles allowed to hold the marker."""
+        return NETWORK_WIDE in self.labs and self.role in NETWORK_ROLES
+
+    def covers(self, lab_id: str | None) -> bool:
+        """Whether a resource of ``lab_id`` (None: network-wide) is in this actor's labs."""
+        if self.network_wide:
+            return True
+        return lab_id is not None and lab_id != NETWORK_WIDE and lab_id in self.labs
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What an action is about: a kind, its lab (None: network-wide), maybe a patient id."""
+
+    kind: str
+    lab_id: str | None = None
+    patient_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The policy's answer. ``reason`` is plain English and never holds a personal value.
+
+    ``compartments`` are the keys the session may unwrap for this action;
+    ``break_glass_used`` means it was allowed only through break-glass, and the
+    caller must raise an alert.
+    """
+
+    allowed: bool
+    reason: str
+    compartments: frozenset[Compartment] = _NONE
+    break_glass_used: bool = False
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def role_actions(role: Role) -> frozenset[Action]:
+    """Every action a role may take in its own labs (what a token may be scoped to)."""
+    return _GRANTS[role]
+
+
+def compartments_for(role: Role) -> frozenset[Compartment]:
+    """The most a session of ``role`` may ever unwrap; open the vault with no more."""
+    allowed: set[Compartment] = set()
+    for action in _GRANTS[role]:
+        allowed |= _compartments(role, action)
+    return frozenset(allowed)
+
+
+def _compartments(role: Role, action: Action) -> frozenset[Compartment]:
+    if action in PATIENT_ACTIONS:
+        return _PATIENT_COMPARTMENTS.get(role, _NONE)
+    if action in _KEY_HANDLING:
+        return _BOTH
+    return _NONE
+
+
+def _deny(reason: str) -> Decision:
+    return Decision(False, reason)
+
+
+def can(
+    actor: Actor, action: Action, resource: Resource, *, now: datetime | None = None
+) -> Decision:
+    """Decide whether ``actor`` may take ``action`` on ``resource``.
+
+    Denies by default; every denial says why. ``now`` is only for tests.
+    """
+    moment = now if now is not None else datetime.now(UTC)
+    if action in _EVENTS_ONLY:
+        return _deny(f"{action}: an authentication event, recorded but not decided by the policy")
+    if actor.scopes is not None and action not in actor.scopes:
+        return _deny(f"{action}: not in the scopes of this API token")
+    if action not in _GRANTS[actor.role]:
+        return _deny(f"{action}: not allowed to the {actor.role} role")
+    if action is Action.TOKEN_MANAGE:
+        if actor.via_token:
+            return _deny(f"{action}: API tokens cannot manage tokens; log in")
+        return Decision(True, f"{action}: every person manages their own API tokens")
+    where = f"lab {resource.lab_id}" if resource.lab_id is not None else "network-wide resource"
+    if actor.covers(resource.lab_id):
+        return Decision(
+            True,
+            f"{action}: allowed to the {actor.role} role in its labs",
+            _compartments(actor.role, action),
+        )
+    if _break_glass_applies(actor, action, moment):
+        return Decision(
+            True,
+            f"{action}: {where} is outside this account's labs; allowed by break-glass",
+            _compartments(actor.role, action),
+            break_glass_used=True,
+        )
+    if resource.lab_id is None:
+        return _deny(f"{action}: a network-wide resource needs a network-wide account")
+    return _deny(f"{action}: {where} is outside this account's labs")
+
+
+def _break_glass_applies(actor: Actor, action: Action, now: datetime) -> bool:
+    return (
+        actor.break_glass is not None
+        and actor.break_glass.active(now)
+        and actor.role in _BREAK_GLASS_ROLES
+        and action in _BREAK_GLASS_ACTIONS
+        and not actor.via_token
+    )

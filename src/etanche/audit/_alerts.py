@@ -1,0 +1,705 @@
+"""The alert engine (F8): each audit event meets the rules; each breach alerts once.
+
+Windowed rules (bulk reads, failed logins) keep their recent history in memory
+and top it up from the ``audit_events`` table before deciding, so that the
+events another process logged (another web worker, the CLI) count too, and a
+restarted process rebuilds its windows from the log instead of starting blind.
+An alert is written to the ``alerts`` table first, then handed to every sink:
+a sink that fails loses nothing (the row is there) and is reported.
+
+Dedup: every alert stores ``rule|subject|bucket`` in ``dedup_key``. The bucket
+is either a fixed label of the breach (one night off hours, one export event),
+or the time the breach started: a further breach of the same rule and subject
+within the rule's window is the same breach. Check and insert run under a lock
+(an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so two
+processes seeing the same breach still write one alert.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import threading
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, text, update
+
+from etanche.access._actions import Action
+from etanche.audit._events import AuditEvent, Outcome
+from etanche.audit._rules import OffHours, Rule, RuleSet, Severity, format_duration, read_config
+from etanche.audit._schema import alerts as alerts_table
+from etanche.audit._schema import audit_events
+from etanche.audit._sinks import Sink, build_sinks
+from etanche.errors import RecordNotFound, UsageError
+
+__all__ = ["Alert", "AlertEngine", "Clock", "SinkFailure"]
+
+log = logging.getLogger("etanche.audit.alerts")
+
+Clock = Callable[[], datetime]
+
+_STAMP = "%Y%m%dT%H%M%S%fZ"
+_PG_LOCK = 0x45_54_41_4E_43_48_41_4C  # "ETANCHAL": one advisory lock for alert writes
+_MAX_TRACKS = 4_096  # windows kept in memory; an evicted one is rebuilt from the log
+_MAX_KNOWN = 16_384
+_MAX_FAILURES = 1_000
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_DIGIT_RUN = re.compile(r"\d{6}")  # NIR, phone, birth date: not part of a user name
+_VERIFICATION_BUCKET = "failed"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC; SQLite hands back naive datetimes that were written as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _stamp(value: datetime) -> str:
+    return _utc(value).strftime(_STAMP)
+
+
+def _unstamp(value: str) -> datetime | None:
+    try:
+        return datetime.strptime(value, _STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One raised alert. ``summary`` is English and holds ids and counts, never a personal value."""
+
+    id: str
+    rule: str
+    severity: Severity
+    created_at: datetime
+    actor: str | None
+    summary: str
+    event_seq: int | None
+    dedup_key: str
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    ack_note: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able view: what sinks send and ``alerts list --json`` prints."""
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "created_at": _utc(self.created_at).isoformat(),
+            "actor": self.actor,
+            "summary": self.summary,
+            "event_seq": self.event_seq,
+            "acknowledged_at": (
+                _utc(self.acknowledged_at).isoformat() if self.acknowledged_at else None
+            ),
+            "acknowledged_by": self.acknowledged_by,
+            "ack_note": self.ack_note,
+        }
+
+    def to_json(self) -> bytes:
+        """Compact, sorted-key UTF-8 JSON: the exact bytes a webhook signs."""
+        return json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class SinkFailure:
+    """A sink that could not deliver an alert; the alert itself is safe in the table."""
+
+    sink: str
+    alert_id: str
+    error: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A breach found by a rule, before dedup decides whether it is new."""
+
+    rule: Rule[Any]
+    subject: str
+    actor: str | None
+    summary: str
+    at: datetime
+    bucket: str | None = None  # fixed label of the breach, or None: an episode in time
+    window: timedelta = timedelta(0)  # episode: breaches closer than this are one
+    new_episode: bool = False  # start an episode even if one is running
+    open_only: bool = False  # fixed label: only an unacknowledged alert suppresses
+
+
+@dataclass(frozen=True, slots=True)
+class _LoginGroup:
+    """Failed logins counted together: one account, or one client address."""
+
+    window_key: str  # the raw value: two unprintable names must not share a window
+    subject: str  # printable, for the dedup key
+    wording: str
+    filters: list[ColumnElement[bool]]
+    accept: Callable[[AuditEvent], bool]
+
+
+class _Track:
+    """Recent matching events of one subject for one windowed rule."""
+
+    __slots__ = ("entries", "synced_seq")
+
+    def __init__(self) -> None:
+        # canonical event body -> (time, object ids); the body identifies an event
+        # whether it came from observe() or from the audit_events table.
+        self.entries: dict[bytes, tuple[datetime, tuple[str, ...]]] = {}
+        self.synced_seq: int | None = None
+
+    def prune(self, since: datetime) -> None:
+        stale = [k for k, (at, _) in self.entries.items() if at < since]
+        for key in stale:
+            del self.entries[key]
+
+    def within(self, since: datetime, until: datetime) -> list[tuple[str, ...]]:
+        return [objs for at, objs in self.entries.values() if since <= at <= until]
+
+
+class AlertEngine:
+    """Evaluates the rules on audit events, records alerts once, dispatches them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        rules: RuleSet,
+        sinks: Sequence[Sink] = (),
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self._engine = engine
+        self.rules = rules
+        self.sinks: tuple[Sink, ...] = tuple(sinks)
+        self._clock: Clock = clock or _utc_now
+        self._lock = threading.RLock()
+        self._tracks: OrderedDict[tuple[str, str], _Track] = OrderedDict()
+        self._known: OrderedDict[str, None] = OrderedDict()  # fixed keys already alerted
+        self._episodes: OrderedDict[str, datetime] = OrderedDict()  # "rule|subject|" -> start
+        self.failures: deque[SinkFailure] = deque(maxlen=_MAX_FAILURES)
+
+    @classmethod
+    def from_config(
+        cls, engine: Engine, path: str | Path | None = None, *, clock: Clock | None = None
+    ) -> AlertEngine:
+        """Rules and sinks of a rules file (the packaged defaults when ``path`` is None)."""
+        config = read_config(path)
+        return cls(engine, config.rules, build_sinks(config), clock=clock)
+
+    # -- evaluation --------------------------------------------------------------
+    def observe(
+        self, event: AuditEvent, *, seq: int | None = None, decoy_hit: bool = False
+    ) -> list[Alert]:
+        """New alerts raised by ``event`` (already logged as ``seq``, if given).
+
+        ``decoy_hit`` is the caller's word that the event touched a decoy
+        (``is_decoy``): the engine never learns which object it was.
+        """
+        with self._lock:
+            found = self._evaluate(event, seq, decoy_hit)
+            fired = [alert for c in found if (alert := self._fire(c, seq)) is not None]
+        self._dispatch(fired)  # outside the lock: a slow relay must not stall other events
+        return fired
+
+    def report_verification_failure(
+        self, problems: Iterable[str], *, actor: str = "system"
+    ) -> Alert | None:
+        """Raise the critical alert for a failed audit-log verification (one open at a time)."""
+        rule = self.rules.audit_verification_failed
+        items = [_clip(str(p)) for p in problems]
+        if not items:
+            raise UsageError("problems: a failed verification reports at least one problem")
+        if not rule.enabled:
+            return None
+        shown = "; ".join(items[:5]) + (f"; and {len(items) - 5} more" if len(items) > 5 else "")
+        summary = f"Audit log verification failed with {_plural(len(items), 'problem')}: {shown}."
+        candidate = _Candidate(
+            rule=rule,
+            subject=_name(actor),
+            actor=actor,
+            summary=summary,
+            at=_utc(self._clock()),
+            bucket=_VERIFICATION_BUCKET,
+            open_only=True,
+        )
+        with self._lock:
+            alert = self._fire(candidate, None)
+        self._dispatch([alert] if alert else [])
+        return alert
+
+    def _evaluate(self, event: AuditEvent, seq: int | None, decoy_hit: bool) -> list[_Candidate]:
+        at = _utc(event.at)
+        body = event.canonical()
+        ref = f"event seq {seq}" if seq is not None else "event not yet logged"
+        rules = self.rules
+        found: list[_Candidate] = []
+        if rules.decoy_touch.enabled and decoy_hit:
+            found.append(
+                _Candidate(
+                    rule=rules.decoy_touch,
+                    subject=_name(event.actor),
+                    actor=event.actor,
+                    summary=(
+                        f"{_name(event.actor)} touched a decoy patient record "
+                        f"({event.action}, {event.outcome.value}, {ref}). Nobody has a reason "
+                        "to open one: treat it as bulk access or a leaked copy in use."
+                    ),
+                    at=at,
+                    window=rules.decoy_touch.parameters.window,
+                )
+            )
+        if rules.bulk_reads.enabled:
+            found.extend(self._bulk_reads(event, body, at, ref))
+        if rules.failed_logins.enabled:
+            found.extend(self._failed_logins(event, body, at))
+        if rules.export.enabled and event.action in rules.export.parameters.actions:
+            counts = _counts(event)
+            found.append(
+                _Candidate(
+                    rule=rules.export,
+                    subject=_name(event.actor),
+                    actor=event.actor,
+                    summary=(
+                        f"{_name(event.actor)} ran {event.action} "
+                        f"({event.outcome.value}{counts}, {ref})."
+                    ),
+                    at=at,
+                    bucket=_stamp(at),
+                )
+            )
+        if rules.break_glass.enabled:
+            found.extend(self._break_glass(event, at, ref))
+        if rules.off_hours.enabled:
+            found.extend(self._off_hours(event, at, ref))
+        return found
+
+    def _bulk_reads(
+        self, event: AuditEvent, body: bytes, at: datetime, ref: str
+    ) -> list[_Candidate]:
+        rule = self.rules.bulk_reads
+        p = rule.parameters
+        if (
+            event.action not in p.actions
+            or event.outcome.value not in p.outcomes
+            or event.actor in p.exempt_actors
+            or not event.object_ids
+        ):
+            return []
+        since = at - p.window
+        track = self._track(rule.name, event.actor)
+        self._sync(
+            track,
+            since,
+            [audit_events.c.actor == event.actor, audit_events.c.action.in_(sorted(p.actions))],
+            lambda e: e.outcome.value in p.outcomes,
+        )
+        track.entries[body] = (at, tuple(event.object_ids))
+        track.prune(since)
+        distinct = {oid for objs in track.within(since, at) for oid in objs}
+        if len(distinct) <= p.threshold:
+            return []
+        return [
+            _Candidate(
+                rule=rule,
+                subject=_name(event.actor),
+                actor=event.actor,
+                summary=(
+                    f"{_name(event.actor)} read or searched {len(distinct)} distinct patients "
+                    f"within {format_duration(p.window)} (threshold {p.threshold}; last {ref})."
+                ),
+                at=at,
+                window=p.window,
+            )
+        ]
+
+    def _failed_logins(self, event: AuditEvent, body: bytes, at: datetime) -> list[_Candidate]:
+        rule = self.rules.failed_logins
+        p = rule.parameters
+        if event.action != Action.LOGIN.value or event.outcome is not Outcome.FAILED:
+            return []
+        since = at - p.window
+        base = [
+            audit_events.c.action == Action.LOGIN.value,
+            audit_events.c.outcome == Outcome.FAILED.value,
+        ]
+        found: list[_Candidate] = []
+        # (window key: the raw value, dedup subject and wording: the printable one, ...)
+        groups: list[_LoginGroup] = []
+        if "account" in p.per:
+            groups.append(
+                _LoginGroup(
+                    f"account={event.actor}",
+                    f"account:{_name(event.actor)}",
+                    f"for account {_name(event.actor)}",
+                    [*base, audit_events.c.actor == event.actor],
+                    lambda e: True,
+                )
+            )
+        if "client" in p.per and event.client:
+            client = event.client
+            groups.append(
+                _LoginGroup(
+                    f"client={client}",
+                    f"client:{_address(client)}",
+                    f"from client address {_address(client)}",
+                    base,
+                    lambda e: e.client == client,
+                )
+            )
+        for group in groups:
+            track = self._track(rule.name, group.window_key)
+            self._sync(track, since, group.filters, group.accept)
+            track.entries[body] = (at, ())
+            track.prune(since)
+            count = len(track.within(since, at))
+            if count > p.threshold:
+                found.append(
+                    _Candidate(
+                        rule=rule,
+                        subject=group.subject,
+                        actor=event.actor,
+                        summary=(
+                            f"{count} failed logins {group.wording} within "
+                            f"{format_duration(p.window)} (threshold {p.threshold})."
+                        ),
+                        at=at,
+                        window=p.window,
+                    )
+                )
+        return found
+
+    def _break_glass(self, event: AuditEvent, at: datetime, ref: str) -> list[_Candidate]:
+        rule = self.rules.break_glass
+        p = rule.parameters
+        declared = event.action in p.actions
+        flagged = event.details.get(p.detail) is True
+        if not (declared or flagged):
+            return []
+        who = _name(event.actor)
+        summary = (
+            f"{who} declared break-glass access ({event.outcome.value}, {ref})."
+            if declared
+            else f"{who} accessed data under break-glass access ({event.action}, {ref})."
+        )
+        return [
+            _Candidate(
+                rule=rule,
+                subject=who,
+                actor=event.actor,
+                summary=summary,
+                at=at,
+                window=p.window,
+                new_episode=declared,
+            )
+        ]
+
+    def _off_hours(self, event: AuditEvent, at: datetime, ref: str) -> list[_Candidate]:
+        rule = self.rules.off_hours
+        p = rule.parameters
+        if event.action not in p.actions or event.actor in p.exempt_actors:
+            return []
+        local = at.astimezone(p.zone)
+        stretch = off_hours_stretch(local, p)
+        if stretch is None:
+            return []
+        return [
+            _Candidate(
+                rule=rule,
+                subject=_name(event.actor),
+                actor=event.actor,
+                summary=(
+                    f"{_name(event.actor)} used patient data outside working hours: "
+                    f"{event.action} on {local:%a %Y-%m-%d at %H:%M} {local.tzname()} ({ref})."
+                ),
+                at=at,
+                bucket=stretch.isoformat(),
+            )
+        ]
+
+    # -- window state ------------------------------------------------------------
+    def _track(self, rule: str, subject: str) -> _Track:
+        key = (rule, subject)
+        track = self._tracks.get(key)
+        if track is None:
+            track = self._tracks[key] = _Track()
+            while len(self._tracks) > _MAX_TRACKS:
+                self._tracks.popitem(last=False)
+        else:
+            self._tracks.move_to_end(key)
+        return track
+
+    def _sync(
+        self,
+        track: _Track,
+        since: datetime,
+        filters: Sequence[ColumnElement[bool]],
+        accept: Callable[[AuditEvent], bool],
+    ) -> None:
+        """Merge the logged events this process has not seen yet (other processes' too)."""
+        bound = since if self._engine.dialect.name != "sqlite" else since.replace(tzinfo=None)
+        query = select(audit_events.c.seq, audit_events.c.body).where(
+            *filters,
+            audit_events.c.at >= bound,  # SQLite keeps UTC wall time, no zone
+        )
+        if track.synced_seq is not None:
+            query = query.where(audit_events.c.seq > track.synced_seq)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.order_by(audit_events.c.seq)).all()
+        for row in rows:
+            track.synced_seq = max(track.synced_seq or 0, int(row.seq))
+            body = bytes(row.body)
+            try:
+                logged = AuditEvent.from_canonical(body)
+            except (ValueError, KeyError, TypeError):
+                log.warning("audit event seq %s: unreadable body, skipped by alert rules", row.seq)
+                continue
+            if accept(logged):
+                track.entries[body] = (_utc(logged.at), tuple(logged.object_ids))
+
+    # -- recording and dispatch --------------------------------------------------
+    def _fire(self, c: _Candidate, seq: int | None) -> Alert | None:
+        """Write the alert unless the same breach already has one; None if deduplicated."""
+        prefix = f"{c.rule.name}|{c.subject}|"
+        if c.bucket is not None:
+            key = prefix + c.bucket
+            if not c.open_only and key in self._known:
+                return None
+        else:
+            key = prefix + _stamp(c.at)
+            latest = self._episodes.get(prefix)
+            if latest is not None and not c.new_episode and abs(c.at - latest) < c.window:
+                return None
+        with self._engine.begin() as conn:
+            _serialise(conn)
+            if c.bucket is not None:
+                query = select(alerts_table.c.id).where(alerts_table.c.dedup_key == key)
+                if c.open_only:
+                    query = query.where(alerts_table.c.acknowledged_at.is_(None))
+                if conn.execute(query.limit(1)).first() is not None:
+                    if not c.open_only:
+                        self._remember(key)
+                    return None
+            else:
+                stored = conn.execute(
+                    select(alerts_table.c.dedup_key)
+                    .where(
+                        alerts_table.c.rule == c.rule.name,
+                        alerts_table.c.dedup_key.startswith(prefix, autoescape=True),
+                    )
+                    .order_by(alerts_table.c.dedup_key.desc())
+                    .limit(1)
+                ).scalar()
+                started = _unstamp(stored[len(prefix) :]) if stored else None
+                if started is not None:
+                    self._note_episode(prefix, started)
+                    if stored == key or (not c.new_episode and abs(c.at - started) < c.window):
+                        return None
+            alert = Alert(
+                id=uuid.uuid4().hex,
+                rule=c.rule.name,
+                severity=c.rule.severity,
+                created_at=_utc(self._clock()),
+                actor=_safe_actor(c.actor),
+                summary=c.summary,
+                event_seq=seq,
+                dedup_key=key[:200],
+            )
+            conn.execute(
+                insert(alerts_table).values(
+                    id=alert.id,
+                    rule=alert.rule,
+                    severity=alert.severity.value,
+                    created_at=alert.created_at,
+                    actor=alert.actor,
+                    summary=alert.summary,
+                    event_seq=alert.event_seq,
+                    dedup_key=alert.dedup_key,
+                )
+            )
+        if c.bucket is None:
+            self._note_episode(prefix, max(c.at, self._episodes.get(prefix, c.at)))
+        elif not c.open_only:
+            self._remember(key)
+        return alert
+
+    def _note_episode(self, prefix: str, started: datetime) -> None:
+        self._episodes[prefix] = started
+        self._episodes.move_to_end(prefix)
+        while len(self._episodes) > _MAX_KNOWN:  # forgotten ones are read back from the table
+            self._episodes.popitem(last=False)
+
+    def _remember(self, key: str) -> None:
+        self._known[key] = None
+        while len(self._known) > _MAX_KNOWN:
+            self._known.popitem(last=False)
+
+    def _dispatch(self, fired: Sequence[Alert]) -> None:
+        for alert in fired:
+            for sink in self.sinks:
+                if not sink.accepts(alert):
+                    continue
+                try:
+                    sink.send(alert)
+                except Exception as exc:  # a sink never loses an alert nor stops the others
+                    failure = SinkFailure(
+                        sink.name, alert.id, f"{type(exc).__name__}: {exc}"[:300], self._clock()
+                    )
+                    self.failures.append(failure)
+                    log.warning(
+                        "alert %s: sink %s failed (%s); the alert is kept in the alerts table",
+                        alert.id,
+                        sink.name,
+                        failure.error,
+                    )
+
+    # -- reading and acknowledging -----------------------------------------------
+    def list_alerts(self, open_only: bool = True, *, limit: int | None = None) -> list[Alert]:
+        """Alerts, newest first; only unacknowledged ones unless ``open_only`` is False."""
+        query = select(alerts_table)
+        if open_only:
+            query = query.where(alerts_table.c.acknowledged_at.is_(None))
+        query = query.order_by(alerts_table.c.created_at.desc(), alerts_table.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._engine.connect() as conn:
+            return [_alert(row) for row in conn.execute(query)]
+
+    def get_alert(self, alert_id: str) -> Alert:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(alerts_table).where(alerts_table.c.id == alert_id)).first()
+        if row is None:
+            raise RecordNotFound(f"alert {alert_id}: not found")
+        return _alert(row)
+
+    def acknowledge(self, alert_id: str, by: str, note: str | None = None) -> Alert:
+        """Record who acknowledged the alert, when, and why; twice is an error."""
+        if not by or len(by) > 64:
+            raise UsageError("by: the acknowledging person's user name (1-64 characters)")
+        note = note.strip() if note else None
+        with self._engine.begin() as conn:
+            row = conn.execute(select(alerts_table).where(alerts_table.c.id == alert_id)).first()
+            if row is None:
+                raise RecordNotFound(f"alert {alert_id}: not found")
+            if row.acknowledged_at is not None:
+                raise UsageError(_already(alert_id, row))
+            done = conn.execute(
+                update(alerts_table)
+                .where(alerts_table.c.id == alert_id, alerts_table.c.acknowledged_at.is_(None))
+                .values(acknowledged_at=_utc(self._clock()), acknowledged_by=by, ack_note=note)
+            )
+            if done.rowcount != 1:  # acknowledged meanwhile by someone else
+                row = conn.execute(select(alerts_table).where(alerts_table.c.id == alert_id)).one()
+                raise UsageError(_already(alert_id, row))
+        return self.get_alert(alert_id)
+
+
+def off_hours_stretch(local: datetime, p: OffHours) -> date | None:
+    """None inside working hours; else the working day the off-hours stretch follows.
+
+    A Saturday evening, the whole Sunday and early Monday are one stretch (after
+    Saturday), so one person's night of access makes one alert.
+    """
+    now = local.time()
+    today = local.date()
+    if today.weekday() in p.days and p.start <= now < p.end:
+        return None
+    for back in range(8):
+        day = today - timedelta(days=back)
+        if day.weekday() in p.days and (back > 0 or now >= p.end):
+            return day
+    return today  # no working day at all: one stretch per calendar day
+
+
+def _serialise(conn: Connection) -> None:
+    """Make dedup's check-then-insert atomic across processes."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _alert(row: Row[Any]) -> Alert:
+    return Alert(
+        id=row.id,
+        rule=row.rule,
+        severity=Severity(row.severity),
+        created_at=_utc(row.created_at),
+        actor=row.actor,
+        summary=row.summary,
+        event_seq=row.event_seq,
+        dedup_key=row.dedup_key,
+        acknowledged_at=_utc(row.acknowledged_at) if row.acknowledged_at else None,
+        acknowledged_by=row.acknowledged_by,
+        ack_note=row.ack_note,
+    )
+
+
+def _already(alert_id: str, row: Row[Any]) -> str:
+    when = _utc(row.acknowledged_at).strftime("%Y-%m-%d %H:%M UTC")
+    return f"alert {alert_id}: already acknowledged by {row.acknowledged_by} on {when}"
+
+
+def _safe_actor(actor: str | None) -> str | None:
+    """The actor if it looks like a user name; None for anything else.
+
+    A failed login may carry whatever was typed in the user field: a NIR, a
+    phone number, a password. Such text is neither echoed nor stored.
+    """
+    if actor and _SAFE_NAME.match(actor) and not _DIGIT_RUN.search(actor):
+        return actor
+    return None
+
+
+def _name(actor: str | None) -> str:
+    """A user name fit for a summary: anything else is not echoed."""
+    return _safe_actor(actor) or "an unrecognised account name"
+
+
+def _address(client: str) -> str:
+    """A client address fit for a summary and a dedup key: parsed, or not echoed."""
+    try:
+        return ipaddress.ip_address(client.strip().strip("[]")).compressed
+    except ValueError:
+        return "an unparseable address"
+
+
+def _counts(event: AuditEvent) -> str:
+    """Numeric details only (row counts and the like): never a string that could be personal."""
+    parts = [
+        f"{k}={v}"
+        for k, v in sorted(event.details.items())
+        if isinstance(v, int | float) and not isinstance(v, bool) and _SAFE_NAME.match(k)
+    ]
+    objects = len(event.object_ids)
+    if objects:
+        parts.insert(0, f"{_plural(objects, 'object')}")
+    return (", " + ", ".join(parts)) if parts else ""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _clip(problem: str) -> str:
+    """A verifier's problem line, printable and bounded."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in problem).strip()
+    return cleaned if len(cleaned) <= 200 else cleaned[:199] + "…"

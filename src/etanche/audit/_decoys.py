@@ -1,0 +1,212 @@
+"""Decoy patients (F8): realistic records that nobody has a reason to touch.
+
+A decoy is a synthetic patient stored like any other: same encryption, same
+indexes, specimens, an id of the same shape, a lab drawn like real ones, and
+creation times copied from real rows, so neither a copy of the database nor a
+person with the keys can tell it apart. The registry (table ``decoys``) keeps
+only a keyed digest of each decoy's id (``Vault.index_digest("decoy", id)``):
+without the vault's keys it says how many decoys exist, not which. Reading,
+searching or exporting a decoy is then a critical alert (rule ``decoy_touch``).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+import threading
+import uuid
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+
+from etanche.audit._schema import decoys
+from etanche.domain import Lab, Patient, Specimen
+from etanche.errors import UsageError
+from etanche.synth import SynthConfig, generate
+from etanche.vault import ALL_COMPARTMENTS, Vault
+from etanche.vault._schema import patients, specimens
+
+__all__ = ["decoy_count", "is_decoy", "plant_decoys"]
+
+DECOY_INDEX = "decoy"
+MAX_PLANT = 100_000
+_CACHE_SIZE = 200_000
+_UUID4 = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+_SAMPLE = 64
+
+
+class _Cache:
+    """Per vault session: patient id -> is it a decoy (each id costs one lookup, once).
+
+    A negative answer can be kept: a decoy always gets a fresh random id, so an
+    id already seen as real never becomes a decoy later.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.verdicts: OrderedDict[str, bool] = OrderedDict()
+
+    def put(self, patient_id: str, verdict: bool) -> None:
+        with self.lock:
+            self.verdicts[patient_id] = verdict
+            self.verdicts.move_to_end(patient_id)
+            while len(self.verdicts) > _CACHE_SIZE:
+                self.verdicts.popitem(last=False)
+
+    def get(self, patient_id: str) -> bool | None:
+        with self.lock:
+            return self.verdicts.get(patient_id)
+
+
+_caches: weakref.WeakKeyDictionary[Vault, _Cache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache(vault: Vault) -> _Cache:
+    with _caches_lock:
+        cache = _caches.get(vault)
+        if cache is None:
+            cache = _caches[vault] = _Cache()
+        return cache
+
+
+def is_decoy(vault: Vault, patient_id: str) -> bool:
+    """Whether ``patient_id`` is a decoy: one indexed lookup per id and session."""
+    cache = _cache(vault)
+    known = cache.get(patient_id)
+    if known is not None:
+        return known
+    digest = vault.index_digest(DECOY_INDEX, patient_id)
+    with vault.engine.connect() as conn:
+        found = conn.execute(select(decoys.c.digest).where(decoys.c.digest == digest)).first()
+    verdict = found is not None
+    cache.put(patient_id, verdict)
+    return verdict
+
+
+def decoy_count(vault: Vault) -> int:
+    """How many decoys the registry holds (which ones, it cannot say)."""
+    with vault.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(decoys)).scalar_one())
+
+
+def plant_decoys(vault: Vault, n: int, *, seed: int | None = None) -> list[str]:
+    """Add ``n`` decoy patients spread over the vault's labs; returns their ids.
+
+    The ids are returned to the caller only (for tests and for seeding canaries);
+    they are stored nowhere in clear. ``seed`` fixes the synthetic identities,
+    never the ids, which are always fresh and random.
+    """
+    if not 1 <= n <= MAX_PLANT:
+        raise UsageError(f"n: plant between 1 and {MAX_PLANT} decoys at a time")
+    if not all(vault.holds(c) for c in ALL_COMPARTMENTS):
+        raise UsageError("decoys: planting needs a session holding every compartment")
+    labs = vault.labs()
+    if not labs:
+        raise UsageError("decoys: the vault has no lab yet (add labs or load patients first)")
+    with vault.engine.connect() as conn:
+        new_patient_id = _id_maker(conn, patients.c.id)
+        new_specimen_id = _id_maker(conn, specimens.c.id)
+        first, last = conn.execute(
+            select(func.min(specimens.c.collected_on), func.max(specimens.c.collected_on))
+        ).one()
+    start, end = _period(first, last)
+    network = generate(
+        SynthConfig(
+            patients=n,
+            labs=len(labs),
+            seed=secrets.randbits(63) if seed is None else seed,
+            specimens_start=start,
+            specimens_end=end,
+        )
+    )
+    # Synthetic lab k stands for the vault's lab k: same order, so for a network
+    # made by `etanche synth` the addresses and physicians fit the lab's city.
+    lab_map = {s.id: v for s, v in zip(network.labs, labs, strict=True)}
+    rng = random.SystemRandom()
+    items: list[tuple[Patient, list[Specimen]]] = []
+    for patient in network.patients():
+        pid = new_patient_id()
+        moved = replace(patient, id=pid, lab_id=lab_map[patient.lab_id].id)
+        specs = [
+            _move_specimen(s, pid, lab_map, new_specimen_id(), rng)
+            for s in network.specimens(patient)
+        ]
+        items.append((moved, specs))
+    ids = [p.id for p, _ in items]
+    now = datetime.now(UTC)
+    digests = [vault.index_digest(DECOY_INDEX, pid) for pid in ids]
+    # Registry first: if adding the patients fails, a digest of nobody is harmless,
+    # whereas an unregistered decoy would pass for a real patient forever.
+    with vault.engine.begin() as conn:
+        conn.execute(insert(decoys), [{"digest": d, "created_at": now} for d in digests])
+    try:
+        vault.add_many(items)
+    except BaseException:
+        with vault.engine.begin() as conn:
+            conn.execute(delete(decoys).where(decoys.c.digest.in_(digests)))
+        raise
+    _blend_timestamps(vault, ids)
+    cache = _cache(vault)
+    for pid in ids:
+        cache.put(pid, True)
+    return ids
+
+
+def _period(first: date | None, last: date | None) -> tuple[date, date]:
+    """Specimen dates like the vault's own, else the last five years."""
+    if isinstance(first, date) and isinstance(last, date) and first < last:
+        return first, last
+    today = datetime.now(UTC).date()
+    return today - timedelta(days=5 * 365), today
+
+
+def _id_maker(conn: Connection, column: ColumnElement[str]) -> Callable[[], str]:
+    """New random ids shaped like the table's own (UUID4 hex, or 32 random hex)."""
+    sample = [r[0] for r in conn.execute(select(column).limit(_SAMPLE))]
+    if sample and all(isinstance(s, str) and _UUID4.match(s) for s in sample):
+        return lambda: uuid.uuid4().hex
+    return lambda: secrets.token_hex(16)
+
+
+def _move_specimen(
+    specimen: Specimen, patient_id: str, lab_map: dict[str, Lab], new_id: str, rng: random.Random
+) -> Specimen:
+    lab = lab_map.get(specimen.lab_id)
+    lab_id = lab.id if lab else specimen.lab_id
+    accession = specimen.accession
+    if accession.startswith(specimen.lab_id):
+        # lab code, YYMMDD, then a lab-local number: fresh digits, so no real
+        # specimen shares the decoy's accession.
+        rest = accession[len(specimen.lab_id) :]
+        digits = "".join(str(rng.randrange(10)) for _ in rest[6:])
+        accession = f"{lab_id}{rest[:6]}{digits}"
+    return replace(specimen, id=new_id, patient_id=patient_id, lab_id=lab_id, accession=accession)
+
+
+def _blend_timestamps(vault: Vault, ids: list[str]) -> None:
+    """Copy creation and update times of random real rows, so decoys form no cluster."""
+    chosen = set(ids)
+    with vault.engine.begin() as conn:
+        sample = conn.execute(
+            select(patients.c.id, patients.c.created_at, patients.c.updated_at)
+            .where(patients.c.erased_at.is_(None))
+            .order_by(func.random())
+            .limit(len(ids) * 2 + _SAMPLE)
+        ).all()
+        donors = [(r.created_at, r.updated_at) for r in sample if r.id not in chosen]
+        if not donors:
+            return  # an empty vault: nothing to blend with
+        rng = random.SystemRandom()
+        for pid in ids:
+            created, updated = rng.choice(donors)
+            conn.execute(
+                update(patients)
+                .where(patients.c.id == pid)
+                .values(created_at=created, updated_at=updated)
+            )

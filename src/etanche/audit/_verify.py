@@ -1,0 +1,308 @@
+"""Verify the whole audit log with the public key and the stored rows, nothing else.
+
+Checks, each problem naming a seq or a head and never a value:
+
+1. seq is contiguous from 0 (a gap is a deleted event);
+2. every leaf hash is recomputed from ``body``; the filter columns (at, actor,
+   role, action, outcome) and the ``audit_objects`` rows equal the body;
+3. every stored head is signed by this key, and the root recomputed at its size
+   matches; a head larger than the log means the log was truncated;
+4. heads given ``against`` (saved by hand or by a witness) are checked the same
+   way: a larger size than the log is truncation, an ERROR, never a warning
+   (Acra's chain verifier needs the secret key and only warns on a missing end);
+5. the unsigned tail (events after the latest valid head). The writer signs at
+   every multiple of ``head_every`` and at the first append after
+   ``head_interval_s``, so an honest tail has fewer than ``head_every`` events,
+   all timed less than ``head_interval_s`` (plus ``clock_slack_s``) after the
+   latest head. A tail breaking either rule means heads were removed or the
+   writer stopped signing: an ERROR. A tail within the rules is reported in
+   ``unsigned_tail`` but is not a problem: those events are not yet protected
+   by any signature, which is why heads are frequent and witnessed.
+
+Reads run in one snapshot (SQLite ``BEGIN``, PostgreSQL ``REPEATABLE READ``), so a
+log verified while it is being written does not report false problems.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy import exc as sa_exc
+
+from etanche.audit._heads import SignedTreeHead, format_time, parse_time
+from etanche.audit._log import _head_from_row
+from etanche.audit._schema import audit_heads
+from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier, leaf_hash
+from etanche.errors import IntegrityError, SchemaError
+
+MAX_PROBLEMS = 1000
+_STREAM_ROWS = 20_000
+_EVENTS_SQL = "SELECT seq, at, actor, role, action, outcome, body FROM audit_events ORDER BY seq"
+_OBJECTS_SQL = "SELECT seq, object_id FROM audit_objects ORDER BY seq, object_id"
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationReport:
+    """Outcome of ``verify_log``: ``ok`` is true only when ``problems`` is empty."""
+
+    ok: bool
+    events: int
+    heads: int
+    problems: list[str] = field(default_factory=list)
+    unsigned_tail: int = 0
+    latest_head: SignedTreeHead | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "heads": self.heads,
+            "unsigned_tail": self.unsigned_tail,
+            "latest_head": self.latest_head.to_dict() if self.latest_head else None,
+            "problems": list(self.problems),
+        }
+
+
+class _Problems(list[str]):
+    """Problems in order, at most MAX_PROBLEMS kept, the rest counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dropped = 0
+
+    def add(self, text: str) -> None:
+        if len(self) < MAX_PROBLEMS:
+            self.append(text)
+        else:
+            self.dropped += 1
+
+    def final(self) -> list[str]:
+        extra = [f"... and {self.dropped} more problems"] if self.dropped else []
+        return [*self, *extra]
+
+
+def verify_log(
+    source: Engine | Connection,
+    public_key_pem: bytes | str,
+    *,
+    against: SignedTreeHead | Sequence[SignedTreeHead] = (),
+    head_every: int = 1000,
+    head_interval_s: float = 60.0,
+    clock_slack_s: float = 5.0,
+) -> VerificationReport:
+    """Verify every event and head; give the writer's ``head_every``/``head_interval_s``.
+
+    ``source`` may be a Connection already inside a transaction (the tamper tests
+    mutate rows and verify before rolling back); an Engine gets its own snapshot.
+    """
+    verifier = Verifier.from_pem(public_key_pem)
+    saved = [against] if isinstance(against, SignedTreeHead) else list(against)
+    run = _Run(verifier, saved, head_every, timedelta(seconds=head_interval_s + clock_slack_s))
+    try:
+        if isinstance(source, Connection):
+            return run.on(source)
+        with source.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            try:
+                return run.on(conn)
+            finally:
+                conn.rollback()
+    except (sa_exc.OperationalError, sa_exc.ProgrammingError):
+        raise SchemaError("audit log: tables missing or unreadable (is this a vault?)") from None
+
+
+class _Run:
+    def __init__(
+        self,
+        verifier: Verifier,
+        saved: list[SignedTreeHead],
+        head_every: int,
+        tail_window: timedelta,
+    ) -> None:
+        self.verifier = verifier
+        self.saved = saved
+        self.head_every = head_every
+        self.tail_window = tail_window
+        self.problems = _Problems()
+
+    def on(self, conn: Connection) -> VerificationReport:
+        problems = self.problems
+        rows = conn.execute(select(audit_heads).order_by(audit_heads.c.tree_size))
+        stored = [_head_from_row(row) for row in rows]
+        signed = [h for h in stored if self._signed(h, "head")]
+        saved = [h for h in self.saved if self._signed(h, "saved head")]
+        sizes = {h.tree_size for h in signed} | {h.tree_size for h in saved}
+        roots: dict[int, bytes] = {0: EMPTY_ROOT}
+        tail_times: deque[tuple[int, str]] = deque(maxlen=self.head_every)
+        count = self._stream(conn, sizes, roots, tail_times)
+
+        good: list[SignedTreeHead] = []
+        for label, heads in (("head", signed), ("saved head", saved)):
+            for head in heads:
+                if head.tree_size > count:
+                    problems.add(
+                        f"{label} {head.tree_size}: the log holds only {count} events (truncated)"
+                    )
+                elif roots[head.tree_size] != head.root:
+                    problems.add(f"{label} {head.tree_size}: root does not match the stored events")
+                elif label == "head":
+                    good.append(head)
+        latest = max(good, key=lambda h: h.tree_size, default=None)
+        tail = self._tail(count, latest, tail_times)
+        final = problems.final()
+        return VerificationReport(
+            ok=not final,
+            events=count,
+            heads=len(stored),
+            problems=final,
+            unsigned_tail=tail,
+            latest_head=latest,
+        )
+
+    def _signed(self, head: SignedTreeHead, label: str) -> bool:
+        try:
+            head.verify(self.verifier)
+        except IntegrityError as exc:
+            self.problems.add(str(exc) if label == "head" else f"saved {exc}")
+            return False
+        return True
+
+    def _stream(
+        self,
+        conn: Connection,
+        sizes: set[int],
+        roots: dict[int, bytes],
+        tail_times: deque[tuple[int, str]],
+    ) -> int:
+        """One pass over events and object rows (both by seq); returns the event count."""
+        add = self.problems.add
+        frontier = MerkleFrontier()
+        append = frontier.append
+        decode = msgspec.json.decode
+        objects = _objects(conn)
+        pending = next(objects, None)
+        expected = 0
+        for seq, at, actor, role, action, outcome, raw in _stream_sql(conn, _EVENTS_SQL):
+            if seq != expected:
+                add(
+                    f"seq {expected}"
+                    + (f" to {seq - 1}" if seq - 1 > expected else "")
+                    + ": missing"
+                )
+                expected = seq
+            expected += 1
+            body = bytes(raw)
+            append(leaf_hash(body))
+            size = frontier.size
+            if size in sizes:
+                roots[size] = frontier.root()
+            mine: list[str] = []
+            while pending is not None and pending[0] <= seq:
+                if pending[0] == seq:
+                    mine.append(pending[1])
+                else:
+                    add(f"seq {pending[0]}: audit_objects row without an event")
+                pending = next(objects, None)
+            try:
+                doc = decode(body)
+                columns = (doc["actor"], doc["role"], doc["action"], doc["outcome"])
+                body_at, body_objects = doc["at"], doc["objects"]
+                if not isinstance(body_at, str) or not isinstance(body_objects, list):
+                    raise TypeError
+            except (msgspec.DecodeError, ValueError, KeyError, TypeError):
+                add(f"seq {seq}: body is not a valid event")
+                continue
+            if columns != (actor, role, action, outcome) or not _same_time(at, body_at):
+                names = [
+                    n
+                    for n, a, b in zip(
+                        ("actor", "role", "action", "outcome"),
+                        (actor, role, action, outcome),
+                        columns,
+                        strict=True,
+                    )
+                    if a != b
+                ]
+                if not _same_time(at, body_at):
+                    names.insert(0, "at")
+                add(f"seq {seq}: column {', '.join(names)} differs from the body")
+            if (mine or body_objects) and not _same_set(mine, body_objects):
+                add(f"seq {seq}: audit_objects rows differ from the body")
+            tail_times.append((seq, body_at))
+        while pending is not None:
+            add(f"seq {pending[0]}: audit_objects row without an event")
+            pending = next(objects, None)
+        return frontier.size
+
+    def _tail(
+        self, count: int, latest: SignedTreeHead | None, times: deque[tuple[int, str]]
+    ) -> int:
+        if count == 0:
+            return 0
+        if latest is None:
+            self.problems.add(f"unsigned tail: {count} events (no valid signed head)")
+            return count
+        tail = count - latest.tree_size
+        if tail >= self.head_every:
+            self.problems.add(
+                f"unsigned tail: {tail} events after head {latest.tree_size} "
+                f"(the writer signs every {self.head_every}: heads are missing)"
+            )
+        elif tail:
+            deadline = latest.signed_at + self.tail_window
+            for seq, at in times:
+                if seq >= latest.tree_size and _parse(at) > deadline:
+                    self.problems.add(
+                        f"unsigned tail: {tail} events after head {latest.tree_size}; "
+                        f"seq {seq} is later than the head interval allows (heads are missing)"
+                    )
+                    break
+        return tail
+
+
+def _objects(conn: Connection) -> Iterator[Any]:
+    """(seq, object_id) rows in seq order."""
+    yield from _stream_sql(conn, _OBJECTS_SQL)
+
+
+def _stream_sql(conn: Connection, sql: str) -> Iterator[Any]:
+    """Rows of a plain SQL query, through a server-side cursor where there is one."""
+    options = {"stream_results": True, "max_row_buffer": _STREAM_ROWS}
+    yield from conn.exec_driver_sql(sql, execution_options=options)
+
+
+def _same_set(rows: list[str], body: list[Any]) -> bool:
+    try:
+        return set(rows) == set(body)
+    except TypeError:  # unhashable items: not a list of ids
+        return False
+
+
+def _same_time(column: Any, body_at: str) -> bool:
+    """The ``at`` column (SQLite text in UTC, or a PostgreSQL timestamptz) equals the body's."""
+    if isinstance(column, str):
+        if column == f"{body_at[:10]} {body_at[11:-1]}":
+            return True
+        try:
+            column = datetime.fromisoformat(column)
+        except ValueError:
+            return False
+    if isinstance(column, datetime):
+        return format_time(column) == body_at
+    return False
+
+
+def _parse(text: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)

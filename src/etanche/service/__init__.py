@@ -1,0 +1,11 @@
+"""Operations as people run them: policy decision, compartment keys, audit, alerts.
+
+The CLI, the web pages and the FHIR API are thin adapters over these services;
+none of them decides, logs or alerts on its own.
+"""
+
+from etanche.service._keys import KeyService
+from etanche.service._patients import PatientService
+from etanche.service._trail import SYSTEM, Trail
+
+__all__ = ["SYSTEM", "KeyService", "PatientService", "Trail"]

@@ -1,0 +1,251 @@
+"""Patient operations as people use them: decided, audited, supervised.
+
+Every call asks the one policy function, widens the vault session to exactly
+the compartments granted, logs the event (denials too) and tells the alert
+engine when a decoy was touched. The CLI, the web pages and the API all go
+through here, so none of them holds a rule of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from typing import TypeVar
+
+from etanche.access import Action, Actor, Decision, Resource, can, compartments_for
+from etanche.access._policy import role_actions
+from etanche.audit import Outcome
+from etanche.audit._decoys import is_decoy
+from etanche.audit._events import DetailValue
+from etanche.domain import Compartment, Patient, Specimen
+from etanche.errors import EtancheError, PermissionDenied
+from etanche.service._trail import Trail
+from etanche.vault import Vault
+
+PATIENT = "patient"
+_T = TypeVar("_T")
+
+
+class PatientService:
+    """One person's patient operations on one vault session."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        trail: Trail,
+        actor: Actor,
+        *,
+        client: str | None = None,
+        purpose: str | None = None,
+    ) -> None:
+        self.vault = vault
+        self.trail = trail
+        self.actor = actor
+        self.client = client
+        self.purpose = purpose
+        self._clinical_wanted = True
+
+    def without_clinical(self) -> None:
+        """Never unwrap clinical keys in this service, even where the policy would."""
+        self._clinical_wanted = False
+
+    # -- searching ------------------------------------------------------------
+    def find_by_nir(self, nir: str) -> list[Patient]:
+        return self._search("nir", lambda: self.vault.find_by_nir(nir))
+
+    def find_by_name(self, birth_name: str, first_name: str, birth_date: date) -> list[Patient]:
+        return self._search(
+            "name_dob", lambda: self.vault.find_by_name(birth_name, first_name, birth_date)
+        )
+
+    def find_by_phone(self, phone: str) -> list[Patient]:
+        return self._search("phone", lambda: self.vault.find_by_phone(phone))
+
+    def find_by_email(self, email: str) -> list[Patient]:
+        return self._search("email", lambda: self.vault.find_by_email(email))
+
+    # -- one patient ----------------------------------------------------------
+    def get(self, patient_id: str) -> Patient:
+        """Read a patient: the compartments granted decide what is decrypted."""
+        lab = self._lab_of(Action.PATIENT_READ, patient_id)
+        decision = self._decide(Action.PATIENT_READ, lab, patient_id)
+        patient = self._run(Action.PATIENT_READ, [patient_id], lambda: self.vault.get(patient_id))
+        self._done(
+            Action.PATIENT_READ,
+            decision,
+            [patient_id],
+            {"lab": lab, "compartments": _names(decision)},
+        )
+        return patient
+
+    def specimens_of(self, patient_id: str) -> list[Specimen]:
+        lab = self._lab_of(Action.SPECIMEN_LIST, patient_id)
+        decision = self._decide(Action.SPECIMEN_LIST, lab, patient_id)
+        found = self._run(
+            Action.SPECIMEN_LIST, [patient_id], lambda: self.vault.specimens_of(patient_id)
+        )
+        self._done(Action.SPECIMEN_LIST, decision, [patient_id], {"lab": lab, "count": len(found)})
+        return found
+
+    def add(self, patient: Patient, specimens: Sequence[Specimen] = ()) -> str:
+        decision = self._decide(Action.PATIENT_CREATE, patient.lab_id, patient.id)
+        self._run(Action.PATIENT_CREATE, [patient.id], lambda: self.vault.add(patient, specimens))
+        self._done(
+            Action.PATIENT_CREATE,
+            decision,
+            [patient.id],
+            {"lab": patient.lab_id, "specimens": len(specimens)},
+        )
+        return patient.id
+
+    def update(self, patient: Patient) -> None:
+        lab = self._lab_of(Action.PATIENT_UPDATE, patient.id)
+        decision = self._decide(Action.PATIENT_UPDATE, lab, patient.id)
+        self._run(Action.PATIENT_UPDATE, [patient.id], lambda: self.vault.update(patient))
+        self._done(Action.PATIENT_UPDATE, decision, [patient.id], {"lab": lab})
+
+    def erase(self, patient_id: str) -> None:
+        lab = self._lab_of(Action.PATIENT_ERASE, patient_id)
+        decision = self._decide(Action.PATIENT_ERASE, lab, patient_id)
+        self._run(Action.PATIENT_ERASE, [patient_id], lambda: self.vault.erase(patient_id))
+        self._done(Action.PATIENT_ERASE, decision, [patient_id], {"lab": lab})
+
+    def add_specimen(self, specimen: Specimen) -> None:
+        lab = self._lab_of(Action.SPECIMEN_CREATE, specimen.patient_id)
+        decision = self._decide(Action.SPECIMEN_CREATE, specimen.lab_id, specimen.patient_id)
+        self._run(
+            Action.SPECIMEN_CREATE,
+            [specimen.patient_id],
+            lambda: self.vault.add_specimen(specimen),
+        )
+        self._done(
+            Action.SPECIMEN_CREATE,
+            decision,
+            [specimen.patient_id, specimen.id],
+            {"lab": specimen.lab_id, "patient_lab": lab},
+        )
+
+    def list_specimens(
+        self, lab_id: str, start: date | None = None, end: date | None = None
+    ) -> Iterator[Specimen]:
+        decision = self._decide(Action.SPECIMEN_LIST, lab_id, None)
+        found = self._run(
+            Action.SPECIMEN_LIST, [], lambda: list(self.vault.list_specimens(lab_id, start, end))
+        )
+        patients = sorted({s.patient_id for s in found})
+        self._done(Action.SPECIMEN_LIST, decision, patients, {"lab": lab_id, "count": len(found)})
+        yield from found
+
+    # -- internals ------------------------------------------------------------
+    def _search(self, index: str, lookup: Callable[[], list[Patient]]) -> list[Patient]:
+        """Search the whole network, then keep what the policy lets this person see."""
+        action = Action.PATIENT_SEARCH
+        if action not in role_actions(self.actor.role) or (
+            self.actor.scopes is not None and action not in self.actor.scopes
+        ):
+            decision = can(self.actor, action, Resource(PATIENT))
+            self._denied(action, decision, [], {"index": index})
+        # matching needs the admin compartment only; results carry no clinical data
+        self.vault.unlock(compartments_for(self.actor.role) & {Compartment.ADMIN})
+        candidates = self._run(action, [], lookup)
+        kept: list[Patient] = []
+        hidden = 0
+        break_glass = False
+        for patient in candidates:
+            decision = can(self.actor, action, Resource(PATIENT, patient.lab_id, patient.id))
+            if decision.allowed:
+                kept.append(patient)
+                break_glass |= decision.break_glass_used
+            else:
+                hidden += 1
+        ids = [p.id for p in kept]
+        details: dict[str, DetailValue] = {"index": index, "results": len(kept), "hidden": hidden}
+        if break_glass:
+            details["break_glass"] = True
+        self.trail.record(
+            self.actor,
+            action,
+            Outcome.OK,
+            objects=ids,
+            purpose=self._purpose(),
+            client=self.client,
+            details=details,
+            decoy_hit=any(is_decoy(self.vault, pid) for pid in ids),
+        )
+        return kept
+
+    def _decide(self, action: Action, lab_id: str | None, patient_id: str | None) -> Decision:
+        decision = can(self.actor, action, Resource(PATIENT, lab_id, patient_id))
+        if not decision.allowed:
+            self._denied(action, decision, [patient_id] if patient_id else [], {"lab": lab_id})
+        granted = decision.compartments
+        if not self._clinical_wanted:
+            granted = granted - {Compartment.CLINICAL}
+        self.vault.unlock(granted)
+        return decision
+
+    def _denied(
+        self,
+        action: Action,
+        decision: Decision,
+        objects: list[str],
+        details: dict[str, DetailValue],
+    ) -> None:
+        self.trail.record(
+            self.actor,
+            action,
+            Outcome.DENIED,
+            objects=objects,
+            purpose=self._purpose(),
+            client=self.client,
+            details={**details, "reason": decision.reason},
+        )
+        raise PermissionDenied(decision.reason)
+
+    def _lab_of(self, action: Action, patient_id: str) -> str:
+        return self._run(action, [patient_id], lambda: self.vault.lab_of(patient_id))
+
+    def _run(self, action: Action, objects: list[str], work: Callable[[], _T]) -> _T:
+        """Do the work; a failure is logged (outcome failed) before it propagates."""
+        try:
+            return work()
+        except EtancheError as exc:
+            self.trail.record(
+                self.actor,
+                action,
+                Outcome.FAILED,
+                objects=objects,
+                purpose=self._purpose(),
+                client=self.client,
+                details={"error": type(exc).__name__},
+            )
+            raise
+
+    def _done(
+        self,
+        action: Action,
+        decision: Decision,
+        objects: list[str],
+        details: dict[str, DetailValue],
+    ) -> None:
+        if decision.break_glass_used:
+            details = {**details, "break_glass": True}
+        self.trail.record(
+            self.actor,
+            action,
+            Outcome.OK,
+            objects=objects,
+            purpose=self._purpose(),
+            client=self.client,
+            details=details,
+            decoy_hit=any(is_decoy(self.vault, pid) for pid in objects),
+        )
+
+    def _purpose(self) -> str | None:
+        if self.actor.break_glass is not None:
+            return f"break-glass: {self.actor.break_glass.reason}"
+        return self.purpose
+
+
+def _names(decision: Decision) -> str:
+    return ",".join(sorted(c.value for c in decision.compartments))
