@@ -52,6 +52,9 @@ audit_heads = Table(
     Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("key_id", String(64), nullable=False),
     Column("signature", LargeBinary, nullable=False),
+    # MerkleFrontier.to_bytes() at tree_size: lets a writer resume without rehashing
+    # the log. Not signed: trusted only when its root equals the signed root.
+    Column("frontier", LargeBinary, nullable=True),
 )
 
 alerts = Table(

@@ -215,6 +215,7 @@ def _register_more() -> None:
         _audit,
         _demo,
         _people,
+        _serve,
         _supervision,
         _synth,
     )

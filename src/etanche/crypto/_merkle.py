@@ -25,6 +25,7 @@ HASH_SIZE = 32
 EMPTY_ROOT = sha256(b"").digest()  # MTH({}) = SHA-256 of the empty string
 _LEAF = b"\x00"
 _NODE = b"\x01"
+_SIZE_BYTES = 8
 
 
 def leaf_hash(leaf: bytes) -> bytes:
@@ -86,6 +87,32 @@ class MerkleFrontier:
         other = MerkleFrontier()
         other._size = self._size
         other._stack = list(self._stack)
+        return other
+
+    def to_bytes(self) -> bytes:
+        """Compact form: 8-byte big-endian size, then the subtree roots, largest first.
+
+        One root per set bit of the size, so a million leaves take 8 + 8 x 32 bytes.
+        Stored next to a signed head, it lets a writer resume without rehashing.
+        """
+        return self._size.to_bytes(_SIZE_BYTES, "big") + b"".join(self._stack)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MerkleFrontier:
+        """Parse ``to_bytes``; ValueError when the length does not fit the size.
+
+        The shape is all this can check: the caller compares ``root()`` with a
+        signed root before trusting the hashes.
+        """
+        if len(data) < _SIZE_BYTES:
+            raise ValueError("frontier: too short")
+        size = int.from_bytes(data[:_SIZE_BYTES], "big")
+        body = data[_SIZE_BYTES:]
+        if len(body) != HASH_SIZE * size.bit_count():
+            raise ValueError("frontier: length does not match its size")
+        other = cls()
+        other._size = size
+        other._stack = [body[i : i + HASH_SIZE] for i in range(0, len(body), HASH_SIZE)]
         return other
 
 

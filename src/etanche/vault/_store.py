@@ -111,6 +111,7 @@ class Vault:
         self._engine = engine
         self._ring = keyring
         self._indexer = BlindIndexer(keyring.index_root(), _indexes.SPECS)
+        self._owns_engine = True
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod
@@ -182,7 +183,8 @@ class Vault:
         return cls(location, engine, ring)
 
     def close(self) -> None:
-        self._engine.dispose()
+        if self._owns_engine:  # a request session leaves the shared pool alone
+            self._engine.dispose()
 
     def __enter__(self) -> Vault:
         return self
@@ -210,6 +212,23 @@ class Vault:
         self._ring.compartments = self._ring.compartments | wanted
         with self._engine.connect() as conn:
             self._ring.load(_wrapped(r) for r in conn.execute(select(data_keys)))
+
+    def session(self, compartments: Iterable[Compartment] = ()) -> Vault:
+        """A narrower session on the same database and KEK, for one request.
+
+        The server opens the key file once; each request gets its own key ring
+        holding only the compartments granted to the person asking.
+        """
+        ring = KeyRing(self._ring.provider, [Compartment(c).value for c in compartments])
+        with self._engine.connect() as conn:
+            ring.load(_wrapped(r) for r in conn.execute(select(data_keys)))
+        child = Vault.__new__(Vault)
+        child.location = self.location
+        child._engine = self._engine
+        child._ring = ring
+        child._indexer = self._indexer
+        child._owns_engine = False
+        return child
 
     def lab_of(self, patient_id: str) -> str:
         """The home lab of a live patient (a clear column: no key needed)."""

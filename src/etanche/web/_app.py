@@ -1,0 +1,117 @@
+"""The FastAPI application: pages for lab staff and the DPO, and the FHIR API.
+
+A thin adapter: every decision, audit event and alert comes from the service
+and access rooms. Routers live in their own modules (pages, FHIR).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from etanche.errors import AccessError, EtancheError, PermissionDenied, exit_code_for
+from etanche.service import Trail
+from etanche.vault import Vault
+from etanche.web._auth import CsrfRejected, LoginRequired
+from etanche.web._config import WebConfig
+from etanche.web._security import Csrf, RateLimit, SecurityHeaders
+from etanche.web._state import STATIC, TEMPLATES, ServerState
+
+# Routes reachable without a person: everything else depends on page_person,
+# form_person or api_person (tests/web check every route of the OpenAPI document).
+PUBLIC_PATHS = ("/login", "/login/enrol", "/health", "/static", "/fhir/metadata")
+
+
+def create_app(config: WebConfig) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        vault = Vault.open(config.location, config.passphrase, compartments=())
+        trail = Trail.for_vault(vault, config.rules)  # buffered mode: see WebConfig.trail_mode
+        app.state.etanche = ServerState(
+            config=config,
+            vault=vault,
+            trail=trail,
+            csrf=Csrf(),
+            login_limit=RateLimit(config.login_attempts_per_minute),
+            templates=Jinja2Templates(directory=str(TEMPLATES)),
+        )
+        try:
+            yield
+        finally:
+            trail.close()
+            vault.close()
+
+    app = FastAPI(
+        title="Étanche",
+        summary="Encrypted, audited patient data for a network of medical biology labs",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/health", include_in_schema=True, tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness for a load balancer: says nothing about the data."""
+        return {"status": "ok"}
+
+    _include_routers(app)
+    _error_handlers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from etanche.web import _pages, fhir
+
+    app.include_router(_pages.router)
+    app.include_router(fhir.router, prefix="/fhir")
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/fhir") and "text/html" in request.headers.get(
+        "accept", "text/html"
+    )
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.url.path.startswith("/fhir"):
+            from etanche.web.fhir import operation_outcome
+
+            return operation_outcome(401, "login", str(exc))
+        if _wants_html(request):
+            return RedirectResponse("/login", status_code=303)
+        return JSONResponse({"error": str(exc)}, status_code=401)
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        return JSONResponse({"error": str(exc)}, status_code=403)
+
+    @app.exception_handler(EtancheError)
+    async def etanche_error(request: Request, exc: EtancheError) -> Response:
+        status = _status_for(exc)
+        if request.url.path.startswith("/fhir"):
+            from etanche.web.fhir import operation_outcome
+
+            return operation_outcome(status, type(exc).__name__, str(exc))
+        state: ServerState = request.app.state.etanche
+        return state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": status, "message": str(exc)},
+            status_code=status,
+        )
+
+
+def _status_for(exc: EtancheError) -> int:
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, AccessError):
+        return 401
+    return {2: 400, 3: 422, 4: 404, 5: 500, 6: 422}.get(exit_code_for(exc), 500)

@@ -1,0 +1,63 @@
+"""Who is asking: every route but login, static files and /health needs a person.
+
+Pages use the session cookie (HttpOnly, SameSite=Strict, Secure over TLS) and a
+CSRF token on every form; the FHIR API uses bearer tokens (API tokens or a web
+session token). One dependency each, so no route can forget.
+"""
+
+from __future__ import annotations
+
+from fastapi import Depends, Form, Request
+
+from etanche.access import ApiTokens
+from etanche.errors import AccessError, EtancheError
+from etanche.web._state import COOKIE, Person, ServerState, client_of, server
+
+
+class LoginRequired(AccessError):
+    """No valid session: pages redirect to /login, the API answers 401."""
+
+
+class CsrfRejected(AccessError):
+    """A form came without the CSRF token of its session."""
+
+
+def page_person(request: Request, state: ServerState = Depends(server)) -> Person:
+    """The person of a page request, from the session cookie."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise LoginRequired("login: no session")
+    try:
+        actor = state.sessions().resume(token)
+    except EtancheError:
+        raise LoginRequired("login: session expired or unknown") from None
+    return Person(actor, token, client_of(request), state)
+
+
+def form_person(
+    request: Request,
+    csrf: str | None = Form(default=None),
+    person: Person = Depends(page_person),
+) -> Person:
+    """The person of a form submission: also checks the CSRF token."""
+    submitted = csrf or request.headers.get("X-CSRF-Token")
+    if not person.state.csrf.valid(person.token, submitted):
+        raise CsrfRejected("csrf: missing or wrong form token; reload the page")
+    return person
+
+
+def api_person(request: Request, state: ServerState = Depends(server)) -> Person:
+    """The person of an API request, from ``Authorization: Bearer <token>``."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise LoginRequired("authorization: a bearer token is required")
+    token = token.strip()
+    try:
+        if token.startswith("etk_"):
+            actor = ApiTokens(state.vault).actor_for_token(token)
+        else:
+            actor = state.sessions().resume(token)
+    except EtancheError:
+        raise LoginRequired("authorization: token expired, revoked or unknown") from None
+    return Person(actor, token, client_of(request), state, via_cookie=False)

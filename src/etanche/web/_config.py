@@ -1,0 +1,18 @@
+"""What the web server needs to start: the vault, its passphrase, the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from etanche.vault import VaultLocation
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    location: VaultLocation
+    passphrase: str
+    rules: Path | None = None
+    secure_cookies: bool = False  # True when served over TLS
+    trail_mode: str = "buffered"  # the CLI logs synchronously; a server batches
+    login_attempts_per_minute: int = 10
