@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from _staff import Staff
+from etanche.access import Role
 from etanche.audit import AuditLog
 from etanche.cli import main
 from etanche.crypto import KdfCost
@@ -35,7 +37,12 @@ def cli_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, audit_clock, audit_
     log.append(audit_events.one(actor="dpo7", object_ids=("a" * 32,)))
     log.append_many(audit_events.many(19))
     log.close()
+    token = Staff(vault).add("lpriol", "Louise Priol", Role.AUDITOR, ["*"])
     vault.close()
+    session = tmp_path / "session"
+    session.write_text(token)
+    session.chmod(0o600)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(session))
     monkeypatch.setenv("ETANCHE_VAULT", str(where))
     monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("COLUMNS", "200")
@@ -55,14 +62,15 @@ def test_verify_with_the_exported_key_needs_no_passphrase(
     assert (cli_log / "audit-public.pem").read_bytes().startswith(b"-----BEGIN PUBLIC KEY")
     monkeypatch.delenv("ETANCHE_PASSPHRASE")
     code, out, _ = run(capsys, "audit", "verify")
-    assert code == 0 and "audit log ok: 60 events" in out
+    # 60 logged events, plus the export-key event: the command itself is audited
+    assert code == 0 and "audit log ok: 61 events" in out
     other = cli_log.parent / "elsewhere.pem"
     assert run(capsys, "audit", "export-key", str(other))[0] == 2  # passphrase needed to export
     code, out, _ = run(capsys, "audit", "verify", "--public-key", str(cli_log / "audit-public.pem"))
     assert code == 0
     code, out, _ = run(capsys, "audit", "verify", "--json")
     report = json.loads(out)
-    assert report["ok"] and report["events"] == 60 and report["problems"] == []
+    assert report["ok"] and report["events"] == 61 and report["problems"] == []
 
 
 def test_verify_exits_5_and_names_each_problem(cli_log: Path, capsys) -> None:
@@ -107,7 +115,8 @@ def test_prove_and_verify_proof_offline(
     monkeypatch.delenv("ETANCHE_PASSPHRASE")
     monkeypatch.delenv("ETANCHE_VAULT")
     code, out, _ = run(capsys, "audit", "verify-proof", str(proof), "--public-key", str(key))
-    assert code == 0 and "proof ok: event 40 is in the log of head 60" in out
+    # head 61: the `audit prove` command logged itself before the proof was made
+    assert code == 0 and "proof ok: event 40 is in the log of head 61" in out
     doc = json.loads(proof.read_text())
     doc["body"] = doc["body"].replace("dpo7", "dpo8")
     proof.write_text(json.dumps(doc))
@@ -130,8 +139,9 @@ def test_show_filters(cli_log: Path, capsys) -> None:
     code, out, _ = run(capsys, "audit", "show", "--patient", "a" * 32, "--json")
     assert [e["seq"] for e in json.loads(out)["events"]] == [40]
     code, out, _ = run(capsys, "audit", "show", "--limit", "5", "--json")
-    assert [e["seq"] for e in json.loads(out)["events"]] == [59, 58, 57, 56, 55]
-    code, out, _ = run(capsys, "audit", "show", "--since", "2026-03-03")
+    # newest first; each earlier `audit show` logged one event (seqs 60 and 61)
+    assert [e["seq"] for e in json.loads(out)["events"]] == [61, 60, 59, 58, 57]
+    code, out, _ = run(capsys, "audit", "show", "--since", "2099-01-01")
     assert code == 0 and "No event found." in out
     code, out, _ = run(capsys, "audit", "show", "--until", "2026-03-03", "--limit", "3")
     assert code == 0 and "dpo7" not in out and "59" in out
@@ -161,3 +171,12 @@ def test_verify_a_missing_vault_or_a_bad_key(
     code, _, err = run(capsys, "audit", "verify", "--public-key", str(tmp_path / "good.pem"))
     assert code == 4 and "not found" in err
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_failed_verification_raises_the_critical_alert(cli_log: Path, capsys) -> None:
+    assert run(capsys, "audit", "export-key")[0] == 0
+    _tamper(cli_log, "UPDATE audit_events SET actor = 'someone' WHERE seq = 12")
+    assert run(capsys, "audit", "verify")[0] == 5
+    with sqlite3.connect(cli_log / "vault.sqlite") as conn:
+        rows = conn.execute("SELECT rule, severity FROM alerts").fetchall()
+    assert ("audit_verification_failed", "critical") in rows

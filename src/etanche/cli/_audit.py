@@ -8,6 +8,7 @@ heads outside the vault: a key or head an attacker can rewrite proves nothing.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
+from etanche.access import Action
 from etanche.audit import (
     AuditLog,
     SignedTreeHead,
@@ -23,6 +25,8 @@ from etanche.audit import (
     verify_inclusion_proof,
     verify_log,
 )
+from etanche.audit._alerts import AlertEngine
+from etanche.audit._events import DetailValue
 from etanche.cli import _context as ctx
 from etanche.cli._app import Keyfile, Vault_, app
 from etanche.errors import IntegrityError, SourceError, UsageError, VaultNotFound
@@ -70,6 +74,9 @@ def verify(
         report = verify_log(
             engine, pem, against=saved, head_every=head_every, head_interval_s=head_interval
         )
+        if not report.ok:  # the critical alert of the supervision rules, to every sink
+            alerts = AlertEngine.from_config(engine, os.environ.get("ETANCHE_RULES"))
+            alerts.report_verification_failure(report.problems)
     finally:
         engine.dispose()
     if as_json:
@@ -102,7 +109,11 @@ def export_key(
     target = file if file is not None else _default_key_path(where)
     if target is None:
         raise UsageError("export-key: give a FILE (a PostgreSQL vault has no directory)")
-    with _open(vault, keyfile) as store:
+    with ctx.authorized(vault, keyfile, Action.AUDIT_VERIFY, {"operation": "export-key"}) as (
+        store,
+        _,
+        _e,
+    ):
         log = AuditLog.for_vault(store)
         target.write_bytes(log.public_key_pem())
     ctx.console.print(f"Public key {log.key_id} written to {target}.")
@@ -116,7 +127,8 @@ def prove(
     keyfile: Keyfile = None,
 ) -> None:
     """Inclusion proof of one event in the latest signed head (JSON)."""
-    with _open(vault, keyfile) as store:
+    details: dict[str, DetailValue] = {"operation": "prove", "event": event_id}
+    with ctx.authorized(vault, keyfile, Action.AUDIT_VERIFY, details) as (store, _, _e):
         proof = AuditLog.for_vault(store).prove(event_id)
     _emit(proof.to_json(indent=2), out, f"Proof of event {event_id} in head {proof.tree_size}")
 
@@ -141,7 +153,8 @@ def head(
     keyfile: Keyfile = None,
 ) -> None:
     """Sign a tree head now (or return the latest if no event is new); keep it safe."""
-    with _open(vault, keyfile) as store:
+    details: dict[str, DetailValue] = {"operation": "head"}
+    with ctx.authorized(vault, keyfile, Action.AUDIT_VERIFY, details) as (store, _, _e):
         signed: SignedTreeHead = AuditLog.for_vault(store).sign_head()
     _emit(signed.to_json(), out, f"Head {signed.tree_size}")
 
@@ -159,7 +172,8 @@ def show(
     keyfile: Keyfile = None,
 ) -> None:
     """List events, newest first, filtered by actor, patient, action and time."""
-    with _open(vault, keyfile) as store:
+    details: dict[str, DetailValue] = {"operation": "show"}
+    with ctx.authorized(vault, keyfile, Action.AUDIT_READ, details) as (store, _, event):
         found = AuditLog.for_vault(store).events(
             actor=actor,
             object_id=patient,
@@ -169,6 +183,7 @@ def show(
             limit=limit,
             newest_first=True,
         )
+        event["count"] = len(found)
     rows = [{"seq": seq, **json.loads(event.canonical())} for seq, event in found]
     if as_json:
         typer.echo(json.dumps({"count": len(rows), "events": rows}, ensure_ascii=False))
@@ -188,11 +203,6 @@ def show(
             " ".join(row["objects"]),
         )
     ctx.console.print(table)
-
-
-def _open(vault: str | None, keyfile: str | None) -> Vault:
-    """A session holding network keys only: the audit commands never read patients."""
-    return ctx.open_vault(vault, keyfile, compartments=())
 
 
 def _database(where: VaultLocation) -> Engine:

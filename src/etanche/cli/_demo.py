@@ -11,12 +11,17 @@ from typing import Annotated
 
 import typer
 
+from etanche.access import Actor
+from etanche.audit import verify_log
+from etanche.audit._decoys import plant_decoys
 from etanche.cli import _context as ctx
 from etanche.cli._app import app
+from etanche.cli._demo_people import DEMO_PASSWORD, DemoPerson, enrol_cast
 from etanche.cli._render import patient_summary, summary_table
 from etanche.cli._synth import load_network
-from etanche.domain import Compartment, Patient
-from etanche.errors import UsageError
+from etanche.domain import Clinical, Patient
+from etanche.errors import PermissionDenied, UsageError
+from etanche.service import KeyService, PatientService, Trail
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
@@ -35,8 +40,11 @@ def demo(
     vault: Annotated[
         str | None, typer.Option(help="Demo vault directory (default ./demo-vault).")
     ] = None,
+    serve: Annotated[bool, typer.Option(help="Serve the application afterwards.")] = True,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
-    """Build a synthetic network in a fresh SQLite vault and tour the lookups."""
+    """Synthetic network in a fresh SQLite vault, one person per role, a tour, then serve."""
     directory = Path(vault or os.environ.get("ETANCHE_VAULT") or "demo-vault").resolve()
     _reset(directory)
     secret = os.environ.get("ETANCHE_PASSPHRASE") or DEMO_PASSPHRASE
@@ -52,20 +60,32 @@ def demo(
         started = time.perf_counter()
         load_network(store, network)
         say(f"Encrypted ingest took {time.perf_counter() - started:.1f} s.")
-    samples = _samples(network.patients(), 3)
-    with Vault.open(where, secret) as store:
-        _tour(store, samples)
-    with Vault.open(where, secret, compartments=(Compartment.ADMIN,)) as reception:
-        seen = reception.get(samples[0].id)
-        say(
-            "\n[bold]A reception session[/bold] (admin compartment only) opens the same patient: "
-            f"clinical part present: {seen.clinical != type(seen.clinical)()}."
-        )
-    _raw_file_check(where.sqlite_path, samples)
+        home = tuple(lab.id for lab in network.labs[:2])
+        people, actors = enrol_cast(store, home)
+        planted = plant_decoys(store, 10)
+    samples = _samples((p for p in network.patients() if p.lab_id in home), 3)
+    with Vault.open(where, secret, compartments=()) as store:
+        trail = Trail.for_vault(store)
+        try:
+            _tour(store, trail, actors, samples)
+        finally:
+            trail.close()
+        report = verify_log(store.engine, trail.log.public_key_pem())
+        (directory / "audit-public.pem").write_bytes(trail.log.public_key_pem())
     say(
-        f"\nTry it: ETANCHE_VAULT={directory} ETANCHE_PASSPHRASE='{secret}' "
-        f"etanche find --nir <NIR> --reveal"
+        f"\n[bold]Audit log[/bold]: {report.events} events, {report.heads} signed heads, "
+        f"verified with the public key only: {'OK' if report.ok else 'FAILED'}; "
+        f"{len(planted)} decoy patients planted."
     )
+    _raw_file_check(where.sqlite_path, samples)
+    _print_cast(people, home)
+    if serve:
+        from etanche.cli._serve import run_server
+
+        say(f"\nServing the application: open http://{host}:{port}/ and log in as one of them.")
+        run_server(where, secret, host, port)
+    else:
+        say(f"\nServe it: ETANCHE_VAULT={directory} ETANCHE_PASSPHRASE='{secret}' etanche serve")
 
 
 def _reset(directory: Path) -> None:
@@ -85,41 +105,77 @@ def _samples(patients: Iterable[Patient], count: int) -> list[Patient]:
     return chosen
 
 
-def _tour(store: Vault, samples: list[Patient]) -> None:
+def _tour(store: Vault, trail: Trail, actors: dict[str, Actor], samples: list[Patient]) -> None:
+    """Each step as a named person would do it: decided, audited, supervised."""
     say = ctx.console.print
     first = samples[0]
-    say("\n[bold]Lookups through blind indexes[/bold] (values shown are synthetic):")
+    biologist = PatientService(store.session(()), trail, actors["jmartin"], client="demo")
+    say(
+        "\n[bold]Jeanne Martin (biologist) searches[/bold] by blind index (synthetic values):"
+    )
     lookups: list[tuple[str, Callable[[], list[Patient]]]] = [
-        (f"NIR {first.nir}", lambda: store.find_by_nir(first.nir or "")),
+        (f"NIR {first.nir}", lambda: biologist.find_by_nir(first.nir or "")),
         (
             f"{first.birth_name} {first.first_first_name} born {first.birth_date}",
-            lambda: store.find_by_name(first.birth_name, first.first_first_name, first.birth_date),
+            lambda: biologist.find_by_name(
+                first.birth_name, first.first_first_name, first.birth_date
+            ),
         ),
-        (f"phone {first.phones[0]}", lambda: store.find_by_phone(first.phones[0])),
-        (f"e-mail {first.emails[0]}", lambda: store.find_by_email(first.emails[0])),
+        (f"phone {first.phones[0]}", lambda: biologist.find_by_phone(first.phones[0])),
+        (f"e-mail {first.emails[0]}", lambda: biologist.find_by_email(first.emails[0])),
     ]
     for label, lookup in lookups:
         timer = time.perf_counter()
         found = lookup()
         elapsed_ms = (time.perf_counter() - timer) * 1000
-        say(f"  by {label}: {len(found)} match(es) in {elapsed_ms:.1f} ms")
+        say(f"  by {label}: {len(found)} match(es) in {elapsed_ms:.1f} ms (audited)")
     say(summary_table([patient_summary(p, reveal=False) for p in samples]))
-    say("  (masked by default; `etanche show ID --reveal` shows values)")
-    specimens = store.specimens_of(first.id)
-    say(f"\n[bold]Specimens[/bold] of patient {first.id}: {len(specimens)}")
-    lab = first.lab_id
-    timer = time.perf_counter()
-    report = store.rotate_lab(lab)
+    sheet = biologist.get(first.id)
+    say(f"  her sheet of {first.id} holds clinical data: {sheet.clinical != Clinical()}")
+    reception = PatientService(store.session(()), trail, actors["mkerbrat"], client="demo")
+    seen = reception.get(first.id)
     say(
-        f"\n[bold]Lab key rotation[/bold] {lab}: {report.rows} patients re-encrypted under "
-        f"v{report.to_version} in {time.perf_counter() - timer:.1f} s; old key shredded."
+        "[bold]Morgane Kerbrat (reception)[/bold] opens the same patient: clinical data "
+        f"present: {seen.clinical != Clinical()} (her session never unwraps a clinical key)."
     )
-    kek_id, rewrapped = store.rotate_kek()
-    say(f"[bold]KEK rotation[/bold]: {rewrapped} data keys rewrapped under {kek_id}.")
+    dpo = PatientService(store.session(()), trail, actors["aleroux"], client="demo")
+    try:
+        dpo.get(first.id)
+    except PermissionDenied as exc:
+        say(f"[bold]Anne Le Roux (DPO)[/bold] tries to open it: refused ({exc}); logged.")
+    keys = KeyService(store.session(()), trail, actors["ylegoff"], client="demo")
+    timer = time.perf_counter()
+    report = keys.rotate_lab(first.lab_id)
+    say(
+        f"[bold]Yannick Le Goff (lab_admin)[/bold] rotates lab {first.lab_id}'s key: "
+        f"{report.rows} patients re-encrypted under v{report.to_version} in "
+        f"{time.perf_counter() - timer:.1f} s; old key shredded."
+    )
+    kek_id, rewrapped = keys.rotate_kek()
+    say(f"  then the KEK: {rewrapped} data keys rewrapped under {kek_id}.")
     victim = samples[-1]
-    store.erase(victim.id)
-    remaining = len(store.find_by_nir(victim.nir or ""))
+    biologist.erase(victim.id)
+    remaining = len(biologist.find_by_nir(victim.nir or ""))
     say(f"[bold]Erase[/bold] {victim.id}: now found by NIR {remaining} time(s).")
+    alerts = [a for a in trail.fired]
+    if alerts:
+        say(f"Alerts raised during the tour: {', '.join(sorted({a.rule for a in alerts}))}.")
+
+
+def _print_cast(people: list[DemoPerson], home: tuple[str, ...]) -> None:
+    """One line per person, nothing cut: the secrets must be copied whole."""
+    say = ctx.console.print
+    say(f"\n[bold]Demo accounts[/bold] (synthetic; password for all: {DEMO_PASSWORD}):")
+    for person in people:
+        labs = "every lab" if "*" in person.labs else ", ".join(person.labs)
+        say(
+            f"  {person.username:<10} {person.full_name:<16} {person.role.value:<18} {labs:<10} "
+            f"TOTP secret {person.totp_secret}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    say("Add a secret to an authenticator app (or `oathtool --totp -b SECRET`) for the codes.")
 
 
 def _raw_file_check(database: Path, samples: list[Patient]) -> None:

@@ -89,8 +89,8 @@ def patient_detail(
     ]
     data["phones"] = [mask_phone(p) for p in patient.phones]
     data["emails"] = [mask_email(e) for e in patient.emails]
-    if patient.physician:
-        data["physician"] = {"name": patient.physician.name, "rpps": patient.physician.rpps}
+    if patient.physician:  # who treats a patient says something about the patient
+        data["physician"] = {"name": mask_text(patient.physician.name), "rpps": "•••"}
     if patient.insurance:
         data["insurance"]["amc_member_number"] = mask_text(patient.insurance.amc_member_number, 0)
     if clinical_open:
@@ -104,10 +104,7 @@ def patient_detail(
     for spec in data["specimens"]:
         spec["accession"] = mask_text(spec["accession"], 3)
         if spec.get("prescriber"):
-            spec["prescriber"] = {
-                "name": spec["prescriber"]["name"],
-                "rpps": spec["prescriber"]["rpps"],
-            }
+            spec["prescriber"] = {"name": mask_text(spec["prescriber"]["name"]), "rpps": "•••"}
     return dict(data)
 
 

@@ -1,0 +1,178 @@
+"""Patient sheet reads over HTTP with audit on, at a fixed request rate.
+
+    python bench/web.py --json [--rps 200] [--seconds 60] [--patients 20000]
+
+Starts `etanche serve` in its own process on 127.0.0.1 (a free port), logs a
+biologist in, then an open-loop async client (httpx) sends sheet reads at a fixed
+rate for a bounded time, at most --max-in-flight at once, and stops by itself.
+Latency is measured from each request's scheduled start, so a slow server cannot
+hide queueing. Loopback only. JSON keys: rps, p50_ms, p99_ms, errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import httpx
+
+from _common import emit, machine, today
+from etanche.access import Accounts, Role, Sessions, current_code
+from etanche.crypto import KdfCost
+from etanche.synth import SynthConfig, generate
+from etanche.vault import Vault, parse_location
+
+PASSPHRASE = "benchmark passphrase"
+PASSWORD = "Bench-Goelette-Brume-2026"
+SHEET = "/patients/{id}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare(directory: Path, patients: int) -> tuple[list[str], str]:
+    """A vault with a synthetic network and a logged-in biologist of every lab."""
+    network = generate(SynthConfig(patients=patients))
+    where = parse_location(str(directory))
+    with Vault.create(where, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests()) as store:
+        for lab in network.labs:
+            store.add_lab(lab)
+        store.add_many((p for batch in network.batches() for p in batch), validate=False)
+        accounts = Accounts(store)
+        sessions = Sessions(store, accounts=accounts)
+        accounts.add("ylegoff", "Yannick Le Goff", Role.LAB_ADMIN, {"*"}, PASSWORD, None)
+        _, admin_secret, _ = sessions.begin_enrolment("ylegoff", PASSWORD)
+        _, admin_token = sessions.authenticate(
+            "ylegoff", PASSWORD, current_code(admin_secret, datetime.now(UTC))
+        )
+        admin = sessions.resume(admin_token)
+        labs = {lab.id for lab in network.labs}
+        accounts.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, labs, PASSWORD, admin)
+        _, secret, _ = sessions.begin_enrolment("jmartin", PASSWORD)
+        _, token = sessions.authenticate(
+            "jmartin", PASSWORD, current_code(secret, datetime.now(UTC)), kind="web"
+        )
+        ids = store.patient_ids()
+    return ids, token
+
+
+async def load(base: str, token: str, ids: list[str], rps: int, seconds: float, cap: int) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    rng = random.Random(7)
+    limits = httpx.Limits(max_connections=cap, max_keepalive_connections=cap)
+    in_flight = asyncio.Semaphore(cap)
+    async with httpx.AsyncClient(
+        base_url=base, cookies={"etanche_session": token}, limits=limits, timeout=10.0
+    ) as client:
+
+        async def one(scheduled: float, patient_id: str) -> None:
+            nonlocal errors
+            async with in_flight:
+                try:
+                    response = await client.get(SHEET.format(id=patient_id))
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+            if not ok:
+                errors += 1
+
+        tasks = []
+        start = time.perf_counter()
+        total = int(rps * seconds)
+        for i in range(total):
+            scheduled = start + i / rps
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled, rng.choice(ids))))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "achieved_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(latencies[len(latencies) // 2], 2),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 2),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rps", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--max-in-flight", type=int, default=64)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="etanche-bench-web-") as tmp:
+        directory = Path(tmp) / "vault"
+        ids, token = prepare(directory, args.patients)
+        port = free_port()
+        env = {**os.environ, "ETANCHE_VAULT": str(directory), "ETANCHE_PASSPHRASE": PASSPHRASE}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "etanche", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                try:
+                    if httpx.get(base + "/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            else:
+                raise SystemExit("server did not start")
+            # warm-up, not measured
+            asyncio.run(load(base, token, ids, 20, 2, 8))
+            measured = asyncio.run(
+                load(base, token, ids, args.rps, args.seconds, args.max_in_flight)
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    result = {
+        "rps": args.rps,
+        **measured,
+        "seconds": args.seconds,
+        "patients": args.patients,
+        "date": today(),
+        "machine": machine(),
+    }
+    emit(
+        result,
+        args.json,
+        "web",
+        f"### web: patient sheet reads with audit on, {args.rps} requests/s for "
+        f"{args.seconds:.0f} s, {args.patients:,} patients, {result['date']}, "
+        f"{result['machine']}\n\n"
+        f"`python bench/web.py --json --rps {args.rps} --seconds {args.seconds:.0f}`\n\n"
+        "| achieved req/s | p50 | p99 | errors |\n|---|---|---|---|\n"
+        f"| {measured['achieved_rps']} | {measured['p50_ms']} ms | {measured['p99_ms']} ms | "
+        f"{measured['errors']} |\n\n"
+        "goal: p99 <= 50 ms and zero errors at 200 requests/s on 2 cores",
+    )
+
+
+if __name__ == "__main__":
+    main()

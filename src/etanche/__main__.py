@@ -1,0 +1,5 @@
+"""``python -m etanche``."""
+
+from etanche.cli import main
+
+main()

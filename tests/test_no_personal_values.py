@@ -1,0 +1,126 @@
+"""No personal value in logs, errors, CLI output (unless revealed), audit events or alerts.
+
+One scenario drives the CLI the way staff would, including mistakes, with every
+logger captured at DEBUG; then everything that left the vault in clear is scanned
+for the synthetic patients' personal values.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from _staff import Staff
+from conftest import PASSPHRASE
+from etanche.access import Role
+from etanche.cli import main
+from etanche.domain import Patient
+from etanche.synth import SynthConfig, generate
+from etanche.vault import Vault, parse_location
+
+SEED = 11
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def personal_values(patient: Patient) -> list[str]:
+    values = [patient.birth_name, *patient.phones, *patient.emails, patient.nir or ""]
+    values += [f"0{p[3:]}" for p in patient.phones if p.startswith("+33")]
+    values += [a.line for a in patient.addresses]
+    values += list(patient.clinical.comments)
+    return [v for v in values if len(v) >= 6]
+
+
+def test_nothing_personal_leaves_in_clear(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    where = tmp_path / "v"
+    monkeypatch.setenv("ETANCHE_VAULT", str(where))
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert run(capsys, "init")[0] == 0
+    assert run(capsys, "synth", "--patients", "80", "--labs", "2", "--seed", str(SEED))[0] == 0
+    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+        staff = Staff(store)
+        token = staff.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
+        dpo = staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+    for name, value in (("bio", token), ("dpo", dpo)):
+        (tmp_path / name).write_text(value)
+        (tmp_path / name).chmod(0o600)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "bio"))
+    people = list(generate(SynthConfig(patients=80, labs=2, seed=SEED)).patients())
+    mine = [p for p in people if p.lab_id == "L01" and p.nir and p.phones]
+    other = next(p for p in people if p.lab_id == "L02" and p.nir)
+
+    printed: list[str] = []
+    for patient in mine[:5]:
+        for argv in (
+            ("find", "--nir", patient.nir or ""),
+            ("find", "--phone", patient.phones[0], "--json"),
+            ("show", patient.id),
+            ("show", patient.id, "--json", "--no-clinical"),
+        ):
+            code, out, err = run(capsys, *argv)
+            assert code == 0, err
+            printed += [out, err]
+    # mistakes: another lab's patient, a bad NIR, a wrong date, an erased record
+    for argv in (
+        ("show", other.id),
+        ("find", "--nir", (other.nir or "")[:-2] + "00"),
+        ("find", "--name", other.birth_name, "--first-name", "X", "--birth-date", "31/12/1990"),
+    ):
+        code, out, err = run(capsys, *argv)
+        printed += [out, err]
+    assert run(capsys, "erase", mine[0].id, "--yes")[0] == 0
+    code, out, err = run(capsys, "show", mine[0].id)
+    assert code == 4
+    printed += [out, err]
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "dpo"))
+    for argv in (("alerts", "list", "--all", "--json"), ("audit", "show", "--json")):
+        code, out, err = run(capsys, *argv)
+        assert code == 0, err
+        printed += [out, err]
+
+    with sqlite3.connect(where / "vault.sqlite") as conn:
+        bodies = [bytes(r[0]).decode() for r in conn.execute("SELECT body FROM audit_events")]
+        summaries = [r[0] for r in conn.execute("SELECT summary FROM alerts")]
+    logs = [r.getMessage() for r in caplog.records]
+    assert len(bodies) > 20  # the scenario really was audited
+    haystack = "\n".join(printed + bodies + summaries + logs)
+    leaked = [p.id for p in people for value in personal_values(p) if value in haystack]
+    assert leaked == []
+
+
+def test_the_scan_would_see_a_revealed_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check can fail: --reveal output does hold the values it looks for."""
+    where = tmp_path / "v"
+    monkeypatch.setenv("ETANCHE_VAULT", str(where))
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    assert run(capsys, "init")[0] == 0
+    assert run(capsys, "synth", "--patients", "20", "--labs", "1", "--seed", str(SEED))[0] == 0
+    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+        token = Staff(store).add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
+    (tmp_path / "bio").write_text(token)
+    (tmp_path / "bio").chmod(0o600)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "bio"))
+    patient = next(p for p in generate(SynthConfig(patients=20, labs=1, seed=SEED)).patients())
+    code, out, _ = run(capsys, "show", patient.id, "--json", "--reveal")
+    assert code == 0
+    assert any(value in out for value in personal_values(patient))
