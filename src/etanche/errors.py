@@ -97,6 +97,10 @@ class ValidationError(EtancheError):
         where = f"{record}: " if record else ""
         super().__init__(f"{where}{field}: {reason}")
 
+    def __reduce__(self) -> tuple[type[ValidationError], tuple[str, str, str | None]]:
+        """Picklable with its fields (bulk loads validate in worker processes)."""
+        return (type(self), (self.field, self.reason, self.record))
+
 
 class ValidationErrors(ValidationError):
     """Several validation problems found at once, one per field."""
@@ -110,6 +114,9 @@ class ValidationErrors(ValidationError):
         self.field = first.field
         self.reason = first.reason
         self.record = first.record
+
+    def __reduce__(self) -> tuple[type[ValidationErrors], tuple[list[ValidationError]]]:  # type: ignore[override]
+        return (type(self), (list(self.errors),))
 
 
 class VaultError(EtancheError):

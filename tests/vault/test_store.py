@@ -189,3 +189,27 @@ def test_location_parsing(tmp_path) -> None:
         parse_location("mysql://u@h/db")
     loc = parse_location("postgresql://u:secret@h/db", tmp_path / "k.json")
     assert "secret" not in loc.describe()
+
+
+def test_bulk_add_in_worker_processes(vault: Vault, small_network: SynthNetwork) -> None:
+    for lab in small_network.labs:
+        vault.add_lab(lab)
+    items = everyone(small_network)
+    assert vault.add_many(items, workers=2) == len(items)
+    for patient, specimens in items[::7]:
+        assert vault.get(patient.id) == patient
+        assert {s.id for s in vault.specimens_of(patient.id)} == {s.id for s in specimens}
+    assert items[0][0] in vault.find_by_nir(items[0][0].nir or "") or not items[0][0].nir
+
+
+def test_bulk_add_in_workers_is_all_or_nothing(vault: Vault, small_network: SynthNetwork) -> None:
+    for lab in small_network.labs:
+        vault.add_lab(lab)
+    items = everyone(small_network)
+    victim = next(i for i, (p, _) in enumerate(items) if p.nir)
+    bad = dataclasses.replace(items[victim][0], nir=(items[victim][0].nir or "")[:-2] + "00")
+    items[victim] = (bad, items[victim][1])
+    with pytest.raises(ValidationError) as info:
+        vault.add_many(items, workers=2)
+    assert info.value.field == "nir"
+    assert vault.count() == 0

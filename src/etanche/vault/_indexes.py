@@ -7,7 +7,6 @@ digest do not prove they share a value. docs/blind-indexes.md has the figures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 from etanche.crypto import BlindIndexer, BlindIndexSpec
@@ -39,19 +38,47 @@ def name_dob_key(birth_name: str, first_name: str, birth_date: date) -> str:
     return f"{normalize_name(birth_name)}|{normalize_name(first_name)}|{birth_date.isoformat()}"
 
 
-def index_entries(indexer: BlindIndexer, patient: Patient) -> Iterator[tuple[str, bytes]]:
-    """(index name, digest) for every searchable value of a patient, deduplicated."""
-    seen: set[tuple[str, bytes]] = set()
-    values: list[tuple[str, str]] = []
-    if patient.nir:
-        values.append((NIR, normalize_nir(patient.nir)))
-    values.append(
-        (NAME_DOB, name_dob_key(patient.birth_name, patient.first_first_name, patient.birth_date))
+# What the indexes need of a patient, in plain types (bulk loads ship it to workers).
+IndexInput = tuple[str | None, str, str, date, list[str], list[str]]
+
+
+def index_input(patient: Patient) -> IndexInput:
+    return (
+        patient.nir,
+        patient.birth_name,
+        patient.first_first_name,
+        patient.birth_date,
+        list(patient.phones),
+        list(patient.emails),
     )
-    values.extend((PHONE, normalize_phone_for_index(phone)) for phone in patient.phones)
-    values.extend((EMAIL, normalize_email(email)) for email in patient.emails)
+
+
+def index_values(patient: Patient | IndexInput) -> list[tuple[str, str]]:
+    """(index name, normalised value) for every searchable value: no key involved."""
+    nir, birth_name, first_name, birth_date, phones, emails = (
+        index_input(patient) if isinstance(patient, Patient) else patient
+    )
+    values: list[tuple[str, str]] = []
+    if nir:
+        values.append((NIR, normalize_nir(nir)))
+    values.append((NAME_DOB, name_dob_key(birth_name, first_name, birth_date)))
+    values.extend((PHONE, normalize_phone_for_index(phone)) for phone in phones)
+    values.extend((EMAIL, normalize_email(email)) for email in emails)
+    return values
+
+
+def digests(indexer: BlindIndexer, values: list[tuple[str, str]]) -> list[tuple[str, bytes]]:
+    """Blind-index digests of normalised values, deduplicated, in order."""
+    seen: set[tuple[str, bytes]] = set()
+    out: list[tuple[str, bytes]] = []
     for name, value in values:
         entry = (name, indexer.digest(name, value))
         if entry not in seen:
             seen.add(entry)
-            yield entry
+            out.append(entry)
+    return out
+
+
+def index_entries(indexer: BlindIndexer, patient: Patient) -> list[tuple[str, bytes]]:
+    """(index name, digest) for every searchable value of a patient, deduplicated."""
+    return digests(indexer, index_values(patient))

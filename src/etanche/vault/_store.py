@@ -7,13 +7,18 @@ write runs in one transaction, so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import multiprocessing
+import pickle
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -47,7 +52,7 @@ from etanche.crypto import (
     open_sealed,
     seal,
 )
-from etanche.domain import Compartment, Lab, Patient, Specimen
+from etanche.domain import Clinical, Compartment, Lab, Patient, Specimen
 from etanche.domain._normalize import (
     normalize_email,
     normalize_nir,
@@ -291,8 +296,15 @@ class Vault:
         *,
         validate: bool = True,
         progress: Progress | None = None,
+        workers: int = 0,
     ) -> int:
-        """Bulk add in ONE transaction: all records land, or none do."""
+        """Bulk add in ONE transaction: all records land, or none do.
+
+        Plaintexts are validated and serialised here; ``workers`` > 0 hands the
+        crypto half (keys, wraps, seals, digests) to that many forked processes
+        while this one writes. Only for command-line bulk loads, never from a
+        process running threads.
+        """
         total = 0
         with self._engine.begin() as conn:
             if self.location.is_sqlite:
@@ -300,33 +312,111 @@ class Vault:
                 # bigger page cache (512 MiB) than everyday sessions.
                 conn.exec_driver_sql("PRAGMA cache_size=-524288")
             versions = self._lab_versions(conn)
+            for lab, version in versions.items():
+                for compartment in self._ring.compartments:
+                    self._ensure_lab_key(lab, compartment, version)
             writers = _Writers(conn)
-            p_rows: list[dict[str, Any]] = []
-            i_rows: list[dict[str, Any]] = []
-            s_rows: list[dict[str, Any]] = []
-            for patient, specs in items:
-                if validate:
-                    validate_patient(patient)
-                    for spec in specs:
-                        validate_specimen(spec)
-                version = _version_of(versions, patient.lab_id, patient.id)
-                row, admin_key = self._seal_patient(patient, version)
-                p_rows.append(row)
-                i_rows.extend(self._index_rows(patient))
-                s_rows.extend(
-                    self._specimen_row(s, admin_key, patient.lab_id, version) for s in specs
-                )
-                total += 1
-                if len(p_rows) >= _BATCH:
-                    writers.flush(conn, p_rows, i_rows, s_rows)
-                    if progress:
-                        progress(len(p_rows))
-                    p_rows, i_rows, s_rows = [], [], []
-            if p_rows:
+            prepared = (
+                self._prepare(batch, versions, validate) for batch in _chunks(items, _BATCH)
+            )
+            sealed = (
+                _sealed_in_workers(self, prepared, workers)
+                if workers > 0
+                else (self._seal_prepared(batch) for batch in prepared)
+            )
+            for p_rows, i_rows, s_rows in sealed:
                 writers.flush(conn, p_rows, i_rows, s_rows)
+                total += len(p_rows)
                 if progress:
                     progress(len(p_rows))
         return total
+
+    def _prepare(
+        self,
+        batch: Sequence[tuple[Patient, Sequence[Specimen]]],
+        versions: dict[str, int],
+        validate: bool,
+    ) -> list[_Plain]:
+        """Validate and serialise a batch: every plaintext, no key touched yet."""
+        clinical_open = self._ring.allows(_CLINICAL)
+        prepared: list[_Plain] = []
+        for patient, specs in batch:
+            if validate:
+                validate_patient(patient)
+                for spec in specs:
+                    validate_specimen(spec)
+            if not clinical_open and patient.clinical != _EMPTY_CLINICAL:
+                raise UsageError(
+                    f"patient {patient.id}: this session cannot write the clinical compartment"
+                )
+            prepared.append(
+                (
+                    patient.id,
+                    patient.lab_id,
+                    _version_of(versions, patient.lab_id, patient.id),
+                    _codec.encode_admin(patient),
+                    _codec.encode_clinical(patient) if clinical_open else None,
+                    _indexes.index_input(patient),
+                    [
+                        (
+                            s.id,
+                            s.patient_id,
+                            s.lab_id,
+                            s.collected_at.date(),
+                            _codec.encode_specimen(s),
+                        )
+                        for s in specs
+                    ],
+                )
+            )
+        return prepared
+
+    def _seal_prepared(self, prepared: list[_Plain]) -> _Rows:
+        """The crypto half of a bulk load: fresh patient keys, wraps, seals, digests."""
+        ring, indexer, now = self._ring, self._indexer, _now()
+        p_rows: list[dict[str, Any]] = []
+        i_rows: list[dict[str, Any]] = []
+        s_rows: list[dict[str, Any]] = []
+        for pid, lab, version, admin_plain, clinical_plain, searchable, specs in prepared:
+            admin_key = new_key()
+            row: dict[str, Any] = {
+                "id": pid,
+                "lab_id": lab,
+                "key_version": version,
+                "admin_key": ring.wrap_patient_key(admin_key, pid, lab, _ADMIN, version),
+                "admin": seal(
+                    admin_key, admin_plain, Context("patients", pid, lab, _ADMIN, version)
+                ),
+                "clinical_key": None,
+                "clinical": None,
+                "created_at": now,
+                "updated_at": now,
+                "erased_at": None,
+            }
+            if clinical_plain is not None:
+                clinical_key = new_key()
+                row["clinical_key"] = ring.wrap_patient_key(
+                    clinical_key, pid, lab, _CLINICAL, version
+                )
+                row["clinical"] = seal(
+                    clinical_key, clinical_plain, Context("patients", pid, lab, _CLINICAL, version)
+                )
+            p_rows.append(row)
+            i_rows.extend(
+                {"name": name, "digest": digest, "patient_id": pid}
+                for name, digest in _indexes.digests(indexer, _indexes.index_values(searchable))
+            )
+            s_rows.extend(
+                {
+                    "id": sid,
+                    "patient_id": spid,
+                    "lab_id": slab,
+                    "collected_on": day,
+                    "data": seal(admin_key, plain, Context("specimens", sid, lab, _ADMIN, version)),
+                }
+                for sid, spid, slab, day, plain in specs
+            )
+        return p_rows, i_rows, s_rows
 
     def update(self, patient: Patient, *, validate: bool = True) -> None:
         """Replace a patient's data; a session without clinical keeps clinical as is."""
@@ -601,41 +691,6 @@ class Vault:
             ]
         self._ring.load(stored)
 
-    def _seal_patient(self, patient: Patient, version: int) -> tuple[dict[str, Any], bytes]:
-        pid, lab = patient.id, patient.lab_id
-        ring = self._ring
-        now = _now()
-        admin_key = new_key()
-        self._ensure_lab_key(lab, _ADMIN, version)
-        row: dict[str, Any] = {
-            "id": pid,
-            "lab_id": lab,
-            "key_version": version,
-            "admin_key": ring.wrap_patient_key(admin_key, pid, lab, _ADMIN, version),
-            "admin": seal(
-                admin_key,
-                _codec.encode_admin(patient),
-                Context("patients", pid, lab, _ADMIN, version),
-            ),
-            "clinical_key": None,
-            "clinical": None,
-            "created_at": now,
-            "updated_at": now,
-            "erased_at": None,
-        }
-        if ring.allows(_CLINICAL):
-            clinical_key = new_key()
-            self._ensure_lab_key(lab, _CLINICAL, version)
-            row["clinical_key"] = ring.wrap_patient_key(clinical_key, pid, lab, _CLINICAL, version)
-            row["clinical"] = seal(
-                clinical_key,
-                _codec.encode_clinical(patient),
-                Context("patients", pid, lab, _CLINICAL, version),
-            )
-        elif patient.clinical != type(patient.clinical)():
-            raise UsageError(f"patient {pid}: this session cannot write the clinical compartment")
-        return row, admin_key
-
     def _index_rows(self, patient: Patient) -> list[dict[str, Any]]:
         return [
             {"name": name, "digest": digest, "patient_id": patient.id}
@@ -778,6 +833,56 @@ def _version_of(versions: dict[str, int], lab_id: str, patient_id: str) -> int:
         return versions[lab_id]
     except KeyError:
         raise RecordNotFound(f"patient {patient_id}: lab {lab_id} is not in the vault") from None
+
+
+_Batch = list[tuple[Patient, Sequence[Specimen]]]
+_Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
+# A patient ready for sealing: id, lab, key version, admin and clinical plaintexts,
+# what the blind indexes hash (normalised in the worker), specimens (id, patient
+# id, lab, day, plaintext).
+_SpecimenPlain = tuple[str, str, str, date, bytes]
+_Plain = tuple[str, str, int, bytes, bytes | None, _indexes.IndexInput, list[_SpecimenPlain]]
+_EMPTY_CLINICAL = Clinical()
+_plain_encoder = msgspec.msgpack.Encoder()
+_plain_decoder = msgspec.msgpack.Decoder(list[_Plain])
+_FORKED: Vault | None = None  # the sealing session a forked worker inherits
+
+
+def _chunks(items: Iterable[tuple[Patient, Sequence[Specimen]]], size: int) -> Iterator[_Batch]:
+    batch: _Batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _seal_in_worker(encoded: bytes) -> bytes:
+    """Runs in a forked worker: keys come from the inherited session, never a pipe."""
+    assert _FORKED is not None
+    return pickle.dumps(_FORKED._seal_prepared(_plain_decoder.decode(encoded)))
+
+
+def _sealed_in_workers(
+    vault: Vault, batches: Iterator[list[_Plain]], workers: int
+) -> Iterator[_Rows]:
+    """Sealed batches in input order, at most 2 per worker in flight (bounded memory)."""
+    global _FORKED
+    _FORKED = vault
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending: deque[Future[bytes]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(_seal_in_worker, _plain_encoder.encode(batch)))
+                if len(pending) >= 2 * workers:
+                    yield pickle.loads(pending.popleft().result())  # noqa: S301 (our own child)
+            while pending:
+                yield pickle.loads(pending.popleft().result())  # noqa: S301 (our own child)
+    finally:
+        _FORKED = None
 
 
 class _Writers:
