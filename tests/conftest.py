@@ -20,6 +20,11 @@ from etanche.vault import Vault, VaultLocation, parse_location
 
 PASSPHRASE = "correct horse battery staple"
 
+# The CLI's Rich consoles are built when etanche.cli is first imported and keep the
+# width they see then (80 on a dumb terminal): wide enough that no test's one-line
+# output wraps, whichever test imports the CLI first in an xdist worker.
+os.environ.setdefault("COLUMNS", "250")
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:

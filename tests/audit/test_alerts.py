@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, insert, select
 
 from etanche.audit._alerts import Alert, AlertEngine, off_hours_stretch
@@ -469,3 +471,40 @@ def test_concurrent_processes_write_one_alert_per_breach(vault: Vault) -> None:
         t.join()
     assert sorted(results) == [0, 0, 0, 0, 0, 1]
     assert rows(vault.engine) == ["export"]
+
+
+# -- the window's bookkeeping -------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),  # seconds after T0: out of order too
+            st.lists(st.sampled_from(["p1", "p2", "p3", "p4", "p5", "p6"]), max_size=3),
+            st.booleans(),  # move the window after adding
+        ),
+        max_size=120,
+    ),
+    st.integers(min_value=1, max_value=120),  # window length in seconds
+)
+def test_track_counts_equal_a_full_recount(
+    steps: list[tuple[int, list[str], bool]], width: int
+) -> None:
+    """The incremental window counts what a pass over every entry would count."""
+    from etanche.audit._alerts import _Track
+
+    track = _Track()
+    seen: list[tuple[datetime, tuple[str, ...]]] = []
+    for n, (offset, objects, move) in enumerate(steps):
+        at = T0 + timedelta(seconds=offset)
+        body = f"event {n}".encode()
+        track.add(body, at, tuple(objects))
+        track.add(body, at, tuple(objects))  # the same event again: counted once
+        seen.append((at, tuple(objects)))
+        if move:
+            since, until = at - timedelta(seconds=width), at
+            track.window(since, until)
+            inside = [objs for t, objs in seen if since <= t <= until]
+            assert track.count() == len(inside)
+            assert track.distinct() == len({o for objs in inside for o in objs})

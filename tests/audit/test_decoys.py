@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from conftest import PASSPHRASE
+from etanche.audit import _decoys as decoys_module
 from etanche.audit._alerts import AlertEngine
 from etanche.audit._decoys import decoy_count, is_decoy, plant_decoys
 from etanche.audit._events import AuditEvent, Outcome
@@ -23,6 +25,7 @@ from etanche.vault import Vault
 from etanche.vault._schema import patient_index, patients, specimens
 
 N = 12
+WORKDAY = datetime(2024, 4, 2, 9, 0, tzinfo=UTC)  # Tuesday 11:00 in Paris: no off-hours alert
 
 
 @pytest.fixture
@@ -51,27 +54,46 @@ def test_is_decoy_tells_decoys_from_real_patients(
     assert not is_decoy(loaded_vault, "0" * 32)
 
 
-def test_is_decoy_costs_one_lookup_per_id_and_session(
-    loaded_vault: Vault, planted: list[str], small_network: SynthNetwork
+def test_is_decoy_reads_the_registry_once_not_per_id(
+    loaded_vault: Vault,
+    planted: list[str],
+    small_network: SynthNetwork,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     statements: list[str] = []
 
     def count(*args: object) -> None:
         statements.append(str(args[2]))
 
-    # A fresh session of the same vault: nothing cached yet.
+    monkeypatch.setattr(decoys_module, "_REFRESH_S", 3600.0)  # no refresh during the test
+    # A fresh session of the same vault on its own engine: nothing in memory yet.
     fresh = Vault.open(loaded_vault.location, PASSPHRASE)
     try:
         sa_event.listen(fresh.engine, "before_cursor_execute", count)
-        real = next(iter(small_network.patients())).id
-        for pid in (planted[0], real):
-            assert is_decoy(fresh, pid) == (pid == planted[0])
+        real = [p.id for p in list(small_network.patients())[:40]]
+        assert is_decoy(fresh, planted[0])
         assert len(statements) == 2 and all("decoys" in s for s in statements)
-        for _ in range(5):
-            assert is_decoy(fresh, planted[0]) and not is_decoy(fresh, real)
-        assert len(statements) == 2  # answered from the session's cache
+        assert not any(is_decoy(fresh, pid) for pid in real)
+        assert all(is_decoy(fresh, pid) for pid in planted)
+        assert len(statements) == 2  # answered from memory, whatever the id
     finally:
         fresh.close()
+
+
+def test_decoys_planted_elsewhere_are_seen_after_a_refresh(
+    loaded_vault: Vault, small_network: SynthNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process plants (here: another engine); this one reads the registry again."""
+    other = Vault.open(loaded_vault.location, PASSPHRASE)
+    try:
+        real = next(iter(small_network.patients())).id
+        assert not is_decoy(loaded_vault, real)  # registry read: empty
+        planted = plant_decoys(other, 3, seed=5)
+        monkeypatch.setattr(decoys_module, "_REFRESH_S", 0.0)
+        assert all(is_decoy(loaded_vault, pid) for pid in planted)
+        assert not is_decoy(loaded_vault, real)
+    finally:
+        other.close()
 
 
 def test_decoys_look_like_real_patients(
@@ -118,12 +140,14 @@ def test_touching_a_decoy_raises_a_critical_alert(loaded_vault: Vault, planted: 
     fired = []
     for pid in (real, planted[0], planted[1]):
         loaded_vault.get(pid)  # the read the caller audits
-        read = AuditEvent("paul", "reception", "patient.read", Outcome.OK, (pid,))
+        read = AuditEvent("paul", "reception", "patient.read", Outcome.OK, (pid,), at=WORKDAY)
         fired += engine.observe(read, seq=None, decoy_hit=is_decoy(loaded_vault, pid))
     assert [(a.rule, a.severity) for a in fired] == [("decoy_touch", Severity.CRITICAL)]
     assert "decoy" in fired[0].summary and fired[0].actor == "paul"
     assert not any(pid in fired[0].summary for pid in planted)  # which one stays secret
-    other = AuditEvent("rose", "reception", "patient.search", Outcome.OK, (real, planted[2]))
+    other = AuditEvent(
+        "rose", "reception", "patient.search", Outcome.OK, (real, planted[2]), at=WORKDAY
+    )
     hit = any(is_decoy(loaded_vault, pid) for pid in other.object_ids)
     assert [a.rule for a in engine.observe(other, decoy_hit=hit)] == ["decoy_touch"]
 

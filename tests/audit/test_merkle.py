@@ -216,6 +216,29 @@ def test_frontier_copy_is_independent() -> None:
     assert (frontier.size, fork.size) == (5, 8)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=300))
+def test_frontier_bytes_round_trip(size: int) -> None:
+    frontier = MerkleFrontier()
+    frontier.extend(leaf_hash(i.to_bytes(4, "big")) for i in range(size))
+    data = frontier.to_bytes()
+    assert len(data) == 8 + 32 * size.bit_count()  # one root per perfect subtree
+    back = MerkleFrontier.from_bytes(data)
+    assert (back.size, back.root()) == (size, frontier.root())
+    back.append(HASHES[0])  # resumes exactly where the original would
+    frontier.append(HASHES[0])
+    assert back.root() == frontier.root()
+
+
+def test_frontier_bytes_of_the_wrong_shape_are_refused() -> None:
+    frontier = MerkleFrontier()
+    frontier.extend(HASHES[:5])  # size 5: two roots
+    data = frontier.to_bytes()
+    for bad in (b"", data[:7], data[:-1], data + bytes(32), (7).to_bytes(8, "big") + data[8:]):
+        with pytest.raises(ValueError, match="frontier"):
+            MerkleFrontier.from_bytes(bad)
+
+
 def test_signatures_round_trip_and_fail() -> None:
     signer = Signer.from_seed(bytes(range(32)))
     verifier = Verifier.from_pem(signer.public_key_pem())

@@ -23,10 +23,12 @@ import logging
 import re
 import threading
 import uuid
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ Clock = Callable[[], datetime]
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 _PG_LOCK = 0x45_54_41_4E_43_48_41_4C  # "ETANCHAL": one advisory lock for alert writes
 _MAX_TRACKS = 4_096  # windows kept in memory; an evicted one is rebuilt from the log
+_COMPACT = 1_024  # entries a window may leave behind before they are dropped
 _MAX_KNOWN = 16_384
 _MAX_FAILURES = 1_000
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -157,23 +160,88 @@ class _LoginGroup:
 
 
 class _Track:
-    """Recent matching events of one subject for one windowed rule."""
+    """Recent matching events of one subject for one windowed rule, sorted by time.
 
-    __slots__ = ("entries", "synced_seq")
+    The counts of the current window ``[since, until]`` are kept up to date as
+    entries enter and leave it, so observing an event costs a binary search plus
+    the entries that moved, not a pass over the window: a busy person's hour
+    can hold thousands of events, and a server observes every one of them.
+    Entries later than the window (a committed batch read back from the table
+    before its last events are observed) wait outside it until their turn.
+    """
+
+    __slots__ = ("bodies", "counts", "hi", "keys", "lo", "objects", "synced_seq", "times")
 
     def __init__(self) -> None:
-        # canonical event body -> (time, object ids); the body identifies an event
-        # whether it came from observe() or from the audit_events table.
-        self.entries: dict[bytes, tuple[datetime, tuple[str, ...]]] = {}
+        self.times: list[datetime] = []
+        self.objects: list[tuple[str, ...]] = []
+        self.bodies: list[bytes] = []
+        # canonical bodies: one event is counted once, from observe() or the table
+        self.keys: set[bytes] = set()
+        self.lo = 0  # the window is times[lo:hi]
+        self.hi = 0
+        self.counts: dict[str, int] = {}  # object id -> entries of the window holding it
         self.synced_seq: int | None = None
 
-    def prune(self, since: datetime) -> None:
-        stale = [k for k, (at, _) in self.entries.items() if at < since]
-        for key in stale:
-            del self.entries[key]
+    def add(self, body: bytes, at: datetime, objects: tuple[str, ...]) -> None:
+        if body in self.keys:
+            return
+        self.keys.add(body)
+        pos = bisect_right(self.times, at)
+        self.times.insert(pos, at)
+        self.objects.insert(pos, objects)
+        self.bodies.insert(pos, body)
+        if pos < self.lo:
+            self.lo += 1
+            self.hi += 1
+        elif pos < self.hi:
+            self.hi += 1
+            self._enter(pos)
 
-    def within(self, since: datetime, until: datetime) -> list[tuple[str, ...]]:
-        return [objs for at, objs in self.entries.values() if since <= at <= until]
+    def window(self, since: datetime, until: datetime) -> None:
+        """Move the window to the entries timed within ``[since, until]``."""
+        lo = bisect_left(self.times, since)
+        hi = max(lo, bisect_right(self.times, until))
+        if lo >= self.hi or hi <= self.lo:  # no overlap: start over
+            self.counts.clear()
+            for i in range(lo, hi):
+                self._enter(i)
+        else:
+            for i in range(self.lo, lo):
+                self._leave(i)
+            for i in range(lo, self.lo):
+                self._enter(i)
+            for i in range(hi, self.hi):
+                self._leave(i)
+            for i in range(self.hi, hi):
+                self._enter(i)
+        self.lo, self.hi = lo, hi
+        if lo > _COMPACT and 2 * lo > len(self.times):  # forget what the window left behind
+            self.keys.difference_update(self.bodies[:lo])
+            del self.times[:lo], self.objects[:lo], self.bodies[:lo]
+            self.lo, self.hi = 0, hi - lo
+
+    def distinct(self) -> int:
+        """Distinct object ids in the window."""
+        return len(self.counts)
+
+    def count(self) -> int:
+        """Events in the window."""
+        return self.hi - self.lo
+
+    def _enter(self, i: int) -> None:
+        counts = self.counts
+        for oid in self.objects[i]:
+            counts[oid] = counts.get(oid, 0) + 1
+
+    def _leave(self, i: int) -> None:
+        counts = self.counts
+        for oid in self.objects[i]:
+            left = counts[oid] - 1
+            if left:
+                counts[oid] = left
+            else:
+                del counts[oid]
 
 
 class AlertEngine:
@@ -268,9 +336,9 @@ class AlertEngine:
                 )
             )
         if rules.bulk_reads.enabled:
-            found.extend(self._bulk_reads(event, body, at, ref))
+            found.extend(self._bulk_reads(event, body, at, ref, seq))
         if rules.failed_logins.enabled:
-            found.extend(self._failed_logins(event, body, at))
+            found.extend(self._failed_logins(event, body, at, seq))
         if rules.export.enabled and event.action in rules.export.parameters.actions:
             counts = _counts(event)
             found.append(
@@ -293,7 +361,7 @@ class AlertEngine:
         return found
 
     def _bulk_reads(
-        self, event: AuditEvent, body: bytes, at: datetime, ref: str
+        self, event: AuditEvent, body: bytes, at: datetime, ref: str, seq: int | None
     ) -> list[_Candidate]:
         rule = self.rules.bulk_reads
         p = rule.parameters
@@ -309,13 +377,17 @@ class AlertEngine:
         self._sync(
             track,
             since,
-            [audit_events.c.actor == event.actor, audit_events.c.action.in_(sorted(p.actions))],
+            lambda: [
+                audit_events.c.actor == event.actor,
+                audit_events.c.action.in_(sorted(p.actions)),
+            ],
             lambda e: e.outcome.value in p.outcomes,
+            seq,
         )
-        track.entries[body] = (at, tuple(event.object_ids))
-        track.prune(since)
-        distinct = {oid for objs in track.within(since, at) for oid in objs}
-        if len(distinct) <= p.threshold:
+        track.add(body, at, tuple(event.object_ids))
+        track.window(since, at)
+        distinct = track.distinct()
+        if distinct <= p.threshold:
             return []
         return [
             _Candidate(
@@ -323,7 +395,7 @@ class AlertEngine:
                 subject=_name(event.actor),
                 actor=event.actor,
                 summary=(
-                    f"{_name(event.actor)} read or searched {len(distinct)} distinct patients "
+                    f"{_name(event.actor)} read or searched {distinct} distinct patients "
                     f"within {format_duration(p.window)} (threshold {p.threshold}; last {ref})."
                 ),
                 at=at,
@@ -331,7 +403,9 @@ class AlertEngine:
             )
         ]
 
-    def _failed_logins(self, event: AuditEvent, body: bytes, at: datetime) -> list[_Candidate]:
+    def _failed_logins(
+        self, event: AuditEvent, body: bytes, at: datetime, seq: int | None
+    ) -> list[_Candidate]:
         rule = self.rules.failed_logins
         p = rule.parameters
         if event.action != Action.LOGIN.value or event.outcome is not Outcome.FAILED:
@@ -367,10 +441,10 @@ class AlertEngine:
             )
         for group in groups:
             track = self._track(rule.name, group.window_key)
-            self._sync(track, since, group.filters, group.accept)
-            track.entries[body] = (at, ())
-            track.prune(since)
-            count = len(track.within(since, at))
+            self._sync(track, since, partial(list, group.filters), group.accept, seq)
+            track.add(body, at, ())
+            track.window(since, at)
+            count = track.count()
             if count > p.threshold:
                 found.append(
                     _Candidate(
@@ -451,13 +525,21 @@ class AlertEngine:
         self,
         track: _Track,
         since: datetime,
-        filters: Sequence[ColumnElement[bool]],
+        filters: Callable[[], Sequence[ColumnElement[bool]]],
         accept: Callable[[AuditEvent], bool],
+        seq: int | None,
     ) -> None:
-        """Merge the logged events this process has not seen yet (other processes' too)."""
+        """Merge the logged events this process has not seen yet (other processes' too).
+
+        Skipped when the track was already read past ``seq``: whatever the table
+        could add was logged after this event. A batch appended at once is thus
+        read back by its first event only, not once per event.
+        """
+        if seq is not None and track.synced_seq is not None and seq <= track.synced_seq:
+            return
         bound = since if self._engine.dialect.name != "sqlite" else since.replace(tzinfo=None)
         query = select(audit_events.c.seq, audit_events.c.body).where(
-            *filters,
+            *filters(),
             audit_events.c.at >= bound,  # SQLite keeps UTC wall time, no zone
         )
         if track.synced_seq is not None:
@@ -473,7 +555,7 @@ class AlertEngine:
                 log.warning("audit event seq %s: unreadable body, skipped by alert rules", row.seq)
                 continue
             if accept(logged):
-                track.entries[body] = (_utc(logged.at), tuple(logged.object_ids))
+                track.add(body, _utc(logged.at), tuple(logged.object_ids))
 
     # -- recording and dispatch --------------------------------------------------
     def _fire(self, c: _Candidate, seq: int | None) -> Alert | None:

@@ -11,18 +11,19 @@ searching or exporting a decoy is then a critical alert (rule ``decoy_touch``).
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import secrets
 import threading
+import time
 import uuid
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
 
 from etanche.audit._schema import decoys
 from etanche.domain import Lab, Patient, Specimen
@@ -35,58 +36,70 @@ __all__ = ["decoy_count", "is_decoy", "plant_decoys"]
 
 DECOY_INDEX = "decoy"
 MAX_PLANT = 100_000
-_CACHE_SIZE = 200_000
+_REFRESH_S = 1.0  # how stale the in-memory registry may be
 _UUID4 = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
 _SAMPLE = 64
 
 
-class _Cache:
-    """Per vault session: patient id -> is it a decoy (each id costs one lookup, once).
+class _Registry:
+    """The decoy registry's digests of one database, in memory.
 
-    A negative answer can be kept: a decoy always gets a fresh random id, so an
-    id already seen as real never becomes a decoy later.
+    ``is_decoy`` runs on every search and read: a query per patient id would cost
+    as much as the lookup itself. The digests are few (a registry holds at most
+    a few hundred thousand 16-byte digests) and change rarely, so they are kept
+    in memory and re-read at most once per ``_REFRESH_S``, and only when the
+    registry's row count or latest planting time moved. Decoys planted by this
+    process count at once; those planted by another process within about a
+    second (the registry row is committed before the decoy's patient row, so
+    only a touch in that second could go unnoticed).
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.verdicts: OrderedDict[str, bool] = OrderedDict()
+        self.digests: frozenset[bytes] = frozenset()
+        self.mark: tuple[int, object] | None = None  # (rows, latest created_at) when read
+        self.checked = -math.inf  # time.monotonic() of the last check
 
-    def put(self, patient_id: str, verdict: bool) -> None:
+    def current(self, engine: Engine) -> frozenset[bytes]:
+        if time.monotonic() - self.checked < _REFRESH_S:
+            return self.digests
         with self.lock:
-            self.verdicts[patient_id] = verdict
-            self.verdicts.move_to_end(patient_id)
-            while len(self.verdicts) > _CACHE_SIZE:
-                self.verdicts.popitem(last=False)
+            if time.monotonic() - self.checked >= _REFRESH_S:
+                with engine.connect() as conn:
+                    rows, latest = conn.execute(
+                        select(func.count(), func.max(decoys.c.created_at))
+                    ).one()
+                    mark = (int(rows), latest)
+                    if mark != self.mark:  # read after the mark: never older than it
+                        found = conn.execute(select(decoys.c.digest)).scalars()
+                        self.digests = frozenset(bytes(d) for d in found)
+                        self.mark = mark
+                self.checked = time.monotonic()
+            return self.digests
 
-    def get(self, patient_id: str) -> bool | None:
+    def add(self, digests: list[bytes]) -> None:
         with self.lock:
-            return self.verdicts.get(patient_id)
+            self.digests = self.digests | frozenset(digests)
 
 
-_caches: weakref.WeakKeyDictionary[Vault, _Cache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
+# One registry per database: the sessions of a vault (per-request ones included)
+# share its engine and its keys, hence the digests.
+_registries: weakref.WeakKeyDictionary[Engine, _Registry] = weakref.WeakKeyDictionary()
+_registries_lock = threading.Lock()
 
 
-def _cache(vault: Vault) -> _Cache:
-    with _caches_lock:
-        cache = _caches.get(vault)
-        if cache is None:
-            cache = _caches[vault] = _Cache()
-        return cache
+def _registry(engine: Engine) -> _Registry:
+    with _registries_lock:
+        registry = _registries.get(engine)
+        if registry is None:
+            registry = _registries[engine] = _Registry()
+        return registry
 
 
 def is_decoy(vault: Vault, patient_id: str) -> bool:
-    """Whether ``patient_id`` is a decoy: one indexed lookup per id and session."""
-    cache = _cache(vault)
-    known = cache.get(patient_id)
-    if known is not None:
-        return known
-    digest = vault.index_digest(DECOY_INDEX, patient_id)
-    with vault.engine.connect() as conn:
-        found = conn.execute(select(decoys.c.digest).where(decoys.c.digest == digest)).first()
-    verdict = found is not None
-    cache.put(patient_id, verdict)
-    return verdict
+    """Whether ``patient_id`` is a decoy: its keyed digest looked up in memory."""
+    digests = _registry(vault.engine).current(vault.engine)
+    return bool(digests) and vault.index_digest(DECOY_INDEX, patient_id) in digests
 
 
 def decoy_count(vault: Vault) -> int:
@@ -152,9 +165,7 @@ def plant_decoys(vault: Vault, n: int, *, seed: int | None = None) -> list[str]:
             conn.execute(delete(decoys).where(decoys.c.digest.in_(digests)))
         raise
     _blend_timestamps(vault, ids)
-    cache = _cache(vault)
-    for pid in ids:
-        cache.put(pid, True)
+    _registry(vault.engine).add(digests)
     return ids
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 DetailValue = str | int | float | bool | None
+_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class Outcome(StrEnum):
@@ -40,7 +41,7 @@ class AuditEvent:
         """Deterministic JSON: sorted keys, no spaces, UTC time in microseconds."""
         doc: dict[str, Any] = {
             "v": 1,
-            "at": self.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "at": self.at.astimezone(UTC).strftime(_TIME),
             "actor": self.actor,
             "role": self.role,
             "action": self.action,
@@ -64,5 +65,16 @@ class AuditEvent:
             purpose=doc["purpose"],
             client=doc["client"],
             details=doc["details"],
-            at=datetime.strptime(doc["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC),
+            at=_parse_at(doc["at"]),
         )
+
+
+def _parse_at(text: str) -> datetime:
+    """Read a canonical time: fromisoformat is ~10x faster than strptime.
+
+    Alert windows read logged events back by the thousand; any other shape
+    still goes through strptime and its exact format.
+    """
+    if len(text) == 27 and text[10] == "T" and text[-1] == "Z":
+        return datetime.fromisoformat(text)
+    return datetime.strptime(text, _TIME).replace(tzinfo=UTC)

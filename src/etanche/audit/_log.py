@@ -2,7 +2,10 @@
 
 Each event's canonical JSON is stored as ``body`` and is leaf ``seq`` of the tree.
 The log keeps the tree's frontier in memory (O(log n) hashes), so appending never
-rehashes the past; it is rebuilt from the stored bodies on first use.
+rehashes the past. Each signed head stores the frontier at its size, so a writer
+that reopens the log starts from the latest head's frontier (once its root equals
+the signed root and the signature verifies) and replays only the events after it;
+without such a head it rebuilds the frontier from every stored body.
 
 Heads are signed (Ed25519) in the same transaction as the events they cover:
 
@@ -77,7 +80,7 @@ _STATE_SQL = (
 _Mark = tuple[int, datetime]  # a head's (tree_size, signed_at)
 _EVENT_COLUMNS = ("seq", "at", "actor", "role", "action", "outcome", "body")
 _OBJECT_COLUMNS = ("object_id", "seq")
-_HEAD_COLUMNS = ("tree_size", "root", "signed_at", "key_id", "signature")
+_HEAD_COLUMNS = ("tree_size", "root", "signed_at", "key_id", "signature", "frontier")
 
 
 def _utcnow() -> datetime:
@@ -165,6 +168,9 @@ class AuditLog:
         self._objects_insert = _Insert(engine, audit_objects, _OBJECT_COLUMNS)
         self._heads_insert = _Insert(engine, audit_heads, _HEAD_COLUMNS)
         self.witness_failures: list[WitnessFailure] = []
+        # Stored events hashed when the frontier was loaded: the tail after the
+        # resumed head, or the whole log (diagnostics and tests).
+        self.replayed_on_load: int | None = None
 
     @classmethod
     def for_vault(cls, vault: Vault, **kw: Any) -> AuditLog:
@@ -194,6 +200,14 @@ class AuditLog:
         self.close()
 
     # -- writing --------------------------------------------------------------------
+    def check(self, event: AuditEvent) -> None:
+        """Raise ValidationError (naming the field) unless ``event`` fits the log.
+
+        For callers that queue events: a bad one fails where it was made instead
+        of failing a whole batch later.
+        """
+        _check_widths(event)
+
     def append(self, event: AuditEvent) -> int:
         """Append one event (one committed transaction); returns its seq."""
         return self.append_many((event,))[0]
@@ -286,6 +300,7 @@ class AuditLog:
         rows: list[tuple[Any, ...]] = []
         objects: list[tuple[Any, ...]] = []
         heads: list[SignedTreeHead] = []
+        frontiers: list[bytes] = []  # the frontier at each head's size, stored with it
         firsts: list[int] = []
         for ticket in group:
             firsts.append(work.size)
@@ -313,14 +328,18 @@ class AuditLog:
                     objects.append((object_id, seq))
                 if work.size % every == 0:
                     heads.append(SignedTreeHead.sign(self._signer, work.size, work.root(), now))
+                    frontiers.append(work.to_bytes())
         last = (heads[-1].tree_size, heads[-1].signed_at) if heads else latest
         if last is None or (
             last[0] < work.size and (now - last[1]).total_seconds() >= self.head_interval_s
         ):
             heads.append(SignedTreeHead.sign(self._signer, work.size, work.root(), now))
+            frontiers.append(work.to_bytes())
         self._events_insert.run(conn, rows)
         self._objects_insert.run(conn, objects)
-        self._heads_insert.run(conn, [self._head_row(h) for h in heads])
+        self._heads_insert.run(
+            conn, [self._head_row(h, f) for h, f in zip(heads, frontiers, strict=True)]
+        )
         conn.commit()
         self._frontier = work
         for ticket, first in zip(group, firsts, strict=True):
@@ -336,16 +355,16 @@ class AuditLog:
             assert head is not None
             return head, False
         head = SignedTreeHead.sign(self._signer, work.size, work.root(), self._clock())
-        self._heads_insert.run(conn, [self._head_row(head)])
+        self._heads_insert.run(conn, [self._head_row(head, work.to_bytes())])
         conn.commit()
         self._frontier = work
         return head, True
 
-    def _head_row(self, head: SignedTreeHead) -> tuple[Any, ...]:
+    def _head_row(self, head: SignedTreeHead, frontier: bytes) -> tuple[Any, ...]:
         at: Any = head.signed_at
         if self._sqlite:
             at = at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        return (head.tree_size, head.root, at, head.key_id, head.signature)
+        return (head.tree_size, head.root, at, head.key_id, head.signature, frontier)
 
     def _publish(self, heads: Sequence[SignedTreeHead]) -> None:
         """Give each head to every witness; a failure is recorded, the head is kept."""
@@ -365,18 +384,33 @@ class AuditLog:
 
     # -- the in-memory frontier -----------------------------------------------------
     def _ensure_loaded(self) -> None:
-        """Rebuild the frontier from stored bodies, outside any write lock.
+        """Load the frontier, outside any write lock: resume from a head, else rebuild.
 
-        Fails closed: a log whose events no longer match its latest head is not
-        extended (new heads would otherwise cover the tampering).
+        Resuming trusts only what is signed: the stored frontier must hash to the
+        root that this log's key signed, so the writer's tree is the signed tree
+        and new heads can never cover events altered before that head (``verify``
+        still checks every event). The events after the head are replayed with
+        the same fail-closed checks as a full rebuild. A frontier that does not
+        match its head (altered, or signed by another key) is refused with a
+        warning and the frontier is rebuilt from every stored body, which fails
+        closed when the events no longer match the latest head.
         """
         if self._frontier is not None:
             return
         try:
             with self._engine.connect() as conn:
                 latest = _latest_head(conn)
-                frontier = MerkleFrontier()
-                self._catch_up(conn, frontier, latest)
+                frontier = self._resume_point(conn)
+                if frontier is None:
+                    frontier = MerkleFrontier()
+                elif _stored_size(conn) < frontier.size:
+                    raise IntegrityError(
+                        f"audit log: head {frontier.size} covers more events than stored; "
+                        "run `etanche audit verify`"
+                    )
+                start = frontier.size
+                check = latest if latest is not None and latest.tree_size >= start else None
+                self._catch_up(conn, frontier, check)
         except (sa_exc.OperationalError, sa_exc.ProgrammingError):
             raise SchemaError(
                 "audit log: tables missing or unreadable (is this a vault?)"
@@ -386,7 +420,33 @@ class AuditLog:
                 f"audit log: head {latest.tree_size} covers more events than stored "
                 f"({frontier.size}); run `etanche audit verify`"
             )
+        self.replayed_on_load = frontier.size - start
         self._frontier = frontier
+
+    def _resume_point(self, conn: Connection) -> MerkleFrontier | None:
+        """The frontier of the latest head that stores one, if it matches the signed head."""
+        row = conn.execute(
+            select(audit_heads)
+            .where(audit_heads.c.frontier.is_not(None))
+            .order_by(audit_heads.c.tree_size.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None  # heads signed before revision 0004, or no head yet
+        head = _head_from_row(row)
+        try:
+            frontier = MerkleFrontier.from_bytes(bytes(row.frontier))
+            if frontier.size != head.tree_size or frontier.root() != head.root:
+                raise ValueError("frontier does not match the head")
+            head.verify(self._signer.verifier)
+        except (ValueError, IntegrityError):
+            logger.warning(
+                "audit log: the frontier stored with head %d does not match that signed "
+                "head; rebuilding from every stored event (run `etanche audit verify`)",
+                head.tree_size,
+            )
+            return None
+        return frontier
 
     def _synced(self, conn: Connection) -> tuple[MerkleFrontier, _Mark | None]:
         """A copy of the frontier brought up to the stored size, and the latest head's mark.

@@ -112,7 +112,11 @@ class PatientService:
 
     def add_specimen(self, specimen: Specimen) -> None:
         lab = self._lab_of(Action.SPECIMEN_CREATE, specimen.patient_id)
-        decision = self._decide(Action.SPECIMEN_CREATE, specimen.lab_id, specimen.patient_id)
+        # Both the patient's lab and the lab collecting the specimen must be the
+        # person's (patients are seen in several labs of the network).
+        decision = self._decide(Action.SPECIMEN_CREATE, lab, specimen.patient_id)
+        if specimen.lab_id != lab:
+            decision = self._decide(Action.SPECIMEN_CREATE, specimen.lab_id, specimen.patient_id)
         self._run(
             Action.SPECIMEN_CREATE,
             [specimen.patient_id],

@@ -2,10 +2,28 @@
 
 One place joins the Merkle audit log and the alert engine, so no adapter can
 log without supervision or supervise without logging.
+
+Two modes. ``sync`` (the default, and the CLI's): ``record`` returns once the
+event is committed and the alert rules have seen it. ``buffered`` (a server
+under load): ``record`` builds the event, timed at the call, queues it and
+returns; a background thread commits the queue in batches (one transaction per
+``batch_size`` events, or whatever is queued ``flush_ms`` after the first one)
+and then runs the alert rules on each event with its seq. A crash loses the
+events still queued: normally one flush window, and never more than
+``MAX_BATCHES_QUEUED`` batches, since ``record`` waits for the writer beyond
+that. ``flush()``, ``close()`` and an ``atexit`` hook write everything queued.
+A writer failure is kept, logged, and raised by the next ``record``, ``flush``
+or ``close``: the trail fails closed, it never drops events silently.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import logging
+import threading
+import time
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -13,23 +31,59 @@ from etanche.access import Action, Actor
 from etanche.audit import AuditEvent, AuditLog, Outcome
 from etanche.audit._alerts import Alert, AlertEngine
 from etanche.audit._events import DetailValue
+from etanche.errors import UsageError
 from etanche.vault import Vault
 
 SYSTEM = "system"
 UNAUTHENTICATED = "unauthenticated"
+MODES = ("sync", "buffered")
+FLUSH_MS = 20.0
+BATCH_SIZE = 1_000
+MAX_BATCHES_QUEUED = 10  # record() waits beyond this many batches: bounds memory and loss
+
+logger = logging.getLogger("etanche.audit.trail")
 
 
 class Trail:
     """Append-then-observe: an event is in the log before any rule sees it."""
 
-    def __init__(self, log: AuditLog, alerts: AlertEngine) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        alerts: AlertEngine,
+        *,
+        mode: str = "sync",
+        flush_ms: float = FLUSH_MS,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        if mode not in MODES:
+            raise UsageError(f"trail mode: expected one of {', '.join(MODES)}")
         self.log = log
         self.alerts = alerts
+        self.mode = mode
         self.fired: list[Alert] = []
+        self._writer: _BufferedWriter | None = None
+        if mode == "buffered":
+            self._writer = _BufferedWriter(log, alerts, self.fired, flush_ms, batch_size)
+            # a trail dropped without close(): its writer drains the queue and stops
+            weakref.finalize(self, self._writer.stop)
 
     @classmethod
-    def for_vault(cls, vault: Vault, rules: str | Path | None = None) -> Trail:
-        return cls(AuditLog.for_vault(vault), AlertEngine.from_config(vault.engine, rules))
+    def for_vault(
+        cls,
+        vault: Vault,
+        rules: str | Path | None = None,
+        *,
+        mode: str = "sync",
+        flush_ms: float = FLUSH_MS,
+    ) -> Trail:
+        """The vault's log and alert rules; ``mode`` is "sync" (the CLI) or "buffered"."""
+        return cls(
+            AuditLog.for_vault(vault),
+            AlertEngine.from_config(vault.engine, rules),
+            mode=mode,
+            flush_ms=flush_ms,
+        )
 
     def record(
         self,
@@ -42,11 +96,13 @@ class Trail:
         client: str | None = None,
         details: Mapping[str, DetailValue] | None = None,
         decoy_hit: bool = False,
-    ) -> int:
-        """Log one event and run the alert rules on it; returns its seq.
+    ) -> int | None:
+        """Log one event and run the alert rules on it.
 
-        ``actor`` is the person (an Actor), a claimed user name before
-        authentication (a string), or None for the system itself.
+        Returns the event's seq in ``sync`` mode; None in ``buffered`` mode, where
+        the seq is only known once the batch is committed. ``actor`` is the
+        person (an Actor), a claimed user name before authentication (a string),
+        or None for the system itself.
         """
         if isinstance(actor, Actor):
             name, role = actor.username, actor.role.value
@@ -64,10 +120,177 @@ class Trail:
             client=client,
             details=dict(details or {}),
         )
+        if self._writer is not None:
+            self.log.check(event)  # a bad event fails here, not a whole batch later
+            self._writer.put(event, decoy_hit)
+            return None
         seq = self.log.append(event)
         self.fired.extend(self.alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
         return seq
 
+    def flush(self) -> None:
+        """Wait until every event recorded so far is committed and seen by the rules."""
+        if self._writer is not None:
+            self._writer.flush()
+
     def close(self) -> None:
-        """Sign the unsigned tail so the log is covered by a head when we stop."""
-        self.log.close()
+        """Write what is queued, stop the writer, then sign the unsigned tail.
+
+        The log is covered by a head when we stop; a writer failure is raised
+        after the tail is signed.
+        """
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        finally:
+            self.log.close()
+
+
+class _BufferedWriter:
+    """The queue and background thread of a buffered trail."""
+
+    def __init__(
+        self,
+        log: AuditLog,
+        alerts: AlertEngine,
+        fired: list[Alert],
+        flush_ms: float,
+        batch_size: int,
+    ) -> None:
+        if not 0 < flush_ms <= 60_000:
+            raise UsageError("flush_ms: expected more than 0 and at most 60,000 ms")
+        if batch_size < 1:
+            raise UsageError("batch_size: must be at least 1")
+        self._log = log
+        self._alerts = alerts
+        self._fired = fired
+        self._flush_s = flush_ms / 1000
+        self._batch = batch_size
+        self._max_queued = batch_size * MAX_BATCHES_QUEUED
+        self._cond = threading.Condition()
+        self._queue: list[tuple[AuditEvent, bool]] = []
+        self._queued = 0  # events ever queued
+        self._taken = 0  # events taken off the queue by the writer
+        self._done = 0  # events committed and observed (or given up after a failure)
+        self._flush_until = 0  # a flush waits for the events queued before this count
+        self._closed = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="etanche-audit-writer", daemon=True)
+        self._thread.start()
+        _live.add(self)
+
+    def put(self, event: AuditEvent, decoy_hit: bool) -> None:
+        with self._cond:
+            while True:
+                if self._error is not None:
+                    raise self._error
+                if self._closed:
+                    raise UsageError("audit trail: closed, no further event can be logged")
+                if len(self._queue) < self._max_queued:
+                    break
+                self._cond.wait()  # the writer is behind: wait for room
+            self._queue.append((event, decoy_hit))
+            self._queued += 1
+            if len(self._queue) == 1 or len(self._queue) >= self._batch:
+                self._cond.notify_all()
+
+    def flush(self) -> None:
+        with self._cond:
+            target = self._queued
+            self._flush_until = max(self._flush_until, target)
+            self._cond.notify_all()
+            while self._done < target and self._error is None:
+                self._cond.wait()
+            if self._error is not None:
+                raise self._error
+
+    def stop(self) -> None:
+        """Refuse new events; the thread writes what is queued, then ends."""
+        with self._cond:
+            self._closed = True
+            self._flush_until = self._queued
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        self.stop()
+        self._thread.join()
+        _live.discard(self)
+        if self._error is not None:
+            raise self._error
+
+    # -- the writer thread -------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                batch = self._next_batch()
+            if batch is None:
+                return
+            written = False
+            try:
+                seqs = self._log.append_many(event for event, _ in batch)
+                written = True
+                for (event, decoy_hit), seq in zip(batch, seqs, strict=True):
+                    self._fired.extend(self._alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
+            except BaseException as exc:  # kept and raised to the next caller: fail closed
+                self._fail(exc, len(batch), written)
+                return
+            with self._cond:
+                self._done += len(batch)
+                self._cond.notify_all()
+
+    def _next_batch(self) -> list[tuple[AuditEvent, bool]] | None:
+        """Wait for events, give the batch up to flush_ms to fill, take it (lock held)."""
+        cond = self._cond
+        while not self._queue:
+            if self._closed:
+                return None
+            cond.wait()
+        deadline = time.monotonic() + self._flush_s
+        while (
+            len(self._queue) < self._batch and not self._closed and self._flush_until <= self._taken
+        ):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            cond.wait(left)
+        batch = self._queue[: self._batch]
+        del self._queue[: self._batch]
+        self._taken += len(batch)
+        cond.notify_all()  # room in the queue for callers waiting in put()
+        return batch
+
+    def _fail(self, exc: BaseException, batch: int, written: bool) -> None:
+        """Keep the error for the next caller; warn (counts and class only) before waking it."""
+        with self._cond:
+            pending = len(self._queue)
+            if written:
+                logger.warning(
+                    "audit trail: alert rules failed (%s) on a committed batch of %d events; "
+                    "%d queued events were not logged; the next record or flush raises it",
+                    type(exc).__name__,
+                    batch,
+                    pending,
+                )
+            else:
+                logger.warning(
+                    "audit trail: writing a batch failed (%s); %d events were not logged; "
+                    "the next record or flush raises it",
+                    type(exc).__name__,
+                    batch + pending,
+                )
+            self._error = exc
+            self._queue.clear()
+            self._done = self._queued  # nothing more will be written: release flush()
+            self._cond.notify_all()
+
+
+# Buffered writers still running: the interpreter flushes them on exit.
+_live: weakref.WeakSet[_BufferedWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """Write what every live buffered trail still holds before the process ends."""
+    for writer in list(_live):
+        with contextlib.suppress(Exception):  # logged by the writer; nobody left to raise to
+            writer.flush()

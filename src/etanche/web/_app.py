@@ -9,18 +9,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from etanche.errors import AccessError, EtancheError, PermissionDenied, exit_code_for
 from etanche.service import Trail
 from etanche.vault import Vault
-from etanche.web._auth import CsrfRejected, LoginRequired
+from etanche.web._auth import CsrfRejected, LoginRequired, any_person
 from etanche.web._config import WebConfig
 from etanche.web._security import Csrf, RateLimit, SecurityHeaders
-from etanche.web._state import STATIC, TEMPLATES, ServerState
+from etanche.web._state import STATIC, TEMPLATES, Person, ServerState
 
 # Routes reachable without a person: everything else depends on page_person,
 # form_person or api_person (tests/web check every route of the OpenAPI document).
@@ -51,7 +52,16 @@ def create_app(config: WebConfig) -> FastAPI:
         summary="Encrypted, audited patient data for a network of medical biology labs",
         version="0.1.0",
         lifespan=lifespan,
+        # The API description is for people of the network only (F6): no public docs.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(person: Person = Depends(any_person)) -> JSONResponse:
+        """The OpenAPI document, for a logged-in person or a bearer token."""
+        return JSONResponse(app.openapi())
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -91,7 +101,19 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        if _wants_html(request):
+            return _error_page(request, 403)
         return JSONResponse({"error": str(exc)}, status_code=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/fhir"):
+            from etanche.web.fhir import operation_outcome
+
+            return operation_outcome(exc.status_code, "http", str(exc.detail))
+        if _wants_html(request):
+            return _error_page(request, exc.status_code)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(EtancheError)
     async def etanche_error(request: Request, exc: EtancheError) -> Response:
@@ -107,6 +129,13 @@ def _error_handlers(app: FastAPI) -> None:
             {"status": status, "message": str(exc)},
             status_code=status,
         )
+
+
+def _error_page(request: Request, status: int) -> Response:
+    state: ServerState = request.app.state.etanche
+    return state.templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": ""}, status_code=status
+    )
 
 
 def _status_for(exc: EtancheError) -> int:

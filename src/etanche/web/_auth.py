@@ -61,3 +61,10 @@ def api_person(request: Request, state: ServerState = Depends(server)) -> Person
     except EtancheError:
         raise LoginRequired("authorization: token expired, revoked or unknown") from None
     return Person(actor, token, client_of(request), state, via_cookie=False)
+
+
+def any_person(request: Request, state: ServerState = Depends(server)) -> Person:
+    """A bearer token if one is given, else the session cookie."""
+    if request.headers.get("Authorization"):
+        return api_person(request, state)
+    return page_person(request, state)

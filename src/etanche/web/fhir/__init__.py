@@ -1,20 +1,12 @@
-"""FHIR R4 API at /fhir (placeholder router until the resources land)."""
+"""FHIR R4 API at /fhir: Patient, Specimen, Observation, Coverage, AuditEvent.
 
-from __future__ import annotations
+A thin adapter over the service room: every patient access goes through the
+person's ``PatientService`` (policy decision, compartment keys, audit), every
+resource is validated with fhir.resources on the way out and on the way in,
+and every error is an OperationOutcome. docs/fhir.md describes the mapping.
+"""
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from etanche.web.fhir._outcome import operation_outcome
+from etanche.web.fhir._router import router
 
-router = APIRouter(tags=["fhir"])
-
-
-def operation_outcome(status: int, code: str, message: str) -> JSONResponse:
-    """Errors as a FHIR OperationOutcome."""
-    return JSONResponse(
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "processing", "diagnostics": message}],
-        },
-        status_code=status,
-        media_type="application/fhir+json",
-    )
+__all__ = ["operation_outcome", "router"]

@@ -1,0 +1,262 @@
+"""What every page shares: rendering, navigation, form reading, policy checks.
+
+Pages are thin: the policy (``can``), the services and the audit trail decide
+and record; this module only shapes their answers into French HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
+
+from etanche.access import Action, Actor, Resource, can, role_actions
+from etanche.audit import Outcome
+from etanche.audit._events import DetailValue
+from etanche.domain import Lab
+from etanche.errors import PermissionDenied
+from etanche.service import PatientService, Trail
+from etanche.web._pages_fr import ACTIONS, IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES
+from etanche.web._state import Person, ServerState
+
+PARIS = ZoneInfo("Europe/Paris")  # the network's labs are in France: times shown locally
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str | None  # None: announced but not there yet ("bientôt")
+    current: bool = False
+
+
+# (label, path, the action a person needs to see the entry)
+_NAV: tuple[tuple[str, str, Action], ...] = (
+    ("Rechercher un patient", "/patients", Action.PATIENT_SEARCH),
+    ("Nouveau patient", "/patients/new", Action.PATIENT_CREATE),
+    ("Utilisateurs", "/users", Action.USER_MANAGE),
+    ("Journal d'audit", "/audit", Action.AUDIT_READ),
+    ("Alertes", "/alerts", Action.ALERT_READ),
+    ("Leurres", "/decoys", Action.DECOY_MANAGE),
+)
+_LATER = ("Exports", "Incidents")
+
+# Fixed flash messages, chosen by a code in the query string: no value travels in a URL.
+FLASHES = {
+    "cree": "Le dossier patient a été créé.",
+    "modifie": "Le dossier patient a été mis à jour.",
+    "prelevement": "Le prélèvement a été enregistré.",
+    "compte": "Le compte a été créé ; la personne configurera son code TOTP à la première "
+    "connexion.",
+    "desactive": "Le compte a été désactivé : ses sessions et jetons sont révoqués.",
+    "totp": "Le code TOTP a été réinitialisé : la personne le configurera à sa prochaine "
+    "connexion.",
+    "acquittee": "L'alerte a été acquittée.",
+    "plantes": "Les dossiers leurres ont été ajoutés.",
+    "deconnecte": "Vous êtes déconnecté.",
+}
+
+
+def nav_for(actor: Actor, path: str) -> list[NavItem]:
+    """The entries this person's role can use (each route still asks the policy)."""
+    allowed = role_actions(actor.role)
+    items: list[NavItem] = []
+    for label, href, action in _NAV:
+        if action in allowed:
+            current = path == href or (href == "/patients" and path.startswith("/patients/"))
+            if href == "/patients" and path.startswith("/patients/new"):
+                current = False
+            items.append(NavItem(label, href, current))
+    items.extend(NavItem(f"{label} (bientôt)", None) for label in _LATER)
+    return items
+
+
+def home_for(actor: Actor) -> str:
+    """Where a person lands after login: the first page of their role."""
+    allowed = role_actions(actor.role)
+    for _, href, action in _NAV:
+        if action in allowed:
+            return href
+    return "/home"
+
+
+def render(
+    request: Request,
+    person: Person | None,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page in the common layout; the CSRF token goes into a meta tag and every form."""
+    state: ServerState = request.app.state.etanche
+    install_filters(state)
+    values: dict[str, Any] = {
+        "person": person,
+        "actor": person.actor if person else None,
+        "role_label": ROLES[person.actor.role] if person else None,
+        "labs_label": labs_label(person.actor.labs) if person else None,
+        "csrf": person.csrf_token if person else None,
+        "nav": nav_for(person.actor, request.url.path) if person else [],
+        "flash": FLASHES.get(request.query_params.get("ok", "")),
+        "allowed": {a.value for a in role_actions(person.actor.role)} if person else set(),
+    }
+    values.update(context or {})
+    return state.templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def labs_label(labs: frozenset[str]) -> str:
+    return "tout le réseau" if "*" in labs else ", ".join(sorted(labs))
+
+
+async def form_data(request: Request) -> FormData:
+    """The submitted form (already parsed, and CSRF-checked, by ``form_person``)."""
+    return await request.form()
+
+
+def field(form: FormData, name: str, limit: int = 500) -> str:
+    """One text field, stripped and bounded: a page never stores an unbounded value."""
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def person_labs(state: ServerState, actor: Actor) -> list[Lab]:
+    """The labs this person works in (every lab for a network-wide account)."""
+    labs = state.vault.labs()
+    if actor.network_wide:
+        return labs
+    return [lab for lab in labs if lab.id in actor.labs]
+
+
+def authorize(
+    person: Person,
+    action: Action,
+    details: dict[str, DetailValue] | None = None,
+    *,
+    lab_id: str | None = None,
+) -> None:
+    """Ask the policy for a non-patient action; a refusal is audited, then raised."""
+    decision = can(person.actor, action, Resource(action.value.split(".")[0], lab_id))
+    if not decision.allowed:
+        person.state.trail.record(
+            person.actor,
+            action,
+            Outcome.DENIED,
+            client=person.client,
+            details={**(details or {}), "reason": decision.reason},
+        )
+        raise PermissionDenied(decision.reason)
+
+
+def record(
+    person: Person,
+    action: Action,
+    outcome: Outcome = Outcome.OK,
+    details: dict[str, DetailValue] | None = None,
+    objects: tuple[str, ...] = (),
+) -> None:
+    person.state.trail.record(
+        person.actor, action, outcome, objects=objects, client=person.client, details=details
+    )
+
+
+class SearchTally(Trail):
+    """The server's trail, also counting matches a search hid from this person.
+
+    ``PatientService`` logs how many matches the policy hid (``hidden``) but
+    returns only the visible ones. The intake page must warn that the person
+    exists in another lab without showing which record: it reads the count
+    here, from the very event the service wrote. Everything else is delegated.
+    """
+
+    def __init__(self, inner: Trail) -> None:  # shares inner's log and alerts
+        self._inner = inner
+        self.hidden = 0
+
+    def record(self, *args: Any, **kwargs: Any) -> Any:
+        details = kwargs.get("details") or {}
+        action = args[1] if len(args) > 1 else kwargs.get("action")
+        if action == Action.PATIENT_SEARCH:
+            count = details.get("hidden")
+            self.hidden += count if isinstance(count, int) else 0
+        return self._inner.record(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def counting_patients(person: Person) -> tuple[PatientService, SearchTally]:
+    """A patient service whose searches also report the hidden matches."""
+    tally = SearchTally(person.state.trail)
+    service = PatientService(
+        person.state.vault.session(()), tally, person.actor, client=person.client
+    )
+    return service, tally
+
+
+# -- formatting (Jinja filters) ----------------------------------------------------
+def fr_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return local(value).strftime("%d/%m/%Y %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+def fr_datetime_seconds(value: datetime | None) -> str:
+    return local(value).strftime("%d/%m/%Y %H:%M:%S") if value is not None else ""
+
+
+def local(value: datetime) -> datetime:
+    """Aware times shown in Paris time; naive ones were written as local wall time."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(PARIS)
+
+
+def fr_nir(value: str | None) -> str:
+    """A NIR grouped as on the carte Vitale: 1 89 07 35 238 855 50."""
+    if not value or len(value) != 15:
+        return value or ""
+    parts = (value[0], value[1:3], value[3:5], value[5:7], value[7:10], value[10:13], value[13:])
+    return " ".join(parts)
+
+
+def fr_phone(value: str) -> str:
+    """An E.164 number in the national form for French numbers (06 12 34 56 78)."""
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        return value
+    form = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 33
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, form)
+
+
+def now_paris() -> datetime:
+    return datetime.now(UTC).astimezone(PARIS)
+
+
+def install_filters(state: ServerState) -> None:
+    """Register the French formatting filters once per template environment."""
+    env = state.templates.env
+    if "fr_date" in env.filters:
+        return
+    env.filters["fr_date"] = fr_date
+    env.filters["fr_seconds"] = fr_datetime_seconds
+    env.filters["nir"] = fr_nir
+    env.filters["phone"] = fr_phone
+    env.globals["SEXES"] = SEXES
+    env.globals["IDENTITY_STATUSES"] = IDENTITY_STATUSES
+    env.globals["ROLES"] = ROLES
+    env.globals["ACTIONS"] = ACTIONS
+    env.globals["OUTCOMES"] = OUTCOMES
