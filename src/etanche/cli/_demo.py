@@ -110,9 +110,7 @@ def _tour(store: Vault, trail: Trail, actors: dict[str, Actor], samples: list[Pa
     say = ctx.console.print
     first = samples[0]
     biologist = PatientService(store.session(()), trail, actors["jmartin"], client="demo")
-    say(
-        "\n[bold]Jeanne Martin (biologist) searches[/bold] by blind index (synthetic values):"
-    )
+    say("\n[bold]Jeanne Martin (biologist) searches[/bold] by blind index (synthetic values):")
     lookups: list[tuple[str, Callable[[], list[Patient]]]] = [
         (f"NIR {first.nir}", lambda: biologist.find_by_nir(first.nir or "")),
         (

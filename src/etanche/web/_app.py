@@ -62,6 +62,7 @@ def create_app(config: WebConfig) -> FastAPI:
     def openapi_document(person: Person = Depends(any_person)) -> JSONResponse:
         """The OpenAPI document, for a logged-in person or a bearer token."""
         return JSONResponse(app.openapi())
+
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
