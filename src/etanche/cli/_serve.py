@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -44,7 +45,13 @@ def run_server(
     from etanche.web import WebConfig, create_app
 
     assert isinstance(location, VaultLocation)
-    config = WebConfig(location, passphrase, rules, secure_cookies=certfile is not None)
+    config = WebConfig(
+        location,
+        passphrase,
+        rules,
+        secure_cookies=certfile is not None,
+        trail_mode=os.environ.get("ETANCHE_TRAIL_MODE", "buffered"),
+    )
     ctx.console.print(f"Étanche on http{'s' if certfile else ''}://{host}:{port}/ (Ctrl+C stops)")
     uvicorn.run(
         create_app(config),

@@ -32,7 +32,7 @@ def create_app(config: WebConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         vault = Vault.open(config.location, config.passphrase, compartments=())
-        trail = Trail.for_vault(vault, config.rules)  # buffered mode: see WebConfig.trail_mode
+        trail = Trail.for_vault(vault, config.rules, mode=config.trail_mode)
         app.state.etanche = ServerState(
             config=config,
             vault=vault,

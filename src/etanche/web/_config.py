@@ -14,5 +14,7 @@ class WebConfig:
     passphrase: str
     rules: Path | None = None
     secure_cookies: bool = False  # True when served over TLS
-    trail_mode: str = "buffered"  # the CLI logs synchronously; a server batches
+    # "sync": each event committed before the response (tests, small sites);
+    # "buffered": events committed in batches every few ms (`etanche serve`).
+    trail_mode: str = "sync"
     login_attempts_per_minute: int = 10
