@@ -13,25 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from _cli import run
 from _staff import Staff
 from conftest import PASSPHRASE
 from etanche.access import Role
-from etanche.cli import main
 from etanche.domain import Patient
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
 SEED = 11
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def personal_values(patient: Patient) -> list[str]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from access_support import PASSWORD, cheap_passwords
 
+from _cli import run
 from conftest import PASSPHRASE
 from etanche.access import _passwords, _totp, current_code
-from etanche.cli import main
 from etanche.crypto import KdfCost
 from etanche.domain import Lab
 from etanche.vault import Vault, VaultLocation, parse_location
@@ -31,16 +31,6 @@ class Terminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def code_for(secret: str, steps_ahead: int = 0) -> str:

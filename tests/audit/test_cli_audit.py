@@ -8,24 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from _cli import run
 from _staff import Staff
 from etanche.access import Role
 from etanche.audit import AuditLog
-from etanche.cli import main
 from etanche.crypto import KdfCost
 from etanche.vault import Vault, parse_location
 
 PASSPHRASE = "audit cli test passphrase"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

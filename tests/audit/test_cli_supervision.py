@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from _cli import run
 from _staff import Staff
 from conftest import PASSPHRASE
 from etanche.access import Role
@@ -15,20 +16,9 @@ from etanche.audit._alerts import AlertEngine
 from etanche.audit._decoys import is_decoy
 from etanche.audit._events import AuditEvent, Outcome
 from etanche.audit._rules import load_rules
-from etanche.cli import main
 from etanche.vault import Vault, parse_location
 
 T0 = datetime(2024, 4, 2, 9, 0, tzinfo=UTC)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

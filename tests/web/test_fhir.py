@@ -411,6 +411,14 @@ def test_specimen_create_and_search_by_patient(world: FhirWorld) -> None:
     assert len(entries(world.get("rmorvan", "/fhir/Specimen", subject=f"Patient/{ALICE.id}"))) == 2
     assert entries(world.get("bjaouen", "/fhir/Specimen", patient=BOB.id)) == []
 
+    # read by id: the same resource, decided on the patient's lab
+    read = world.get("bjaouen", f"/fhir/Specimen/{specimen['id']}")
+    assert read.status_code == 200 and read.json() == specimen
+    assert codes(outcome(world.get("bkerbrat", f"/fhir/Specimen/{specimen['id']}"), 403)) == {
+        "forbidden"
+    }
+    assert world.get("bjaouen", "/fhir/Specimen/" + "0" * 32).status_code == 404
+
 
 def test_an_invalid_specimen_names_every_field(world: FhirWorld) -> None:
     doc = new_specimen(
@@ -501,7 +509,7 @@ def test_other_paths_and_methods_are_not_supported_outcomes(world: FhirWorld) ->
         ("GET", "/fhir/Practitioner/1"),
         ("PUT", f"/fhir/Patient/{ALICE.id}"),
         ("DELETE", f"/fhir/Patient/{ALICE.id}"),
-        ("GET", f"/fhir/Specimen/{ALICE_SPECIMEN.id}"),
+        ("PUT", f"/fhir/Specimen/{ALICE_SPECIMEN.id}"),
     ):
         response = world.client.request(method, path, headers=headers)
         assert codes(outcome(response, 404)) == {"not-supported"}, (method, path)

@@ -43,6 +43,7 @@ __all__ = [
 
 log = logging.getLogger("etanche.access")
 
+_TOUCH_EVERY = timedelta(seconds=15)
 SESSION_PREFIX = "ets_"  # a prefix that lets secret scanners spot tokens
 BREAK_GLASS_MIN_REASON = 15
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
@@ -203,12 +204,15 @@ class Sessions:
         digest = hash_token(token)
         row = self._live_row(digest)
         now = self._clock()
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(sessions)
-                .where(sessions.c.token_hash == digest, sessions.c.revoked_at.is_(None))
-                .values(last_seen_at=now)
-            )
+        # The idle timer counts in minutes: refresh it at most every few seconds, so
+        # a page with many requests does not turn every read into a database write.
+        if now - _when(row.last_seen_at) >= _TOUCH_EVERY:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    update(sessions)
+                    .where(sessions.c.token_hash == digest, sessions.c.revoked_at.is_(None))
+                    .values(last_seen_at=now)
+                )
         return _session_from(row, now).actor()
 
     def current(self, token: str) -> Session:

@@ -88,6 +88,16 @@ def init(
 
 
 @app.command()
+def upgrade(vault: Vault_ = None, keyfile: Keyfile = None) -> None:
+    """Bring the vault's schema to this program's version (Alembic migrations)."""
+    before, after = Vault.upgrade(ctx.location(vault, keyfile), ctx.passphrase())
+    if before == after:
+        ctx.console.print(f"Schema already at revision {after}.")
+    else:
+        ctx.console.print(f"Schema upgraded from revision {before} to {after}.")
+
+
+@app.command()
 def find(
     nir: Annotated[str | None, typer.Option(help="NIR / INS matricule.")] = None,
     name: Annotated[

@@ -10,29 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from etanche.domain import Patient, Specimen
-
-
-def mask_text(value: str | None, keep: int = 1) -> str:
-    """Keep the first ``keep`` characters; the rest become '•' (length hidden too)."""
-    if not value:
-        return ""
-    return value[:keep] + "•••"
-
-
-def mask_nir(value: str | None) -> str:
-    """Sex digit and birth year only: enough to tell records apart, not to use them."""
-    if not value:
-        return ""
-    return f"{value[0]} {value[1:3]} ••••"
-
-
-def mask_phone(value: str) -> str:
-    return value[:-2].translate(str.maketrans("0123456789", "••••••••••")) + value[-2:]
-
-
-def mask_email(value: str) -> str:
-    user, _, domain = value.partition("@")
-    return f"{user[:1]}•••@{domain}"
+from etanche.service.masks import mask_email, mask_nir, mask_phone, mask_text
 
 
 def _plain(value: Any) -> Any:

@@ -65,6 +65,16 @@ class KeyRing:
             key = self.provider.unwrap(item.kek_id, item.wrapped, item.context())
             self._keys[(item.owner, item.purpose, item.version)] = key
 
+    def adopt(self, other: KeyRing) -> None:
+        """Take the keys ``other`` already unwrapped, for this ring's purposes only.
+
+        A server unwraps the data keys once; each request's ring then copies
+        only the compartments its person was granted.
+        """
+        for (owner, purpose, version), key in other._keys.items():
+            if purpose in NETWORK_PURPOSES or purpose in self.compartments:
+                self._keys[(owner, purpose, version)] = key
+
     def create(self, owner: str, purpose: str, version: int) -> WrappedKey:
         """Make a fresh data key, keep it, and return its wrapped form to store."""
         key = new_key()

@@ -87,6 +87,21 @@ class PatientService:
         self._done(Action.SPECIMEN_LIST, decision, [patient_id], {"lab": lab, "count": len(found)})
         return found
 
+    def get_specimen(self, specimen_id: str) -> Specimen:
+        """Read one specimen: decided on its patient's lab, audited like a list."""
+        patient_id = self._run(
+            Action.SPECIMEN_LIST, [], lambda: self.vault.specimen_owner(specimen_id)
+        )
+        lab = self._lab_of(Action.SPECIMEN_LIST, patient_id)
+        decision = self._decide(Action.SPECIMEN_LIST, lab, patient_id)
+        found = self._run(
+            Action.SPECIMEN_LIST, [patient_id], lambda: self.vault.specimen(specimen_id)
+        )
+        self._done(
+            Action.SPECIMEN_LIST, decision, [patient_id, specimen_id], {"lab": lab, "count": 1}
+        )
+        return found
+
     def add(self, patient: Patient, specimens: Sequence[Specimen] = ()) -> str:
         decision = self._decide(Action.PATIENT_CREATE, patient.lab_id, patient.id)
         self._run(Action.PATIENT_CREATE, [patient.id], lambda: self.vault.add(patient, specimens))

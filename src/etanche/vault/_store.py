@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -117,6 +118,9 @@ class Vault:
         self._ring = keyring
         self._indexer = BlindIndexer(keyring.index_root(), _indexes.SPECS)
         self._owns_engine = True
+        # Set by session(): the process-wide unwrapped keys its request sessions copy.
+        self._shared: list[KeyRing] | None = None
+        self._shared_lock = threading.Lock()
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod
@@ -187,6 +191,29 @@ class Vault:
         ring.load(stored)
         return cls(location, engine, ring)
 
+    @classmethod
+    def upgrade(cls, location: VaultLocation, passphrase: str) -> tuple[str, str]:
+        """Run the pending Alembic migrations, in one transaction; (from, to) revisions.
+
+        The passphrase must open the key file: only the vault's holder upgrades it.
+        """
+        if location.directory is not None and not location.sqlite_path.exists():
+            raise VaultNotFound(f"vault {location.describe()}: not found (run `etanche init`)")
+        PassphraseKeyFile.open(location.keyfile, passphrase)
+        engine = make_engine(location)
+        try:
+            with engine.begin() as conn:
+                before = MigrationContext.configure(conn).get_current_revision()
+                if before is None:
+                    raise VaultNotFound(
+                        f"vault {location.describe()}: no Étanche schema (run `etanche init`)"
+                    )
+                command.upgrade(_alembic_config(conn), "head")
+                after = MigrationContext.configure(conn).get_current_revision()
+        finally:
+            engine.dispose()
+        return before, str(after)
+
     def close(self) -> None:
         if self._owns_engine:  # a request session leaves the shared pool alone
             self._engine.dispose()
@@ -215,8 +242,22 @@ class Vault:
         if not wanted:
             return
         self._ring.compartments = self._ring.compartments | wanted
+        if self._shared is not None:
+            self._ring.adopt(self._shared_keys())
+            return
         with self._engine.connect() as conn:
             self._ring.load(_wrapped(r) for r in conn.execute(select(data_keys)))
+
+    def _shared_keys(self) -> KeyRing:
+        """Every data key of the store, unwrapped once per process (server sessions)."""
+        assert self._shared is not None
+        with self._shared_lock:
+            if not self._shared:
+                full = KeyRing(self._ring.provider, [c.value for c in ALL_COMPARTMENTS])
+                with self._engine.connect() as conn:
+                    full.load(_wrapped(r) for r in conn.execute(select(data_keys)))
+                self._shared.append(full)
+            return self._shared[0]
 
     def session(self, compartments: Iterable[Compartment] = ()) -> Vault:
         """A narrower session on the same database and KEK, for one request.
@@ -224,15 +265,18 @@ class Vault:
         The server opens the key file once; each request gets its own key ring
         holding only the compartments granted to the person asking.
         """
+        if self._shared is None:
+            self._shared = []
         ring = KeyRing(self._ring.provider, [Compartment(c).value for c in compartments])
-        with self._engine.connect() as conn:
-            ring.load(_wrapped(r) for r in conn.execute(select(data_keys)))
+        ring.adopt(self._shared_keys())
         child = Vault.__new__(Vault)
         child.location = self.location
         child._engine = self._engine
         child._ring = ring
         child._indexer = self._indexer
         child._owns_engine = False
+        child._shared = self._shared
+        child._shared_lock = self._shared_lock
         return child
 
     def lab_of(self, patient_id: str) -> str:
@@ -501,6 +545,29 @@ class Vault:
             ).all()
         admin_key = self._patient_key(row, _ADMIN)
         return [self._open_specimen(s.id, s.data, admin_key, row) for s in found]
+
+    def specimen_owner(self, specimen_id: str) -> str:
+        """The patient a live specimen belongs to (clear columns: no key needed)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(specimens.c.patient_id)
+                .join(patients, patients.c.id == specimens.c.patient_id)
+                .where(specimens.c.id == specimen_id, patients.c.erased_at.is_(None))
+            ).first()
+        if row is None:
+            raise RecordNotFound(f"specimen {specimen_id}: not found")
+        return str(row.patient_id)
+
+    def specimen(self, specimen_id: str) -> Specimen:
+        """Decrypt one specimen with its patient's admin key."""
+        with self._engine.connect() as conn:
+            row = self._live_row(conn, self.specimen_owner(specimen_id))
+            found = conn.execute(
+                select(specimens.c.data).where(specimens.c.id == specimen_id)
+            ).first()
+        if found is None:
+            raise RecordNotFound(f"specimen {specimen_id}: not found")
+        return self._open_specimen(specimen_id, found.data, self._patient_key(row, _ADMIN), row)
 
     def find_by_nir(self, nir: str) -> list[Patient]:
         wanted = normalize_nir(nir)
@@ -926,6 +993,11 @@ def _check_schema(conn: Connection, location: VaultLocation) -> None:
     if current is None:
         raise VaultNotFound(f"vault {location.describe()}: no Étanche schema (run `etanche init`)")
     if current != head:
+        known = {
+            s.revision for s in ScriptDirectory.from_config(_alembic_config(conn)).walk_revisions()
+        }
+        hint = " (run `etanche upgrade`)" if current in known else " (a newer program made it)"
         raise SchemaError(
-            f"vault {location.describe()}: schema revision {current}, this program expects {head}"
+            f"vault {location.describe()}: schema revision {current}, this program expects "
+            f"{head}{hint}"
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -15,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from etanche.crypto import SYSTEM_PURPOSE, sign_payload
 from etanche.errors import AccessError, EtancheError, PermissionDenied, exit_code_for
 from etanche.service import Trail
 from etanche.vault import Vault
@@ -37,7 +39,9 @@ def create_app(config: WebConfig) -> FastAPI:
             config=config,
             vault=vault,
             trail=trail,
-            csrf=Csrf(),
+            # Derived from the vault's system key: every worker process and every
+            # restart agrees on the same CSRF tokens, and no secret sits in a file.
+            csrf=Csrf(sign_payload(vault.network_key(SYSTEM_PURPOSE), b"etanche/csrf/v1").encode()),
             login_limit=RateLimit(config.login_attempts_per_minute),
             templates=Jinja2Templates(directory=str(TEMPLATES)),
         )
@@ -145,3 +149,26 @@ def _status_for(exc: EtancheError) -> int:
     if isinstance(exc, AccessError):
         return 401
     return {2: 400, 3: 422, 4: 404, 5: 500, 6: 422}.get(exit_code_for(exc), 500)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``etanche serve --workers N`` (uvicorn factory).
+
+    Workers are separate processes: they read the vault location and passphrase
+    from the environment the parent process set for them.
+    """
+    import os
+
+    from etanche.vault import parse_location
+
+    location = parse_location(os.environ["ETANCHE_VAULT"], os.environ.get("ETANCHE_KEYFILE"))
+    rules = os.environ.get("ETANCHE_RULES")
+    return create_app(
+        WebConfig(
+            location,
+            os.environ["ETANCHE_PASSPHRASE"],
+            Path(rules) if rules else None,
+            secure_cookies=os.environ.get("ETANCHE_SECURE_COOKIES") == "1",
+            trail_mode=os.environ.get("ETANCHE_TRAIL_MODE", "buffered"),
+        )
+    )

@@ -20,9 +20,9 @@ from starlette.datastructures import FormData
 from etanche.access import Action, Resource, can
 from etanche.domain import Compartment, Patient, normalize_phone, validate_email, validate_nir
 from etanche.errors import RecordNotFound, ValidationError
+from etanche.service.masks import mask_nir, mask_text
 from etanche.vault import new_record_id
 from etanche.web._auth import form_person, page_person
-from etanche.web._masks import mask_nir, mask_text
 from etanche.web._pages_common import (
     counting_patients,
     form_data,

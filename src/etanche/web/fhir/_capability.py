@@ -58,7 +58,7 @@ SEARCH_TYPES: dict[str, dict[str, tuple[str, str]]] = {
 
 INTERACTIONS = {
     "Patient": ("read", "search-type", "create"),
-    "Specimen": ("search-type", "create"),
+    "Specimen": ("read", "search-type", "create"),
     "Observation": ("read", "search-type"),
     "Coverage": ("read", "search-type"),
     "AuditEvent": ("read", "search-type"),
@@ -66,7 +66,7 @@ INTERACTIONS = {
 
 _DOCS = {
     "Patient": "INS identity (NIR/NIA, traits, identity status), contacts, treating doctor",
-    "Specimen": "Specimens per patient; read by id is not offered (search patient=)",
+    "Specimen": "Read by id, search per patient (patient=), create",
     "Observation": "Blood group (LOINC 882-1), clinical compartment only",
     "Coverage": "AMO (amo-<patient id>) and AMC (amc-<patient id>)",
     "AuditEvent": "The tamper-evident audit log, for the DPO and auditors",

@@ -240,6 +240,18 @@ def search_specimens(
     return FhirResponse(searchset(request, [specimen_resource(s) for s in found]))
 
 
+@router.get(
+    "/Specimen/{specimen_id}",
+    response_class=FhirResponse,
+    summary="Read a specimen",
+    responses=ERRORS,
+)
+def read_specimen(specimen_id: str, person: Person = Depends(api_person)) -> Response:
+    if not valid_id(specimen_id):
+        raise RecordNotFound("Specimen: no resource with this id")
+    return FhirResponse(specimen_resource(person.patients().get_specimen(specimen_id)))
+
+
 @router.post(
     "/Specimen",
     response_class=FhirResponse,

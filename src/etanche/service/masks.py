@@ -1,7 +1,6 @@
 """Masks for search results: enough to tell records apart, not enough to use them.
 
-The same rules as the command line's masked output (the CLI keeps its own copy:
-the web must not import the CLI adapter). A result list is what a shoulder-surfer
+One set of rules for the command line and the web pages. A result list is what a shoulder-surfer
 or a screenshot sees, so it shows initials and years; the full values appear
 only on the patient sheet, whose opening is an audited read.
 """
