@@ -19,7 +19,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, max=32, help="Worker processes (default: one per core).")
+        int, typer.Option(min=0, max=32, help="Worker processes (0: one per core, up to 4).")
     ] = 0,
     rules: Annotated[
         Path | None, typer.Option("--rules", envvar="ETANCHE_RULES", help="Alert rules (YAML).")
