@@ -166,3 +166,9 @@ def test_legacy_csv_needs_no_vault(tmp_path: Path, capsys, monkeypatch) -> None:
     )
     assert code == 0, err
     assert out_file.read_bytes().count(b"\r\n") == 51
+
+
+def test_legacy_csv_into_a_missing_folder_is_one_line(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "nowhere" / "export.csv"
+    code, out, err = run(capsys, "synth", "--patients", "5", "--legacy-csv", str(target))
+    assert code == 2 and "does not exist" in err and "Traceback" not in out + err

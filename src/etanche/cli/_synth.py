@@ -63,8 +63,13 @@ def synth(
 def write_csv(network: SynthNetwork, path: Path) -> None:
     from etanche.exchange.legacy_csv import write_legacy_csv
 
-    with ctx.progress_bar(f"Writing {path.name}", network.config.patients) as bar:
-        rows = write_legacy_csv(network, path, progress=lambda n: ctx.advance(bar, n))
+    if not path.parent.is_dir():
+        raise UsageError(f"--legacy-csv {path}: folder {path.parent} does not exist")
+    try:
+        with ctx.progress_bar(f"Writing {path.name}", network.config.patients) as bar:
+            rows = write_legacy_csv(network, path, progress=lambda n: ctx.advance(bar, n))
+    except OSError as exc:
+        raise UsageError(f"--legacy-csv {path}: cannot write ({exc.strerror})") from None
     ctx.console.print(f"Wrote {rows} rows of synthetic legacy export to {path}.")
 
 
