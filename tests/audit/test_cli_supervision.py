@@ -53,7 +53,7 @@ def as_person(monkeypatch: pytest.MonkeyPatch, where: Path, name: str) -> None:
 
 
 def raise_alerts(where: Path) -> list[str]:
-    """What the lead's wiring will do on every audited operation."""
+    """What the service's trail does on every audited operation."""
     with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
         engine = AlertEngine(store.engine, load_rules())
         fired = engine.observe(AuditEvent("kim", "operator", "export.create", Outcome.OK, at=T0))
