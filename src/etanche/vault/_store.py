@@ -118,6 +118,7 @@ class Vault:
         self._ring = keyring
         self._indexer = BlindIndexer(keyring.index_root(), _indexes.SPECS)
         self._owns_engine = True
+        self._last_row: tuple[str, Row[Any]] | None = None
         # Set by session(): the process-wide unwrapped keys its request sessions copy.
         self._shared: list[KeyRing] | None = None
         self._shared_lock = threading.Lock()
@@ -275,14 +276,28 @@ class Vault:
         child._ring = ring
         child._indexer = self._indexer
         child._owns_engine = False
+        child._last_row = None
         child._shared = self._shared
         child._shared_lock = self._shared_lock
         return child
 
     def lab_of(self, patient_id: str) -> str:
-        """The home lab of a live patient (a clear column: no key needed)."""
+        """The home lab of a live patient (a clear column: no key needed).
+
+        The row is kept for the read that follows the policy decision, so a
+        decided read costs one query, not two; any write forgets it.
+        """
         with self._engine.connect() as conn:
-            return str(self._live_row(conn, patient_id).lab_id)
+            row = self._live_row(conn, patient_id)
+        self._last_row = (patient_id, row)
+        return str(row.lab_id)
+
+    def _just_read(self, patient_id: str) -> Row[Any] | None:
+        """The row ``lab_of`` just fetched for this patient, once; else None."""
+        kept, self._last_row = self._last_row, None
+        if kept is not None and kept[0] == patient_id:
+            return kept[1]
+        return None
 
     def seal_system(self, table: str, row_id: str, plaintext: bytes) -> bytes:
         """Seal a non-patient secret (e.g. a TOTP seed) bound to its row."""
@@ -464,6 +479,7 @@ class Vault:
 
     def update(self, patient: Patient, *, validate: bool = True) -> None:
         """Replace a patient's data; a session without clinical keeps clinical as is."""
+        self._last_row = None
         if validate:
             validate_patient(patient)
         with self._engine.begin() as conn:
@@ -510,6 +526,7 @@ class Vault:
         The row stays as a tombstone (id, lab, erased_at) so audits can say
         the record existed and when it was erased.
         """
+        self._last_row = None
         with self._engine.begin() as conn:
             self._live_row(conn, patient_id)
             conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient_id))
@@ -531,13 +548,15 @@ class Vault:
     # -- reads ----------------------------------------------------------------
     def get(self, patient_id: str) -> Patient:
         """Decrypt one patient (clinical part only if this session holds it)."""
-        with self._engine.connect() as conn:
-            row = self._live_row(conn, patient_id)
+        row = self._just_read(patient_id)
+        if row is None:
+            with self._engine.connect() as conn:
+                row = self._live_row(conn, patient_id)
         return self._decrypt(row)
 
     def specimens_of(self, patient_id: str) -> list[Specimen]:
         with self._engine.connect() as conn:
-            row = self._live_row(conn, patient_id)
+            row = self._just_read(patient_id) or self._live_row(conn, patient_id)
             found = conn.execute(
                 select(specimens.c.id, specimens.c.data)
                 .where(specimens.c.patient_id == patient_id)
@@ -675,6 +694,7 @@ class Vault:
         keys are shredded once no row uses them.
         """
         self._require_all_compartments("rotate a lab key")
+        self._last_row = None
         with self._engine.begin() as conn:
             current = conn.execute(select(labs.c.key_version).where(labs.c.id == lab_id)).scalar()
             if current is None:
