@@ -181,16 +181,7 @@ class PatientService:
         details: dict[str, DetailValue] = {"index": index, "results": len(kept), "hidden": hidden}
         if break_glass:
             details["break_glass"] = True
-        self.trail.record(
-            self.actor,
-            action,
-            Outcome.OK,
-            objects=ids,
-            purpose=self._purpose(),
-            client=self.client,
-            details=details,
-            decoy_hit=any(is_decoy(self.vault, pid) for pid in ids),
-        )
+        self._record(action, Outcome.OK, ids, details, touched=ids)
         return kept
 
     def _decide(self, action: Action, lab_id: str | None, patient_id: str | None) -> Decision:
@@ -210,15 +201,7 @@ class PatientService:
         objects: list[str],
         details: dict[str, DetailValue],
     ) -> None:
-        self.trail.record(
-            self.actor,
-            action,
-            Outcome.DENIED,
-            objects=objects,
-            purpose=self._purpose(),
-            client=self.client,
-            details={**details, "reason": decision.reason},
-        )
+        self._record(action, Outcome.DENIED, objects, {**details, "reason": decision.reason})
         raise PermissionDenied(decision.reason)
 
     def _lab_of(self, action: Action, patient_id: str) -> str:
@@ -229,15 +212,7 @@ class PatientService:
         try:
             return work()
         except EtancheError as exc:
-            self.trail.record(
-                self.actor,
-                action,
-                Outcome.FAILED,
-                objects=objects,
-                purpose=self._purpose(),
-                client=self.client,
-                details={"error": type(exc).__name__},
-            )
+            self._record(action, Outcome.FAILED, objects, {"error": type(exc).__name__})
             raise
 
     def _done(
@@ -249,15 +224,27 @@ class PatientService:
     ) -> None:
         if decision.break_glass_used:
             details = {**details, "break_glass": True}
+        self._record(action, Outcome.OK, objects, details, touched=objects)
+
+    def _record(
+        self,
+        action: Action,
+        outcome: Outcome,
+        objects: list[str],
+        details: dict[str, DetailValue],
+        *,
+        touched: Sequence[str] = (),
+    ) -> None:
+        """One audit event of this person; ``touched`` ids are checked against the decoys."""
         self.trail.record(
             self.actor,
             action,
-            Outcome.OK,
+            outcome,
             objects=objects,
             purpose=self._purpose(),
             client=self.client,
             details=details,
-            decoy_hit=any(is_decoy(self.vault, pid) for pid in objects),
+            decoy_hit=any(is_decoy(self.vault, pid) for pid in touched),
         )
 
     def _purpose(self) -> str | None:
