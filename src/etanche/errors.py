@@ -20,6 +20,10 @@ terminals. The CLI maps each branch to a documented exit code (``EXIT_CODES``).
     │   ├── KeyNotFound            a key (version) is missing or shredded
     │   └── KeyProviderError       the KEK provider failed
     ├── SourceError                a file being read is malformed          (exit 6)
+    ├── MigrationError             a migration plan or package refused     (exit 8)
+    │   ├── PlanNotApproved        missing approvals, or changed since approval
+    │   ├── PackageRejected        signature, hash or count does not match
+    │   └── ArtefactExpired        the plan's retention date has passed
     └── AccessError                who may do what                         (exit 7)
         ├── AuthenticationFailed   wrong user name, password or TOTP code
         │   └── EnrolmentRequired  password right, TOTP not enrolled yet
@@ -36,6 +40,7 @@ __all__ = [
     "EXIT_CODES",
     "AccessError",
     "AccountLocked",
+    "ArtefactExpired",
     "AuthenticationFailed",
     "CryptoError",
     "EnrolmentRequired",
@@ -43,7 +48,10 @@ __all__ = [
     "IntegrityError",
     "KeyNotFound",
     "KeyProviderError",
+    "MigrationError",
+    "PackageRejected",
     "PermissionDenied",
+    "PlanNotApproved",
     "RecordNotFound",
     "SchemaError",
     "SessionExpired",
@@ -163,6 +171,22 @@ class SourceError(EtancheError):
     """A file being read is malformed; the message names the line."""
 
 
+class MigrationError(EtancheError):
+    """A migration step refused: the message names the plan, package or file and why."""
+
+
+class PlanNotApproved(MigrationError):
+    """The plan has not both approvals, or its content changed since it was approved."""
+
+
+class PackageRejected(MigrationError):
+    """A package or its manifest fails its signature, a content hash or a count."""
+
+
+class ArtefactExpired(MigrationError):
+    """The retention date of the plan has passed: its artefacts are shredded, not used."""
+
+
 class AccessError(EtancheError):
     """Authentication or authorisation refused; never says which secret was wrong."""
 
@@ -194,6 +218,7 @@ EXIT_CODES: dict[type[EtancheError], int] = {
     CryptoError: 5,
     SourceError: 6,
     AccessError: 7,
+    MigrationError: 8,
 }
 
 

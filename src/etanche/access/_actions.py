@@ -31,6 +31,9 @@ class Action(StrEnum):
     EXPORT_CREATE = "export.create"
     MIGRATION_PLAN = "migration.plan"
     MIGRATION_RUN = "migration.run"
+    MIGRATION_APPROVE = "migration.approve"
+    MIGRATION_IMPORT = "migration.import"
+    MIGRATION_CLOSE = "migration.close"
     # administration
     USER_MANAGE = "user.manage"
     TOKEN_MANAGE = "token.manage"  # noqa: S105 (an action name, not a secret)
@@ -43,6 +46,9 @@ class Action(StrEnum):
     ALERT_ACK = "alert.ack"
     DECOY_MANAGE = "decoy.manage"
     INCIDENT_MANAGE = "incident.manage"
+    INCIDENT_NOTIFY = "incident.notify"  # letters to patients: reads their identity
+    LEAK_SCAN = "leak.scan"
+    LEAK_TRACE = "leak.trace"
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

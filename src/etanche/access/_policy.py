@@ -50,7 +50,13 @@ _GRANTS: dict[Role, frozenset[Action]] = {
     Role.RECEPTION: _RECEPTION_ACTIONS | {Action.TOKEN_MANAGE},
     Role.BIOLOGIST: PATIENT_ACTIONS | {Action.TOKEN_MANAGE},
     Role.LAB_ADMIN: frozenset(
-        {Action.USER_MANAGE, Action.KEYS_ROTATE, Action.LAB_MANAGE, Action.TOKEN_MANAGE}
+        {
+            Action.USER_MANAGE,
+            Action.KEYS_ROTATE,
+            Action.LAB_MANAGE,
+            Action.MIGRATION_APPROVE,
+            Action.TOKEN_MANAGE,
+        }
     ),
     Role.DPO: frozenset(
         {
@@ -60,11 +66,23 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.ALERT_ACK,
             Action.DECOY_MANAGE,
             Action.INCIDENT_MANAGE,
+            Action.INCIDENT_NOTIFY,
+            Action.LEAK_SCAN,
+            Action.LEAK_TRACE,
+            Action.MIGRATION_APPROVE,
+            Action.MIGRATION_CLOSE,
             Action.TOKEN_MANAGE,
         }
     ),
     Role.MIGRATION_OPERATOR: frozenset(
-        {Action.MIGRATION_PLAN, Action.MIGRATION_RUN, Action.EXPORT_CREATE, Action.TOKEN_MANAGE}
+        {
+            Action.MIGRATION_PLAN,
+            Action.MIGRATION_RUN,
+            Action.MIGRATION_IMPORT,
+            Action.MIGRATION_CLOSE,
+            Action.EXPORT_CREATE,
+            Action.TOKEN_MANAGE,
+        }
     ),
     Role.AUDITOR: frozenset({Action.AUDIT_VERIFY, Action.AUDIT_READ, Action.TOKEN_MANAGE}),
 }
@@ -78,8 +96,17 @@ _PATIENT_COMPARTMENTS: dict[Role, frozenset[Compartment]] = {
 # Non-browsing actions that still have to unwrap lab keys: re-encrypting a lab,
 # creating a lab's keys, writing an export or a migration package.
 _KEY_HANDLING = frozenset(
-    {Action.KEYS_ROTATE, Action.LAB_MANAGE, Action.MIGRATION_RUN, Action.EXPORT_CREATE}
+    {
+        Action.KEYS_ROTATE,
+        Action.LAB_MANAGE,
+        Action.MIGRATION_RUN,
+        Action.MIGRATION_IMPORT,
+        Action.EXPORT_CREATE,
+    }
 )
+
+# Letters to the patients of a breach (GDPR art. 34) need names and addresses only.
+_IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY})
 
 _BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
@@ -177,6 +204,8 @@ def _compartments(role: Role, action: Action) -> frozenset[Compartment]:
         return _PATIENT_COMPARTMENTS.get(role, _NONE)
     if action in _KEY_HANDLING:
         return _BOTH
+    if action in _IDENTITY_HANDLING:
+        return _ADMIN_ONLY
     return _NONE
 
 

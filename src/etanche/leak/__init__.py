@@ -1,0 +1,1 @@
+"""Leak scan, trace, severity, incidents and letters (DESIGN.md, leak room)."""
