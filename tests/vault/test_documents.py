@@ -23,7 +23,7 @@ def test_round_trip_and_state(vault: Vault) -> None:
     again = docs.get("migration.plan", "p1")
     assert (again.state, again.body["purpose"]) == ("closed", "moved")
     docs.delete("migration.plan", "p1")
-    with pytest.raises(RecordNotFound, match="migration.plan p1"):
+    with pytest.raises(RecordNotFound, match=r"migration\.plan p1"):
         docs.get("migration.plan", "p1")
     with pytest.raises(RecordNotFound):
         docs.set_state("migration.plan", "p1", "x")
