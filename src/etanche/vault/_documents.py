@@ -10,6 +10,7 @@ CLI lists by state and every command shreds what has expired.
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,7 +136,7 @@ class Documents:
         with self._vault.engine.begin() as conn:
             conn.execute(table.delete().where((table.c.kind == kind) & (table.c.id == doc_id)))
 
-    def expired(self, now: datetime | None = None) -> list[tuple[str, str]]:
+    def expired(self, now: datetime | None = None) -> builtins.list[tuple[str, str]]:
         """(kind, id) of documents whose expiry has passed, oldest expiry first."""
         moment = now if now is not None else datetime.now(UTC)
         table = documents_table
