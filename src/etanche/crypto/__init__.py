@@ -2,10 +2,19 @@
 
 A small safe surface: seal/open values bound to their place, wrap keys under a
 KEK provider, compute blind indexes, hash Merkle trees (RFC 6962) and sign tree
-heads (Ed25519). Nothing else in Étanche touches AES, HMAC, SHA-256 or Ed25519.
+heads (Ed25519) and encrypt bulk outputs to age recipients. Nothing else in
+Étanche touches AES, HMAC, SHA-256, Ed25519 or age.
 """
 
 from etanche.crypto._aead import FORMAT_VERSION, Context, new_key, open_sealed, seal
+from etanche.crypto._age import (
+    AgeIdentity,
+    ContentHash,
+    age_decrypt,
+    age_encrypt,
+    age_recipient,
+    content_hash,
+)
 from etanche.crypto._blind import BlindIndexer, BlindIndexSpec
 from etanche.crypto._keyring import (
     INDEX_OWNER,
@@ -43,8 +52,10 @@ __all__ = [
     "NETWORK_PURPOSES",
     "SIGNING_PURPOSE",
     "SYSTEM_PURPOSE",
+    "AgeIdentity",
     "BlindIndexSpec",
     "BlindIndexer",
+    "ContentHash",
     "Context",
     "KdfCost",
     "KeyProvider",
@@ -54,7 +65,11 @@ __all__ = [
     "Signer",
     "Verifier",
     "WrappedKey",
+    "age_decrypt",
+    "age_encrypt",
+    "age_recipient",
     "consistency_path",
+    "content_hash",
     "hash_token",
     "inclusion_path",
     "leaf_hash",

@@ -1,0 +1,60 @@
+"""age encryption: round trip, the stock `age` CLI, wrong key and tampering refused."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from etanche.crypto import AgeIdentity, age_decrypt, age_encrypt, age_recipient, content_hash
+from etanche.errors import IntegrityError, UsageError
+
+
+def test_round_trip_to_several_recipients() -> None:
+    alice, bob = AgeIdentity.generate(), AgeIdentity.generate()
+    sealed = age_encrypt(b"payload", [alice.public_text(), bob.public_text()])
+    assert b"payload" not in sealed
+    assert age_decrypt(sealed, [alice], what="part 1") == b"payload"
+    assert age_decrypt(sealed, [bob], what="part 1") == b"payload"
+
+
+def test_wrong_identity_and_tampering_are_integrity_errors() -> None:
+    alice, eve = AgeIdentity.generate(), AgeIdentity.generate()
+    sealed = bytearray(age_encrypt(b"payload" * 100, [alice.public_text()]))
+    with pytest.raises(IntegrityError, match="part 1"):
+        age_decrypt(bytes(sealed), [eve], what="part 1")
+    sealed[-5] ^= 1
+    with pytest.raises(IntegrityError):
+        age_decrypt(bytes(sealed), [alice], what="part 1")
+
+
+def test_bad_keys_name_the_field() -> None:
+    with pytest.raises(UsageError, match="recipients"):
+        age_recipient("age1notakey", field="recipients")
+    with pytest.raises(UsageError, match="identity"):
+        AgeIdentity.from_text("nothing here")
+    text = "# created: today\n" + AgeIdentity.generate().secret_text() + "\n"
+    assert AgeIdentity.from_text(text).public_text().startswith("age1")
+
+
+@pytest.mark.skipif(shutil.which("age") is None, reason="Debian's age is installed by .ci/run")
+def test_stock_age_cli_decrypts(tmp_path: Path) -> None:
+    me = AgeIdentity.generate()
+    (tmp_path / "key.txt").write_text(me.secret_text() + "\n")
+    (tmp_path / "part.age").write_bytes(age_encrypt(b"line 1\nline 2\n", [me.public_text()]))
+    out = subprocess.run(
+        ["age", "-d", "-i", str(tmp_path / "key.txt"), str(tmp_path / "part.age")],
+        capture_output=True,
+        check=True,
+    )
+    assert out.stdout == b"line 1\nline 2\n"
+
+
+def test_content_hash_is_incremental() -> None:
+    whole = content_hash(b"abcdef").hexdigest()
+    parts = content_hash()
+    parts.update(b"abc")
+    parts.update(b"def")
+    assert parts.hexdigest() == whole and len(whole) == 64
