@@ -1,0 +1,32 @@
+"""``etanche scan``: what personal and health data a found file exposes (contract B).
+
+Findings are counted per cell (structured columns) and per free-text cell
+(spans, health terms with negation), masked in every output, and optionally
+matched to our patients through blind indexes only.
+"""
+
+from etanche.leak.scan._classify import ColumnRole, TablePlan, plan_table
+from etanche.leak.scan._detect import HealthCache, detect_frame, role_mask
+from etanche.leak.scan._report import (
+    CATEGORIES,
+    SPECIAL_CATEGORIES,
+    CategoryFinding,
+    FileFinding,
+    ScanReport,
+)
+from etanche.leak.scan._scan import scan_paths
+
+__all__ = [
+    "CATEGORIES",
+    "SPECIAL_CATEGORIES",
+    "CategoryFinding",
+    "ColumnRole",
+    "FileFinding",
+    "HealthCache",
+    "ScanReport",
+    "TablePlan",
+    "detect_frame",
+    "plan_table",
+    "role_mask",
+    "scan_paths",
+]

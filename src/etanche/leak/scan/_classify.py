@@ -1,0 +1,170 @@
+"""Decide what each column holds, on a sample: header hints and value tests together.
+
+Value tests that cannot be fooled (NIR key, e-mail and phone shapes, IBAN,
+tokens) decide alone; weaker roles (names, cities, passwords) need a hint and
+values that agree. A birth date must agree with the NIR's year and month when
+the table has both, so "date of last visit" is never taken for a birth date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from etanche.leak.scan import _values as v
+from etanche.leak.scan._hints import hint_for
+
+__all__ = ["ColumnRole", "TablePlan", "plan_table"]
+
+STRONG = 0.3  # share of a column's values that makes a value-checked role certain
+WEAK = 0.05  # enough when the header hints the same role
+AGREE = 0.5  # NIR / birth-date agreement needed to keep a hinted birth date
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnRole:
+    column: str
+    role: str
+    confidence: float
+
+
+@dataclass
+class TablePlan:
+    roles: list[ColumnRole] = field(default_factory=list)
+    free_text: list[str] = field(default_factory=list)
+
+    def columns(self, role: str) -> list[str]:
+        return [r.column for r in self.roles if r.role == role]
+
+    def first(self, role: str) -> str | None:
+        found = self.columns(role)
+        return found[0] if found else None
+
+
+def _rates(frame: pl.DataFrame, column: str) -> dict[str, float]:
+    c = pl.col(column)
+    present = c.is_not_null() & (c.str.strip_chars() != "")
+    tests = {
+        "nir": v.nir_valid(v.compact_nir(c)),
+        "phone": v.phone_e164(c).is_not_null(),
+        "email": v.email(c),
+        "iban": v.iban_shape(c),
+        "token": v.token(c),
+        "date": v.birth_date(c).is_not_null(),
+        "name": v.person_name(c),
+        "sex": v.sex(c),
+        "insee": v.insee_code(c),
+        "street": v.street(c),
+        "postcode": v.postcode(c),
+        "blood": v.blood_group(c),
+        "secret": v.secret_like(c),
+        "yesno": c.str.strip_chars()
+        .str.to_lowercase()
+        .is_in(["oui", "non", "yes", "no", "true", "false", "0", "1", "o", "n", "y"]),
+        "words": c.str.count_matches(r"\S+").cast(pl.Float64),
+        "length": c.str.len_chars().cast(pl.Float64),
+    }
+    sub = frame.select(c).filter(present)
+    if sub.height == 0:
+        return {}
+    row = sub.select([e.cast(pl.Float64).mean().alias(k) for k, e in tests.items()]).row(0)
+    return {k: float(x or 0.0) for k, x in zip(tests, row, strict=True)}
+
+
+def _value_roles(rates: dict[str, float], hint: str | None) -> list[ColumnRole]:
+    out: list[ColumnRole] = []
+    for role, key in (("nir", "nir"), ("email", "email"), ("phone", "phone"), ("iban", "iban")):
+        rate = rates[key]
+        if rate >= STRONG or (hint == role and rate >= WEAK):
+            out.append(ColumnRole("", role, 0.99 if role in ("nir", "iban") else 0.97))
+    if rates["token"] >= STRONG:
+        out.append(ColumnRole("", "token", 0.95))
+    return out
+
+
+def _hinted_role(rates: dict[str, float], hint: str) -> ColumnRole | None:
+    checks: dict[str, tuple[bool, float]] = {
+        "birth_date": (rates["date"] >= 0.5, 0.9),
+        "birth_name": (rates["name"] >= 0.7, 0.9),
+        "used_name": (rates["name"] >= 0.7, 0.9),
+        "first_names": (rates["name"] >= 0.7, 0.9),
+        "other_name": (rates["name"] >= 0.7, 0.85),
+        "sex": (rates["sex"] >= 0.8, 0.9),
+        "birthplace": (rates["insee"] >= 0.7 or rates["name"] >= 0.7, 0.85),
+        "street": (rates["street"] >= 0.2, 0.9),
+        "postcode": (rates["postcode"] >= 0.7, 0.9),
+        "city": (rates["name"] >= 0.7, 0.85),
+        "blood_group": (rates["blood"] >= 0.7, 0.95),
+        "login": (rates["secret"] >= 0.7, 0.9),
+        "secret": (rates["secret"] >= 0.7, 0.95),
+        "health_flag": (rates["yesno"] >= 0.7, 0.8),
+    }
+    if hint == "free_text":
+        return ColumnRole("", "free_text", 0.8)
+    ok, confidence = checks.get(hint, (False, 0.0))
+    return ColumnRole("", hint, confidence) if ok else None
+
+
+def _unhinted_role(rates: dict[str, float]) -> ColumnRole | None:
+    if rates["street"] >= 0.5:
+        return ColumnRole("", "street", 0.8)
+    if rates["blood"] >= 0.9:
+        return ColumnRole("", "blood_group", 0.8)
+    if rates["words"] >= 3 or (rates["length"] >= 25 and rates["words"] >= 2):
+        return ColumnRole("", "free_text", 0.6)
+    return None
+
+
+def plan_table(sample: pl.DataFrame) -> TablePlan:
+    """Roles of the columns of a table, decided on ``sample`` (a few thousand rows)."""
+    plan = TablePlan()
+    date_like: list[str] = []
+    if sample.columns == ["text"]:
+        plan.free_text.append("text")
+        return plan
+    for column in sample.columns:
+        rates = _rates(sample, column)
+        if not rates:
+            continue
+        hint = hint_for(column)
+        found = _value_roles(rates, hint)
+        if not found:
+            role = _hinted_role(rates, hint) if hint else _unhinted_role(rates)
+            if role is None and hint is not None and hint != "birth_date":
+                role = _unhinted_role(rates)
+            found = [role] if role is not None else []
+        if rates["date"] >= 0.8 and not any(r.role == "birth_date" for r in found):
+            date_like.append(column)
+        for role in found:
+            if role.role == "free_text":
+                plan.free_text.append(column)
+            else:
+                plan.roles.append(ColumnRole(column, role.role, role.confidence))
+    _check_birth_dates(sample, plan, date_like)
+    return plan
+
+
+def _agreement(sample: pl.DataFrame, nir: str, column: str) -> float:
+    compact = v.compact_nir(pl.col(nir))
+    born = v.birth_date(pl.col(column))
+    both = sample.select(
+        ok=v.nir_valid(compact) & born.is_not_null(),
+        same=(compact.str.slice(1, 2) == born.dt.strftime("%y"))
+        & (compact.str.slice(3, 2) == born.dt.strftime("%m")),
+    ).filter(pl.col("ok"))
+    if not both.height:
+        return -1.0
+    return float(both["same"].cast(pl.Float64).mean() or 0.0)  # type: ignore[arg-type]
+
+
+def _check_birth_dates(sample: pl.DataFrame, plan: TablePlan, date_like: list[str]) -> None:
+    nir = plan.first("nir")
+    if nir is None:
+        return
+    for role in [r for r in plan.roles if r.role == "birth_date"]:
+        if 0 <= _agreement(sample, nir, role.column) < AGREE:
+            plan.roles.remove(role)
+    for column in date_like:
+        if _agreement(sample, nir, column) >= 0.8:
+            plan.roles.append(ColumnRole(column, "birth_date", 0.9))

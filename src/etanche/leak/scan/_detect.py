@@ -1,0 +1,182 @@
+"""Cell-level findings of one frame, vectorised: which cells hold which category.
+
+The unit is the cell: a structured cell counts once for the category of its
+column's role when its value passes the role's test; a free-text cell counts
+once per category it mentions (an identifier found in it, or an affirmed health
+term or drug; negated mentions do not count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from etanche.leak.scan import _values as v
+from etanche.leak.scan._classify import TablePlan
+from etanche.leak.scan._hints import ROLES
+from etanche.leak.scan._lexicon import prefilter_terms
+from etanche.leak.scan._nlp import NOTHING, TextHealth, analyse_texts
+
+__all__ = ["FrameFindings", "HealthCache", "detect_frame", "role_mask"]
+
+NLP_CAP = 50_000  # distinct flagged texts analysed per scan; beyond, counts are extrapolated
+
+_NIR_SPAN = (
+    r"\b[12378]\s?\d{2}\s?(?:0[1-9]|1[0-2]|20|3\d|4[0-2]|[5-9]\d)\s?(?:\d{2}|2[AB])"
+    r"\s?\d{3}\s?\d{3}\s?\d{2}\b"
+)
+_PHONE_SPAN = r"(?:(?:\+|\b00)33\s?(?:\(0\)\s?)?|\b0)[1-9](?:[\s.\-]?\d{2}){4}\b"
+_EMAIL_SPAN = r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+_IBAN_SPAN = r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b"
+_TITLE_NAME = (
+    r"\b(?:M\.|Mme|Mlle|Madame|Monsieur|Mr|Dr|Docteur|Pr|Professeur)\.?\s+"
+    r"\p{Lu}[\p{L}'\-]+"
+)
+_BIRTH_SPAN = (
+    r"(?i)\b(?:n[ée]e?\s+le|n[ée]\(e\)\s+le|date\s+de\s+naissance\s*:?|ddn\s*:?|dob\s*:?|"
+    r"born\s+on)\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
+)
+_STREET_SPAN = rf"(?i)\b\d{{1,4}}\s?(?:bis|ter)?,?\s+(?:{v.STREET_WORDS})\.?\s+\p{{L}}"
+_CREDENTIAL_SPAN = (
+    r"(?i)\b(?:mot\s+de\s+passe|mdp|password|passwd|pwd|login|identifiant)\s*[:=]\s*\S+"
+    r"|\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}|\b(?:sk|pk)_(?:live|test)_\w{10,}|\bAKIA[0-9A-Z]{16}"
+)
+_BLOOD_SPAN = r"(?i)\bgroupe(?:\s+sanguin)?\s*:?\s*(?:AB|A|B|O)\s?(?:\+|-|pos|n[eé]g)"
+_INS_ROLES = ("birth_name", "first_names", "birth_date")
+_YES = ["oui", "yes", "true", "1", "o", "y", "x", "positif", "enceinte"]
+
+
+@dataclass
+class HealthCache:
+    """Results of the NLP pass per distinct text, kept for the whole scan."""
+
+    results: dict[str, TextHealth] = field(default_factory=dict)
+    skipped_cells: int = 0  # flagged cells past NLP_CAP (extrapolated)
+
+    def analyse(self, texts: Iterable[str]) -> None:
+        todo = [t for t in dict.fromkeys(texts) if t not in self.results]
+        room = max(NLP_CAP - len(self.results), 0)
+        todo = todo[:room]
+        for text, found in zip(todo, analyse_texts(todo), strict=True):
+            self.results[text] = found
+
+
+@dataclass
+class FrameFindings:
+    """Boolean masks: (category, column, source) -> cells holding that category."""
+
+    masks: list[tuple[str, str, str, pl.Series]] = field(default_factory=list)
+
+    def add(self, category: str, column: str, source: str, mask: pl.Series) -> None:
+        self.masks.append((category, column, source, mask.fill_null(False)))
+
+
+def role_mask(role: str, column: str) -> pl.Expr:
+    """The test a structured cell of ``role`` must pass to count."""
+    c = pl.col(column)
+    tests: dict[str, pl.Expr] = {
+        "nir": v.nir_valid(v.compact_nir(c)),
+        "phone": v.phone_e164(c).is_not_null(),
+        "email": v.email(c),
+        "iban": v.iban_shape(c),
+        "token": v.token(c),
+        "birth_date": v.birth_date(c).is_not_null(),
+        "birth_name": v.person_name(c),
+        "used_name": v.person_name(c),
+        "first_names": v.person_name(c),
+        "other_name": v.person_name(c),
+        "sex": v.sex(c),
+        "birthplace": v.insee_code(c) | v.person_name(c),
+        "street": c.str.contains(r"\p{L}").fill_null(False),
+        "postcode": v.postcode(c),
+        "city": v.person_name(c),
+        "blood_group": v.blood_group(c),
+        "login": v.secret_like(c),
+        "secret": v.secret_like(c),
+        "health_flag": c.str.strip_chars().str.to_lowercase().is_in(_YES).fill_null(False),
+    }
+    return tests[role]
+
+
+def detect_frame(frame: pl.DataFrame, plan: TablePlan, cache: HealthCache) -> FrameFindings:
+    """Masks for every role of ``plan`` and every category found in its free text."""
+    found = FrameFindings()
+    if plan.roles:
+        masks = frame.select(
+            [role_mask(r.role, r.column).alias(str(i)) for i, r in enumerate(plan.roles)]
+        )
+        for i, role in enumerate(plan.roles):
+            mask = masks[str(i)]
+            if role.role == "iban" and mask.any():
+                mask = _iban_checked(frame[role.column], mask)
+            found.add(ROLES[role.role], role.column, role.role, mask)
+    traits = [plan.first(r) for r in _INS_ROLES]
+    if all(traits):
+        named = [t for t in traits if t is not None]
+        tests = [role_mask(r, c) for r, c in zip(_INS_ROLES, named, strict=True)]
+        complete = frame.select(pl.all_horizontal(tests)).to_series()
+        found.add("ins_traits", " + ".join(named), "ins_row", complete)
+    for column in plan.free_text:
+        _free_text(frame, column, cache, found)
+    return found
+
+
+def _iban_checked(values: pl.Series, mask: pl.Series) -> pl.Series:
+    checked = [bool(m) and v.iban_valid(x) for x, m in zip(values, mask, strict=True)]
+    return pl.Series(checked, dtype=pl.Boolean)
+
+
+def _free_text(frame: pl.DataFrame, column: str, cache: HealthCache, found: FrameFindings) -> None:
+    c = pl.col(column)
+    nir_ok = (
+        c.str.extract_all(_NIR_SPAN)
+        .list.eval(v.nir_valid(v.compact_nir(pl.element())))
+        .list.any()
+        .fill_null(False)
+    )
+    spans = frame.select(
+        nir=nir_ok,
+        phone=c.str.contains(_PHONE_SPAN),
+        email=c.str.contains(_EMAIL_SPAN),
+        iban=c.str.contains(_IBAN_SPAN),
+        name=c.str.contains(_TITLE_NAME),
+        birth_date=c.str.contains(_BIRTH_SPAN),
+        address=c.str.contains(_STREET_SPAN),
+        credential=c.str.contains(_CREDENTIAL_SPAN),
+        blood_group=c.str.contains(_BLOOD_SPAN),
+        flagged=v.unaccent_lower(c).str.contains_any(list(prefilter_terms())),
+    )
+    for category in spans.columns:
+        if category == "flagged":
+            continue
+        mask = spans[category]
+        if category == "iban" and mask.any():
+            mask = _iban_in_text(frame[column], mask)
+        found.add(category, column, "free_text", mask)
+    flagged = spans["flagged"].fill_null(False)
+    texts = frame[column].filter(flagged)
+    if texts.len() == 0:
+        return
+    cache.analyse(texts.unique().to_list())
+    cache.skipped_cells += texts.filter(~texts.is_in(list(cache.results))).len()
+    health = {t: r for t, r in cache.results.items() if r is not NOTHING}
+    for category, pick in (("health", "health"), ("drug", "drugs")):
+        keys = [t for t, r in health.items() if getattr(r, pick)]
+        mask = (
+            frame[column].is_in(keys) & flagged
+            if keys
+            else pl.repeat(False, frame.height, eager=True)
+        )
+        found.add(category, column, "free_text", mask)
+
+
+def _iban_in_text(values: pl.Series, mask: pl.Series) -> pl.Series:
+    import re
+
+    pattern = re.compile(_IBAN_SPAN)
+    out = []
+    for text, m in zip(values, mask, strict=True):
+        out.append(bool(m) and any(v.iban_valid(x) for x in pattern.findall(text or "")))
+    return pl.Series(out, dtype=pl.Boolean)

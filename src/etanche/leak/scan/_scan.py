@@ -1,0 +1,210 @@
+"""``scan_paths``: read every table of every found file and report what it exposes.
+
+Columns are classified on a sample of the first rows, then every frame is tested
+whole with polars (one pass, all cores); free text goes through span patterns,
+a lexicon prefilter and edsnlp's negation on the distinct flagged texts only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from etanche.errors import SourceError
+from etanche.exchange.found import FoundTable, found_files, read_tables
+from etanche.leak.scan import _values as v
+from etanche.leak.scan._classify import TablePlan, plan_table
+from etanche.leak.scan._detect import (
+    _EMAIL_SPAN,
+    _NIR_SPAN,
+    NLP_CAP,
+    FrameFindings,
+    HealthCache,
+    detect_frame,
+)
+from etanche.leak.scan._mask import mask
+from etanche.leak.scan._report import (
+    CATEGORIES,
+    MAX_SAMPLES,
+    SPECIAL_CATEGORIES,
+    CategoryFinding,
+    FileFinding,
+    ScanReport,
+)
+from etanche.leak.scan._vault_match import VaultMatcher
+from etanche.vault import Vault
+
+__all__ = ["scan_paths", "scan_table"]
+
+SAMPLE_ROWS = 5_000
+FRAME_ROWS = 200_000
+FREE_TEXT = "free text"
+_CONFIDENCE = {
+    "nir": 0.95,
+    "phone": 0.9,
+    "email": 0.95,
+    "iban": 0.95,
+    "name": 0.7,
+    "birth_date": 0.85,
+    "address": 0.8,
+    "credential": 0.85,
+    "blood_group": 0.85,
+    "health": 0.85,
+    "drug": 0.9,
+}
+
+
+@dataclass
+class _State:
+    cache: HealthCache = field(default_factory=HealthCache)
+    persons: list[pl.Series] = field(default_factory=list)
+    matcher: VaultMatcher | None = None
+
+
+def scan_paths(
+    paths: Sequence[Path],
+    *,
+    vault: Vault | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ScanReport:
+    """Scan files, directories and archives; ``progress`` gets the rows of each frame.
+
+    With ``vault``, rows are matched to our patients by blind index only.
+    """
+    report = ScanReport()
+    state = _State(matcher=VaultMatcher(vault) if vault is not None else None)
+    for path in paths:
+        for file in found_files(path):
+            report.bytes_read += file.stat().st_size
+            try:
+                for table in read_tables(file):
+                    report.files.append(scan_table(table, state, progress))
+            except SourceError as exc:
+                report.files.append(FileFinding(str(file), "unreadable", error=str(exc)))
+    _finish(report, state)
+    return report
+
+
+def scan_table(
+    table: FoundTable, state: _State, progress: Callable[[int], None] | None = None
+) -> FileFinding:
+    finding = FileFinding(table.name, table.format, bytes=table.size)
+    plan: TablePlan | None = None
+    for frame in table.frames(FRAME_ROWS):
+        if plan is None:
+            plan = plan_table(frame.head(SAMPLE_ROWS))
+        found = detect_frame(frame, plan, state.cache)
+        _count(finding, frame, found, state.cache)
+        key = _person_key(frame, plan)
+        if key is not None:
+            state.persons.append(key)
+        if state.matcher is not None:
+            state.matcher.feed(frame, plan)
+        finding.rows += frame.height
+        if progress is not None:
+            progress(frame.height)
+    return finding
+
+
+def _count(
+    finding: FileFinding, frame: pl.DataFrame, found: FrameFindings, cache: HealthCache
+) -> None:
+    for category, column, source, cells in found.masks:
+        count = int(cells.sum())
+        if not count:
+            continue
+        entry = finding.categories.setdefault(category, CategoryFinding(category))
+        samples: list[str] = []
+        if len(entry.samples) < MAX_SAMPLES:
+            samples = _samples(category, source, frame[column].filter(cells), cache)
+        label = FREE_TEXT if source == "free_text" else column
+        confidence = _CONFIDENCE.get(category, 0.8) if source == "free_text" else 0.9
+        entry.merge(count, label, confidence, samples)
+
+
+def _samples(category: str, source: str, values: pl.Series, cache: HealthCache) -> list[str]:
+    distinct = values.head(200).unique(maintain_order=True).head(MAX_SAMPLES).to_list()
+    if source == "ins_row":
+        return []
+    if source != "free_text":
+        return [mask(source, x) for x in distinct if x]
+    if category in ("health", "drug"):
+        out: list[str] = []
+        for text in distinct:
+            found = cache.results.get(text)
+            if found is None:
+                continue
+            if category == "health":
+                out.extend(sorted(found.health))
+            else:
+                out.extend(f"{name} ({atc})" for name, atc in sorted(found.drugs))
+        return list(dict.fromkeys(out))[:MAX_SAMPLES]
+    spans = {"nir": _NIR_SPAN, "email": _EMAIL_SPAN}
+    if category in spans:
+        found_spans = pl.Series(distinct, dtype=pl.String).str.extract(f"({spans[category]})")
+        return [mask(category, x) for x in found_spans.drop_nulls()]
+    return [f"({category} in free text)"]
+
+
+def _person_key(frame: pl.DataFrame, plan: TablePlan) -> pl.Series | None:
+    parts: list[pl.Expr] = []
+    nir = plan.first("nir")
+    if nir is not None:
+        compact = v.compact_nir(pl.col(nir))
+        parts.append(pl.when(v.nir_valid(compact)).then(compact))
+    traits = [plan.first(r) for r in ("birth_name", "first_names", "birth_date")]
+    if all(traits):
+        bn, fn, bd = (pl.col(t) for t in traits if t is not None)
+        parts.append(
+            pl.concat_str(
+                [
+                    v.unaccent_lower(bn).str.strip_chars(),
+                    v.unaccent_lower(fn).str.strip_chars().str.split(" ").list.first(),
+                    v.birth_date(bd).dt.to_string(),
+                ],
+                separator="|",
+            )
+        )
+    email = plan.first("email")
+    if email is not None:
+        parts.append(pl.when(v.email(pl.col(email))).then(pl.col(email).str.to_lowercase()))
+    phone = plan.first("phone")
+    if phone is not None:
+        parts.append(v.phone_e164(pl.col(phone)))
+    for column in plan.free_text:
+        text = pl.col(column)
+        compact = v.compact_nir(text.str.extract(f"({_NIR_SPAN})"))
+        parts.append(pl.when(v.nir_valid(compact)).then(compact))
+        parts.append(text.str.extract(f"({_EMAIL_SPAN})").str.to_lowercase())
+    if not parts:
+        return None
+    keys = frame.select(key=pl.coalesce(parts)).drop_nulls()
+    return keys["key"].hash() if keys.height else None
+
+
+def _finish(report: ScanReport, state: _State) -> None:
+    for file in report.files:
+        report.rows += file.rows
+        for category, entry in file.categories.items():
+            total = report.categories.setdefault(category, CategoryFinding(category))
+            for column in entry.columns:
+                total.merge(0, column, entry.confidence, entry.samples)
+            total.count += entry.count
+    report.categories = {c: report.categories[c] for c in CATEGORIES if c in report.categories}
+    if state.persons:
+        report.persons = int(pl.concat(state.persons).n_unique())
+    report.special_category = any(
+        report.categories.get(c, CategoryFinding(c)).count for c in SPECIAL_CATEGORIES
+    )
+    if state.cache.skipped_cells:
+        report.notes.append(
+            f"health terms: {state.cache.skipped_cells} flagged free-text cells beyond the "
+            f"first {NLP_CAP} distinct texts were not analysed (counts are a lower bound)"
+        )
+    if state.matcher is not None:
+        per_lab = state.matcher.per_lab()
+        report.matched_patients = per_lab
+        report.vault_matches = {lab: len(ids) for lab, ids in sorted(per_lab.items())}
