@@ -53,6 +53,7 @@ _SEX = {
     "INDÉTERMINÉ": Sex.UNKNOWN,
 }
 _STATUS = {s.value: s for s in IdentityStatus}
+_GROUPS = {f"{abo}{rh}": BloodGroup(abo, rh) for abo in ("A", "B", "AB", "O") for rh in "+-"}
 _YES = frozenset({"yes", "y", "oui", "o", "true", "1"})
 _NO = frozenset({"no", "n", "non", "false", "0"})
 _PHONE_JUNK = str.maketrans("", "", " .-()/\u00a0")
@@ -138,6 +139,12 @@ def _sex(b: _Builder, text: str | None) -> Sex:
 
 
 def _addresses(f: Mapping[str, str]) -> tuple[Address, ...]:
+    line, postcode, city = f.get("address_line"), f.get("postcode"), f.get("city")
+    if not (line or postcode or city):
+        return ()
+    country = f.get("country")
+    if not any(v and "\n" in v for v in (line, postcode, city, country)):  # one address
+        return (Address(line or "", postcode or "", city or "", country or "FR"),)
     parts = [_lines(f.get(n)) for n in ("address_line", "postcode", "city", "country")]
     count = max(len(p) for p in parts[:3])
     out = []
@@ -150,10 +157,14 @@ def _addresses(f: Mapping[str, str]) -> tuple[Address, ...]:
 def _clinical(b: _Builder, f: Mapping[str, str]) -> Clinical:
     group: BloodGroup | None = None
     if text := f.get("blood_group"):
-        try:
-            group = validate_blood_group(text)
-        except ValidationError as exc:
-            b.fail("blood_group", exc.reason)
+        group = _GROUPS.get(text)
+        if group is None:
+            try:
+                group = validate_blood_group(text)
+            except ValidationError as exc:
+                b.fail("blood_group", exc.reason)
+    if not any(n in f for n in ("comments", "pregnant", "treatments", "pathologies")):
+        return Clinical(blood_group=group)
     pregnant: bool | None = None
     if text := f.get("pregnant"):
         low = text.strip().lower()
