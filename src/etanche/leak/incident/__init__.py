@@ -1,0 +1,77 @@
+"""Breach incidents: ENISA severity, the 72-hour deadline, the CNIL draft, letters.
+
+GDPR art. 33 (notification to the supervisory authority within 72 hours of
+discovery) and art. 34 (communication to the persons when the risk is high).
+``IncidentDesk`` is what the CLI and the web pages use: every step decided by
+the policy and audited. The severity functions are pure.
+"""
+
+from etanche.leak.incident._desk import IncidentDesk
+from etanche.leak.incident._letters import INDEX, LetterRun, LetterText, letter_text, write_letters
+from etanche.leak.incident._model import (
+    DEADLINE,
+    KIND,
+    Countdown,
+    Entry,
+    Incident,
+    countdown,
+    notification_deadline,
+)
+from etanche.leak.incident._notification import (
+    HEADINGS,
+    Notification,
+    Section,
+    build_notification,
+    likely_consequences,
+)
+from etanche.leak.incident._pdf import font_files
+from etanche.leak.incident._severity import (
+    CATEGORY_LABELS,
+    CIRCUMSTANCES,
+    Circumstances,
+    Factor,
+    Level,
+    Severity,
+    assess,
+    circumstances_of_breach,
+    data_processing_context,
+    ease_of_identification,
+    found_categories,
+    level_of,
+    parse_circumstances,
+)
+
+__all__ = [
+    "CATEGORY_LABELS",
+    "CIRCUMSTANCES",
+    "DEADLINE",
+    "HEADINGS",
+    "INDEX",
+    "KIND",
+    "Circumstances",
+    "Countdown",
+    "Entry",
+    "Factor",
+    "Incident",
+    "IncidentDesk",
+    "LetterRun",
+    "LetterText",
+    "Level",
+    "Notification",
+    "Section",
+    "Severity",
+    "assess",
+    "build_notification",
+    "circumstances_of_breach",
+    "countdown",
+    "data_processing_context",
+    "ease_of_identification",
+    "font_files",
+    "found_categories",
+    "letter_text",
+    "level_of",
+    "likely_consequences",
+    "notification_deadline",
+    "parse_circumstances",
+    "write_letters",
+]

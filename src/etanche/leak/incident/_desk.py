@@ -1,0 +1,437 @@
+"""The DPO's incident desk: every step decided by the policy and audited.
+
+``incident.manage`` covers opening, reading, notes, assessment, the draft to
+the CNIL and closing; ``leak.scan`` the scan of found files at opening;
+``incident.notify`` the letters, decided per lab of the matched patients and
+granting the admin compartment only (names and addresses, never clinical
+data). Audit events carry the incident id, counts and pseudonymous patient
+ids; never a title, a note or a value.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from etanche.access import Accounts, Action, Actor, Decision, Resource, can
+from etanche.audit import Outcome
+from etanche.audit._decoys import is_decoy
+from etanche.audit._events import DetailValue
+from etanche.domain import Compartment, Patient
+from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
+from etanche.leak.incident._letters import LetterRun, letter_text, write_letters
+from etanche.leak.incident._model import CLOSED, KIND, OPEN, Entry, Incident
+from etanche.leak.incident._notification import Notification, build_notification
+from etanche.leak.incident._severity import CIRCUMSTANCES, Circumstances, parse_circumstances
+from etanche.service import Trail
+from etanche.vault import Documents, Vault
+
+__all__ = ["IncidentDesk"]
+
+INCIDENT = "incident"
+MAX_TITLE = 200
+MAX_NOTE = 2000
+MAX_CONTACT = 200
+_T = TypeVar("_T")
+
+
+def _text(value: str, what: str, limit: int) -> str:
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise UsageError(f"{what}: must not be empty")
+    if len(cleaned) > limit:
+        raise UsageError(f"{what}: at most {limit} characters")
+    return cleaned
+
+
+class IncidentDesk:
+    """Incidents of one person (the DPO) on one vault session."""
+
+    def __init__(
+        self, vault: Vault, trail: Trail, actor: Actor, *, client: str | None = None
+    ) -> None:
+        self.vault = vault
+        self.trail = trail
+        self.actor = actor
+        self.client = client
+        self.docs = Documents(vault)
+
+    # -- opening -------------------------------------------------------------------
+    def open(
+        self,
+        title: str,
+        *,
+        discovered_at: datetime | None = None,
+        circumstances: Circumstances | None = None,
+        dpo_contact: str | None = None,
+        found: Sequence[Path] = (),
+        report: Mapping[str, Any] | None = None,
+        matched: Mapping[str, Sequence[str]] | None = None,
+        progress: Callable[[int], None] | None = None,
+        now: datetime | None = None,
+    ) -> Incident:
+        """Open an incident; with ``found`` files, scan them first (contract B).
+
+        ``report`` and ``matched`` give an already made scan (its ``to_dict()``
+        and ``matched_patients``) instead of ``found``.
+        """
+        details: dict[str, DetailValue] = {"operation": "open"}
+        self._decide(Action.INCIDENT_MANAGE, details)
+        moment = now or datetime.now(UTC)
+        discovered = discovered_at or moment
+        if discovered.tzinfo is None:
+            raise UsageError("discovered at: give a time zone (e.g. 2025-11-03T09:30+01:00)")
+        if discovered > moment:
+            raise UsageError("discovered at: must not be in the future")
+        title = _text(title, "title", MAX_TITLE)
+        contact = _text(dpo_contact, "DPO contact", MAX_CONTACT) if dpo_contact else None
+        if found and report is not None:
+            raise UsageError("open: give found files or a scan report, not both")
+        if found:
+            report, matched = self._scan(found, progress)
+        if circumstances is None:
+            circumstances = Circumstances(confidentiality="copied" if report else None)
+        incident_id = f"INC-{discovered.astimezone(UTC):%Y%m%d}-{secrets.token_hex(3)}"
+        who = self.actor.username
+        timeline = [
+            Entry(discovered, who, "discovered", "Découverte de la violation."),
+            Entry(moment, who, "opened", f"Incident ouvert : {title}."),
+        ]
+        kept = {lab: tuple(ids) for lab, ids in (matched or {}).items() if ids}
+        if report is not None:
+            timeline.append(
+                Entry(
+                    moment,
+                    who,
+                    "scan",
+                    f"Analyse des fichiers trouvés : {int(report.get('rows') or 0)} lignes, "
+                    f"environ {int(report.get('persons') or 0)} personnes, "
+                    f"{sum(len(v) for v in kept.values())} patients reconnus.",
+                )
+            )
+        incident = Incident(
+            id=incident_id,
+            state=OPEN,
+            title=title,
+            discovered_at=discovered,
+            opened_at=moment,
+            opened_by=who,
+            circumstances=circumstances,
+            timeline=tuple(timeline),
+            report=dict(report) if report is not None else None,
+            matched=kept,
+            dpo_contact=contact,
+        )
+        details.update(
+            {
+                "incident": incident_id,
+                "matched": incident.matched_count,
+                "persons": int(report.get("persons") or 0) if report else 0,
+                "level": incident.severity.level.value,
+            }
+        )
+        self._run(Action.INCIDENT_MANAGE, details, lambda: self._save(incident))
+        self._record(Action.INCIDENT_MANAGE, Outcome.OK, details, [incident_id])
+        return incident
+
+    def _scan(
+        self, found: Sequence[Path], progress: Callable[[int], None] | None
+    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        details: dict[str, DetailValue] = {"operation": "scan", "files": len(found)}
+        self._decide(Action.LEAK_SCAN, details)
+        from etanche.leak.scan import scan_paths
+
+        result = self._run(
+            Action.LEAK_SCAN,
+            details,
+            lambda: scan_paths(list(found), vault=self.vault, progress=progress),
+        )
+        report = result.to_dict()
+        matched = {lab: list(ids) for lab, ids in result.matched_patients.items()}
+        details.update(
+            {
+                "rows": int(report.get("rows") or 0),
+                "persons": int(report.get("persons") or 0),
+                "matched": sum(len(ids) for ids in matched.values()),
+            }
+        )
+        self._record(Action.LEAK_SCAN, Outcome.OK, details)
+        return report, matched
+
+    # -- reading -------------------------------------------------------------------
+    def list(self, *, state: str | None = None) -> list[Incident]:
+        details: dict[str, DetailValue] = {"operation": "list"}
+        self._decide(Action.INCIDENT_MANAGE, details)
+        found = self._run(
+            Action.INCIDENT_MANAGE,
+            details,
+            lambda: [self._incident(d.id, d.state, d.body) for d in self.docs.list(KIND)],
+        )
+        if state is not None:
+            found = [i for i in found if i.state == state]
+        details["count"] = len(found)
+        self._record(Action.INCIDENT_MANAGE, Outcome.OK, details)
+        return found
+
+    def get(self, incident_id: str) -> Incident:
+        details = self._about("show", incident_id)
+        self._decide(Action.INCIDENT_MANAGE, details)
+        incident = self._run(Action.INCIDENT_MANAGE, details, lambda: self._load(incident_id))
+        self._record(Action.INCIDENT_MANAGE, Outcome.OK, details, [incident_id])
+        return incident
+
+    # -- changing ------------------------------------------------------------------
+    def note(self, incident_id: str, text: str, *, measure: bool = False) -> Incident:
+        """A timeline entry; ``measure`` marks it as a measure taken (art. 33(3)(d))."""
+        details = self._about("measure" if measure else "note", incident_id)
+        self._decide(Action.INCIDENT_MANAGE, details)
+        body = _text(text, "note", MAX_NOTE)
+        details["length"] = len(body)
+        kind = "measure" if measure else "note"
+        return self._change(details, incident_id, lambda i: _with(i, kind, self.actor, body))
+
+    def assess(self, incident_id: str, tokens: Sequence[str]) -> Incident:
+        """Replace the circumstances of the breach (the severity follows)."""
+        details = self._about("assess", incident_id)
+        self._decide(Action.INCIDENT_MANAGE, details)
+        circumstances = parse_circumstances(tokens)
+        described = "; ".join(CIRCUMSTANCES[t][2] for t in circumstances.tokens()) or "aucune"
+        details["circumstances"] = ",".join(circumstances.tokens())
+
+        def change(incident: Incident) -> Incident:
+            updated = _replace(incident, circumstances=circumstances)
+            level = updated.severity.level
+            text = f"Circonstances réévaluées : {described}. Gravité {level.french}."
+            details["level"] = level.value
+            return _with(updated, "assessed", self.actor, text)
+
+        return self._change(details, incident_id, change)
+
+    def close(self, incident_id: str) -> Incident:
+        details = self._about("close", incident_id)
+        self._decide(Action.INCIDENT_MANAGE, details)
+
+        def change(incident: Incident) -> Incident:
+            if not incident.is_open:
+                raise UsageError(f"incident {incident_id}: already closed")
+            closed = _replace(incident, state=CLOSED)
+            return _with(closed, "closed", self.actor, "Incident clos.")
+
+        return self._change(details, incident_id, change)
+
+    # -- the CNIL draft ----------------------------------------------------------------
+    def draft(
+        self,
+        incident_id: str,
+        *,
+        delay_reason: str | None = None,
+        dpo_contact: str | None = None,
+        now: datetime | None = None,
+    ) -> Notification:
+        """The art. 33 draft; records the drafting (and a delay reason) on the timeline."""
+        details = self._about("report", incident_id)
+        self._decide(Action.INCIDENT_MANAGE, details)
+        moment = now or datetime.now(UTC)
+        reason = _text(delay_reason, "delay reason", MAX_NOTE) if delay_reason else None
+        contact = _text(dpo_contact, "DPO contact", MAX_CONTACT) if dpo_contact else None
+
+        def change(incident: Incident) -> Incident:
+            updated = _replace(
+                incident,
+                delay_reason=reason or incident.delay_reason,
+                dpo_contact=contact or incident.dpo_contact,
+                reported_at=incident.reported_at or moment,
+            )
+            late = moment > incident.deadline
+            details["late"] = late
+            text = "Projet de notification à la CNIL établi" + (
+                " (après le délai)." if late else "."
+            )
+            return _with(updated, "report", self.actor, text, at=moment)
+
+        incident = self._change(details, incident_id, change, record=False)
+        notification = self._run(
+            Action.INCIDENT_MANAGE,
+            details,
+            lambda: build_notification(
+                incident,
+                dpo_name=self.dpo_name(),
+                dpo_contact=incident.dpo_contact,
+                labs={lab.id: lab.name for lab in self.vault.labs()},
+                now=moment,
+            ),
+        )
+        self._record(Action.INCIDENT_MANAGE, Outcome.OK, details, [incident_id])
+        return notification
+
+    def notification(self, incident: Incident, *, now: datetime | None = None) -> Notification:
+        """The draft as it would read now, for a page already allowed to read the incident."""
+        return build_notification(
+            incident,
+            dpo_name=self.dpo_name(),
+            dpo_contact=incident.dpo_contact,
+            labs={lab.id: lab.name for lab in self.vault.labs()},
+            now=now,
+        )
+
+    def dpo_name(self) -> str:
+        try:
+            return Accounts(self.vault).get(self.actor.username).full_name
+        except EtancheError:
+            return self.actor.username
+
+    # -- the letters (art. 34) -------------------------------------------------------------
+    def letters(
+        self,
+        incident_id: str,
+        out: Path,
+        *,
+        dpo_contact: str | None = None,
+        batch: int = 500,
+        total: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+        now: datetime | None = None,
+    ) -> LetterRun:
+        """Write the letters of the incident's matched patients into ``out``.
+
+        Decided per lab of the matched patients; the session unwraps the admin
+        compartment only. Decoys and erased patients get no letter (counted).
+        ``total`` hears the number of patients to write to, once decided.
+        """
+        details = self._about("notify", incident_id)
+        self._decide(Action.INCIDENT_NOTIFY, details)
+        incident = self._run(Action.INCIDENT_NOTIFY, details, lambda: self._load(incident_id))
+        labs = sorted(incident.matched)
+        details["labs"] = ",".join(labs)
+        decisions = [
+            self._decide(Action.INCIDENT_NOTIFY, {**details, "lab": lab}, lab=lab) for lab in labs
+        ]
+        granted = frozenset().union(*(d.compartments for d in decisions)) & {Compartment.ADMIN}
+        self.vault.unlock(granted)
+        contact = (dpo_contact and _text(dpo_contact, "DPO contact", MAX_CONTACT)) or (
+            incident.dpo_contact
+        )
+        if not contact:
+            raise UsageError("notify: give the DPO's contact (--dpo-contact) for the letters")
+        if total is not None:
+            total(incident.matched_count)
+        skipped = {"decoys": 0, "erased": 0}
+        written: list[str] = []
+
+        def patients() -> Iterator[Patient]:
+            for lab in labs:
+                for patient_id in incident.matched[lab]:
+                    if is_decoy(self.vault, patient_id):
+                        skipped["decoys"] += 1
+                        continue
+                    try:
+                        patient = self.vault.get(patient_id)
+                    except RecordNotFound:
+                        skipped["erased"] += 1
+                        continue
+                    written.append(patient_id)
+                    yield patient
+
+        text = letter_text(incident, dpo_name=self.dpo_name(), dpo_contact=contact)
+        lab_rows = {lab.id: lab for lab in self.vault.labs()}
+        run = self._run(
+            Action.INCIDENT_NOTIFY,
+            details,
+            lambda: write_letters(
+                patients(), out, text, labs=lab_rows, batch=batch, progress=progress, now=now
+            ),
+        )
+        details.update(
+            {
+                "letters": run.letters,
+                "files": len(run.files),
+                "without_address": run.without_address,
+                "decoys_skipped": skipped["decoys"],
+                "erased_skipped": skipped["erased"],
+                "compartments": ",".join(sorted(c.value for c in granted)),
+            }
+        )
+        self._record(Action.INCIDENT_NOTIFY, Outcome.OK, details, [incident_id, *written])
+        moment = now or datetime.now(UTC)
+        note = f"{run.letters} lettres d'information aux patients (art. 34) préparées."
+        self._save(
+            _with(_replace(incident, letters=run.letters), "notify", self.actor, note, at=moment)
+        )
+        return run
+
+    # -- internals -----------------------------------------------------------------------
+    def _about(self, operation: str, incident_id: str) -> dict[str, DetailValue]:
+        return {"operation": operation, "incident": incident_id[:64]}
+
+    def _incident(self, doc_id: str, state: str, body: Mapping[str, Any]) -> Incident:
+        return Incident.from_body(doc_id, state, body)
+
+    def _load(self, incident_id: str) -> Incident:
+        doc = self.docs.get(KIND, incident_id)
+        return self._incident(doc.id, doc.state, doc.body)
+
+    def _save(self, incident: Incident) -> None:
+        self.docs.put(KIND, incident.id, incident.body(), state=incident.state)
+
+    def _change(
+        self,
+        details: dict[str, DetailValue],
+        incident_id: str,
+        change: Callable[[Incident], Incident],
+        *,
+        record: bool = True,
+    ) -> Incident:
+        action = Action.INCIDENT_MANAGE
+
+        def work() -> Incident:
+            updated = change(self._load(incident_id))
+            self._save(updated)
+            return updated
+
+        incident = self._run(action, details, work)
+        if record:
+            self._record(action, Outcome.OK, details, [incident_id])
+        return incident
+
+    def _decide(
+        self, action: Action, details: dict[str, DetailValue], *, lab: str | None = None
+    ) -> Decision:
+        decision = can(self.actor, action, Resource(INCIDENT, lab))
+        if not decision.allowed:
+            self._record(action, Outcome.DENIED, {**details, "reason": decision.reason})
+            raise PermissionDenied(decision.reason)
+        return decision
+
+    def _run(self, action: Action, details: dict[str, DetailValue], work: Callable[[], _T]) -> _T:
+        try:
+            return work()
+        except EtancheError as exc:
+            failed = {**details, "error": type(exc).__name__}
+            self._record(action, Outcome.FAILED, failed)
+            raise
+
+    def _record(
+        self,
+        action: Action,
+        outcome: Outcome,
+        details: Mapping[str, DetailValue],
+        objects: Sequence[str] = (),
+    ) -> None:
+        self.trail.record(
+            self.actor, action, outcome, objects=objects, client=self.client, details=details
+        )
+
+
+def _replace(incident: Incident, **changes: Any) -> Incident:
+    return replace(incident, **changes)
+
+
+def _with(
+    incident: Incident, kind: str, actor: Actor, text: str, *, at: datetime | None = None
+) -> Incident:
+    entry = Entry(at or datetime.now(UTC), actor.username, kind, text)
+    return _replace(incident, timeline=(*incident.timeline, entry))

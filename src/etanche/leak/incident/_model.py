@@ -1,0 +1,179 @@
+"""An incident as the DPO follows it: timeline, 72-hour deadline, what the scan found.
+
+GDPR art. 33(1): the controller notifies the supervisory authority "without undue
+delay and, where feasible, not later than 72 hours after having become aware"
+of the breach; a later notification comes with the reasons for the delay. The
+clock therefore starts at discovery, not at opening the incident here.
+
+The whole incident is one sealed document (kind "incident"): the timeline and
+notes may hold what the DPO writes, the scan report holds masked samples, and
+the matched patient ids must never sit in clear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from etanche.leak.incident._severity import Circumstances, Severity, assess, parse_circumstances
+
+__all__ = [
+    "DEADLINE",
+    "KIND",
+    "Countdown",
+    "Entry",
+    "Incident",
+    "countdown",
+    "notification_deadline",
+]
+
+KIND = "incident"
+DEADLINE = timedelta(hours=72)
+OPEN, CLOSED = "open", "closed"
+
+
+def notification_deadline(discovered_at: datetime) -> datetime:
+    """72 hours after the controller became aware of the breach (art. 33(1))."""
+    if discovered_at.tzinfo is None:
+        raise ValueError("discovered_at must be timezone-aware")
+    # in UTC: adding to a Paris wall time would count 73 hours across the autumn clock change
+    return discovered_at.astimezone(UTC) + DEADLINE
+
+
+@dataclass(frozen=True, slots=True)
+class Countdown:
+    """Time left before the deadline (negative once it has passed)."""
+
+    left: timedelta
+
+    @property
+    def overdue(self) -> bool:
+        return self.left < timedelta(0)
+
+    def english(self) -> str:
+        return (
+            ("overdue by " if self.overdue else "")
+            + _span(abs(self.left), "d", "h", "min")
+            + ("" if self.overdue else " left")
+        )
+
+    def french(self) -> str:
+        span = _span(abs(self.left), " j", " h", " min")
+        return f"dépassé de {span}" if self.overdue else f"reste {span}"
+
+
+def countdown(deadline: datetime, now: datetime | None = None) -> Countdown:
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return Countdown(deadline.astimezone(UTC) - moment)
+
+
+def _span(delta: timedelta, days: str, hours: str, minutes: str) -> str:
+    total = int(delta.total_seconds()) // 60
+    d, rest = divmod(total, 24 * 60)
+    h, m = divmod(rest, 60)
+    parts = ([f"{d}{days}"] if d else []) + ([f"{h}{hours}"] if d or h else []) + [f"{m}{minutes}"]
+    return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the timeline. ``kind``: opened, scan, note, measure, assessed,
+    report, notify, closed. ``text`` is French: it goes into the notification."""
+
+    at: datetime
+    actor: str
+    kind: str
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "kind": self.kind,
+            "text": self.text,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Entry:
+        return cls(datetime.fromisoformat(doc["at"]), doc["actor"], doc["kind"], doc["text"])
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """The opened document, typed. ``matched``: lab -> pseudonymous patient ids."""
+
+    id: str
+    state: str
+    title: str
+    discovered_at: datetime
+    opened_at: datetime
+    opened_by: str
+    circumstances: Circumstances
+    timeline: tuple[Entry, ...]
+    report: Mapping[str, Any] | None = None
+    matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    dpo_contact: str | None = None
+    delay_reason: str | None = None
+    reported_at: datetime | None = None
+    letters: int | None = None
+
+    @property
+    def deadline(self) -> datetime:
+        return notification_deadline(self.discovered_at)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+    @property
+    def severity(self) -> Severity:
+        return assess(self.report, self.circumstances)
+
+    @property
+    def matched_count(self) -> int:
+        return sum(len(ids) for ids in self.matched.values())
+
+    def late(self, now: datetime | None = None) -> bool:
+        """Past the deadline without a notification drafted before it."""
+        moment = self.reported_at or now or datetime.now(UTC)
+        return moment > self.deadline
+
+    def body(self) -> dict[str, Any]:
+        """The sealed document's body."""
+        return {
+            "v": 1,
+            "title": self.title,
+            "discovered_at": self.discovered_at.isoformat(),
+            "opened_at": self.opened_at.isoformat(),
+            "opened_by": self.opened_by,
+            "circumstances": self.circumstances.tokens(),
+            "timeline": [e.to_dict() for e in self.timeline],
+            "report": dict(self.report) if self.report is not None else None,
+            "matched": {lab: list(ids) for lab, ids in self.matched.items()},
+            "dpo_contact": self.dpo_contact,
+            "delay_reason": self.delay_reason,
+            "reported_at": self.reported_at.isoformat() if self.reported_at else None,
+            "letters": self.letters,
+        }
+
+    @classmethod
+    def from_body(cls, doc_id: str, state: str, body: Mapping[str, Any]) -> Incident:
+        reported = body.get("reported_at")
+        return cls(
+            id=doc_id,
+            state=state,
+            title=body["title"],
+            discovered_at=datetime.fromisoformat(body["discovered_at"]),
+            opened_at=datetime.fromisoformat(body["opened_at"]),
+            opened_by=body["opened_by"],
+            circumstances=parse_circumstances(body.get("circumstances") or ()),
+            timeline=tuple(Entry.from_dict(e) for e in body.get("timeline") or ()),
+            report=body.get("report"),
+            matched={lab: tuple(ids) for lab, ids in (body.get("matched") or {}).items()},
+            dpo_contact=body.get("dpo_contact"),
+            delay_reason=body.get("delay_reason"),
+            reported_at=datetime.fromisoformat(reported) if reported else None,
+            letters=body.get("letters"),
+        )
