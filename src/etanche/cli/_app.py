@@ -224,6 +224,8 @@ def _register_more() -> None:
     from etanche.cli import (  # noqa: F401  (commands register on import)
         _audit,
         _demo,
+        _incident,
+        _migrate,
         _people,
         _serve,
         _supervision,
