@@ -26,7 +26,7 @@ from etanche.audit import Outcome
 from etanche.audit._events import DetailValue
 from etanche.domain import Compartment
 from etanche.errors import AccessError, EtancheError, PermissionDenied, UsageError
-from etanche.service import KeyService, PatientService, Trail
+from etanche.service import KeyService, PatientService, Trail, shred_expired_artefacts
 from etanche.vault import ALL_COMPARTMENTS, Vault, VaultLocation, parse_location
 
 console = Console()
@@ -182,6 +182,7 @@ def person(
     store = Vault.open(location(vault, keyfile), passphrase(), compartments=())
     try:
         trail = Trail.for_vault(store, os.environ.get("ETANCHE_RULES"))
+        shred_expired_artefacts(store, trail, client=CLIENT)
         try:
             actor = current_actor(store)
         except AccessError as exc:

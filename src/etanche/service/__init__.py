@@ -4,8 +4,9 @@ The CLI, the web pages and the FHIR API are thin adapters over these services;
 none of them decides, logs or alerts on its own.
 """
 
+from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._keys import KeyService
 from etanche.service._patients import PatientService
 from etanche.service._trail import SYSTEM, Trail
 
-__all__ = ["SYSTEM", "KeyService", "PatientService", "Trail"]
+__all__ = ["SYSTEM", "KeyService", "PatientService", "Trail", "shred_expired_artefacts"]

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from etanche.crypto import SYSTEM_PURPOSE, sign_payload
 from etanche.errors import AccessError, EtancheError, PermissionDenied, exit_code_for
-from etanche.service import Trail
+from etanche.service import Trail, shred_expired_artefacts
 from etanche.vault import Vault
 from etanche.web._auth import CsrfRejected, LoginRequired, any_person
 from etanche.web._config import WebConfig
@@ -35,6 +35,7 @@ def create_app(config: WebConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         vault = Vault.open(config.location, config.passphrase, compartments=())
         trail = Trail.for_vault(vault, config.rules, mode=config.trail_mode)
+        shred_expired_artefacts(vault, trail, client="server")
         app.state.etanche = ServerState(
             config=config,
             vault=vault,

@@ -1,0 +1,58 @@
+"""The seam every row leaving in a package passes through.
+
+The package builder knows nothing of fingerprints: it hands each row to an
+``Outbound``, which may render it per recipient, order the rows of a part and
+add canary records (the leak-tracing room implements the marked one). The
+unmarked default leaves rows as they are, for tests and for plans that ask for
+no marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+__all__ = ["Outbound", "Unmarked"]
+
+
+class Outbound(Protocol):
+    """Renders the rows of one package; its ``state`` is kept for a resumed run."""
+
+    def render(self, row: Mapping[str, Any], *, row_key: str) -> dict[str, Any]:
+        """The row as this recipient receives it (same meaning, maybe other bytes)."""
+        ...
+
+    def order(self, row_keys: Sequence[str]) -> list[int]:
+        """Positions of the rows of one part in the order they are written."""
+        ...
+
+    def canaries(self, part: int, records: int) -> list[tuple[str, dict[str, Any]]]:
+        """(row key, row) of the canary records to mix into part ``part``."""
+        ...
+
+    def sealed_list(self) -> bytes:
+        """What the recipient's importer needs to drop the canaries (JSON, then age)."""
+        ...
+
+    def finish(self, exported: Sequence[str]) -> None:
+        """Record the export (ledger) once every row has left."""
+        ...
+
+
+class Unmarked:
+    """No fingerprint, no canary: rows leave as they are, in source order."""
+
+    def render(self, row: Mapping[str, Any], *, row_key: str) -> dict[str, Any]:
+        return dict(row)
+
+    def order(self, row_keys: Sequence[str]) -> list[int]:
+        return list(range(len(row_keys)))
+
+    def canaries(self, part: int, records: int) -> list[tuple[str, dict[str, Any]]]:
+        return []
+
+    def sealed_list(self) -> bytes:
+        return b"[]"
+
+    def finish(self, exported: Sequence[str]) -> None:
+        return None

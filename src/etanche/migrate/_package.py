@@ -1,0 +1,357 @@
+"""``migrate run``: build the encrypted, signed package of an approved plan.
+
+Streamed: records are read, selected, rendered and sealed one part (a few
+thousand rows) at a time, so memory stays bounded and no plaintext ever reaches
+the disk; each part is age-encrypted to the plan's recipients (plus a sender
+copy key the vault keeps until the plan is closed) and written under a
+temporary name, then renamed. A small state file (no personal value) lists the
+finished parts: a run killed at any point resumes where it stopped and, being
+deterministic, writes the same content. The manifest, signed with the network's
+Ed25519 key, vouches for the plan hash, the counts and every content hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from etanche.crypto import SYSTEM_PURPOSE, AgeIdentity, age_encrypt, content_hash, sign_payload
+from etanche.errors import PackageRejected, UsageError
+from etanche.exchange import FIELDS, SourceIssue
+from etanche.migrate._check import read_source
+from etanche.migrate._outbound import Outbound, Unmarked
+from etanche.migrate._plan import MigrationPlan
+from etanche.migrate._registry import Plans, PlanState
+from etanche.migrate._select import outbound, select
+from etanche.vault import Documents, Vault
+
+__all__ = [
+    "MANIFEST",
+    "PACKAGE_FORMAT",
+    "PACKAGE_KIND",
+    "SIGNATURE",
+    "PackageResult",
+    "build_package",
+    "manifest_message",
+]
+
+PACKAGE_FORMAT = "etanche-migration-package/1"
+PACKAGE_KIND = "migration.package"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+CANARIES = "canaries.age"
+STATE = ".run-state.json"
+PART_ROWS = 5000
+_encoder = msgspec.json.Encoder(order="sorted")
+
+
+@dataclass(frozen=True, slots=True)
+class PackageResult:
+    package_id: str
+    directory: Path
+    records: int
+    canaries: int
+    parts: int
+    resumed_parts: int
+    content_sha256: str
+
+
+def manifest_message(manifest_bytes: bytes) -> bytes:
+    """What the signature covers: a domain tag, then the manifest's exact bytes."""
+    return b"etanche-migration-manifest/1\n" + manifest_bytes
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+class _State:
+    """The resume file: package id, plan hash and finished parts (no personal value)."""
+
+    def __init__(self, directory: Path, package_id: str, plan_sha256: str) -> None:
+        self.path = directory / STATE
+        self.package_id = package_id
+        self.plan_sha256 = plan_sha256
+        self.parts: list[dict[str, Any]] = []
+
+    @classmethod
+    def load(cls, directory: Path) -> _State | None:
+        path = directory / STATE
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            state = cls(directory, str(data["package_id"]), str(data["plan_sha256"]))
+            state.parts = list(data["parts"])
+        except (ValueError, KeyError, TypeError):
+            raise UsageError(f"{path.name}: unreadable resume state; remove the folder") from None
+        return state
+
+    def save(self) -> None:
+        data = {"package_id": self.package_id, "plan_sha256": self.plan_sha256, "parts": self.parts}
+        _write_atomic(self.path, json.dumps(data, sort_keys=True).encode())
+
+
+def _namespace(vault_key: bytes, plan_sha256: str) -> str:
+    """Row references are uuid5 under a secret, per-plan namespace: the same plan in
+    the same vault numbers its rows alike (a resumed or repeated run has the same
+    content), and a recipient cannot tell canaries from rows by their references."""
+    tag = sign_payload(vault_key, b"etanche-migration-rows/1\n" + plan_sha256.encode())
+    return tag.removeprefix("sha256=")[:32]
+
+
+def _open_directory(
+    plan: MigrationPlan, directory: Path, docs: Documents, vault_key: bytes
+) -> _State:
+    """A fresh package folder, or the state of an interrupted run of the same plan."""
+    state = _State.load(directory) if directory.exists() else None
+    if state is not None:
+        if state.plan_sha256 != plan.sha256:
+            raise UsageError(f"{directory}: an interrupted run of another plan version is there")
+        return state
+    if directory.exists() and any(directory.iterdir()):
+        raise UsageError(f"{directory}: not empty and not an interrupted run; choose a new folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    package_id = f"{plan.id}.{uuid.uuid4().hex[:8]}"
+    sender = AgeIdentity.generate()
+    docs.put(
+        PACKAGE_KIND,
+        package_id,
+        {
+            "plan_id": plan.id,
+            "plan_sha256": plan.sha256,
+            "directory": str(directory.resolve()),
+            "namespace": _namespace(vault_key, plan.sha256),
+            "sender_identity": sender.secret_text(),
+            "sender_recipient": sender.public_text(),
+            "recipients": [{"name": r.name, "age": r.age} for r in plan.recipients],
+            "started_at": datetime.now(UTC).isoformat(),
+        },
+        state="building",
+        expires_at=plan.expires_at,
+    )
+    state = _State(directory, package_id, plan.sha256)
+    state.save()
+    return state
+
+
+def _rows(
+    plan: MigrationPlan, namespace: uuid.UUID, counts: Counter[str]
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(row key, lab, row) of every in-scope valid record, in source order."""
+    sequence = 0
+    for item in read_source(plan):
+        if isinstance(item, SourceIssue):
+            continue
+        selected = select(plan, item)
+        if selected.patient is None:
+            counts["rejected" if selected.in_scope else "out_of_scope"] += 1
+            continue
+        row = outbound(plan, item, selected)
+        sequence += 1
+        yield str(uuid.uuid5(namespace, str(sequence))), str(row["lab"]), row
+
+
+def _line(row_key: str, row: dict[str, Any]) -> bytes:
+    return _encoder.encode({"ref": row_key, **row}) + b"\n"
+
+
+def _tally(row: dict[str, Any], tally: dict[str, Any]) -> None:
+    lab = tally["per_lab"].setdefault(row["lab"], {"patients": 0, "specimens": 0})
+    lab["patients"] += 1
+    lab["specimens"] += len(row["specimens"])
+    for name in row["fields"]:
+        compartment = FIELDS[name].compartment
+        tally["per_compartment"][compartment] = tally["per_compartment"].get(compartment, 0) + 1
+    if row["specimens"]:
+        spec = sum(len(s) for s in row["specimens"])
+        tally["per_compartment"]["admin"] = tally["per_compartment"].get("admin", 0) + spec
+
+
+def build_package(
+    plan: MigrationPlan,
+    vault: Vault,
+    directory: Path,
+    *,
+    outbound_rows: Outbound | None = None,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
+) -> PackageResult:
+    """Build (or resume) the package of an approved plan into ``directory``."""
+    plans = Plans(vault)
+    plans.require_approved(plan)
+    docs = Documents(vault)
+    marker = outbound_rows or Unmarked()
+    state = _open_directory(plan, directory, docs, vault.network_key(SYSTEM_PURPOSE))
+    package = docs.get(PACKAGE_KIND, state.package_id).body
+    recipients = [r.age for r in plan.recipients] + [package["sender_recipient"]]
+    namespace = uuid.UUID(package["namespace"])
+    resumed = len(state.parts)
+    skip = sum(int(p["rows"]) for p in state.parts)
+    counts: Counter[str] = Counter()
+    buffer: list[tuple[str, str, dict[str, Any]]] = []
+    seen = 0
+    exported: list[str] = []
+
+    def flush() -> None:
+        index = len(state.parts) + 1
+        keys = [key for key, _, _ in buffer]
+        extra = marker.canaries(index, len(buffer))
+        rows = [(key, marker.render(row, row_key=key)) for key, _, row in buffer]
+        rows += [(key, marker.render(row, row_key=key)) for key, row in extra]
+        keys += [key for key, _ in extra]
+        plaintext = b"".join(_line(*rows[i]) for i in marker.order(keys))
+        ciphertext = age_encrypt(plaintext, recipients)
+        name = f"part-{index:05d}.ndjson.age"
+        _write_atomic(directory / name, ciphertext)
+        tally: dict[str, Any] = {"per_lab": {}, "per_compartment": {}}
+        for _, row in rows:
+            _tally(row, tally)
+        state.parts.append(
+            {
+                "name": name,
+                "rows": len(buffer),
+                "canaries": len(extra),
+                "records": len(rows),
+                "plaintext_sha256": content_hash(plaintext).hexdigest(),
+                "ciphertext_sha256": content_hash(ciphertext).hexdigest(),
+                "bytes": len(ciphertext),
+                "tally": tally,
+            }
+        )
+        state.save()
+        buffer.clear()
+
+    for key, lab, row in _rows(plan, namespace, counts):
+        seen += 1
+        exported.append(key)
+        if seen <= skip:
+            continue
+        buffer.append((key, lab, row))
+        if len(buffer) >= PART_ROWS:
+            flush()
+            if progress is not None:
+                progress(seen)
+    if buffer:
+        flush()
+    if progress is not None:
+        progress(seen)
+    if not state.parts:
+        raise PackageRejected(f"plan {plan.id}: no record in scope; nothing to package")
+
+    canary_file = age_encrypt(marker.sealed_list(), recipients)
+    _write_atomic(directory / CANARIES, canary_file)
+    manifest = _manifest(plan, vault, state, package, counts, canary_file, plans)
+    manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode()
+    signature = plans.signer.sign(manifest_message(manifest_bytes))
+    _write_atomic(directory / MANIFEST, manifest_bytes)
+    _write_atomic(directory / SIGNATURE, base64.b64encode(signature) + b"\n")
+    marker.finish(exported)
+    state.path.unlink()
+
+    package.update(
+        finished_at=datetime.now(UTC).isoformat(),
+        built_by=actor,
+        manifest_sha256=content_hash(manifest_bytes).hexdigest(),
+        content_sha256=manifest["content_sha256"],
+        files=[MANIFEST, SIGNATURE, CANARIES, *(p["name"] for p in state.parts)],
+        records=manifest["counts"]["records"],
+    )
+    docs.put(PACKAGE_KIND, state.package_id, package, state="built", expires_at=plan.expires_at)
+    body = plans.body(plan.id)
+    body["packages"] = sorted({*body.get("packages", []), state.package_id})
+    plans.update_body(plan.id, body, PlanState.RUN)
+    return PackageResult(
+        package_id=state.package_id,
+        directory=directory,
+        records=manifest["counts"]["records"],
+        canaries=manifest["counts"]["canaries"],
+        parts=len(state.parts),
+        resumed_parts=resumed,
+        content_sha256=manifest["content_sha256"],
+    )
+
+
+def _manifest(
+    plan: MigrationPlan,
+    vault: Vault,
+    state: _State,
+    package: dict[str, Any],
+    counts: Counter[str],
+    canary_file: bytes,
+    plans: Plans,
+) -> dict[str, Any]:
+    per_lab: dict[str, dict[str, int]] = {}
+    per_compartment: Counter[str] = Counter()
+    for part in state.parts:
+        for lab, numbers in part["tally"]["per_lab"].items():
+            target = per_lab.setdefault(lab, {"patients": 0, "specimens": 0})
+            target["patients"] += numbers["patients"]
+            target["specimens"] += numbers["specimens"]
+        per_compartment.update(part["tally"]["per_compartment"])
+    content = content_hash()
+    for part in state.parts:
+        content.update(part["plaintext_sha256"].encode())
+    known = {lab.id: lab for lab in vault.labs()}
+    return {
+        "format": PACKAGE_FORMAT,
+        "package_id": state.package_id,
+        "plan": {
+            "id": plan.id,
+            "sha256": plan.sha256,
+            "purpose": plan.purpose,
+            "controller": plan.controller,
+            "processor": plan.processor,
+        },
+        "created_at": datetime.now(UTC).isoformat(),
+        "expires_at": plan.expires_at.isoformat(),
+        "recipients": [{"name": r.name, "age": r.age} for r in plan.recipients],
+        "sender_copy": package["sender_recipient"],
+        "fields": {k: list(v) for k, v in plan.fields.items()},
+        "labs": [
+            {
+                "id": lab,
+                "name": known[lab].name,
+                "finess": known[lab].finess,
+                "city": known[lab].city,
+            }
+            if lab in known
+            else {"id": lab}
+            for lab in plan.labs
+        ],
+        "counts": {
+            "records": sum(int(p["records"]) for p in state.parts),
+            "canaries": sum(int(p["canaries"]) for p in state.parts),
+            "per_lab": per_lab,
+            "per_compartment": dict(per_compartment),
+            "left_out": dict(counts),
+        },
+        "parts": [
+            {k: p[k] for k in ("name", "records", "plaintext_sha256", "ciphertext_sha256", "bytes")}
+            for p in state.parts
+        ],
+        "canaries_file": {
+            "name": CANARIES,
+            "ciphertext_sha256": content_hash(canary_file).hexdigest(),
+        },
+        "content_sha256": content.hexdigest(),
+        "signer": {
+            "key_id": plans.signer.key_id,
+            "public_key_pem": plans.signer.public_key_pem().decode(),
+        },
+    }

@@ -1,0 +1,324 @@
+"""The migration plan: who moves what, for whom, until when, approved by whom.
+
+A plan is a YAML file written by the controller lab and the vendor together. It
+is validated on load (every error names the file, the entry and the field) and
+identified by the SHA-256 of its exact bytes: an approval is a signature over
+that hash, so a plan edited after approval is a different plan and nothing
+runs on it. The allow-list of fields is the only way a field gets into a
+package; credential columns are refused even if a plan lists them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from etanche.crypto import age_recipient, content_hash
+from etanche.errors import ConfigError, EtancheError
+from etanche.exchange import FIELDS
+
+__all__ = ["SOURCE_FORMATS", "Approver", "MigrationPlan", "Recipient", "load_plan", "parse_plan"]
+
+SOURCE_FORMATS = ("legacy-csv", "csv", "hprim", "hl7v2", "fhir")
+_TOP_KEYS = (
+    "plan",
+    "controller",
+    "processor",
+    "purpose",
+    "source",
+    "scope",
+    "fields",
+    "recipients",
+    "retention",
+    "approvers",
+    "marks",
+    "canary_rate",
+)
+_REQUIRED = tuple(k for k in _TOP_KEYS if k not in ("marks", "canary_rate"))
+_PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,47}$")
+_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+_LAB = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_COMPARTMENTS = ("admin", "clinical")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    name: str
+    age: str  # age1… X25519 public key
+
+
+@dataclass(frozen=True, slots=True)
+class Approver:
+    username: str
+    role: str  # the capacity in which they approve (controller, dpo…), for the record
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationPlan:
+    """A validated plan; ``sha256`` identifies its exact text."""
+
+    id: str
+    sha256: str
+    text: str
+    controller: str
+    controller_labs: tuple[str, ...]
+    processor: str
+    processor_contact: str
+    purpose: str
+    source_format: str
+    source_path: Path
+    source_encoding: str | None
+    source_mapping: Mapping[str, str] | None
+    labs: tuple[str, ...]
+    specimens_from: date | None
+    specimens_to: date | None
+    fields: Mapping[str, tuple[str, ...]]  # compartment -> canonical field names
+    recipients: tuple[Recipient, ...]
+    expires_at: datetime
+    approvers: tuple[Approver, ...]
+    marks: tuple[str, ...]
+    canary_rate: float
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        """Every canonical field a package of this plan may carry."""
+        return frozenset(f for names in self.fields.values() for f in names)
+
+    def in_scope(self, lab: str | None) -> bool:
+        return lab is not None and lab in self.labs
+
+    def specimen_in_range(self, day: date) -> bool:
+        if self.specimens_from is not None and day < self.specimens_from:
+            return False
+        return self.specimens_to is None or day <= self.specimens_to
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(UTC)) >= self.expires_at
+
+
+class _Reader:
+    """Typed access to one mapping of the YAML, every error naming where it is."""
+
+    def __init__(self, source: str, entry: str | None, data: Any) -> None:
+        self.source, self.entry = source, entry
+        if not isinstance(data, dict):
+            raise self.error(None, "expected a mapping")
+        self.data: dict[str, Any] = data
+
+    def error(self, field: str | None, reason: str) -> ConfigError:
+        return ConfigError(self.source, self.entry, field, reason)
+
+    def only(self, allowed: tuple[str, ...]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                raise self.error(str(key), f"unknown key (expected one of {', '.join(allowed)})")
+
+    def text(
+        self, field: str, *, required: bool = True, pattern: re.Pattern[str] | None = None
+    ) -> str:
+        value = self.data.get(field)
+        if value is None or value == "":
+            if required:
+                raise self.error(field, "required")
+            return ""
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise self.error(field, "expected text")
+        text = str(value).strip()
+        if pattern is not None and not pattern.match(text):
+            raise self.error(field, f"does not match {pattern.pattern}")
+        return text
+
+    def day(self, field: str, *, required: bool) -> date | None:
+        value = self.data.get(field)
+        if value is None:
+            if required:
+                raise self.error(field, "required (YYYY-MM-DD)")
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise self.error(field, "expected a date as YYYY-MM-DD") from None
+
+    def items(self, field: str) -> list[Any]:
+        value = self.data.get(field)
+        if not isinstance(value, list) or not value:
+            raise self.error(field, "expected a non-empty list")
+        return value
+
+    def child(self, field: str) -> _Reader:
+        if field not in self.data:
+            raise self.error(field, "required")
+        entry = f"{self.entry}.{field}" if self.entry else field
+        return _Reader(self.source, entry, self.data[field])
+
+
+def load_plan(path: Path) -> MigrationPlan:
+    """Read and validate a plan file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), None, None, f"cannot read ({exc.strerror})") from None
+    return parse_plan(raw, source=str(path), base=path.parent)
+
+
+def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
+    """Validate plan bytes; relative source paths are resolved against ``base``."""
+    try:
+        text = raw.decode("utf-8")
+        data = yaml.safe_load(text)
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise ConfigError(source, where, None, "not valid UTF-8 YAML") from None
+    top = _Reader(source, None, data)
+    top.only(_TOP_KEYS)
+    for key in _REQUIRED:
+        if key not in top.data:
+            raise top.error(key, "required")
+    plan_id = top.text("plan", pattern=_PLAN_ID)
+
+    controller = top.child("controller")
+    controller.only(("name", "labs"))
+    controller_labs = tuple(_labs(controller, "labs"))
+
+    processor = top.child("processor")
+    processor.only(("name", "contact"))
+
+    source_entry = top.child("source")
+    source_entry.only(("format", "path", "encoding", "mapping"))
+    fmt = source_entry.text("format")
+    if fmt not in SOURCE_FORMATS:
+        raise source_entry.error("format", f"expected one of {', '.join(SOURCE_FORMATS)}")
+    source_path = Path(source_entry.text("path"))
+    if not source_path.is_absolute():
+        source_path = base / source_path
+    mapping = _mapping(source_entry, fmt)
+
+    scope = top.child("scope")
+    scope.only(("labs", "specimens"))
+    labs = tuple(_labs(scope, "labs"))
+    outside = [lab for lab in labs if lab not in controller_labs]
+    if outside:
+        raise scope.error("labs", f"{', '.join(outside)} not among the controller's labs")
+    specimens_from = specimens_to = None
+    if "specimens" in scope.data:
+        window = scope.child("specimens")
+        window.only(("from", "to"))
+        specimens_from = window.day("from", required=False)
+        specimens_to = window.day("to", required=False)
+        if specimens_from and specimens_to and specimens_to < specimens_from:
+            raise window.error("to", "before 'from'")
+
+    fields = _fields(top.child("fields"))
+    recipients = _recipients(top)
+    retention = top.child("retention")
+    retention.only(("expires",))
+    expires = retention.day("expires", required=True)
+    assert expires is not None
+    approvers = _approvers(top)
+    marks = tuple(str(m) for m in (top.data.get("marks") or ()))
+    canary_rate = top.data.get("canary_rate", 0.001)
+    if not isinstance(canary_rate, int | float) or not 0 <= canary_rate <= 0.05:
+        raise top.error("canary_rate", "expected a number between 0 and 0.05")
+
+    return MigrationPlan(
+        id=plan_id,
+        sha256=content_hash(raw).hexdigest(),
+        text=text,
+        controller=controller.text("name"),
+        controller_labs=controller_labs,
+        processor=processor.text("name"),
+        processor_contact=processor.text("contact", required=False),
+        purpose=top.text("purpose"),
+        source_format=fmt,
+        source_path=source_path,
+        source_encoding=source_entry.text("encoding", required=False) or None,
+        source_mapping=mapping,
+        labs=labs,
+        specimens_from=specimens_from,
+        specimens_to=specimens_to,
+        fields=fields,
+        recipients=recipients,
+        expires_at=datetime.combine(expires, time(23, 59, 59), tzinfo=UTC),
+        approvers=approvers,
+        marks=marks,
+        canary_rate=float(canary_rate),
+    )
+
+
+def _labs(entry: _Reader, field: str) -> list[str]:
+    labs = [str(x) for x in entry.items(field)]
+    for lab in labs:
+        if not _LAB.match(lab):
+            raise entry.error(field, "a lab code is 1-16 letters, digits, - or _")
+    return labs
+
+
+def _mapping(entry: _Reader, fmt: str) -> dict[str, str] | None:
+    raw = entry.data.get("mapping")
+    if raw is None:
+        if fmt == "csv":
+            raise entry.error("mapping", "required for format csv (source column: field)")
+        return None
+    if not isinstance(raw, dict) or not raw:
+        raise entry.error("mapping", "expected a mapping of source column to field")
+    for column, target in raw.items():
+        if str(target) not in FIELDS:
+            raise entry.error("mapping", f"column {column!s}: unknown field {target!s}")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _fields(entry: _Reader) -> dict[str, tuple[str, ...]]:
+    entry.only(_COMPARTMENTS)
+    chosen: dict[str, tuple[str, ...]] = {}
+    for compartment in _COMPARTMENTS:
+        if compartment not in entry.data:
+            continue
+        names = [str(x) for x in entry.items(compartment)]
+        for name in names:
+            spec = FIELDS.get(name)
+            if spec is None:
+                raise entry.error(compartment, f"unknown field {name}")
+            if spec.compartment != compartment:
+                raise entry.error(
+                    compartment, f"field {name} belongs to the {spec.compartment} compartment"
+                )
+        chosen[compartment] = tuple(dict.fromkeys(names))
+    if not chosen:
+        raise entry.error(None, "list the allowed fields of at least one compartment")
+    return chosen
+
+
+def _recipients(top: _Reader) -> tuple[Recipient, ...]:
+    found: list[Recipient] = []
+    for index, item in enumerate(top.items("recipients"), start=1):
+        entry = _Reader(top.source, f"recipients[{index}]", item)
+        entry.only(("name", "age"))
+        key = entry.text("age")
+        try:
+            age_recipient(key, field="age")
+        except EtancheError:
+            raise entry.error("age", "not an age X25519 public key (age1…)") from None
+        found.append(Recipient(entry.text("name"), key))
+    return tuple(found)
+
+
+def _approvers(top: _Reader) -> tuple[Approver, ...]:
+    found: list[Approver] = []
+    for index, item in enumerate(top.items("approvers"), start=1):
+        entry = _Reader(top.source, f"approvers[{index}]", item)
+        entry.only(("username", "role"))
+        found.append(Approver(entry.text("username", pattern=_USERNAME), entry.text("role")))
+    if len({a.username for a in found}) != 2 or len(found) != 2:
+        raise top.error("approvers", "exactly two different named persons approve a plan")
+    return tuple(found)

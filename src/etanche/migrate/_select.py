@@ -1,0 +1,83 @@
+"""What of a source record may leave, and whether it is a valid patient.
+
+The one place the plan's scope and allow-list are applied, shared by the dry
+run and the package builder so that what ``check`` reports is exactly what
+``run`` does. A field is copied only if the plan allows it: the package is
+minimal by construction, not by a filter applied afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from etanche.domain import Patient, validate_patient
+from etanche.errors import ValidationError, ValidationErrors
+from etanche.exchange import FIELDS, SourceRecord, build_patient
+from etanche.migrate._plan import MigrationPlan
+
+__all__ = ["Selected", "outbound", "select"]
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """The verdict on one source record."""
+
+    lab: str | None
+    in_scope: bool
+    patient: Patient | None  # None when out of scope or invalid
+    problems: tuple[ValidationError, ...]
+    specimens_total: int
+    specimens_in_range: tuple[int, ...]  # indexes of the record's specimens the plan keeps
+
+
+def _collected_day(specimen: Mapping[str, str]) -> date | None:
+    text = specimen.get("specimen.collected_at", "")
+    try:
+        return datetime.fromisoformat(text).date() if text else None
+    except ValueError:
+        return None
+
+
+def select(plan: MigrationPlan, record: SourceRecord, *, today: date | None = None) -> Selected:
+    """Scope, parse and validate one record (problems name fields, never values)."""
+    lab = record.fields.get("lab")
+    total = len(record.specimens)
+    if not plan.in_scope(lab):
+        return Selected(lab, False, None, (), total, ())
+    assert lab is not None
+    kept = tuple(
+        i
+        for i, s in enumerate(record.specimens)
+        if (day := _collected_day(s)) is None or plan.specimen_in_range(day)
+    )
+    try:
+        patient, _ = build_patient(record, patient_id=record.location, lab_id=lab)
+        validate_patient(patient, today=today)
+    except ValidationErrors as many:
+        return Selected(lab, True, None, tuple(many.errors), total, kept)
+    except ValidationError as one:
+        return Selected(lab, True, None, (one,), total, kept)
+    return Selected(lab, True, patient, (), total, kept)
+
+
+def outbound(plan: MigrationPlan, record: SourceRecord, selected: Selected) -> dict[str, object]:
+    """The package row of an in-scope, valid record: allowed fields only.
+
+    ``lab`` is always carried (the recipient must know whose patient it is);
+    specimens keep only allowed ``specimen.*`` fields and the plan's date range.
+    """
+    allowed = plan.allowed
+    fields = {
+        name: value
+        for name, value in record.fields.items()
+        if name in allowed and name in FIELDS and not name.startswith("specimen.")
+    }
+    specimens = []
+    if any(name.startswith("specimen.") for name in allowed):
+        for index in selected.specimens_in_range:
+            kept = {k: v for k, v in record.specimens[index].items() if k in allowed}
+            if kept:
+                specimens.append(kept)
+    return {"lab": selected.lab, "fields": fields, "specimens": specimens}

@@ -1,0 +1,241 @@
+"""``migrate verify``: the recipient checks a package, then imports it.
+
+Everything is checked before anything is written: the manifest's Ed25519
+signature (against the sender's public key the recipient pinned), every part's
+ciphertext hash, then each decrypted part's content hash and record count. Only
+then are the parts decrypted again and imported into a vault, or written as a
+FHIR NDJSON or CSV file for another lab system, with the canaries dropped
+through the sealed list. The reconciliation report compares what landed, per
+lab and per compartment, with what the manifest announced.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from etanche.crypto import AgeIdentity, Verifier, age_decrypt, content_hash
+from etanche.domain import Lab, Patient, Specimen
+from etanche.errors import EtancheError, PackageRejected
+from etanche.exchange import FIELDS, SourceRecord, build_patient
+from etanche.migrate._package import CANARIES, MANIFEST, PACKAGE_FORMAT, SIGNATURE, manifest_message
+from etanche.vault import Vault, new_record_id
+
+__all__ = ["CheckedPackage", "Reconciliation", "import_rows", "open_package", "package_rows"]
+
+_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPackage:
+    """A package whose signature and hashes were all verified."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    identities: tuple[AgeIdentity, ...]
+    canaries: frozenset[str]
+    pinned: bool  # signature checked against a key the recipient supplied
+
+
+@dataclass
+class Reconciliation:
+    """What landed against what the manifest announced."""
+
+    announced: dict[str, Any]
+    per_lab: dict[str, Counter[str]] = field(default_factory=dict)
+    per_compartment: Counter[str] = field(default_factory=Counter)
+    canaries_dropped: int = 0
+    imported: int = 0
+
+    @property
+    def matches(self) -> bool:
+        counts = self.announced["counts"]
+        for lab, numbers in counts["per_lab"].items():
+            got = self.per_lab.get(lab, Counter())
+            if got["patients"] != numbers["patients"] or got["specimens"] != numbers["specimens"]:
+                return False
+        if set(self.per_lab) - set(counts["per_lab"]):
+            return False
+        announced: dict[str, int] = counts["per_compartment"]
+        return dict(self.per_compartment) == announced
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = self.announced["counts"]
+        return {
+            "package": self.announced["package_id"],
+            "plan": self.announced["plan"]["id"],
+            "matches": self.matches,
+            "imported": self.imported,
+            "canaries_dropped": self.canaries_dropped,
+            "per_lab": {
+                lab: {
+                    "announced_patients": counts["per_lab"].get(lab, {}).get("patients", 0),
+                    "received_patients": got["patients"],
+                    "announced_specimens": counts["per_lab"].get(lab, {}).get("specimens", 0),
+                    "received_specimens": got["specimens"],
+                }
+                for lab, got in sorted(self.per_lab.items())
+            },
+            "per_compartment": {
+                c: {"announced": counts["per_compartment"].get(c, 0), "received": n}
+                for c, n in sorted(self.per_compartment.items())
+            },
+        }
+
+
+def _read(directory: Path, name: str) -> bytes:
+    try:
+        return (directory / name).read_bytes()
+    except OSError:
+        raise PackageRejected(f"package {directory.name}: {name} missing or unreadable") from None
+
+
+def open_package(
+    directory: Path,
+    identities: Sequence[AgeIdentity],
+    *,
+    signer_key_pem: bytes | None,
+    progress: Callable[[int], None] | None = None,
+) -> CheckedPackage:
+    """Verify signature, hashes and counts of every part; PackageRejected names the first fault."""
+    manifest_bytes = _read(directory, MANIFEST)
+    try:
+        signature = base64.b64decode(_read(directory, SIGNATURE).strip(), validate=True)
+        manifest = json.loads(manifest_bytes)
+        embedded = manifest["signer"]["public_key_pem"].encode()
+    except (ValueError, KeyError, TypeError):
+        raise PackageRejected(
+            f"package {directory.name}: manifest or signature malformed"
+        ) from None
+    try:
+        verifier = Verifier.from_pem(signer_key_pem or embedded)
+        verifier.verify(manifest_message(manifest_bytes), signature)
+    except EtancheError:
+        raise PackageRejected(
+            f"package {directory.name}: manifest signature does not verify"
+        ) from None
+    if manifest.get("format") != PACKAGE_FORMAT:
+        raise PackageRejected(f"package {directory.name}: unknown format")
+    checked = 0
+    try:
+        canary_blob = _read(directory, CANARIES)
+        if content_hash(canary_blob).hexdigest() != manifest["canaries_file"]["ciphertext_sha256"]:
+            raise PackageRejected(f"{CANARIES}: ciphertext hash differs from the manifest")
+        canaries = frozenset(
+            str(c) for c in json.loads(age_decrypt(canary_blob, identities, what=CANARIES))
+        )
+        counted = Reconciliation(manifest)
+        for part in manifest["parts"]:
+            plaintext = _part_plaintext(directory, part, identities)
+            before = counted.canaries_dropped
+            rows = sum(1 for _ in _parse_part(plaintext, str(part["name"]), counted, canaries))
+            if rows + counted.canaries_dropped - before != part["records"]:
+                raise PackageRejected(f"{part['name']}: record count differs from the manifest")
+            checked += part["records"]
+            if progress is not None:
+                progress(checked)
+    except (KeyError, TypeError, ValueError):
+        raise PackageRejected(f"package {directory.name}: manifest incomplete") from None
+    except EtancheError as exc:
+        if isinstance(exc, PackageRejected):
+            raise
+        raise PackageRejected(f"package {directory.name}: {exc}") from None
+    if not counted.matches:
+        raise PackageRejected(f"package {directory.name}: counts differ from the manifest")
+    return CheckedPackage(
+        directory=directory,
+        manifest=manifest,
+        identities=tuple(identities),
+        canaries=canaries,
+        pinned=signer_key_pem is not None,
+    )
+
+
+def _part_plaintext(
+    directory: Path, part: dict[str, Any], identities: Sequence[AgeIdentity]
+) -> bytes:
+    name = str(part["name"])
+    if "/" in name or name.startswith("."):
+        raise PackageRejected(f"package {directory.name}: part name {name} not allowed")
+    blob = _read(directory, name)
+    if content_hash(blob).hexdigest() != part["ciphertext_sha256"]:
+        raise PackageRejected(f"{name}: ciphertext hash differs from the manifest")
+    plaintext = age_decrypt(blob, identities, what=name)
+    if content_hash(plaintext).hexdigest() != part["plaintext_sha256"]:
+        raise PackageRejected(f"{name}: content hash differs from the manifest")
+    return plaintext
+
+
+def _parse_part(
+    plaintext: bytes, name: str, report: Reconciliation, canaries: frozenset[str]
+) -> Iterator[tuple[str, str, SourceRecord]]:
+    """(ref, lab, record) of the real rows of one part; tallies ``report``."""
+    for number, line in enumerate(plaintext.splitlines(), start=1):
+        try:
+            row = _decoder.decode(line)
+            ref, lab = str(row["ref"]), str(row["lab"])
+            fields = {str(k): str(v) for k, v in row["fields"].items()}
+            specimens = tuple({str(k): str(v) for k, v in s.items()} for s in row["specimens"])
+        except (msgspec.DecodeError, KeyError, TypeError, AttributeError):
+            raise PackageRejected(f"{name} line {number}: malformed row") from None
+        tally = report.per_lab.setdefault(lab, Counter())
+        tally["patients"] += 1
+        tally["specimens"] += len(specimens)
+        for field_name in fields:
+            spec = FIELDS.get(field_name)
+            if spec is None:
+                raise PackageRejected(f"{name} line {number}: unknown field {field_name}")
+            report.per_compartment[spec.compartment] += 1
+        report.per_compartment["admin"] += sum(len(s) for s in specimens)
+        if ref in canaries:
+            report.canaries_dropped += 1
+            continue
+        yield ref, lab, SourceRecord(f"{name} line {number}", fields, specimens)
+
+
+def package_rows(
+    package: CheckedPackage, report: Reconciliation
+) -> Iterator[tuple[str, str, SourceRecord]]:
+    """(ref, lab, record) of every real row of a checked package, canaries dropped."""
+    for part in package.manifest["parts"]:
+        plaintext = _part_plaintext(package.directory, part, package.identities)
+        yield from _parse_part(plaintext, str(part["name"]), report, package.canaries)
+
+
+def _labs(vault: Vault, manifest: dict[str, Any]) -> None:
+    known = {lab.id for lab in vault.labs()}
+    for lab in manifest["labs"]:
+        if lab["id"] not in known and "finess" in lab:
+            vault.add_lab(Lab(lab["id"], lab["name"], lab["finess"], lab["city"]))
+
+
+def import_rows(
+    package: CheckedPackage,
+    vault: Vault,
+    *,
+    progress: Callable[[int], None] | None = None,
+    workers: int = 0,
+) -> Reconciliation:
+    """Import every real row into ``vault`` in one transaction; all land or none."""
+    report = Reconciliation(package.manifest)
+    _labs(vault, package.manifest)
+
+    def items() -> Iterator[tuple[Patient, Sequence[Specimen]]]:
+        for _, lab, record in package_rows(package, report):
+            patient, specimens = build_patient(record, patient_id=new_record_id(), lab_id=lab)
+            report.imported += 1
+            if progress is not None and report.imported % 5000 == 0:
+                progress(report.imported)
+            yield patient, specimens
+
+    vault.add_many(items(), workers=workers)
+    if progress is not None:
+        progress(report.imported)
+    return report

@@ -1,0 +1,160 @@
+"""`etanche migrate` as the operator, the approvers and the recipient run it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from _cli import run
+from _staff import Staff
+from conftest import PASSPHRASE
+from etanche.access import Role
+from etanche.audit import AuditLog
+from etanche.crypto import AgeIdentity
+from etanche.exchange import write_legacy_csv
+from etanche.synth import SynthConfig, generate
+from etanche.vault import Vault, parse_location
+
+NETWORK = SynthConfig(patients=150, labs=3, seed=5, invalid_nir_key=0.04)
+
+
+def _sessions(tmp_path: Path, staff: Staff, people: dict[str, Role]) -> dict[str, Path]:
+    files = {}
+    for username, role in people.items():
+        token = staff.add(username, username.capitalize() + " Durand", role, ["*"])
+        path = tmp_path / f"session-{username}"
+        path.write_text(token)
+        path.chmod(0o600)
+        files[username] = path
+    return files
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> dict[str, object]:
+    where = tmp_path / "v"
+    monkeypatch.setenv("ETANCHE_VAULT", str(where))
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    assert run(capsys, "init")[0] == 0
+    network = generate(NETWORK)
+    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+        for lab in network.labs:
+            store.add_lab(lab)
+        sessions = _sessions(
+            tmp_path,
+            Staff(store),
+            {"pgirard": Role.MIGRATION_OPERATOR, "cbernard": Role.LAB_ADMIN, "alefevre": Role.DPO},
+        )
+    source = tmp_path / "export.csv"
+    write_legacy_csv(network, source)
+    recipient = AgeIdentity.generate()
+    (tmp_path / "recipient.key").write_text(recipient.secret_text() + "\n")
+    plan = {
+        "plan": "bionord-2026-02",
+        "controller": {"name": "Groupe BioNord", "labs": ["L01", "L02", "L03"]},
+        "processor": {"name": "LabSoft SAS", "contact": "dpo@labsoft.example"},
+        "purpose": "Move L01 to the new lab system",
+        "source": {"format": "legacy-csv", "path": "export.csv"},
+        "scope": {"labs": ["L01"]},
+        "fields": {"admin": ["birth_name", "first_names", "sex", "birth_date", "nir"]},
+        "recipients": [{"name": "NewLIS SAS", "age": recipient.public_text()}],
+        "retention": {"expires": "2099-01-31"},
+        "approvers": [
+            {"username": "cbernard", "role": "lab"},
+            {"username": "alefevre", "role": "dpo"},
+        ],
+    }
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+    return {"where": where, "sessions": sessions, "tmp": tmp_path, "network": network}
+
+
+def _as(monkeypatch: pytest.MonkeyPatch, setup: dict[str, object], username: str) -> None:
+    sessions = setup["sessions"]
+    assert isinstance(sessions, dict)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(sessions[username]))
+
+
+def test_plan_approve_check_run_verify_close(setup, monkeypatch, capsys) -> None:
+    tmp = setup["tmp"]
+    plan = str(tmp / "plan.yaml")
+    _as(monkeypatch, setup, "pgirard")
+    code, out, err = run(capsys, "migrate", "plan", plan)
+    assert code == 0, err
+    code, _, err = run(capsys, "migrate", "run", plan, "--out", str(tmp / "pkg"))
+    assert code == 8 and "waiting for the approval" in err and "Traceback" not in err
+    _as(monkeypatch, setup, "cbernard")
+    assert run(capsys, "migrate", "approve", plan)[0] == 0
+    _as(monkeypatch, setup, "pgirard")
+    code, _, err = run(capsys, "migrate", "approve", plan)
+    assert code == 7, err  # the operator has no right to approve
+    _as(monkeypatch, setup, "alefevre")
+    code, out, _ = run(capsys, "migrate", "approve", plan)
+    assert code == 0 and "state approved" in out
+
+    _as(monkeypatch, setup, "pgirard")
+    code, out, err = run(capsys, "migrate", "check", plan, "--json", "--html", str(tmp / "c.html"))
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["records"] == 150 and report["out_of_scope"] > 0
+    assert "Identifiant portail" in report["columns"]["refused_credentials"]
+    assert "<table>" in (tmp / "c.html").read_text()
+    for patient in setup["network"].patients():  # type: ignore[attr-defined]
+        assert patient.birth_name not in out
+    code, out, err = run(capsys, "migrate", "run", plan, "--out", str(tmp / "pkg"))
+    assert code == 0 and f"{report['valid']} records" in out, err
+
+    public_key = tmp / "network.pem"
+    _as(monkeypatch, setup, "alefevre")
+    assert run(capsys, "audit", "export-key", str(public_key))[0] == 0
+    code, out, err = run(
+        capsys,
+        "migrate",
+        "verify",
+        str(tmp / "pkg"),
+        "--identity",
+        str(tmp / "recipient.key"),
+        "--signer-key",
+        str(public_key),
+        "--to-csv",
+        str(tmp / "out.csv"),
+        "--json",
+    )
+    assert code == 0, err
+    reconciliation = json.loads(out)
+    assert reconciliation["matches"] and reconciliation["signature"] == "pinned key"
+    assert (tmp / "out.csv").read_text().count("\n") == report["valid"] + 1
+
+    _as(monkeypatch, setup, "alefevre")
+    code, out, err = run(
+        capsys, "migrate", "close", "bionord-2026-02", "--certificate", str(tmp / "cert.json")
+    )
+    assert code == 0 and "destroyed" in out, err
+    assert not (tmp / "pkg").exists()
+    code, out, _ = run(
+        capsys,
+        "migrate",
+        "verify-certificate",
+        str(tmp / "cert.json"),
+        "--public-key",
+        str(public_key),
+    )
+    assert code == 0 and "verifies" in out
+    certificate = json.loads((tmp / "cert.json").read_text())
+    certificate["certificate"]["reason"] = "something else"
+    (tmp / "cert.json").write_text(json.dumps(certificate))
+    assert run(capsys, "migrate", "verify-certificate", str(tmp / "cert.json"))[0] == 5
+
+    with Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store:
+        actions = [e.action for _, e in AuditLog.for_vault(store).events()]
+    for action in ("migration.plan", "migration.approve", "migration.run", "migration.close"):
+        assert action in actions
+
+
+def test_a_bad_plan_is_one_clear_line(setup, monkeypatch, capsys) -> None:
+    tmp = setup["tmp"]
+    (tmp / "bad.yaml").write_text("plan: x1x\npurpose: [\n")
+    _as(monkeypatch, setup, "pgirard")
+    code, _, err = run(capsys, "migrate", "plan", str(tmp / "bad.yaml"))
+    assert code == 2 and "bad.yaml" in err and len(err.strip().splitlines()) == 1
