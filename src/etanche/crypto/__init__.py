@@ -39,6 +39,7 @@ from etanche.crypto._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from etanche.crypto._prf import KeyedPrf
 from etanche.crypto._provider import KdfCost, KeyProvider, PassphraseKeyFile
 from etanche.crypto._signing import Signer, Verifier
 from etanche.crypto._tokens import hash_token
@@ -60,6 +61,7 @@ __all__ = [
     "KdfCost",
     "KeyProvider",
     "KeyRing",
+    "KeyedPrf",
     "MerkleFrontier",
     "PassphraseKeyFile",
     "Signer",

@@ -1,0 +1,111 @@
+"""`etanche export`: a lab's patients written for one recipient, marked, with canaries.
+
+Rows leave in the export's keyed order, every row through ``render_row``;
+canaries (decoys planted for this export only) are mixed in; the ledger entry is
+written once the file is complete. Decoys already in the vault are never
+exported (they would be canaries shared by every export).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from etanche.audit._decoys import is_decoy
+from etanche.crypto import KeyedPrf
+from etanche.errors import UsageError
+from etanche.exchange import SourceRecord, write_canonical_csv, write_fhir_records
+from etanche.leak.trace._canaries import CanaryRecord, canary_count, make_canaries
+from etanche.leak.trace._ledger import LedgerEntry, record_export
+from etanche.leak.trace._mark import ExportMark, keyed_order, new_export_mark, render_row
+from etanche.leak.trace._rows import ADMIN_FIELDS, PATIENT_FIELDS, canonical_row
+from etanche.vault import Vault
+
+__all__ = ["FORMATS", "ExportRequest", "parse_fields", "write_export"]
+
+FORMATS = ("csv", "fhir")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the operator asked for (the CLI's options, checked)."""
+
+    lab_id: str
+    recipient: str
+    purpose: str
+    fmt: str
+    out: Path
+    marks: frozenset[str]
+    canary_rate: float = 0.001
+    retention_days: int = 365
+    fields: tuple[str, ...] = ADMIN_FIELDS
+
+
+def parse_fields(text: str | None) -> tuple[str, ...]:
+    """ "birth_name,nir,phone" -> the fields (contract A names); None -> admin fields."""
+    if text is None:
+        return ADMIN_FIELDS
+    fields = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    unknown = [f for f in fields if f not in PATIENT_FIELDS]
+    if unknown or not fields:
+        raise UsageError(f"--fields: unknown field(s) {', '.join(unknown) or '(none given)'}")
+    return fields
+
+
+def _records(
+    vault: Vault,
+    order: list[str],
+    canaries: dict[str, CanaryRecord],
+    request: ExportRequest,
+    mark: ExportMark,
+) -> Iterator[tuple[str, SourceRecord]]:
+    keep = set(request.fields) | {"lab"}
+    pseudonyms = KeyedPrf(mark.key, "export-pseudonyms")
+    for number, key in enumerate(order, start=1):
+        canary = canaries.get(key)
+        full = canary.fields if canary else canonical_row(vault.get(key), lab_id=request.lab_id)
+        row = {name: value for name, value in full.items() if name in keep}
+        rendered = render_row(row, mark=mark, row_key=key)
+        yield "x" + pseudonyms.hexdigest(key, 12), SourceRecord(f"row {number}", rendered)
+
+
+def write_export(vault: Vault, request: ExportRequest, *, seed: int | None = None) -> LedgerEntry:
+    """Write the marked file and its ledger entry; the session must hold every compartment."""
+    if request.fmt not in FORMATS:
+        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}")
+    if request.lab_id not in {lab.id for lab in vault.labs()}:
+        raise UsageError(f"--lab: no lab {request.lab_id} in this vault")
+    if not request.out.parent.is_dir():
+        raise UsageError(f"--out: folder {request.out.parent} does not exist")
+    ids = [pid for pid in vault.patient_ids(request.lab_id) if not is_decoy(vault, pid)]
+    if not ids:
+        raise UsageError(f"export: lab {request.lab_id} has no patient")
+    mark = new_export_mark(request.marks)
+    planted: list[CanaryRecord] = []
+    if request.canary_rate > 0:
+        count = canary_count(len(ids), request.canary_rate)
+        planted = make_canaries(mark, count, vault=vault, lab_id=request.lab_id, seed=seed)
+    canaries = {c.row_key: c for c in planted}
+    order = keyed_order([*ids, *canaries], mark)
+    records = _records(vault, order, canaries, request, mark)
+    try:
+        if request.fmt == "csv":
+            write_canonical_csv((record for _, record in records), request.out)
+        else:
+            write_fhir_records(records, request.out, ndjson=True)
+    except BaseException:
+        request.out.unlink(missing_ok=True)
+        raise
+    return record_export(
+        vault,
+        mark,
+        recipient=request.recipient,
+        purpose=request.purpose,
+        lab_id=request.lab_id,
+        fmt=request.fmt,
+        rows=ids,
+        canaries=list(canaries),
+        retention_days=request.retention_days,
+        fields=request.fields,
+    )

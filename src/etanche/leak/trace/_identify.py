@@ -1,0 +1,117 @@
+"""Found rows -> our patients, through the blind indexes only (nothing is decrypted).
+
+Each identifying value of a row is looked up; the patient supported by the most
+distinct indexes wins, ties are left unidentified. Digests are 32-bit, so a
+single-index match may be a coincidence; ``support`` says how many indexes
+agreed, and canary evidence counts only rows found by two or more.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+
+from etanche.leak.trace._identity import row_identity
+from etanche.leak.trace._observe import FoundRow, Observation
+from etanche.vault import Vault
+from etanche.vault._schema import patient_index
+
+__all__ = [
+    "IdentifiedRow",
+    "Identifier",
+    "MemoryIdentifier",
+    "VaultIdentifier",
+    "identify_rows",
+]
+
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifiedRow:
+    """A found row recognised as one of our patients (pseudonymous id only)."""
+
+    position: int
+    patient_id: str
+    support: int
+    marks: tuple[Observation, ...]
+
+
+class Identifier(Protocol):
+    """Looks normalised values up: (index, value) -> patient ids holding it."""
+
+    def lookup(self, values: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], set[str]]: ...
+
+
+class VaultIdentifier:
+    """Through the vault's blind-index table: digests only, no key is unwrapped."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+
+    def lookup(self, values: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        by_digest: dict[tuple[str, bytes], tuple[str, str]] = {}
+        for name, value in set(values):
+            by_digest[(name, self._vault.index_digest(name, value))] = (name, value)
+        found: dict[tuple[str, str], set[str]] = {}
+        by_name: dict[str, list[bytes]] = {}
+        for name, digest in by_digest:
+            by_name.setdefault(name, []).append(digest)
+        table = patient_index
+        with self._vault.engine.connect() as conn:
+            for name, digests in by_name.items():
+                for start in range(0, len(digests), _BATCH):
+                    chunk = digests[start : start + _BATCH]
+                    rows = conn.execute(
+                        select(table.c.digest, table.c.patient_id).where(
+                            (table.c.name == name) & table.c.digest.in_(chunk)
+                        )
+                    )
+                    for digest, pid in rows:
+                        key = by_digest.get((name, bytes(digest)))
+                        if key is not None:
+                            found.setdefault(key, set()).add(pid)
+        return found
+
+
+class MemoryIdentifier:
+    """An in-memory index of canonical rows (tests, benchmarks)."""
+
+    def __init__(self, rows: Mapping[str, Mapping[str, str]]) -> None:
+        self._index: dict[tuple[str, str], set[str]] = {}
+        for pid, fields in rows.items():
+            for key in row_identity(fields):
+                self._index.setdefault(key, set()).add(pid)
+
+    def lookup(self, values: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        return {key: self._index[key] for key in set(values) if key in self._index}
+
+
+def identify_rows(rows: Sequence[FoundRow], identifier: Identifier) -> list[IdentifiedRow]:
+    """Recognised rows in file order, each patient once (its first occurrence)."""
+    found = identifier.lookup(v for row in rows for v in row.identity)
+    out: list[IdentifiedRow] = []
+    seen: set[str] = set()
+    for row in rows:
+        votes: Counter[str] = Counter()
+        for name in {name for name, _ in row.identity}:
+            holders: set[str] = set()
+            for key in row.identity:
+                if key[0] == name:
+                    holders |= found.get(key, set())
+            votes.update(holders)
+        if not votes:
+            continue
+        ranked = votes.most_common(2)
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            continue  # two patients equally supported: leave the row out
+        pid, support = ranked[0]
+        if pid in seen:
+            continue
+        seen.add(pid)
+        out.append(IdentifiedRow(row.position, pid, support, row.marks))
+    return out

@@ -1,0 +1,241 @@
+"""Scoring every export of the ledger against the rows of a found file (in memory).
+
+For each export: canary hits, fingerprint agreement on the rows it contained
+(binomial test), row-order agreement (Kendall / inversions) and scope overlap.
+Fingerprint and order p-values are independent under innocence (separate PRF
+domains) and combined by Fisher's method; the canary lane stands on its own;
+the export's p-value is twice the smaller of the two (Bonferroni over two lanes)
+and the corrected p-value multiplies by the number of exports. A file made by
+several exports is explained greedily: the top export's rows are set aside and
+the rest is scored again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from etanche.leak.trace._identify import IdentifiedRow
+from etanche.leak.trace._mark import ExportMark
+from etanche.leak.trace._renderings import ORDER
+from etanche.leak.trace._stats import agreement_log10p, fisher_log10p, inversions, order_log10p
+
+__all__ = [
+    "ACCUSATION_LOG10",
+    "ExportModel",
+    "ExportScore",
+    "TraceResult",
+    "attribute",
+    "score_exports",
+]
+
+ACCUSATION_LOG10 = -9.0
+"""Accuse an export when its corrected p-value is at most 1e-9."""
+MAX_SOURCES = 5
+MIN_ROWS_TO_RESCORE = 5
+_DIGEST_BITS = 64  # a canary hit needs two 32-bit blind indexes to agree
+
+
+@dataclass
+class ExportModel:
+    """What scoring needs of one export (from a ledger entry, or built in memory)."""
+
+    export_id: str
+    recipient: str
+    mark: ExportMark
+    rows: frozenset[str]
+    canaries: frozenset[str] = frozenset()
+    created_at: datetime | None = None
+    _cache: dict[tuple[str, str, str, int], int] = field(default_factory=dict, repr=False)
+    _order: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def contains(self, patient_id: str) -> bool:
+        return patient_id in self.rows or patient_id in self.canaries
+
+    def expected(self, family: str, patient_id: str, canonical: str, k: int) -> int:
+        key = (family, patient_id, canonical, k)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self.mark.choose(family, patient_id, canonical, k)
+        return found
+
+    def order_value(self, patient_id: str) -> int:
+        found = self._order.get(patient_id)
+        if found is None:
+            found = self._order[patient_id] = self.mark.order_value(patient_id)
+        return found
+
+
+@dataclass(frozen=True)
+class ExportScore:
+    """The evidence against one export, and how likely an innocent one scores as high."""
+
+    export_id: str
+    recipient: str
+    created_at: datetime | None
+    found_rows: int  # identified rows scored in this round
+    in_scope: int  # of them, rows the export contained
+    canary_hits: int
+    marks_seen: int
+    agreements: int
+    expected_agreements: float
+    order_rows: int
+    order_concordance: float  # Kendall's tau between file order and keyed order
+    log10_p_fingerprint: float
+    log10_p_order: float
+    log10_p_canary: float
+    log10_p: float
+    log10_p_corrected: float
+
+    @property
+    def scope_share(self) -> float:
+        return self.in_scope / self.found_rows if self.found_rows else 0.0
+
+    @property
+    def accused(self) -> bool:
+        return self.log10_p_corrected <= ACCUSATION_LOG10
+
+
+@dataclass(frozen=True)
+class TraceRound:
+    """One round of the greedy attribution: the ranking over the rows still unexplained."""
+
+    rows: int
+    scores: tuple[ExportScore, ...]
+    explained: int  # rows attributed to the top export when it is accused
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """All rounds, and the exports named as sources."""
+
+    found_rows: int  # rows read
+    identified: int  # rows recognised as our patients
+    exports: int  # ledger entries scored
+    rounds: tuple[TraceRound, ...]
+
+    @property
+    def sources(self) -> list[ExportScore]:
+        return [r.scores[0] for r in self.rounds if r.scores and r.scores[0].accused]
+
+
+def _score_one(
+    model: ExportModel, rows: Sequence[IdentifiedRow], total_rows: int, n_exports: int
+) -> ExportScore:
+    groups: dict[int, list[int]] = {}
+    seen: set[tuple[str, str, str]] = set()
+    order_values: list[int] = []
+    in_scope = hits = 0
+    for row in rows:
+        pid = row.patient_id
+        if not model.contains(pid):
+            continue
+        in_scope += 1
+        if pid in model.canaries and row.support >= 2:
+            hits += 1
+        if ORDER in model.mark.marks:
+            order_values.append(model.order_value(pid))
+        for obs in row.marks:
+            if obs.family not in model.mark.marks:
+                continue
+            key = (obs.family, pid, obs.canonical)
+            if key in seen:
+                continue  # the same choice seen twice is one trial, not two
+            seen.add(key)
+            tally = groups.setdefault(obs.k, [0, 0])
+            tally[0] += 1
+            if model.expected(obs.family, pid, obs.canonical, obs.k) == obs.choice:
+                tally[1] += 1
+    marks_seen = sum(n for n, _ in groups.values())
+    agreements = sum(a for _, a in groups.values())
+    log_fp = agreement_log10p({k: (n, a) for k, (n, a) in groups.items()})
+    m = len(order_values)
+    inv = inversions(order_values) if m > 1 else 0
+    pairs = m * (m - 1) // 2
+    log_order = order_log10p(m, inv)
+    log_canary = 0.0
+    if hits:
+        per_hit = math.log10(max(1, total_rows) * max(1, len(model.canaries))) - (
+            _DIGEST_BITS * math.log10(2)
+        )
+        log_canary = min(0.0, hits * per_hit)
+    combined = fisher_log10p((log_fp, log_order))
+    log_p = min(0.0, math.log10(2) + min(combined, log_canary))
+    return ExportScore(
+        export_id=model.export_id,
+        recipient=model.recipient,
+        created_at=model.created_at,
+        found_rows=len(rows),
+        in_scope=in_scope,
+        canary_hits=hits,
+        marks_seen=marks_seen,
+        agreements=agreements,
+        expected_agreements=sum(n / k for k, (n, _) in groups.items()),
+        order_rows=m,
+        order_concordance=(pairs - 2 * inv) / pairs if pairs else 0.0,
+        log10_p_fingerprint=log_fp,
+        log10_p_order=log_order,
+        log10_p_canary=log_canary,
+        log10_p=log_p,
+        log10_p_corrected=min(0.0, log_p + math.log10(max(1, n_exports))),
+    )
+
+
+def score_exports(
+    rows: Sequence[IdentifiedRow], exports: Sequence[ExportModel], *, total_rows: int | None = None
+) -> list[ExportScore]:
+    """Every export scored on these rows, most incriminated first."""
+    total = len(rows) if total_rows is None else total_rows
+    scores = [_score_one(model, rows, total, len(exports)) for model in exports]
+    return sorted(scores, key=lambda s: (s.log10_p, -s.in_scope, s.export_id))
+
+
+def _explained(model: ExportModel, rows: Iterable[IdentifiedRow]) -> set[int]:
+    """Positions of rows the export contained and whose every applicable mark agrees."""
+    out: set[int] = set()
+    for row in rows:
+        if not model.contains(row.patient_id):
+            continue
+        if all(
+            model.expected(o.family, row.patient_id, o.canonical, o.k) == o.choice
+            for o in row.marks
+            if o.family in model.mark.marks
+        ):
+            out.add(row.position)
+    return out
+
+
+def attribute(
+    rows: Sequence[IdentifiedRow],
+    exports: Sequence[ExportModel],
+    *,
+    found_rows: int | None = None,
+    max_sources: int = MAX_SOURCES,
+) -> TraceResult:
+    """Rank the exports; while the top one is accused, set its rows aside and rescore."""
+    remaining = list(rows)
+    candidates = list(exports)
+    rounds: list[TraceRound] = []
+    total = len(rows)
+    while remaining and candidates and len(rounds) < max_sources:
+        scores = score_exports(remaining, candidates, total_rows=total)
+        top_id = scores[0].export_id if scores and scores[0].accused else None
+        explained: set[int] = set()
+        if top_id is not None:
+            model = next(m for m in candidates if m.export_id == top_id)
+            explained = _explained(model, remaining)
+        rounds.append(TraceRound(len(remaining), tuple(scores), len(explained)))
+        if not explained:
+            break
+        candidates = [m for m in candidates if m.export_id != top_id]
+        remaining = [r for r in remaining if r.position not in explained]
+        if len(remaining) < MIN_ROWS_TO_RESCORE:
+            break
+    return TraceResult(
+        found_rows=total if found_rows is None else found_rows,
+        identified=len(rows),
+        exports=len(exports),
+        rounds=tuple(rounds),
+    )

@@ -1,0 +1,164 @@
+"""Null distributions of the trace tests, as log10 p-values (tiny ones stay finite).
+
+Fingerprint agreement: under innocence an export's choice among ``k`` writings is
+uniform and independent of what was found, so each observed mark agrees with
+probability exactly 1/k whatever the found file did; the number of agreements
+is a sum of binomials (one per k), its upper tail computed exactly while it is
+representable, then by the Chernoff bound (always an upper bound: conservative).
+
+Row order: under innocence the export's keyed order of the found rows is a
+uniformly random permutation, so the number of inversions between file order and
+keyed order follows the Mahonian distribution: exact up to ``EXACT_ORDER`` rows,
+beyond that a sub-Gaussian bound (Kendall's S is a sum of independent discrete
+uniforms, each strictly sub-Gaussian): P(S >= s) <= exp(-s^2 / (2 Var S)).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "EXACT_ORDER",
+    "LOG10_FLOOR",
+    "agreement_log10p",
+    "fisher_log10p",
+    "inversions",
+    "order_log10p",
+]
+
+EXACT_ORDER = 150
+LOG10_FLOOR = -300.0
+_LN10 = math.log(10.0)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@lru_cache(maxsize=64)
+def _log_factorials(n: int) -> FloatArray:
+    return np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)))))
+
+
+def _binomial_pmf(n: int, p: float) -> FloatArray:
+    lf = _log_factorials(n)
+    j = np.arange(n + 1, dtype=np.float64)
+    log_pmf = lf[n] - lf[: n + 1] - lf[n::-1] + j * math.log(p) + (n - j) * math.log1p(-p)
+    pmf: FloatArray = np.exp(log_pmf)
+    return pmf
+
+
+def _chernoff_log10(groups: Mapping[int, int], x: int) -> float:
+    """log10 of min_t exp(-t x) prod (1 - p + p e^t)^n  (p = 1/k)."""
+    n_total = sum(groups.values())
+    if x >= n_total:
+        return sum(n * -math.log10(k) for k, n in groups.items())
+
+    def log_mgf(t: float) -> float:
+        return sum(n * math.log1p((math.exp(t) - 1.0) / k) for k, n in groups.items())
+
+    def slope(t: float) -> float:
+        e = math.exp(t)
+        return sum(n * (e / k) / (1.0 - 1.0 / k + e / k) for k, n in groups.items()) - x
+
+    lo, hi = 0.0, 1.0
+    while slope(hi) < 0 and hi < 700:
+        hi *= 2
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if slope(mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    t = (lo + hi) / 2
+    return min(0.0, (log_mgf(t) - t * x) / _LN10)
+
+
+def agreement_log10p(groups: Mapping[int, tuple[int, int]]) -> float:
+    """log10 P(agreements >= observed) for {k: (trials, agreements)} under innocence."""
+    trials = {k: n for k, (n, _) in groups.items() if n > 0}
+    x = sum(a for _, a in groups.values())
+    if not trials or x == 0:
+        return 0.0
+    mean = sum(n / k for k, n in trials.items())
+    if x <= mean:
+        return 0.0  # not above what chance gives: reported as p = 1 (conservative)
+    pmf: FloatArray = np.ones(1)
+    for k, n in sorted(trials.items()):
+        pmf = np.convolve(pmf, _binomial_pmf(n, 1.0 / k))
+    tail = float(pmf[x:].sum())
+    if tail > 1e-300:
+        return min(0.0, math.log10(tail))
+    return max(LOG10_FLOOR * 10, _chernoff_log10(trials, x))
+
+
+def inversions(values: Sequence[int]) -> int:
+    """Pairs i < j with values[i] > values[j] (merge sort, O(n log n))."""
+
+    def sort(items: list[int]) -> tuple[list[int], int]:
+        if len(items) <= 1:
+            return items, 0
+        middle = len(items) // 2
+        left, a = sort(items[:middle])
+        right, b = sort(items[middle:])
+        merged: list[int] = []
+        count = a + b
+        i = j = 0
+        while i < len(left) and j < len(right):
+            if left[i] <= right[j]:
+                merged.append(left[i])
+                i += 1
+            else:
+                merged.append(right[j])
+                count += len(left) - i
+                j += 1
+        merged.extend(left[i:])
+        merged.extend(right[j:])
+        return merged, count
+
+    return sort(list(values))[1]
+
+
+@lru_cache(maxsize=1)
+def _mahonian_cdfs() -> tuple[FloatArray, ...]:
+    """P(inversions <= i) for a uniform permutation of m items, m = 0..EXACT_ORDER."""
+    out: list[FloatArray] = [np.ones(1), np.ones(1)]
+    dist: FloatArray = np.ones(1)
+    for m in range(2, EXACT_ORDER + 1):
+        # add the m-th item: it creates 0..m-1 new inversions, uniformly
+        cum = np.concatenate(([0.0], np.cumsum(dist)))
+        size = len(dist) + m - 1
+        idx = np.arange(size)
+        upper = np.minimum(idx, len(dist) - 1) + 1
+        lower = np.maximum(idx - (m - 1), 0)
+        dist = (cum[upper] - cum[lower]) / m
+        out.append(np.cumsum(dist))
+    return tuple(out)
+
+
+def order_log10p(m: int, found_inversions: int) -> float:
+    """log10 P(inversions <= observed) for m rows in random order (few inversions = agreement)."""
+    if m < 2:
+        return 0.0
+    if m <= EXACT_ORDER:
+        cdf = _mahonian_cdfs()[m]
+        value = float(min(1.0, cdf[min(found_inversions, len(cdf) - 1)]))
+        return math.log10(value) if value > 0 else LOG10_FLOOR
+    pairs = m * (m - 1) // 2
+    s = pairs - 2 * found_inversions  # Kendall's S
+    if s <= 0:
+        return 0.0
+    variance = m * (m - 1) * (2 * m + 5) / 18
+    return -(s * s) / (2 * variance) / _LN10
+
+
+def fisher_log10p(log10_ps: Sequence[float]) -> float:
+    """Fisher's combination of two independent p-values: P(X >= -2 ln(p1 p2)), X ~ chi2(4)."""
+    if len(log10_ps) != 2:
+        raise ValueError("fisher_log10p combines exactly two p-values")
+    ln_q = sum(log10_ps) * _LN10  # ln(p1 p2) <= 0
+    # chi2 with 4 degrees of freedom: P(X >= x) = exp(-x/2) (1 + x/2), x = -2 ln q
+    return min(0.0, (ln_q + math.log1p(-ln_q)) / _LN10)
