@@ -230,6 +230,7 @@ def _register_more() -> None:
         _serve,
         _supervision,
         _synth,
+        _trace,
     )
 
 

@@ -1,0 +1,154 @@
+"""``etanche export`` then ``etanche trace`` as an operator and a DPO use them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from _cli import run
+from _staff import Staff
+from conftest import PASSPHRASE
+from etanche.access import Role
+from etanche.audit import AuditLog, Outcome
+from etanche.audit._decoys import is_decoy
+from etanche.leak.trace import Ledger
+from etanche.vault import Vault, parse_location
+
+
+@pytest.fixture
+def site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    where = tmp_path / "v"
+    monkeypatch.setenv("ETANCHE_VAULT", str(where))
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    monkeypatch.delenv("ETANCHE_RULES", raising=False)
+    assert run(capsys, "init")[0] == 0
+    code, _, err = run(capsys, "synth", "--patients", "120", "--labs", "2", "--seed", "11")
+    assert code == 0, err
+    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+        staff = Staff(store)
+        tokens = {
+            "operator": staff.add("kmorvan", "Katell Morvan", Role.MIGRATION_OPERATOR, ["*"]),
+            "dpo": staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"]),
+            "reception": staff.add("jmartin", "Jeanne Martin", Role.RECEPTION, ["L01"]),
+        }
+    for name, token in tokens.items():
+        (tmp_path / name).write_text(token)
+        (tmp_path / name).chmod(0o600)
+    return where
+
+
+def as_person(monkeypatch: pytest.MonkeyPatch, site: Path, name: str) -> None:
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(site.parent / name))
+
+
+def export(capsys: pytest.CaptureFixture[str], out: Path, recipient: str, *extra: str) -> str:
+    code, stdout, err = run(
+        capsys, "export", "--lab", "L01", "--recipient", recipient, "--out", str(out), *extra
+    )
+    assert code == 0, err
+    assert "canaries written" in stdout
+    return stdout.split()[1]  # "Export <id> for ..."
+
+
+def test_export_then_trace_names_the_source(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_person(monkeypatch, site, "operator")
+    ids = [export(capsys, tmp_path / f"e{i}.csv", f"Lab system {i}") for i in range(3)]
+    fhir_id = export(capsys, tmp_path / "e.ndjson", "FHIR hub", "--format", "fhir")
+    with Vault.open(parse_location(str(site)), PASSPHRASE) as store:
+        entries = {e.export_id: e for e in Ledger(store).entries()}
+        assert set(entries) == {*ids, fhir_id}
+        canaries = [c for e in entries.values() for c in e.canaries]
+        assert len(canaries) == 8 and all(is_decoy(store, c) for c in canaries)
+        assert len(set(canaries)) == 8  # each export has its own
+        with AuditLog.for_vault(store) as log:
+            made = log.events(action="export.create")
+        assert [e.outcome for _, e in made] == [Outcome.OK] * 4
+        assert {e.details["export_id"] for _, e in made} == {*ids, fhir_id}
+    # a leak: 25 rows of the second export, columns renamed, rows shuffled, as TSV
+    with (tmp_path / "e1.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    random.Random(3).shuffle(rows)
+    leak = tmp_path / "found.tsv"
+    with leak.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(["Nom", "Prénom", "Date de naissance", "Téléphone", "Mail", "NIR"])
+        for r in rows[:25]:
+            names = ("birth_name", "first_names", "birth_date", "phone", "email", "nir")
+            writer.writerow([r[n] for n in names])
+    as_person(monkeypatch, site, "dpo")
+    code, out, err = run(capsys, "trace", str(leak), "--json", "--html", str(tmp_path / "r.html"))
+    assert code == 0, err
+    report = json.loads(out)["files"][0]
+    assert report["identified_rows"] == 25
+    assert [s["export_id"] for s in report["sources"]] == [ids[1]]
+    assert report["sources"][0]["recipient"] == "Lab system 1"
+    ranking = report["rounds"][0]["ranking"]
+    assert not any(s["accused"] for s in ranking[1:])
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert ids[1] in page and "ACCUSED" in page
+    # the FHIR export traces back too, whole
+    code, out, err = run(capsys, "trace", str(tmp_path / "e.ndjson"), "--json")
+    assert code == 0, err
+    assert [s["export_id"] for s in json.loads(out)["files"][0]["sources"]] == [fhir_id]
+    # terminal report: the verdict line names the export
+    code, out, _ = run(capsys, "trace", str(leak))
+    assert code == 0 and f"source named: {ids[1]}" in out
+    with (
+        Vault.open(parse_location(str(site)), PASSPHRASE) as store,
+        AuditLog.for_vault(store) as log,
+    ):
+        traced = log.events(action="leak.trace")
+    assert len(traced) == 3 and traced[0][1].details["accused"] == ids[1]
+
+
+def test_trace_of_a_file_with_none_of_our_rows(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_person(monkeypatch, site, "operator")
+    export(capsys, tmp_path / "e.csv", "Lab system")
+    other = tmp_path / "other.csv"
+    other.write_text("nom;prenom;tel\nDurand;Paul;06 00 00 00 01\n", encoding="utf-8")
+    as_person(monkeypatch, site, "dpo")
+    code, out, err = run(capsys, "trace", str(other))
+    assert code == 0, err
+    assert "none of the rows of this file belongs to a patient of this vault" in out
+
+
+def test_who_may_export_and_trace(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_person(monkeypatch, site, "reception")
+    code, _, err = run(
+        capsys, "export", "--lab", "L01", "--recipient", "X", "--out", str(tmp_path / "x.csv")
+    )
+    assert code == 7 and "Traceback" not in err
+    assert not (tmp_path / "x.csv").exists()
+    as_person(monkeypatch, site, "operator")
+    code, _, err = run(capsys, "trace", str(tmp_path))
+    assert code == 7
+    code, _, err = run(
+        capsys, "export", "--lab", "L01", "--recipient", "X", "--out", str(tmp_path / "x.csv"),
+        "--marks", "phone,bogus",
+    )  # fmt: skip
+    assert code == 2 and "bogus" in err
+
+
+def test_expired_ledger_entries_are_deleted(
+    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_person(monkeypatch, site, "operator")
+    export(capsys, tmp_path / "e.csv", "Lab system", "--retention-days", "1")
+    with Vault.open(parse_location(str(site)), PASSPHRASE) as store:
+        ledger = Ledger(store)
+        assert len(ledger.entries()) == 1
+        assert ledger.purge_expired(datetime.now(UTC) + timedelta(days=2)) == 1
+        assert ledger.entries() == []
