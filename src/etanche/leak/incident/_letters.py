@@ -214,18 +214,21 @@ def write_letters(
         index.append({"file": name, "letters": pages})
         pdf, pages = None, []
 
+    size = 0.0
     for patient in patients:
+        if not size:
+            size = _fitting_size(patient, labs.get(patient.lab_id), text, today)
         if pdf is None:
             pdf = new_pdf(f"Information sur une violation de données — {text.reference}")
             pdf.set_auto_page_break(False)
-            writer = LineWriter(pdf, leading=4.6)
+            writer = LineWriter(pdf)
         assert writer is not None
         pdf.add_page()
         lab = labs.get(patient.lab_id)
         run.letters += 1
         postal = bool(patient.addresses)
         run.without_address += 0 if postal else 1
-        _draw(writer, patient, lab, text, shared, today, run.letters)
+        _draw(writer, patient, lab, text, shared, today, run.letters, size)
         pages.append(
             {"page": len(pages) + 1, "patient": patient.id, "lab": patient.lab_id, "postal": postal}
         )
@@ -245,6 +248,24 @@ def write_letters(
     return run
 
 
+_SIZES = (9.5, 9.0, 8.5, 8.0, 7.5)
+
+
+def _fitting_size(patient: Patient, lab: Lab | None, text: LetterText, today: str) -> float:
+    """The largest body font that keeps the letter on one page (long measure notes).
+
+    Only the common text varies in length, so one trial page tells for every letter.
+    """
+    for size in _SIZES:
+        pdf = new_pdf("trial")
+        pdf.set_auto_page_break(False)
+        pdf.add_page()
+        _draw(LineWriter(pdf), patient, lab, text, {}, today, 1, size)
+        if pdf.page == 1:
+            return size
+    raise UsageError("letters: the text does not fit on one page; shorten the measure notes")
+
+
 def _draw(
     out: LineWriter,
     patient: Patient,
@@ -253,9 +274,11 @@ def _draw(
     shared: dict[str, list[str]],
     today: str,
     number: int,
+    size: float,
 ) -> None:
     """One page. ``shared`` caches the wrapped common paragraphs across pages and files."""
     out.y = 22
+    out.leading = 4.6
     out.font(11, bold=True)
     out.lines([lab.name if lab else "Laboratoire de biologie médicale"])
     out.font(9)
@@ -278,13 +301,14 @@ def _draw(
     out.font(10.5, bold=True)
     out.lines(["Objet : violation de données personnelles vous concernant"])
     out.gap(2)
-    out.font(9.5)
+    out.font(size)
+    out.leading = size * 0.485
     out.lines([_civility(patient)[1]])
     out.gap(1)
     for heading, body in text.sections:
-        out.font(9.5, bold=True)
+        out.font(size, bold=True)
         out.lines([heading])
-        out.font(9.5)
+        out.font(size)
         if heading not in shared:
             shared[heading] = out.wrap(body)
         out.lines(shared[heading])
