@@ -106,7 +106,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--patients", type=int, default=FULL)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--workers", type=int, default=1, help="sealing processes on import")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="validating / sealing processes beside the main one"
+    )
     args = parser.parse_args()
     if shutil.which("age") is None:
         sys.exit("the stock age command is needed (Debian package age)")
@@ -130,11 +132,13 @@ def main() -> None:
         plans.approve(plan, "approver.two")
 
         started = time.perf_counter()
-        report = check_plan(plan)
+        report = check_plan(plan, workers=args.workers)
         check_s = time.perf_counter() - started
 
         started = time.perf_counter()
-        result = build_package(plan, sender, folder / "package", actor="operator")
+        result = build_package(
+            plan, sender, folder / "package", actor="operator", workers=args.workers
+        )
         run_s = time.perf_counter() - started
 
         target = Vault.create(

@@ -166,3 +166,11 @@ def test_expired_plans_are_shredded_by_the_next_command(
     later = datetime.now(UTC) + timedelta(days=365 * 100)
     assert shred_expired(migration.vault, now=later) == [plan.id]
     assert not out.exists()
+
+
+def test_workers_give_the_same_report_and_content(migration: Migration, tmp_path: Path) -> None:
+    plan = approved(migration, migration.write_plan())
+    assert check_plan(plan, workers=2).to_dict() == check_plan(plan).to_dict()
+    one = build_package(plan, migration.vault, tmp_path / "a", actor="pgirard")
+    two = build_package(plan, migration.vault, tmp_path / "b", actor="pgirard", workers=2)
+    assert one.content_sha256 == two.content_sha256

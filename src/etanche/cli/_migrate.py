@@ -40,6 +40,9 @@ app.add_typer(migrate_app, name="migrate")
 
 PlanFile = Annotated[Path, typer.Argument(help="The migration plan (YAML).")]
 AsJson = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
+Workers = Annotated[
+    int, typer.Option("--workers", min=0, help="Processes validating records beside this one.")
+]
 
 
 def _reporter(bar: Progress) -> Callable[[int], None]:
@@ -94,6 +97,7 @@ def check(
     plan_file: PlanFile,
     as_json: AsJson = False,
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
+    workers: Workers = 1,
     vault: Vault_ = None,
     keyfile: Keyfile = None,
 ) -> None:
@@ -107,7 +111,7 @@ def check(
         lab_id=_lab_of(plan),
     ) as (_, _, event):
         with ctx.progress_bar("Checking the source", None) as bar:
-            report = check_plan(plan, progress=_reporter(bar))
+            report = check_plan(plan, progress=_reporter(bar), workers=workers)
         event.update(
             records=report.records, valid=report.valid, rejected=report.in_scope - report.valid
         )
@@ -161,6 +165,7 @@ def _print_check(data: dict[str, Any]) -> None:
 def run(
     plan_file: PlanFile,
     out: Annotated[Path, typer.Option("--out", help="Package folder (resumes a killed run).")],
+    workers: Workers = 1,
     vault: Vault_ = None,
     keyfile: Keyfile = None,
 ) -> None:
@@ -177,6 +182,7 @@ def run(
                 actor=actor.username,
                 progress=_reporter(bar),
                 outbound_rows=_outbound(plan, store, actor.username),
+                workers=workers,
             )
         event.update(
             package=result.package_id,
@@ -208,6 +214,7 @@ def verify(
     to_fhir: Annotated[Path | None, typer.Option("--to-fhir", help="Write FHIR NDJSON.")] = None,
     to_csv: Annotated[Path | None, typer.Option("--to-csv", help="Write canonical CSV.")] = None,
     as_json: AsJson = False,
+    workers: Workers = 1,
     vault: Vault_ = None,
     keyfile: Keyfile = None,
 ) -> None:
@@ -233,7 +240,7 @@ def verify(
             vault, keyfile, Action.MIGRATION_IMPORT, {"package": checked.manifest["package_id"]}
         ) as (store, _, event):
             with ctx.progress_bar("Importing", checked.manifest["counts"]["records"]) as bar:
-                report = import_rows(checked, store, progress=_reporter(bar))
+                report = import_rows(checked, store, workers=workers, progress=_reporter(bar))
             event.update(imported=report.imported, canaries_dropped=report.canaries_dropped)
     else:
         report = Reconciliation(checked.manifest)

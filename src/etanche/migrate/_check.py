@@ -18,8 +18,9 @@ from typing import Any
 
 from etanche.domain import normalize_name, normalize_nir
 from etanche.exchange import FIELDS, SourceIssue, SourceReader, SourceRecord, open_source
+from etanche.migrate._parallel import selections
 from etanche.migrate._plan import MigrationPlan
-from etanche.migrate._select import Selected, select
+from etanche.migrate._select import Selected
 
 __all__ = ["CheckReport", "Problem", "check_plan", "read_source"]
 
@@ -150,8 +151,12 @@ def check_plan(
     *,
     progress: Callable[[int], None] | None = None,
     today: date | None = None,
+    workers: int = 0,
 ) -> CheckReport:
-    """Read the whole source as the plan says and report; write nothing."""
+    """Read the whole source as the plan says and report; write nothing.
+
+    ``workers`` > 0 validates records in that many forked processes (CLI only).
+    """
     reader = read_source(plan)
     report = CheckReport(
         plan_id=plan.id,
@@ -166,15 +171,16 @@ def check_plan(
     for column in reader.refused:
         report.add(Problem("refused_column", "header", column, "credential column refused"))
     duplicates = _Duplicates()
-    for item in reader:
-        if isinstance(item, SourceIssue):
+    for item, selected in selections(plan, reader, workers=workers, today=today):
+        if isinstance(item, SourceIssue) or selected is None:
+            assert isinstance(item, SourceIssue)
             kind = "encoding" if "encod" in item.reason or "decod" in item.reason else "malformed"
             report.add(Problem(kind, item.location, item.field, item.reason))
             continue
         report.records += 1
         if progress is not None and report.records % 10_000 == 0:
             progress(report.records)
-        _account(plan, report, item, select(plan, item, today=today), duplicates)
+        _account(plan, report, item, selected, duplicates)
     if progress is not None:
         progress(report.records)
     return report
@@ -205,7 +211,7 @@ def _account(
         report.add(
             Problem("probable_duplicate", record.location, None, f"same person as {earlier}?")
         )
-    if selected.patient is None:
+    if not selected.valid:
         counts["rejected"] += 1
         for problem in selected.problems:
             field_name = problem.field.split("[")[0]

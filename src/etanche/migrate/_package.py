@@ -30,9 +30,10 @@ from etanche.errors import PackageRejected, UsageError
 from etanche.exchange import FIELDS, SourceIssue
 from etanche.migrate._check import read_source
 from etanche.migrate._outbound import Outbound, Unmarked
+from etanche.migrate._parallel import selections
 from etanche.migrate._plan import MigrationPlan
 from etanche.migrate._registry import Plans, PlanState
-from etanche.migrate._select import outbound, select
+from etanche.migrate._select import outbound
 from etanche.vault import Documents, Vault
 
 __all__ = [
@@ -151,15 +152,14 @@ def _open_directory(
 
 
 def _rows(
-    plan: MigrationPlan, namespace: uuid.UUID, counts: Counter[str]
+    plan: MigrationPlan, namespace: uuid.UUID, counts: Counter[str], workers: int
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(row key, lab, row) of every in-scope valid record, in source order."""
     sequence = 0
-    for item in read_source(plan):
-        if isinstance(item, SourceIssue):
+    for item, selected in selections(plan, read_source(plan), workers=workers):
+        if isinstance(item, SourceIssue) or selected is None:
             continue
-        selected = select(plan, item)
-        if selected.patient is None:
+        if not selected.valid:
             counts["rejected" if selected.in_scope else "out_of_scope"] += 1
             continue
         row = outbound(plan, item, selected)
@@ -191,8 +191,12 @@ def build_package(
     outbound_rows: Outbound | None = None,
     actor: str,
     progress: Callable[[int], None] | None = None,
+    workers: int = 0,
 ) -> PackageResult:
-    """Build (or resume) the package of an approved plan into ``directory``."""
+    """Build (or resume) the package of an approved plan into ``directory``.
+
+    ``workers`` > 0 validates records in that many forked processes (CLI only).
+    """
     plans = Plans(vault)
     plans.require_approved(plan)
     docs = Documents(vault)
@@ -237,7 +241,7 @@ def build_package(
         state.save()
         buffer.clear()
 
-    for key, lab, row in _rows(plan, namespace, counts):
+    for key, lab, row in _rows(plan, namespace, counts, workers):
         seen += 1
         exported.append(key)
         if seen <= skip:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from etanche.domain import Patient, validate_patient
+from etanche.domain import validate_patient
 from etanche.errors import ValidationError, ValidationErrors
 from etanche.exchange import FIELDS, SourceRecord, build_patient
 from etanche.migrate._plan import MigrationPlan
@@ -26,7 +26,7 @@ class Selected:
 
     lab: str | None
     in_scope: bool
-    patient: Patient | None  # None when out of scope or invalid
+    valid: bool  # in scope and a valid patient: it may leave
     problems: tuple[ValidationError, ...]
     specimens_total: int
     specimens_in_range: tuple[int, ...]  # indexes of the record's specimens the plan keeps
@@ -45,7 +45,7 @@ def select(plan: MigrationPlan, record: SourceRecord, *, today: date | None = No
     lab = record.fields.get("lab")
     total = len(record.specimens)
     if not plan.in_scope(lab):
-        return Selected(lab, False, None, (), total, ())
+        return Selected(lab, False, False, (), total, ())
     assert lab is not None
     kept = tuple(
         i
@@ -56,10 +56,10 @@ def select(plan: MigrationPlan, record: SourceRecord, *, today: date | None = No
         patient, _ = build_patient(record, patient_id=record.location, lab_id=lab)
         validate_patient(patient, today=today)
     except ValidationErrors as many:
-        return Selected(lab, True, None, tuple(many.errors), total, kept)
+        return Selected(lab, True, False, tuple(many.errors), total, kept)
     except ValidationError as one:
-        return Selected(lab, True, None, (one,), total, kept)
-    return Selected(lab, True, patient, (), total, kept)
+        return Selected(lab, True, False, (one,), total, kept)
+    return Selected(lab, True, True, (), total, kept)
 
 
 def outbound(plan: MigrationPlan, record: SourceRecord, selected: Selected) -> dict[str, object]:
