@@ -12,7 +12,9 @@ import csv
 import io
 import re
 import sys
+import threading
 from collections.abc import Iterator
+from queue import Empty, Full, Queue
 
 import polars as pl
 
@@ -97,8 +99,7 @@ def delimited_table(source: Source, encoding: str, delimiter: str, head: str) ->
         if batch:
             yield batch
 
-    def frames(size: int) -> Iterator[pl.DataFrame]:
-        del size  # chunks are cut by bytes, not rows
+    def parsed() -> Iterator[pl.DataFrame]:
         first_chunk = True
         for chunk in _chunks(source, CHUNK):
             frame = _parse(transcode(chunk, encoding), delimiter, width, source.name)
@@ -107,6 +108,10 @@ def delimited_table(source: Source, encoding: str, delimiter: str, head: str) ->
             first_chunk = False
             if frame.height:
                 yield frame
+
+    def frames(size: int) -> Iterator[pl.DataFrame]:
+        del size  # chunks are cut by bytes, not rows
+        return _read_ahead(parsed())
 
     utf16 = encoding.startswith("utf-16")
     return FoundTable(
@@ -117,6 +122,45 @@ def delimited_table(source: Source, encoding: str, delimiter: str, head: str) ->
         size=source.size,
         frames=None if utf16 else frames,
     )
+
+
+def _read_ahead(frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """Parse the next chunk in a thread while the caller works on this one.
+
+    At most one frame waits in the queue, so memory stays at about two chunks.
+    """
+    queue: Queue[pl.DataFrame | BaseException | None] = Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        queue.put(frame, timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put(exc)
+
+    worker = threading.Thread(target=produce, name="found-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(timeout=0.1)
 
 
 def _chunks(source: Source, size: int) -> Iterator[bytes]:

@@ -27,6 +27,7 @@ class ColumnRole:
     column: str
     role: str
     confidence: float
+    formats: tuple[str, ...] = v.DATE_FORMATS  # date writings seen (birth dates)
 
 
 @dataclass
@@ -41,13 +42,19 @@ class TablePlan:
         found = self.columns(role)
         return found[0] if found else None
 
+    def formats(self, column: str) -> tuple[str, ...]:
+        for role in self.roles:
+            if role.column == column and role.role == "birth_date":
+                return role.formats
+        return v.DATE_FORMATS
+
 
 def _rates(frame: pl.DataFrame, column: str) -> dict[str, float]:
     c = pl.col(column)
     present = c.is_not_null() & (c.str.strip_chars() != "")
     tests = {
         "nir": v.nir_valid(v.compact_nir(c)),
-        "phone": v.phone_e164(c).is_not_null(),
+        "phone": v.phone(c),
         "email": v.email(c),
         "iban": v.iban_shape(c),
         "token": v.token(c),
@@ -140,7 +147,8 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
             if role.role == "free_text":
                 plan.free_text.append(column)
             else:
-                plan.roles.append(ColumnRole(column, role.role, role.confidence))
+                formats = v.date_formats(sample[column]) if role.role == "birth_date" else ()
+                plan.roles.append(ColumnRole(column, role.role, role.confidence, formats))
     _check_birth_dates(sample, plan, date_like)
     return plan
 
@@ -167,4 +175,5 @@ def _check_birth_dates(sample: pl.DataFrame, plan: TablePlan, date_like: list[st
             plan.roles.remove(role)
     for column in date_like:
         if _agreement(sample, nir, column) >= 0.8:
-            plan.roles.append(ColumnRole(column, "birth_date", 0.9))
+            formats = v.date_formats(sample[column])
+            plan.roles.append(ColumnRole(column, "birth_date", 0.9, formats))

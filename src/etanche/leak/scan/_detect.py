@@ -17,7 +17,7 @@ from etanche.leak.scan import _values as v
 from etanche.leak.scan._classify import TablePlan
 from etanche.leak.scan._hints import ROLES
 from etanche.leak.scan._lexicon import prefilter_terms
-from etanche.leak.scan._nlp import NOTHING, TextHealth, analyse_texts
+from etanche.leak.scan._nlp import TextHealth, analyse_texts
 
 __all__ = ["FrameFindings", "HealthCache", "detect_frame", "role_mask"]
 
@@ -68,21 +68,22 @@ class FrameFindings:
     """Boolean masks: (category, column, source) -> cells holding that category."""
 
     masks: list[tuple[str, str, str, pl.Series]] = field(default_factory=list)
+    extra: dict[str, pl.Series] = field(default_factory=dict)
 
     def add(self, category: str, column: str, source: str, mask: pl.Series) -> None:
         self.masks.append((category, column, source, mask.fill_null(False)))
 
 
-def role_mask(role: str, column: str) -> pl.Expr:
+def role_mask(role: str, column: str, formats: tuple[str, ...] = v.DATE_FORMATS) -> pl.Expr:
     """The test a structured cell of ``role`` must pass to count."""
     c = pl.col(column)
     tests: dict[str, pl.Expr] = {
         "nir": v.nir_valid(v.compact_nir(c)),
-        "phone": v.phone_e164(c).is_not_null(),
+        "phone": v.phone(c),
         "email": v.email(c),
         "iban": v.iban_shape(c),
         "token": v.token(c),
-        "birth_date": v.birth_date(c).is_not_null(),
+        "birth_date": v.birth_date(c, formats).is_not_null(),
         "birth_name": v.person_name(c),
         "used_name": v.person_name(c),
         "first_names": v.person_name(c),
@@ -100,24 +101,35 @@ def role_mask(role: str, column: str) -> pl.Expr:
     return tests[role]
 
 
-def detect_frame(frame: pl.DataFrame, plan: TablePlan, cache: HealthCache) -> FrameFindings:
-    """Masks for every role of ``plan`` and every category found in its free text."""
+def detect_frame(
+    frame: pl.DataFrame,
+    plan: TablePlan,
+    cache: HealthCache,
+    extra: dict[str, pl.Expr] | None = None,
+) -> FrameFindings:
+    """Masks for every role of ``plan`` and every category found in its free text.
+
+    ``extra`` expressions are evaluated in the same pass (shared sub-expressions
+    such as the compact NIR are computed once) and returned in ``found.extra``.
+    """
     found = FrameFindings()
-    if plan.roles:
-        masks = frame.select(
-            [role_mask(r.role, r.column).alias(str(i)) for i, r in enumerate(plan.roles)]
-        )
-        for i, role in enumerate(plan.roles):
-            mask = masks[str(i)]
-            if role.role == "iban" and mask.any():
-                mask = _iban_checked(frame[role.column], mask)
-            found.add(ROLES[role.role], role.column, role.role, mask)
-    traits = [plan.first(r) for r in _INS_ROLES]
-    if all(traits):
-        named = [t for t in traits if t is not None]
-        tests = [role_mask(r, c) for r, c in zip(_INS_ROLES, named, strict=True)]
-        complete = frame.select(pl.all_horizontal(tests)).to_series()
-        found.add("ins_traits", " + ".join(named), "ins_row", complete)
+    exprs = [role_mask(r.role, r.column, r.formats).alias(str(i)) for i, r in enumerate(plan.roles)]
+    exprs += [e.alias(f"extra:{k}") for k, e in (extra or {}).items()]
+    masks = frame.lazy().select(exprs).collect() if exprs else pl.DataFrame()
+    by_column: dict[tuple[str, str], pl.Series] = {}
+    for i, role in enumerate(plan.roles):
+        mask = masks[str(i)].fill_null(False)
+        if role.role == "iban" and mask.any():
+            mask = _iban_checked(frame[role.column], mask)
+        by_column[(role.role, role.column)] = mask
+        found.add(ROLES[role.role], role.column, role.role, mask)
+    for key in extra or {}:
+        found.extra[key] = masks[f"extra:{key}"]
+    traits = [(r, plan.first(r)) for r in _INS_ROLES]
+    if all(column for _, column in traits):
+        parts = [by_column[(r, c)] for r, c in traits if c is not None]
+        complete = parts[0] & parts[1] & parts[2]
+        found.add("ins_traits", " + ".join(c for _, c in traits if c), "ins_row", complete)
     for column in plan.free_text:
         _free_text(frame, column, cache, found)
     return found
@@ -129,47 +141,54 @@ def _iban_checked(values: pl.Series, mask: pl.Series) -> pl.Series:
 
 
 def _free_text(frame: pl.DataFrame, column: str, cache: HealthCache, found: FrameFindings) -> None:
-    c = pl.col(column)
+    """Spans and health terms, computed once per distinct text then mapped to the cells."""
+    values = frame[column]
+    distinct = pl.DataFrame({"t": values.drop_nulls().unique()})
+    c = pl.col("t")
     nir_ok = (
         c.str.extract_all(_NIR_SPAN)
         .list.eval(v.nir_valid(v.compact_nir(pl.element())))
         .list.any()
         .fill_null(False)
     )
-    spans = frame.select(
-        nir=nir_ok,
-        phone=c.str.contains(_PHONE_SPAN),
-        email=c.str.contains(_EMAIL_SPAN),
-        iban=c.str.contains(_IBAN_SPAN),
-        name=c.str.contains(_TITLE_NAME),
-        birth_date=c.str.contains(_BIRTH_SPAN),
-        address=c.str.contains(_STREET_SPAN),
-        credential=c.str.contains(_CREDENTIAL_SPAN),
-        blood_group=c.str.contains(_BLOOD_SPAN),
-        flagged=v.unaccent_lower(c).str.contains_any(list(prefilter_terms())),
-    )
-    for category in spans.columns:
-        if category == "flagged":
-            continue
-        mask = spans[category]
-        if category == "iban" and mask.any():
-            mask = _iban_in_text(frame[column], mask)
-        found.add(category, column, "free_text", mask)
-    flagged = spans["flagged"].fill_null(False)
-    texts = frame[column].filter(flagged)
-    if texts.len() == 0:
-        return
-    cache.analyse(texts.unique().to_list())
-    cache.skipped_cells += texts.filter(~texts.is_in(list(cache.results))).len()
-    health = {t: r for t, r in cache.results.items() if r is not NOTHING}
-    for category, pick in (("health", "health"), ("drug", "drugs")):
-        keys = [t for t, r in health.items() if getattr(r, pick)]
-        mask = (
-            frame[column].is_in(keys) & flagged
-            if keys
-            else pl.repeat(False, frame.height, eager=True)
+    spans = (
+        distinct.lazy()
+        .select(
+            c,
+            nir=nir_ok,
+            phone=c.str.contains(_PHONE_SPAN),
+            email=c.str.contains(_EMAIL_SPAN),
+            iban=c.str.contains(_IBAN_SPAN),
+            name=c.str.contains(_TITLE_NAME),
+            birth_date=c.str.contains(_BIRTH_SPAN),
+            address=c.str.contains(_STREET_SPAN),
+            credential=c.str.contains(_CREDENTIAL_SPAN),
+            blood_group=c.str.contains(_BLOOD_SPAN),
+            flagged=v.unaccent_lower(c).str.contains_any(list(prefilter_terms())),
         )
-        found.add(category, column, "free_text", mask)
+        .collect()
+    )
+    texts = spans["t"]
+    for category in spans.columns[1:-1]:
+        hits = spans[category].fill_null(False)
+        if category == "iban" and hits.any():
+            hits = _iban_in_text(texts, hits)
+        found.add(category, column, "free_text", _cells(values, texts.filter(hits)))
+    flagged = texts.filter(spans["flagged"].fill_null(False))
+    cache.analyse(flagged.to_list())
+    unanalysed = flagged.filter(~flagged.is_in(list(cache.results)))
+    if unanalysed.len():
+        cache.skipped_cells += int(values.is_in(unanalysed).sum())
+    for category, pick in (("health", "health"), ("drug", "drugs")):
+        keys = [t for t in flagged if (r := cache.results.get(t)) and getattr(r, pick)]
+        found.add(category, column, "free_text", _cells(values, pl.Series(keys, dtype=pl.String)))
+
+
+def _cells(values: pl.Series, texts: pl.Series) -> pl.Series:
+    """Cells of ``values`` equal to one of ``texts`` (all False when there is none)."""
+    if texts.len() == 0:
+        return pl.repeat(False, values.len(), eager=True)
+    return values.is_in(texts.implode()).fill_null(False)
 
 
 def _iban_in_text(values: pl.Series, mask: pl.Series) -> pl.Series:

@@ -100,6 +100,14 @@ HEALTH_TERMS: dict[str, list[str]] = {
         "insuffisance cardiaque",
         "infarctus",
         "avc",
+        "fibrillation atriale",
+        "fibrillation auriculaire",
+        "thromboembolique",
+        "embolie pulmonaire",
+        "phlebite",
+        "thrombose",
+        "hypertension",
+        "cirrhose",
     ],
 }
 
@@ -110,9 +118,11 @@ HEALTH_REGEX: dict[str, list[str]] = {
     "cancer": [r"\bk\s(?:sein|prostate|colon|poumon|ovaire|vessie|pancreas|col)\b"],
 }
 
-# Drug classes written by secretaries, with their ATC code.
+# Drug classes written by secretaries and names edsnlp's list lacks, with their ATC code.
 DRUG_EXTRA: dict[str, list[str]] = {
     "B01AA": ["avk", "antivitamine k", "anti-vitamine k"],
+    "B01AA12": ["fluindione", "previscan"],
+    "B03XA01": ["epoetine alfa", "epoetine"],
     "A10A": ["insuline"],
 }
 

@@ -96,11 +96,11 @@ def scan_table(
     for frame in table.frames(FRAME_ROWS):
         if plan is None:
             plan = plan_table(frame.head(SAMPLE_ROWS))
-        found = detect_frame(frame, plan, state.cache)
+        key = _person_key(plan)
+        found = detect_frame(frame, plan, state.cache, {"person": key} if key is not None else None)
         _count(finding, frame, found, state.cache)
-        key = _person_key(frame, plan)
-        if key is not None:
-            state.persons.append(key)
+        if "person" in found.extra:
+            state.persons.append(found.extra["person"].drop_nulls().hash())
         if state.matcher is not None:
             state.matcher.feed(frame, plan)
         finding.rows += frame.height
@@ -113,15 +113,20 @@ def _count(
     finding: FileFinding, frame: pl.DataFrame, found: FrameFindings, cache: HealthCache
 ) -> None:
     for category, column, source, cells in found.masks:
-        count = int(cells.sum())
-        if not count:
+        count = int(cells.sum()) if category != "ins_traits" or source == "ins_row" else 0
+        if not count and category != "ins_traits":
             continue
         entry = finding.categories.setdefault(category, CategoryFinding(category))
         samples: list[str] = []
         if len(entry.samples) < MAX_SAMPLES:
             samples = _samples(category, source, frame[column].filter(cells), cache)
-        label = FREE_TEXT if source == "free_text" else column
         confidence = _CONFIDENCE.get(category, 0.8) if source == "free_text" else 0.9
+        if source == "ins_row":
+            for part in column.split(" + "):
+                entry.merge(0, part, confidence, [])
+            entry.count += count
+            continue
+        label = FREE_TEXT if source == "free_text" else column
         entry.merge(count, label, confidence, samples)
 
 
@@ -149,7 +154,8 @@ def _samples(category: str, source: str, values: pl.Series, cache: HealthCache) 
     return [f"({category} in free text)"]
 
 
-def _person_key(frame: pl.DataFrame, plan: TablePlan) -> pl.Series | None:
+def _person_key(plan: TablePlan) -> pl.Expr | None:
+    """One identity per row: valid NIR, else name + first name + birth date, else contact."""
     parts: list[pl.Expr] = []
     nir = plan.first("nir")
     if nir is not None:
@@ -160,11 +166,7 @@ def _person_key(frame: pl.DataFrame, plan: TablePlan) -> pl.Series | None:
         bn, fn, bd = (pl.col(t) for t in traits if t is not None)
         parts.append(
             pl.concat_str(
-                [
-                    v.unaccent_lower(bn).str.strip_chars(),
-                    v.unaccent_lower(fn).str.strip_chars().str.split(" ").list.first(),
-                    v.birth_date(bd).dt.to_string(),
-                ],
+                [bn.str.to_uppercase(), fn.str.extract(r"^\s*(\S+)").str.to_uppercase(), bd],
                 separator="|",
             )
         )
@@ -174,15 +176,12 @@ def _person_key(frame: pl.DataFrame, plan: TablePlan) -> pl.Series | None:
     phone = plan.first("phone")
     if phone is not None:
         parts.append(v.phone_e164(pl.col(phone)))
-    for column in plan.free_text:
+    for column in plan.free_text if not parts else ():
         text = pl.col(column)
         compact = v.compact_nir(text.str.extract(f"({_NIR_SPAN})"))
         parts.append(pl.when(v.nir_valid(compact)).then(compact))
         parts.append(text.str.extract(f"({_EMAIL_SPAN})").str.to_lowercase())
-    if not parts:
-        return None
-    keys = frame.select(key=pl.coalesce(parts)).drop_nulls()
-    return keys["key"].hash() if keys.height else None
+    return pl.coalesce(parts) if parts else None
 
 
 def _finish(report: ScanReport, state: _State) -> None:

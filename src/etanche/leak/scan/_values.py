@@ -17,12 +17,14 @@ __all__ = [
     "birth_date",
     "blood_group",
     "compact_nir",
+    "date_formats",
     "email",
     "iban_shape",
     "iban_valid",
     "insee_code",
     "nir_valid",
     "person_name",
+    "phone",
     "phone_e164",
     "postcode",
     "secret_like",
@@ -33,7 +35,7 @@ __all__ = [
 ]
 
 _NIR = r"^[12378]\d{2}(?:0[1-9]|1[0-2]|20|3\d|4[0-2]|[5-9]\d)(?:\d{2}|2[AB])\d{8}$"
-_PHONE = r"^(?:(?:\+|00)33|0)[1-9]\d{8}$"
+_PHONE = r"(?-u)^(?:(?:\+|00)33 ?(?:\(0\) ?)?|0)[1-9](?:[ .\-/]?[0-9]{2}){4}$"
 _EMAIL = r"^[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
 _IBAN = r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$"
 _BLOOD = r"^(?i)(?:groupe\s+)?(?:A|B|AB|O)\s?(?:\+|-|pos(?:itif)?|n[eé]g(?:atif)?|rh\s?[+-])$"
@@ -44,7 +46,7 @@ _STREET_WORDS = (
 )
 STREET_WORDS = _STREET_WORDS
 _STREET = rf"^(?i)(?:\d{{1,4}}\s?(?:bis|ter|b|t)?,?\s+)?(?:{_STREET_WORDS})\.?\s+\S"
-_NAME = r"^(?:(?:Dr|Pr|M|Mme|Mlle)\.?\s+)?\p{L}[\p{L}' .\-]{0,80}$"
+_NOT_NAME = r"(?-u)[0-9@_=/\\:;<>|#$%*+]"
 _SEX = r"^(?i)(?:M|F|H|I|U|1|2|masculin|f[ée]minin|homme|femme|male|female)$"
 _POSTCODE = r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}$"
 _INSEE = r"^(?:\d{5}|2[AB]\d{3})$"
@@ -78,23 +80,31 @@ def unaccent_lower(expr: pl.Expr) -> pl.Expr:
 
 
 def compact_nir(expr: pl.Expr) -> pl.Expr:
-    return expr.str.replace_all(r"[\s.\-]", "").str.to_uppercase()
+    return expr.str.replace_all(r"(?-u)[ \t.\-]", "").str.to_uppercase()
 
 
 def nir_valid(compact: pl.Expr) -> pl.Expr:
     """Shape, month code and key: 97 - (body mod 97), Corsica 2A/2B counted as 19/18."""
-    body = compact.str.slice(0, 13).str.replace("2A", "19").str.replace("2B", "18")
+    body = (
+        compact.str.slice(0, 13)
+        .str.replace("2A", "19", literal=True)
+        .str.replace("2B", "18", literal=True)
+    )
     key = compact.str.slice(13, 2).cast(pl.Int64, strict=False)
     number = body.cast(pl.Int64, strict=False)
     shaped = compact.str.contains(_NIR)
     return shaped.fill_null(False) & ((97 - number % 97) == key).fill_null(False)
 
 
+def phone(expr: pl.Expr) -> pl.Expr:
+    """A French number in one of its usual writings (0X XX.., +33 X.., 0033.., +33 (0)X..)."""
+    return expr.str.strip_chars().str.contains(_PHONE).fill_null(False)
+
+
 def phone_e164(expr: pl.Expr) -> pl.Expr:
     """French numbers in any usual writing as +33XXXXXXXXX, else null."""
-    digits = expr.str.replace_all(r"\(0\)|[\s.\-/()]", "")
-    tail = digits.str.slice(-9)
-    return pl.when(digits.str.contains(_PHONE)).then(pl.lit("+33") + tail).otherwise(None)
+    tail = expr.str.replace_all(r"\D", "").str.slice(-9)
+    return pl.when(phone(expr)).then(pl.lit("+33") + tail).otherwise(None)
 
 
 def email(expr: pl.Expr) -> pl.Expr:
@@ -113,17 +123,26 @@ def iban_valid(value: str) -> bool:
     return int(digits) % 97 == 1
 
 
-def birth_date(expr: pl.Expr) -> pl.Expr:
-    """The date in the cell (dd/mm/yyyy, yyyy-mm-dd, dd-mm-yyyy, dd.mm.yyyy), if plausible."""
-    text = expr.str.strip_chars().str.slice(0, 10)
-    parsed = pl.coalesce(
-        text.str.to_date("%d/%m/%Y", strict=False),
-        text.str.to_date("%Y-%m-%d", strict=False),
-        text.str.to_date("%d-%m-%Y", strict=False),
-        text.str.to_date("%d.%m.%Y", strict=False),
-    )
+DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def birth_date(expr: pl.Expr, formats: tuple[str, ...] = DATE_FORMATS) -> pl.Expr:
+    """The date in the cell (dd/mm/yyyy, yyyy-mm-dd, dd-mm-yyyy, dd.mm.yyyy), if plausible.
+
+    ``formats`` narrows the parse to the writings a column was seen to use.
+    """
+    text = expr.str.slice(0, 10)
+    tries = [text.str.to_date(f, strict=False) for f in formats]
+    parsed = tries[0] if len(tries) == 1 else pl.coalesce(tries)
     plausible = parsed.is_between(date(_FIRST_YEAR, 1, 1), date.today())
     return pl.when(plausible).then(parsed).otherwise(None)
+
+
+def date_formats(values: pl.Series) -> tuple[str, ...]:
+    """The formats, among DATE_FORMATS, that parse some of ``values`` (all if none)."""
+    text = values.str.strip_chars().str.slice(0, 10)
+    used = tuple(f for f in DATE_FORMATS if text.str.to_date(f, strict=False).is_not_null().any())
+    return used or DATE_FORMATS
 
 
 def blood_group(expr: pl.Expr) -> pl.Expr:
@@ -135,7 +154,10 @@ def street(expr: pl.Expr) -> pl.Expr:
 
 
 def person_name(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars().str.contains(_NAME).fill_null(False)
+    """Words of letters: no digit, no symbol, not too long (names, cities, "Dr X")."""
+    length = expr.str.len_bytes()
+    plain = ~expr.str.contains(_NOT_NAME)
+    return (plain & (length >= 2) & (length <= 100)).fill_null(False)
 
 
 def sex(expr: pl.Expr) -> pl.Expr:

@@ -112,10 +112,11 @@ def _index_values(frame: pl.DataFrame, plan: TablePlan) -> pl.DataFrame | None:
     if all(names):
         birth_name, first_names, born = (n for n in names if n is not None)
         parts = frame.select(
-            ok=role_mask("birth_name", birth_name) & role_mask("birth_date", born),
+            ok=role_mask("birth_name", birth_name)
+            & role_mask("birth_date", born, plan.formats(born)),
             b=pl.col(birth_name),
             f=pl.col(first_names),
-            d=v.birth_date(pl.col(born)),
+            d=v.birth_date(pl.col(born), plan.formats(born)),
         )
         keys = [
             name_dob_key(b, _first(f), d) if ok and f and d else None
