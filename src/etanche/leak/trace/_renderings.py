@@ -20,6 +20,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from etanche.domain import normalize_phone_for_index
 
 __all__ = [
     "FAMILIES",
@@ -61,10 +64,18 @@ def _pairs(digits: str, sep: str) -> str:
     return sep.join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
+@lru_cache(maxsize=1 << 16)
+def _valid_number(e164: str) -> bool:
+    """Whether every writing indexes as this E.164 number (libphonenumber finds it valid)."""
+    return normalize_phone_for_index("0" + e164[3:]) == e164
+
+
 def _phone_variants(value: str) -> tuple[str, ...] | None:
     found = _FR_E164.fullmatch(canonical_phone(value))
     if found is None:
         return None
+    if not _valid_number(found.group(0)):
+        return None  # the index would keep an invalid number's digits as written
     rest = found.group(1)
     national = "0" + rest
     return (

@@ -34,6 +34,7 @@ __all__ = [
 EXACT_ORDER = 150
 LOG10_FLOOR = -300.0
 _LN10 = math.log(10.0)
+_VECTOR_INVERSIONS = 1500
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -96,7 +97,10 @@ def agreement_log10p(groups: Mapping[int, tuple[int, int]]) -> float:
 
 
 def inversions(values: Sequence[int]) -> int:
-    """Pairs i < j with values[i] > values[j] (merge sort, O(n log n))."""
+    """Pairs i < j with values[i] > values[j] (vectorised when small, else merge sort)."""
+    if len(values) <= _VECTOR_INVERSIONS:
+        a = np.array(values, dtype=np.uint64)
+        return int(np.count_nonzero(np.triu(a[:, None] > a[None, :], 1)))
 
     def sort(items: list[int]) -> tuple[list[int], int]:
         if len(items) <= 1:
