@@ -1,0 +1,214 @@
+"""``etanche incident`` as a DPO uses it: open from a found file, report, letters.
+
+The found file is the legacy flat export (the 2020 leak's shape) of some of the
+vault's patients plus strangers from another synthetic network; the scan
+(contract B) recognises ours by blind index, and only they get a letter.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _pdftext import pages
+
+from _cli import run
+from _staff import Staff
+from conftest import PASSPHRASE
+from etanche.access import Role
+from etanche.audit import AuditLog, Outcome
+from etanche.crypto import KdfCost
+from etanche.domain import Patient
+from etanche.exchange.legacy_csv import DELIMITER, ENCODING, LEGACY_COLUMNS, legacy_row
+from etanche.leak.incident import HEADINGS
+from etanche.synth import SynthConfig, generate
+from etanche.vault import Vault, parse_location
+
+SEED = 11
+CONTACT = "dpo@labos-iroise.example"
+
+
+def ours() -> list[Patient]:
+    return list(generate(SynthConfig(patients=80, labs=2, seed=SEED)).patients())
+
+
+@pytest.fixture
+def dpo_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
+    where = tmp_path / "v"
+    monkeypatch.setenv("ETANCHE_VAULT", str(where))
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.delenv("ETANCHE_RULES", raising=False)
+    network = generate(SynthConfig(patients=80, labs=2, seed=SEED))
+    with Vault.create(
+        parse_location(str(where)), PASSPHRASE, kdf_cost=KdfCost.fast_for_tests()
+    ) as store:
+        for lab in network.labs:
+            store.add_lab(lab)
+        store.add_many((p, s) for batch in network.batches() for p, s in batch)
+        staff = Staff(store)
+        tokens = {
+            "dpo": staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"]),
+            "reception": staff.add("mquere", "Morgane Quéré", Role.RECEPTION, ["L01"]),
+        }
+    for name, token in tokens.items():
+        (tmp_path / name).write_text(token)
+        (tmp_path / name).chmod(0o600)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "dpo"))
+    return where
+
+
+def addressee(patient: Patient) -> str:
+    """First name and NAME, as the letter's address block writes them."""
+    return f"{patient.first_first_name} {(patient.used_name or patient.birth_name).upper()}"
+
+
+def found_file(path: Path, leaked: list[Patient], strangers: list[Patient]) -> Path:
+    with path.open("w", encoding=ENCODING, errors="replace", newline="") as handle:
+        writer = csv.writer(handle, delimiter=DELIMITER, lineterminator="\r\n")
+        writer.writerow(LEGACY_COLUMNS)
+        for n, patient in enumerate(leaked + strangers):
+            writer.writerow(legacy_row(patient, f"D{n:06d}", ("", "")))
+    return path
+
+
+def events(where: Path, action: str) -> list[tuple[int, object]]:
+    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+        return list(AuditLog.for_vault(store).events(action=action, limit=10_000))
+
+
+def test_open_from_a_found_file_then_report_and_letters(
+    dpo_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patients = ours()
+    leaked = [p for p in patients if p.nir][:12]
+    strangers = list(generate(SynthConfig(patients=8, labs=1, seed=99)).patients())
+    found = found_file(tmp_path / "export_patients.csv", leaked, strangers)
+    code, out, err = run(
+        capsys,
+        "incident",
+        "open",
+        "--title",
+        "Export retrouvé sur un canal Telegram",
+        "--found",
+        str(found),
+        "--circumstances",
+        "published,malicious",
+        "--dpo-contact",
+        CONTACT,
+        "--json",
+    )
+    assert code == 0, err
+    opened = json.loads(out)
+    assert opened["severity"] == "very high" and opened["seconds_left"] > 71 * 3600
+    assert 0 < opened["matched"] <= len(leaked)
+    incident = opened["id"]
+    for patient in leaked:  # nothing of the patients on any output
+        assert patient.birth_name not in out + err and patient.id not in out + err
+
+    code, out, _ = run(capsys, "incident", "show", incident)
+    assert code == 0
+    assert "Severity (ENISA): very high" in out and "DPC = 4" in out and "EI = 1" in out
+    assert "Timeline:" in out and "Analyse des fichiers trouvés" in out
+
+    code, out, _ = run(capsys, "incident", "note", incident, "Canal signalé.", "--measure")
+    assert code == 0 and "4 timeline entries" in out
+
+    md, pdf = tmp_path / "cnil.md", tmp_path / "cnil.pdf"
+    code, out, err = run(capsys, "incident", "report", incident, "--md", str(md), "--pdf", str(pdf))
+    assert code == 0, err
+    markdown = md.read_text(encoding="utf-8")
+    text = " ".join(pages(pdf)).replace("\n", " ")
+    for heading in HEADINGS:
+        assert heading in markdown and heading in text, heading
+    assert "Canal signalé." in markdown and "Anne Le Roux" in markdown
+
+    letters = tmp_path / "lettres"
+    code, out, err = run(capsys, "incident", "notify", incident, "--out", str(letters))
+    assert code == 0, err
+    index = json.loads((letters / "index.json").read_text())
+    written = [x["patient"] for f in index["files"] for x in f["letters"]]
+    assert len(written) == index["letters"] == opened["matched"]
+    assert set(written) <= {p.id for p in leaked}
+    body = "\n".join(page for f in index["files"] for page in pages(letters / f["file"]))
+    assert len(pages(letters / "lettres-0001.pdf")) == len(written)
+    named = {addressee(p) for p in leaked}
+    for patient in patients:
+        if patient.id in written:
+            assert addressee(patient) in body
+        elif addressee(patient) not in named:
+            assert addressee(patient) not in body, "a letter went to a patient not in the file"
+    for patient in strangers:
+        assert addressee(patient) not in body
+    assert f"{len(written)} letters" in out
+    for patient in leaked:
+        assert patient.birth_name not in out + err
+
+    (notify,) = [e for _, e in events(dpo_vault, "incident.notify")]
+    assert notify.outcome is Outcome.OK and set(written) <= set(notify.object_ids)
+    scans = [e for _, e in events(dpo_vault, "leak.scan")]
+    assert scans and scans[-1].details["matched"] == opened["matched"]
+
+    code, out, _ = run(capsys, "incident", "list", "--json")
+    (listed,) = json.loads(out)["incidents"]
+    assert listed["letters"] == len(written) and listed["reported_at"]
+    assert run(capsys, "incident", "close", incident)[0] == 0
+
+
+def test_open_without_files_and_a_late_report(
+    dpo_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys,
+        "incident",
+        "open",
+        "--title",
+        "Ordinateur portable volé",
+        "--discovered-at",
+        "2024-03-01T08:00",
+        "--circumstances",
+        "copied",
+    )
+    assert code == 0, err
+    assert "Incident INC-20240301-" in out and "overdue by" in out
+    incident = out.split()[1]
+    md = tmp_path / "late.md"
+    code, _, err = run(capsys, "incident", "report", incident, "--md", str(md))
+    assert code == 0 and "past the 72-hour deadline" in err and "--delay-reason" in err
+    assert "Motifs du retard : À COMPLÉTER" in md.read_text(encoding="utf-8")
+    assert run(capsys, "incident", "report", incident)[0] == 2  # no output named
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["incident", "open", "--title", "x", "--circumstances", "leaked"], "unknown 'leaked'"),
+        (["incident", "open", "--title", "x", "--discovered-at", "hier"], "ISO date"),
+        (["incident", "show", "INC-20240101-000000"], "no such record"),
+    ],
+)
+def test_mistakes_give_one_clear_line(
+    dpo_vault: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code in (2, 4) and message in err and "Traceback" not in err
+
+
+def test_a_receptionist_is_refused_and_the_refusal_logged(
+    dpo_vault: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(dpo_vault.parent / "reception"))
+    code, _, err = run(capsys, "incident", "open", "--title", "x")
+    assert code == 7 and "not allowed to the reception role" in err
+    code, _, err = run(capsys, "incident", "list")
+    assert code == 7
+    denied = [e for _, e in events(dpo_vault, "incident.manage") if e.outcome is Outcome.DENIED]
+    assert [e.actor for e in denied] == ["mquere", "mquere"]
