@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # _tracedrill
+sys.path.append(str(Path(__file__).parent))  # _tracedrill (last: "conftest" stays the root one)
 
 from _tracedrill import Ground, make_ground
 
