@@ -50,6 +50,7 @@ class PlanRecord:
     expires_at: datetime | None
     purpose: str
     recipients: tuple[str, ...]
+    labs: tuple[str, ...]
 
     @property
     def approved(self) -> bool:
@@ -89,6 +90,7 @@ class Plans:
             "approvals": [],
             "purpose": plan.purpose,
             "recipients": [r.name for r in plan.recipients],
+            "labs": list(plan.labs),
             "packages": [],
         }
         self._docs.put(
@@ -145,6 +147,7 @@ class Plans:
             expires_at=document.expires_at,
             purpose=body["purpose"],
             recipients=tuple(body["recipients"]),
+            labs=tuple(body.get("labs", ())),
         )
 
     def all(self) -> list[PlanRecord]:

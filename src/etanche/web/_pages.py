@@ -3,7 +3,8 @@
 - ``_pages_login``: login with TOTP, first-login enrolment, logout;
 - ``_pages_patients``: search, sheet, intake and edit (live validation), specimens;
 - ``_pages_users``: lab admins' account management;
-- ``_pages_supervision``: audit browser and verification, alerts, decoys.
+- ``_pages_supervision``: audit browser and verification, alerts, decoys;
+- ``_pages_migrations``: migration plans, approvals, packages, deletion certificates.
 
 Every route but the login forms depends on ``page_person`` (GET) or
 ``form_person`` (POST, CSRF-checked); the policy and the services decide.
@@ -13,10 +14,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from etanche.web import _pages_login, _pages_patients, _pages_supervision, _pages_users
+from etanche.web import (
+    _pages_login,
+    _pages_migrations,
+    _pages_patients,
+    _pages_supervision,
+    _pages_users,
+)
 
 router = APIRouter()
 router.include_router(_pages_login.router)
 router.include_router(_pages_patients.router)
 router.include_router(_pages_users.router)
 router.include_router(_pages_supervision.router)
+router.include_router(_pages_migrations.router)

@@ -36,16 +36,21 @@ class NavItem:
     current: bool = False
 
 
-# (label, path, the action a person needs to see the entry)
-_NAV: tuple[tuple[str, str, Action], ...] = (
+# (label, path, the actions of which a person needs one to see the entry)
+_NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
     ("Rechercher un patient", "/patients", Action.PATIENT_SEARCH),
     ("Nouveau patient", "/patients/new", Action.PATIENT_CREATE),
     ("Utilisateurs", "/users", Action.USER_MANAGE),
     ("Journal d'audit", "/audit", Action.AUDIT_READ),
     ("Alertes", "/alerts", Action.ALERT_READ),
     ("Leurres", "/decoys", Action.DECOY_MANAGE),
+    (
+        "Migrations",
+        "/migrations",
+        (Action.MIGRATION_PLAN, Action.MIGRATION_APPROVE, Action.MIGRATION_CLOSE),
+    ),
 )
-_LATER = ("Exports", "Incidents")
+_LATER = ("Incidents",)
 
 # Fixed flash messages, chosen by a code in the query string: no value travels in a URL.
 FLASHES = {
@@ -67,9 +72,9 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
     """The entries this person's role can use (each route still asks the policy)."""
     allowed = role_actions(actor.role)
     items: list[NavItem] = []
-    for label, href, action in _NAV:
-        if action in allowed:
-            current = path == href or (href == "/patients" and path.startswith("/patients/"))
+    for label, href, needed in _NAV:
+        if _any_allowed(needed, allowed):
+            current = path == href or (href != "/" and path.startswith(href + "/"))
             if href == "/patients" and path.startswith("/patients/new"):
                 current = False
             items.append(NavItem(label, href, current))
@@ -80,10 +85,15 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
 def home_for(actor: Actor) -> str:
     """Where a person lands after login: the first page of their role."""
     allowed = role_actions(actor.role)
-    for _, href, action in _NAV:
-        if action in allowed:
+    for _, href, needed in _NAV:
+        if _any_allowed(needed, allowed):
             return href
     return "/home"
+
+
+def _any_allowed(needed: Action | tuple[Action, ...], allowed: frozenset[Action]) -> bool:
+    wanted = needed if isinstance(needed, tuple) else (needed,)
+    return any(action in allowed for action in wanted)
 
 
 def render(
