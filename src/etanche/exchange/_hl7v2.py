@@ -39,6 +39,7 @@ INS_OIDS = frozenset({"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.10", "1.2.250.1.
 INS_NIR_AUTHORITY = "ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO"
 MAX_SEGMENTS = 5_000
 MAX_MESSAGE_CHARS = 1 << 22
+MAX_DELIMITERS = 20_000
 LOINC_BLOOD_GROUP = "882-1"
 LOINC_PREGNANCY = "82810-3"
 LOINC_MEDICATION = "10160-0"
@@ -96,14 +97,16 @@ class _Msg:
 
     def __init__(self, parsed: Any, d: Delimiters) -> None:
         self.d = d
-        self.segments: list[tuple[str, list[Field]]] = []
-        for segment in parsed:
-            name = str(segment[0]).strip().upper()
-            fields: list[Field] = [_tree(f, 3) for f in segment]
-            self.segments.append((name, fields))
+        self._parsed = parsed
+        self.names = [str(segment[0]).strip().upper() for segment in parsed]
 
     def all(self, name: str) -> list[list[Field]]:
-        return [fields for seg, fields in self.segments if seg == name]
+        """Segments called ``name``, as regular trees (built only for segments we read)."""
+        return [
+            [_tree(f, 3) for f in segment]
+            for seg, segment in zip(self.names, self._parsed, strict=True)
+            if seg == name
+        ]
 
     def first(self, name: str) -> list[Field] | None:
         found = self.all(name)
@@ -273,15 +276,24 @@ class Hl7Reader:
             d = Delimiters.parse(sep, head[4:].split(sep, 1)[0], HL7_DEFAULT)
         except ValueError:
             return None, SourceIssue(f"{where} (MSH)", "MSH.2", "unreadable delimiters")
+        text = "\r".join(segments)
+        if sum(text.count(c) for c in (sep, *d.encoding_chars)) > MAX_DELIMITERS:
+            # python-hl7 builds one container per element: bound the work per message.
+            return None, SourceIssue(where, None, "message too complex")
         try:
-            parsed = hl7.parse("\r".join(segments))
+            parsed = hl7.parse(text)
             msg = _Msg(parsed, d)
         except Exception:  # python-hl7 raises many kinds on malformed input
             return None, SourceIssue(f"{where} (MSH)", None, "malformed message")
-        for name, fields in msg.segments:
-            for index in range(1, len(fields)):
-                if any(any(any(s for s in c) for c in r) for r in fields[index]):
-                    label = f"{name[:3]}.{index}"
+        for raw in segments:
+            cells = raw.split(sep)
+            name = cells[0].strip().upper()[:3]
+            blank = set(d.encoding_chars) | {" "}
+            for index in range(1, len(cells)):
+                if cells[index] and not set(cells[index]) <= blank:
+                    label = f"{name}.{index + 1 if name == 'MSH' else index}"
+                    if label in self._seen:
+                        continue
                     self._seen.add(label)
                     if label not in _MAPPED | _STRUCTURAL and name not in _IGNORED:
                         self._unmapped.add(label)

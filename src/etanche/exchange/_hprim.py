@@ -33,6 +33,7 @@ from etanche.exchange._text import BadLine, TextSource
 __all__ = ["HprimReader", "write_hprim"]
 
 LINE_LIMIT = 220
+MAX_RECORD = 1 << 22  # a record and its A continuations
 BLOOD_GROUP_CODES = frozenset({"882-1", "GRP", "GRSANG", "GROUPE", "ABORH", "GSRH"})
 PREGNANCY_CODES = frozenset({"82810-3", "GROSS"})
 # Highest field number each record may carry (P.35 and so on in HPRIM Santé 2.2).
@@ -128,18 +129,28 @@ class HprimReader:
             line = item.lstrip("\x0b").rstrip("\x1c")
             if not line.strip():
                 continue
-            if d is None and not line.startswith("H"):
+            if d is None and not (line.startswith("H") and len(line) > 1 and _sep(line[1])):
                 raise SourceError(
                     f"{self.path.name}: line {number}: not an HPRIM file (no H record)"
                 )
             if d is not None and pending is not None and line.startswith("A" + d.field):
-                pending = (pending[0], pending[1] + line[2:])
+                if len(pending[1]) + len(line) > MAX_RECORD:
+                    yield SourceIssue(f"line {pending[0]}", None, "record too long")
+                    if pending[1].startswith("P" + d.field):
+                        if current is not None and not current.broken:
+                            yield current.record()
+                        current = _Patient(f"line {pending[0]}")
+                    if current is not None:
+                        current.broken = True
+                    pending = None
+                else:
+                    pending = (pending[0], pending[1] + line[2:])
                 continue
             if pending is not None:
                 assert d is not None
                 d, current, out = self._handle(pending, d, current)
                 yield from out
-            if line.startswith("H") and len(line) > 1 and not line[1].isalnum():
+            if line.startswith("H") and len(line) > 1 and _sep(line[1]):
                 try:
                     d = Delimiters.parse(line[1], line[2:].split(line[1], 1)[0], HPRIM_DEFAULT)
                 except ValueError:
@@ -297,6 +308,10 @@ class HprimReader:
                 p.fields["pregnant"] = {"Y": "yes", "N": "no"}.get(value.upper(), value)
         else:
             self._unmapped.add(f"OBX {code[:20]}" if code.isprintable() else "OBX (other)")
+
+
+def _sep(ch: str) -> bool:
+    return not ch.isalnum() and not ch.isspace()
 
 
 def _field_order(name: str) -> tuple[str, int]:

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal, Protocol
 
 __all__ = [
@@ -130,10 +131,18 @@ class SourceReader(Protocol):
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=4096)
 def fold_header(header: str) -> str:
-    """Lower-case, accent-free, punctuation as single spaces: "N° dossier" -> "n dossier"."""
-    decomposed = unicodedata.normalize("NFKD", header)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    """Lower-case, accent-free, punctuation as single spaces: "N° dossier" -> "n dossier".
+
+    Only the first 200 characters count: no real column name is longer.
+    """
+    header = header[:200]
+    if header.isascii():
+        bare = header.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", header)
+        bare = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
     return _NON_ALNUM.sub(" ", bare).strip()
 
 

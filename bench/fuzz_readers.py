@@ -1,0 +1,223 @@
+"""Fuzz every source reader: only Étanche errors may come out, whatever the bytes.
+
+    python bench/fuzz_readers.py --json [--inputs 100000] [--atheris-seconds 60]
+
+Per reader (legacy-csv, csv, hprim, hl7v2, fhir json, fhir ndjson): ``--inputs``
+inputs, 90 % mutations of a small valid file (bit flips, truncation, delimiter and
+line-end injection, duplicated or lost ranges, huge fields) and 10 % random
+bytes, read to the end and every record passed to build_patient. Two readers run
+at a time (one process each). Then, when atheris is importable, a
+coverage-guided run per reader seeded with the same files. A crash is any
+exception that is not an EtancheError.
+JSON keys: inputs_per_reader, crashes, crash_sites, atheris, atheris_runs, seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import contextlib
+
+from _common import emit, machine, today
+from etanche.errors import EtancheError
+from etanche.exchange import SourceRecord, build_patient, open_source
+from etanche.exchange._fuzz import FUZZ_FORMATS, mutate, seeds
+
+SCRATCH = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+
+
+def read_all(fmt: str, path: Path) -> None:
+    """Read a file to the end; Étanche errors are the expected outcome of bad input."""
+    try:
+        for item in open_source(fmt, path):
+            if isinstance(item, SourceRecord):
+                with contextlib.suppress(EtancheError):
+                    build_patient(item, patient_id="p", lab_id="L01")
+    except EtancheError:
+        pass
+
+
+def _site(exc: BaseException) -> str:
+    """Exception type and innermost frame: where, never what (inputs hold test data)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
+
+
+def fuzz_one(job: tuple[str, int, int]) -> dict[str, Any]:
+    """Mutation fuzzing of one reader in this process."""
+    name, inputs, seed = job
+    fmt = FUZZ_FORMATS[name]
+    base = seeds()[name]
+    rng = random.Random(seed)
+    crashes: dict[str, int] = {}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=SCRATCH) as folder:
+        path = Path(folder) / "input"
+        for i in range(inputs):
+            if rng.random() < 0.9:
+                data = mutate(base, seed * 1_000_003 + i)
+            else:
+                data = rng.randbytes(int(rng.random() * 4096))
+            path.write_bytes(data)
+            try:
+                read_all(fmt, path)
+            except Exception as exc:
+                site = _site(exc)
+                crashes[site] = crashes.get(site, 0) + 1
+    return {
+        "reader": name,
+        "inputs": inputs,
+        "crashes": crashes,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def atheris_child(name: str, seconds: int, corpus: Path) -> None:
+    """Run inside a subprocess: atheris owns the process and exits when done."""
+    import atheris
+
+    with atheris.instrument_imports():
+        import etanche.exchange  # noqa: F401 - instrumented for coverage
+
+    fmt = FUZZ_FORMATS[name]
+    path = Path(tempfile.mkdtemp(dir=SCRATCH)) / "input"
+
+    def target(data: bytes) -> None:
+        path.write_bytes(data)
+        read_all(fmt, path)
+
+    atheris.Setup(
+        [
+            sys.argv[0],
+            f"-max_total_time={seconds}",
+            "-max_len=8192",
+            "-print_final_stats=1",
+            str(corpus),
+        ],
+        target,
+    )
+    atheris.Fuzz()
+
+
+def run_atheris(names: list[str], seconds: int) -> dict[str, Any]:
+    try:
+        import atheris  # noqa: F401
+    except ImportError:
+        return {"atheris": False}
+    runs: dict[str, int] = {}
+    crashes: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(dir=SCRATCH) as folder:
+        procs = []
+        for name in names:
+            corpus = Path(folder) / name
+            corpus.mkdir()
+            (corpus / "seed").write_bytes(seeds()[name])
+            cmd = [sys.executable, __file__, "--atheris-child", name]
+            cmd += ["--atheris-seconds", str(seconds), "--corpus", str(corpus)]
+            procs.append((name, cmd))
+        # Two at a time, like the mutation runs.
+        for k in range(0, len(procs), 2):
+            running = [
+                (
+                    name,
+                    subprocess.Popen(
+                        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=folder
+                    ),
+                )
+                for name, cmd in procs[k : k + 2]
+            ]
+            for name, proc in running:
+                out, _ = proc.communicate()
+                text = out.decode("utf-8", "replace")
+                done = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text)
+                runs[name] = int(done[-1]) if done else 0
+                if proc.returncode != 0 or "Uncaught Python exception" in text:
+                    found = re.findall(r'File "[^"]*/(\w+\.py)", line (\d+)', text)
+                    where = f"{found[-1][0]}:{found[-1][1]}" if found else "unknown"
+                    crashes[f"atheris {name} at {where}"] = 1
+    return {"atheris": True, "atheris_runs": runs, "atheris_crashes": crashes}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--inputs", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--atheris-seconds", type=int, default=45)
+    parser.add_argument("--atheris-child", help=argparse.SUPPRESS)
+    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args()
+    if args.atheris_child:
+        atheris_child(args.atheris_child, args.atheris_seconds, args.corpus)
+        return
+
+    names = list(FUZZ_FORMATS)
+    seeds()  # built once before forking
+    start = time.perf_counter()
+    jobs = [(name, args.inputs, k + 1) for k, name in enumerate(names)]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(args.workers) as pool:
+        results = pool.map(fuzz_one, jobs, chunksize=1)
+    crash_sites: dict[str, int] = {}
+    for result in results:
+        for site, count in result["crashes"].items():
+            key = f"{result['reader']}: {site}"
+            crash_sites[key] = crash_sites.get(key, 0) + count
+    guided = (
+        run_atheris(names, args.atheris_seconds) if args.atheris_seconds > 0 else {"atheris": False}
+    )
+    crash_sites.update(guided.get("atheris_crashes", {}))
+    seconds = time.perf_counter() - start
+    result = {
+        "inputs_per_reader": {r["reader"]: r["inputs"] for r in results},
+        "crashes": sum(crash_sites.values()),
+        "crash_sites": crash_sites,
+        "atheris": guided["atheris"],
+        "atheris_runs": guided.get("atheris_runs", {}),
+        "reader_seconds": {r["reader"]: round(r["seconds"], 1) for r in results},
+        "seconds": round(seconds, 1),
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "date": today(),
+        "machine": machine(),
+    }
+    guided_runs = guided.get("atheris_runs", {})
+    rows = "\n".join(
+        f"| {r['reader']} | {r['inputs']:,} | {guided_runs.get(r['reader'], 0):,} "
+        f"| {sum(r['crashes'].values())} |"
+        for r in results
+    )
+    markdown = f"""
+### Reader fuzzing (`python bench/fuzz_readers.py`)
+
+Mutated valid files (bit flips, truncation, delimiter injection, huge fields) and
+random bytes, then coverage-guided atheris runs; a crash is any exception that is
+not an `EtancheError`. {result["date"]}, {result["machine"]}, {result["seconds"]} s.
+
+| reader | mutation inputs | atheris runs | crashes |
+|---|---:|---:|---:|
+{rows}
+"""
+    if args.no_doc:
+        print(json.dumps(result))
+        return
+    emit(result, args.json, "fuzz_readers", markdown)
+
+
+if __name__ == "__main__":
+    main()
