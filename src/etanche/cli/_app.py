@@ -227,6 +227,7 @@ def _register_more() -> None:
         _incident,
         _migrate,
         _people,
+        _scan,
         _serve,
         _supervision,
         _synth,

@@ -7,6 +7,7 @@ matched to our patients through blind indexes only.
 
 from etanche.leak.scan._classify import ColumnRole, TablePlan, plan_table
 from etanche.leak.scan._detect import HealthCache, detect_frame, role_mask
+from etanche.leak.scan._html import render_html
 from etanche.leak.scan._report import (
     CATEGORIES,
     SPECIAL_CATEGORIES,
@@ -27,6 +28,7 @@ __all__ = [
     "TablePlan",
     "detect_frame",
     "plan_table",
+    "render_html",
     "role_mask",
     "scan_paths",
 ]

@@ -98,7 +98,7 @@ def scan_table(
             plan = plan_table(frame.head(SAMPLE_ROWS))
         key = _person_key(plan)
         found = detect_frame(frame, plan, state.cache, {"person": key} if key is not None else None)
-        _count(finding, frame, found, state.cache)
+        _count(finding, frame, found, state.cache, plan)
         if "person" in found.extra:
             state.persons.append(found.extra["person"].drop_nulls().hash())
         if state.matcher is not None:
@@ -110,8 +110,13 @@ def scan_table(
 
 
 def _count(
-    finding: FileFinding, frame: pl.DataFrame, found: FrameFindings, cache: HealthCache
+    finding: FileFinding,
+    frame: pl.DataFrame,
+    found: FrameFindings,
+    cache: HealthCache,
+    plan: TablePlan,
 ) -> None:
+    confidences = {(r.role, r.column): r.confidence for r in plan.roles}
     for category, column, source, cells in found.masks:
         count = int(cells.sum()) if category != "ins_traits" or source == "ins_row" else 0
         if not count and category != "ins_traits":
@@ -120,7 +125,10 @@ def _count(
         samples: list[str] = []
         if len(entry.samples) < MAX_SAMPLES:
             samples = _samples(category, source, frame[column].filter(cells), cache)
-        confidence = _CONFIDENCE.get(category, 0.8) if source == "free_text" else 0.9
+        if source == "free_text":
+            confidence = _CONFIDENCE.get(category, 0.8)
+        else:
+            confidence = confidences.get((source, column), 0.9)
         if source == "ins_row":
             for part in column.split(" + "):
                 entry.merge(0, part, confidence, [])

@@ -1,0 +1,135 @@
+"""``etanche scan``: what personal and health data found files expose (issue 7 §1).
+
+Without a vault, no login is needed: the files are only read. With ``--vault``,
+a logged-in person allowed to scan (the DPO) also learns how many of our
+patients each lab has in the files, by blind index only, and the scan is an
+audit event.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from etanche.access import Action
+from etanche.cli import _context as ctx
+from etanche.cli._app import Keyfile, app
+from etanche.leak.scan import ScanReport, render_html, scan_paths
+
+
+def scan_action() -> Action:
+    """The policy action of a vault-matching scan.
+
+    ``leak.scan`` (granted to the DPO, no compartment) once the policy has it;
+    until then, the DPO's incident action stands in for it.
+    """
+    try:
+        return Action("leak.scan")
+    except ValueError:
+        return Action.INCIDENT_MANAGE
+
+
+@app.command()
+def scan(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files, directories or zip archives to scan.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON report on stdout.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
+    ] = None,
+    vault: Annotated[
+        str | None,
+        typer.Option(
+            "--vault",
+            help="Match the rows against this vault's patients (needs a login with the right).",
+        ),
+    ] = None,
+    keyfile: Keyfile = None,
+) -> None:
+    """Find personal and health data in found files: per category, masked samples.
+
+    CSV/TSV, XLSX, JSON, NDJSON, SQL dumps, plain text and zip archives, any size.
+    """
+    if vault is None:
+        report = _scan(paths, None)
+    else:
+        with ctx.authorized(vault, keyfile, scan_action(), {"files": len(paths)}) as (
+            store,
+            _,
+            event,
+        ):
+            report = _scan(paths, store)
+            event["rows"] = report.rows
+            event["tables"] = len(report.files)
+            event["matched"] = sum((report.vault_matches or {}).values())
+            event["labs"] = len(report.vault_matches or {})
+    if html is not None:
+        html.write_text(render_html(report), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    _print(report, html)
+
+
+def _scan(paths: list[Path], store: object) -> ScanReport:
+    from etanche.vault import Vault
+
+    vault = store if isinstance(store, Vault) else None
+    if not ctx.err_console.is_terminal:
+        return scan_paths(paths, vault=vault)
+    with ctx.progress_bar("Scanning rows", None) as bar:
+        return scan_paths(paths, vault=vault, progress=lambda n: ctx.advance(bar, n))
+
+
+def _print(report: ScanReport, html: Path | None) -> None:
+    out = ctx.console
+    for file in report.files:
+        if file.error:
+            out.print(f"{file.name}: {file.error}", markup=False, highlight=False)
+            continue
+        table = Table(
+            title=f"{file.name} ({file.format}, {file.rows:,} rows)", title_justify="left"
+        )
+        for column in ("category", "count", "columns", "confidence", "masked samples"):
+            table.add_column(
+                column, justify="right" if column in ("count", "confidence") else "left"
+            )
+        for name, finding in file.categories.items():
+            if finding.count:
+                table.add_row(
+                    name,
+                    f"{finding.count:,}",
+                    ", ".join(finding.columns),
+                    f"{finding.confidence:.2f}",
+                    " | ".join(finding.samples),
+                )
+        if table.row_count:
+            out.print(table)
+        else:
+            out.print(f"{file.name}: no personal data found.", markup=False, highlight=False)
+    found = ", ".join(f"{k} {c.count:,}" for k, c in report.categories.items() if c.count)
+    out.print(
+        f"{len(report.files)} table(s), {report.rows:,} rows, {report.bytes_read:,} bytes; "
+        f"about {report.persons:,} distinct persons. Found: {found or 'nothing'}.",
+        markup=False,
+        highlight=False,
+    )
+    if report.special_category:
+        out.print("Special-category data (GDPR art. 9): health data present.", style="bold red")
+    if report.vault_matches is not None:
+        labs = ", ".join(f"{lab} {n:,}" for lab, n in report.vault_matches.items()) or "none"
+        out.print(f"Our patients in these files, per lab: {labs}.", markup=False, highlight=False)
+        out.print(
+            "Run `etanche trace FILE` to find which export the file came from.",
+            markup=False,
+            highlight=False,
+        )
+    for note in report.notes:
+        out.print(f"Note: {note}", markup=False, highlight=False)
+    if html is not None:
+        out.print(f"HTML report written to {html}.", markup=False, highlight=False)
