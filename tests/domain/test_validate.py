@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import email_validator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -745,3 +746,39 @@ def test_nir_errors_never_contain_the_digits(value: str, key: int) -> None:
         except ValidationError as exc:
             assert candidate not in str(exc)
             assert candidate[:13] not in str(exc)
+
+
+_ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-.é"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    local=st.text(alphabet=_ATEXT, min_size=1, max_size=70),
+    domain=st.sampled_from(
+        [
+            "orange.fr",
+            "GMAIL.com",
+            "exemple.test",
+            "localhost",
+            "a..b.fr",
+            "xn--bcher-kva.de",
+            "bücher.de",
+            "-bad.fr",
+            "labo-" + "x" * 60 + ".fr",
+            "free.fr",
+        ]
+    ),
+)
+def test_the_email_fast_path_answers_like_email_validator(local: str, domain: str) -> None:
+    value = f"{local}@{domain}"
+    try:
+        expected: str | None = str(
+            email_validator.validate_email(value, check_deliverability=False).normalized
+        )
+    except email_validator.EmailNotValidError:
+        expected = None
+    try:
+        got: str | None = validate_email(value)
+    except ValidationError:
+        got = None
+    assert got == expected
