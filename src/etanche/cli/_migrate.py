@@ -280,7 +280,8 @@ def _print_reconciliation(data: dict[str, Any]) -> None:
     verdict = "match the manifest" if data["matches"] else "DIFFER from the manifest"
     ctx.console.print(
         f"Signature checked with the {data['signature']}; counts {verdict}; "
-        f"{data['canaries_dropped']} canary records dropped, {data['imported']} imported."
+        f"{data['canaries_dropped']} canary records dropped, {data['imported']} imported. "
+        f"The plan expires on {data['expires_at'][:10]}: delete this package and its key by then."
     )
 
 

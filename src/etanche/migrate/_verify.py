@@ -72,6 +72,7 @@ class Reconciliation:
             "package": self.announced["package_id"],
             "plan": self.announced["plan"]["id"],
             "matches": self.matches,
+            "expires_at": self.announced["expires_at"],
             "imported": self.imported,
             "canaries_dropped": self.canaries_dropped,
             "per_lab": {
