@@ -15,6 +15,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from etanche.web import (
+    _pages_incidents,
     _pages_login,
     _pages_migrations,
     _pages_patients,
@@ -28,3 +29,4 @@ router.include_router(_pages_patients.router)
 router.include_router(_pages_users.router)
 router.include_router(_pages_supervision.router)
 router.include_router(_pages_migrations.router)
+router.include_router(_pages_incidents.router)

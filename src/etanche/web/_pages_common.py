@@ -49,8 +49,9 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
         "/migrations",
         (Action.MIGRATION_PLAN, Action.MIGRATION_APPROVE, Action.MIGRATION_CLOSE),
     ),
+    ("Incidents", "/incidents", Action.INCIDENT_MANAGE),
 )
-_LATER = ("Incidents",)
+_LATER: tuple[str, ...] = ()
 
 # Fixed flash messages, chosen by a code in the query string: no value travels in a URL.
 FLASHES = {

@@ -1,0 +1,138 @@
+"""The DPO's incident pages: list with the 72-hour countdown, detail, timeline notes.
+
+Thin over ``IncidentDesk``: it asks the policy (``incident.manage``) and writes
+the audit events, as the CLI does. The detail page shows the art. 33 draft as
+it would be printed now (the same sections as ``etanche incident report``);
+drafting it for the CNIL, and the letters, stay on the command line, where the
+files go to a folder the DPO chooses.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from etanche.leak.incident import Incident, IncidentDesk, countdown
+from etanche.leak.incident._notification import fr_datetime
+from etanche.web._auth import form_person, page_person
+from etanche.web._pages_common import field, form_data, render
+from etanche.web._state import Person
+
+router = APIRouter(tags=["pages"])
+
+MAX_NOTE = 2000
+_KINDS = {
+    "discovered": "Découverte",
+    "opened": "Ouverture",
+    "scan": "Analyse",
+    "note": "Note",
+    "measure": "Mesure",
+    "assessed": "Évaluation",
+    "report": "Notification",
+    "notify": "Lettres",
+    "closed": "Clôture",
+}
+_FLASHES = {
+    "note": "La note a été ajoutée à la chronologie.",
+    "mesure": "La mesure a été ajoutée à la chronologie.",
+}
+
+
+def _desk(person: Person) -> IncidentDesk:
+    # a session without compartment: the pages read incidents, never patients
+    return IncidentDesk(
+        person.state.vault.session(()), person.state.trail, person.actor, client=person.client
+    )
+
+
+def _row(incident: Incident) -> dict[str, object]:
+    left = countdown(incident.deadline)
+    severity = incident.severity
+    if incident.reported_at is not None:
+        late = incident.reported_at > incident.deadline
+        deadline = f"projet établi le {fr_datetime(incident.reported_at)}" + (
+            " (hors délai)" if late else ""
+        )
+        urgent = False
+    else:
+        deadline = left.french()
+        urgent = incident.is_open
+    return {
+        "incident": incident,
+        "deadline_at": fr_datetime(incident.deadline),
+        "deadline": deadline,
+        "overdue": left.overdue and incident.reported_at is None,
+        "urgent": urgent,
+        "level": severity.level,
+        "score": f"{severity.score:g}".replace(".", ","),
+    }
+
+
+@router.get("/incidents")
+def incidents_page(request: Request, person: Person = Depends(page_person)) -> Response:
+    """Every incident, newest first: deadline countdown and ENISA severity level."""
+    found = list(reversed(_desk(person).list()))
+    return render(request, person, "incidents/list.html", {"rows": [_row(i) for i in found]})
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(
+    request: Request, incident_id: str, person: Person = Depends(page_person)
+) -> Response:
+    """Timeline, severity with its explanation, and the art. 33 draft as it reads now."""
+    desk = _desk(person)
+    incident = desk.get(incident_id[:64])
+    return _detail(request, person, desk, incident, {}, 200)
+
+
+@router.post("/incidents/{incident_id}/notes")
+def add_note(
+    request: Request,
+    incident_id: str,
+    person: Person = Depends(form_person),
+    form: FormData = Depends(form_data),
+) -> Response:
+    """A timeline entry (a measure taken if ticked): what was found, decided or done."""
+    desk = _desk(person)
+    text = field(form, "note", MAX_NOTE)
+    measure = field(form, "mesure", 10) == "oui"
+    if not text:
+        incident = desk.get(incident_id[:64])
+        errors = {"note": "Écrivez ce qui a été constaté, décidé ou fait."}
+        return _detail(request, person, desk, incident, errors, 422)
+    incident = desk.note(incident_id[:64], text, measure=measure)
+    flash = "mesure" if measure else "note"
+    return RedirectResponse(f"/incidents/{incident.id}?note={flash}", status_code=303)
+
+
+def _detail(
+    request: Request,
+    person: Person,
+    desk: IncidentDesk,
+    incident: Incident,
+    errors: dict[str, str],
+    status: int,
+) -> Response:
+    severity = incident.severity
+    return render(
+        request,
+        person,
+        "incidents/detail.html",
+        {
+            **_row(incident),
+            "severity": severity,
+            "discovered": fr_datetime(incident.discovered_at),
+            "factors": (severity.dpc, severity.ei, severity.cb),
+            "timeline": [
+                (fr_datetime(e.at), _KINDS.get(e.kind, e.kind), e.actor, e.text)
+                for e in reversed(incident.timeline)
+            ],
+            "per_lab": sorted((lab, len(ids)) for lab, ids in incident.matched.items()),
+            "draft": desk.notification(incident),
+            "errors": errors,
+            "note_flash": _FLASHES.get(request.query_params.get("note", "")),
+            "max_note": MAX_NOTE,
+        },
+        status_code=status,
+    )
