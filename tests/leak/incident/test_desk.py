@@ -301,3 +301,20 @@ def test_other_roles_are_refused_and_the_refusal_logged(
         if e.outcome is Outcome.DENIED
     ]
     assert len(denied) == 3 and all(e.actor == someone.username for e in denied)
+
+
+def test_without_dejavu_the_pdf_falls_back_to_a_core_font(
+    world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etanche.leak.incident import _pdf
+
+    monkeypatch.delenv("ETANCHE_PDF_FONT_DIR", raising=False)
+    monkeypatch.setattr(_pdf, "FONT_DIRS", ())
+    incident = open_incident(world)
+    draft = world["desk"].draft(incident.id, now=T0 + timedelta(hours=3))
+    draft.write_pdf(tmp_path / "core.pdf")
+    text = " ".join(pages(tmp_path / "core.pdf")).replace("\n", " ")
+    for heading in HEADINGS:  # Latin-1 keeps the French accents
+        assert heading in text, heading
+    run = world["desk"].letters(incident.id, tmp_path / "out")
+    assert len(pages(tmp_path / "out" / run.files[0])) == run.letters == 10
