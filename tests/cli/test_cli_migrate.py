@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,35 @@ def test_a_bad_plan_is_one_clear_line(setup, monkeypatch, capsys) -> None:
     _as(monkeypatch, setup, "pgirard")
     code, _, err = run(capsys, "migrate", "plan", str(tmp / "bad.yaml"))
     assert code == 2 and "bad.yaml" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_next_command_after_expiry_shreds_the_package(setup, monkeypatch, capsys) -> None:
+    from sqlalchemy import update
+
+    from etanche.vault._documents import documents_table
+
+    tmp = setup["tmp"]
+    plan = str(tmp / "plan.yaml")
+    _as(monkeypatch, setup, "pgirard")
+    assert run(capsys, "migrate", "plan", plan)[0] == 0
+    for approver in ("cbernard", "alefevre"):
+        _as(monkeypatch, setup, approver)
+        assert run(capsys, "migrate", "approve", plan)[0] == 0
+    _as(monkeypatch, setup, "pgirard")
+    assert run(capsys, "migrate", "run", plan, "--out", str(tmp / "pkg"))[0] == 0
+    assert (tmp / "pkg" / "manifest.json").exists()
+    with (
+        Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store,
+        store.engine.begin() as conn,  # the retention date has come
+    ):
+        conn.execute(
+            update(documents_table)
+            .where(documents_table.c.id == "bionord-2026-02")
+            .values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+    code, _, err = run(capsys, "whoami")
+    assert code == 0, err
+    assert not (tmp / "pkg").exists()
+    with Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store:
+        closes = [e for _, e in AuditLog.for_vault(store).events(action="migration.close")]
+    assert closes and closes[-1].actor == "system"

@@ -63,7 +63,14 @@ def open_vault(
     keyfile: str | None,
     compartments: tuple[Compartment, ...] = ALL_COMPARTMENTS,
 ) -> Vault:
-    return Vault.open(location(vault, keyfile), passphrase(), compartments=compartments)
+    """Open the vault; what has passed its retention date is shredded first."""
+    store = Vault.open(location(vault, keyfile), passphrase(), compartments=compartments)
+    trail = Trail.for_vault(store, os.environ.get("ETANCHE_RULES"))
+    try:
+        shred_expired_artefacts(store, trail, client=CLIENT)
+    finally:
+        trail.close()
+    return store
 
 
 @contextmanager
