@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from _cli import run
 from conftest import PASSPHRASE
@@ -20,6 +21,7 @@ def test_upgrade_an_older_vault(
     where = parse_location(str(tmp_path / "v"))
     store = Vault.create(where, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests())
     with store, store.engine.begin() as conn:
+        head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
         command.downgrade(_alembic_config(conn), "0003")
     monkeypatch.setenv("ETANCHE_VAULT", str(tmp_path / "v"))
     monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
@@ -29,7 +31,7 @@ def test_upgrade_an_older_vault(
     assert run(capsys, "upgrade")[0] == 5
     monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
     code, out, _ = run(capsys, "upgrade")
-    assert code == 0 and "from revision 0003 to 0004" in out
+    assert code == 0 and f"from revision 0003 to {head}" in out
     code, out, _ = run(capsys, "upgrade")
-    assert code == 0 and "already at revision 0004" in out
+    assert code == 0 and f"already at revision {head}" in out
     Vault.open(where, PASSPHRASE).close()
