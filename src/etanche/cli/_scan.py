@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,7 +18,9 @@ from rich.table import Table
 from etanche.access import Action
 from etanche.cli import _context as ctx
 from etanche.cli._app import Keyfile, app
-from etanche.leak.scan import ScanReport, render_html, scan_paths
+
+if TYPE_CHECKING:  # imported when the command runs: polars and edsnlp load slowly
+    from etanche.leak.scan import ScanReport
 
 
 def scan_action() -> Action:
@@ -69,6 +71,8 @@ def scan(
             event["matched"] = sum((report.vault_matches or {}).values())
             event["labs"] = len(report.vault_matches or {})
     if html is not None:
+        from etanche.leak.scan import render_html
+
         html.write_text(render_html(report), encoding="utf-8")
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -77,6 +81,7 @@ def scan(
 
 
 def _scan(paths: list[Path], store: object) -> ScanReport:
+    from etanche.leak.scan import scan_paths
     from etanche.vault import Vault
 
     vault = store if isinstance(store, Vault) else None

@@ -11,8 +11,6 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 
-from edsnlp.pipes.ner.drugs.patterns import get_patterns  # type: ignore[import-untyped]
-
 __all__ = [
     "DRUG_EXTRA",
     "HEALTH_REGEX",
@@ -142,6 +140,8 @@ MIN_DRUG_TERM = 4
 @cache
 def drug_terms() -> dict[str, list[str]]:
     """ATC code -> drug names, edsnlp's list filtered, plus the classes above."""
+    from edsnlp.pipes.ner.drugs.patterns import get_patterns  # type: ignore[import-untyped]
+
     out: dict[str, list[str]] = {}
     for atc, names in get_patterns().items():
         kept = [n for n in names if len(n) >= MIN_DRUG_TERM and n.lower() not in _DRUG_STOP]

@@ -122,6 +122,11 @@ def _count(
         if not count and category != "ins_traits":
             continue
         entry = finding.categories.setdefault(category, CategoryFinding(category))
+        if source == "ins_row":  # one count per row holding every INS identity trait
+            for part in column.split(" + "):
+                entry.merge(0, part, 0.9, [])
+            entry.count += count
+            continue
         samples: list[str] = []
         if len(entry.samples) < MAX_SAMPLES:
             samples = _samples(category, source, frame[column].filter(cells), cache)
@@ -129,19 +134,12 @@ def _count(
             confidence = _CONFIDENCE.get(category, 0.8)
         else:
             confidence = confidences.get((source, column), 0.9)
-        if source == "ins_row":
-            for part in column.split(" + "):
-                entry.merge(0, part, confidence, [])
-            entry.count += count
-            continue
         label = FREE_TEXT if source == "free_text" else column
         entry.merge(count, label, confidence, samples)
 
 
 def _samples(category: str, source: str, values: pl.Series, cache: HealthCache) -> list[str]:
     distinct = values.head(200).unique(maintain_order=True).head(MAX_SAMPLES).to_list()
-    if source == "ins_row":
-        return []
     if source != "free_text":
         return [mask(source, x) for x in distinct if x]
     if category in ("health", "drug"):

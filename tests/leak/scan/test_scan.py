@@ -1,0 +1,83 @@
+"""``scan_paths`` on a whole labelled leak: the report of contract B, negation, persons."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from _leak_corpus import Corpus
+
+from etanche.leak.scan import CATEGORIES, render_html, scan_paths
+
+
+def test_report_of_the_whole_leak(corpus: Corpus) -> None:
+    roots = sorted(
+        {Path(str(p).split(".zip/")[0] + ".zip") if ".zip/" in str(p) else p for p in corpus.files}
+    )
+    report = scan_paths(roots)
+    data = report.to_dict()
+    assert set(data) >= {
+        "files",
+        "bytes",
+        "rows",
+        "persons",
+        "special_category",
+        "categories",
+        "vault_matches",
+    }
+    assert data["vault_matches"] is None and report.matched_patients == {}
+    assert report.rows == sum(len(t.rows) for t in corpus.files.values())
+    assert set(data["categories"]) <= set(CATEGORIES)
+    assert {"nir", "name", "birth_date", "phone", "email", "credential", "health", "drug"} <= set(
+        data["categories"]
+    )
+    assert report.special_category
+    # every table of the leak repeats the same 240 + 120 people
+    assert 300 <= report.persons <= 360
+    assert "free text" in data["categories"]["health"]["columns"]
+    json.dumps(data)  # JSON-able
+
+
+def test_no_clear_value_in_report_or_html(corpus: Corpus) -> None:
+    path = next(p for p in corpus.files if p.name == "export_utf8.csv")
+    report = scan_paths([path])
+    text = json.dumps(report.to_dict(), ensure_ascii=False) + render_html(report)
+    table = corpus.files[path]
+    for row in table.rows:
+        for cell in row[:12]:  # identity, contact, credentials
+            if len(cell) > 4:
+                assert cell not in text
+    assert not re.search(r"\b\d{13,15}\b", text)
+
+
+def test_negated_mentions_are_not_health_data(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    lines = ["id;commentaire"] + [
+        f"{i};{text}"
+        for i, text in enumerate(
+            [
+                "Pas de grossesse en cours",
+                "Absence de VIH",
+                "Pas de diabète connu",
+                "Résultats par courrier",
+            ]
+            * 5
+        )
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = scan_paths([path])
+    assert "health" not in report.to_dict()["categories"]
+    assert not report.special_category
+    path.write_text("\n".join([*lines, "99;Patiente enceinte de 12 SA"]) + "\n", encoding="utf-8")
+    report = scan_paths([path])
+    assert report.categories["health"].count == 1 and report.special_category
+
+
+def test_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "image.bin").write_bytes(b"\x89PNG\0\0\0")
+    (tmp_path / "a.txt").write_text("Rappeler Mme Durand au 06 12 34 56 78\n", encoding="utf-8")
+    report = scan_paths([tmp_path])
+    errors = [f for f in report.files if f.error]
+    assert len(errors) == 1 and "binary" in (errors[0].error or "")
+    assert report.categories["phone"].count == 1 and report.categories["name"].count == 1
