@@ -29,7 +29,7 @@ import msgspec
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime
 from etanche.exchange._hl7v2 import INS_OIDS
-from etanche.exchange._model import SourceIssue, SourceRecord
+from etanche.exchange._model import SourceIssue, SourceRecord, safe_label
 from etanche.exchange._source import WriterInput, iter_records
 from etanche.exchange._text import BadLine, TextSource
 
@@ -219,7 +219,10 @@ class FhirReader:
                 continue
             where, resource = item
             kind = _s(resource.get("resourceType"))
-            self._seen.update(f"{kind[:40]}.{k[:40]}" for k in resource if k != "resourceType")
+            label = safe_label(kind, "(unknown resource)")
+            self._seen.update(
+                f"{label}.{safe_label(k, '(other)')}" for k in resource if k != "resourceType"
+            )
             if kind == "Patient":
                 if current is not None:
                     yield self._record(current)
@@ -245,7 +248,7 @@ class FhirReader:
                     waiting.setdefault(owner, []).append(resource)
                     waiting_count += 1
             else:
-                self._unmapped.add(kind[:40] if kind.isprintable() else "(unknown resource)")
+                self._unmapped.add(safe_label(kind, "(unknown resource)"))
         if current is not None:
             yield self._record(current)
         if waiting:

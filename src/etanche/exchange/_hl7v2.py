@@ -29,7 +29,7 @@ import hl7  # type: ignore[import-untyped]
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime
 from etanche.exchange._escape import HL7_DEFAULT, Delimiters
-from etanche.exchange._model import SourceIssue, SourceRecord
+from etanche.exchange._model import SourceIssue, SourceRecord, safe_label
 from etanche.exchange._source import WriterInput, iter_records
 from etanche.exchange._text import BadLine, TextSource
 
@@ -287,7 +287,7 @@ class Hl7Reader:
             return None, SourceIssue(f"{where} (MSH)", None, "malformed message")
         for raw in segments:
             cells = raw.split(sep)
-            name = cells[0].strip().upper()[:3]
+            name = safe_label(cells[0].strip().upper()[:3], "???")
             blank = set(d.encoding_chars) | {" "}
             for index in range(1, len(cells)):
                 if cells[index] and not set(cells[index]) <= blank:
@@ -387,7 +387,7 @@ class Hl7Reader:
         elif code == LOINC_COMMENT:
             p.add("comments", value)
         elif code:
-            self._unmapped.add(f"OBX {code[:20]}" if code.isprintable() else "OBX (other)")
+            self._unmapped.add(f"OBX {safe_label(code, '(other)')}")
 
     def _results(self, m: _Msg, p: _Patient) -> None:
         lab = m.comp(m.first("MSH"), 4)

@@ -26,7 +26,7 @@ from pathlib import Path
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime
 from etanche.exchange._escape import HPRIM_DEFAULT, Delimiters, split_field
-from etanche.exchange._model import SourceIssue, SourceRecord
+from etanche.exchange._model import SourceIssue, SourceRecord, safe_label
 from etanche.exchange._source import WriterInput, iter_records
 from etanche.exchange._text import BadLine, TextSource
 
@@ -175,7 +175,8 @@ class HprimReader:
         out: list[SourceRecord | SourceIssue] = []
         fields = line.split(d.field)
         kind = fields[0].strip().upper()
-        where = f"line {number} ({kind[:4]})" if kind.isalnum() else f"line {number}"
+        known = kind in _MAX_FIELDS
+        where = f"line {number} ({kind})" if known else f"line {number}"
         limit = _MAX_FIELDS.get(kind)
         if limit is None:
             out.append(SourceIssue(where, None, "unknown record type"))
@@ -307,7 +308,7 @@ class HprimReader:
             if value:
                 p.fields["pregnant"] = {"Y": "yes", "N": "no"}.get(value.upper(), value)
         else:
-            self._unmapped.add(f"OBX {code[:20]}" if code.isprintable() else "OBX (other)")
+            self._unmapped.add(f"OBX {safe_label(code, '(other)')}")
 
 
 def _sep(ch: str) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "SourceRecord",
     "fold_header",
     "is_credential",
+    "safe_label",
 ]
 
 
@@ -158,3 +159,18 @@ _CREDENTIAL = re.compile(
 def is_credential(header: str) -> bool:
     """Whether a column name designates a credential (refused whatever the plan says)."""
     return _CREDENTIAL.search(fold_header(header)) is not None
+
+
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}")
+_LONG_NUMBER = re.compile(r"[0-9]{6}")  # phone numbers, NIRs and dates are not labels
+
+
+def safe_label(text: str, fallback: str) -> str:
+    """``text`` if it looks like a code or a name of structure, else ``fallback``.
+
+    Labels (segment names, test codes, resource types) come from the file: a
+    damaged file could put a personal value there, and labels reach the terminal.
+    """
+    if _LABEL.fullmatch(text) and not _LONG_NUMBER.search(text):
+        return text
+    return fallback

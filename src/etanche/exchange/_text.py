@@ -36,12 +36,15 @@ class BadLine:
     reason: str
 
 
-def detect_encoding(sample: bytes) -> str:
-    """``utf-8-sig``, ``utf-8``, ``cp1252`` or ``latin-1`` for a file's first bytes."""
+def detect_encoding(sample: bytes, *, complete: bool = True) -> str:
+    """``utf-8-sig``, ``utf-8``, ``cp1252`` or ``latin-1`` for a file's first bytes.
+
+    ``complete=False`` when the sample was cut: a UTF-8 sequence may end unfinished.
+    """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
     except UnicodeDecodeError:
         pass
     else:
@@ -81,7 +84,7 @@ class TextSource:
             except LookupError:
                 self._handle.close()
                 raise UsageError(f"encoding: unknown encoding {encoding!r}") from None
-        self.encoding = encoding or detect_encoding(sample)
+        self.encoding = encoding or detect_encoding(sample, complete=len(sample) < SAMPLE)
         # An all-ASCII sample says nothing: switch once if a later chunk disagrees.
         self._provisional = encoding is None and _is_ascii_only(sample)
         utf8 = codecs.lookup(self.encoding).name in ("utf-8", "utf-8-sig")
@@ -102,34 +105,46 @@ class TextSource:
         finally:
             self._handle.close()
 
+    def _first_newline(self, buf: bytes) -> int:
+        ends = (buf.find(b"\n"),) if self.csv_lines else (buf.find(b"\n"), buf.find(b"\r"))
+        return min((i for i in ends if i >= 0), default=-1)
+
     def _lines(self) -> Iterator[str | BadLine]:
         read = self._handle.read
         buf = b""
         skipping = False  # inside a line too long to keep
+        too_long = BadLine(f"line longer than {MAX_LINE} bytes")
         while chunk := read(CHUNK):
             buf += chunk
+            first = self._first_newline(buf)
+            if skipping:
+                if first < 0:
+                    buf = b""
+                    continue
+                buf = buf[first + 1 :]
+                skipping = False
+                first = self._first_newline(buf)
+            if first < 0:
+                if len(buf) > MAX_LINE:
+                    yield too_long
+                    skipping = True
+                    buf = b""
+                continue
+            if first > MAX_LINE:  # only the line carried over can be this long
+                yield too_long
+                buf = buf[first + 1 :]
             cut = buf.rfind(b"\n")
             if not self.csv_lines:
                 cut = max(cut, buf.rfind(b"\r"))
             if cut < 0:
-                if len(buf) > MAX_LINE:
-                    if not skipping:
-                        yield BadLine(f"line longer than {MAX_LINE} bytes")
-                    skipping = True
-                    buf = b""
                 continue
-            if skipping:
-                ends = (buf.find(b"\n"),) if self.csv_lines else (buf.find(b"\n"), buf.find(b"\r"))
-                start = min((i for i in ends if i >= 0), default=cut)
-                buf = buf[start + 1 :]
-                cut -= start + 1
-                skipping = False
-                if cut < 0:
-                    continue
             head, buf = buf[: cut + 1], buf[cut + 1 :]
             yield from self._decode(head)
         if buf and not skipping:
-            yield from self._decode(buf)
+            if len(buf) > MAX_LINE:
+                yield too_long
+            else:
+                yield from self._decode(buf)
 
     def _decode(self, block: bytes) -> Iterator[str | BadLine]:
         try:
