@@ -111,7 +111,7 @@ def test_files_from_no_export_accuse_nobody(ground: Ground) -> None:
     rng = random.Random(8)
     ids = sorted(ground.rows)
     worst = 0.0
-    for trial in range(90):
+    for trial in range(60):
         size = rng.choice([20, 50, 100])
         chosen = rng.sample(ids, size)
         kind = trial % 3

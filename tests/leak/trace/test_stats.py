@@ -87,6 +87,13 @@ def test_inversions_count() -> None:
 
 def test_fisher_combination() -> None:
     assert fisher_log10p((0.0, 0.0)) == 0.0
+    assert fisher_log10p(()) == 0.0
+    assert math.isclose(fisher_log10p((-4.0,)), -4.0)  # one p-value: itself
+    # three: q (1 + L + L^2 / 2), L = -ln q
+    q = 1e-9
+    big_l = -math.log(q)
+    three = q * (1 + big_l + big_l**2 / 2)
+    assert math.isclose(10 ** fisher_log10p((-3.0, -3.0, -3.0)), three, rel_tol=1e-9)
     q = 1e-6
     expected = q * (1 - math.log(q))
     assert math.isclose(10 ** fisher_log10p((-3.0, -3.0)), expected, rel_tol=1e-9)

@@ -30,6 +30,7 @@ from etanche.leak.trace._mark import (
     unmark_row,
 )
 from etanche.leak.trace._observe import FoundRow, Observation, map_columns, observe_rows
+from etanche.leak.trace._outbound import MarkedOutbound
 from etanche.leak.trace._renderings import FAMILIES, FIELD_FAMILY, MARKS
 from etanche.leak.trace._rows import ADMIN_FIELDS, CLINICAL_FIELDS, PATIENT_FIELDS, canonical_row
 from etanche.leak.trace._score import (
@@ -60,6 +61,7 @@ __all__ = [
     "Identifier",
     "Ledger",
     "LedgerEntry",
+    "MarkedOutbound",
     "MemoryIdentifier",
     "Observation",
     "TraceResult",

@@ -42,6 +42,9 @@ def observe_file(path: Path) -> tuple[list[FoundRow], list[str]]:
 
 
 def model_of(entry: LedgerEntry) -> ExportModel:
+    by_token = None
+    if entry.identities:
+        by_token = {t: key for key, tokens in entry.identities.items() for t in tokens}
     return ExportModel(
         export_id=entry.export_id,
         recipient=entry.recipient,
@@ -49,6 +52,7 @@ def model_of(entry: LedgerEntry) -> ExportModel:
         rows=frozenset(entry.rows),
         canaries=frozenset(entry.canaries),
         created_at=entry.created_at,
+        by_token=by_token,
     )
 
 
@@ -65,6 +69,7 @@ def trace_file(
             raise ValueError("trace_file needs a vault or an identifier")
         identifier = VaultIdentifier(vault)
     found, names = observe_file(path)
-    identified = identify_rows(found, identifier)
+    tokens = any(e.identities for e in entries)
+    identified = identify_rows(found, identifier, tokens=tokens)
     result = attribute(identified, [model_of(e) for e in entries], found_rows=len(found))
     return FileTrace(str(path), tuple(names), result)

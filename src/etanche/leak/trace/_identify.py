@@ -33,12 +33,18 @@ _BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class IdentifiedRow:
-    """A found row recognised as one of our patients (pseudonymous id only)."""
+    """A found row: our patient's pseudonymous id if the vault knows it, and its tokens.
+
+    Tokens are keyed digests of the row's identifying values (``Identifier.token``):
+    ledger entries of packages whose rows are not vault patients (a migration
+    from a legacy source) recognise their rows by them.
+    """
 
     position: int
-    patient_id: str
+    patient_id: str | None
     support: int
     marks: tuple[Observation, ...]
+    tokens: tuple[str, ...] = ()
 
 
 class Identifier(Protocol):
@@ -46,12 +52,19 @@ class Identifier(Protocol):
 
     def lookup(self, values: Iterable[tuple[str, str]]) -> Mapping[tuple[str, str], set[str]]: ...
 
+    def token(self, index: str, normalised: str) -> str:
+        """A keyed token of one identifying value (what the ledger keeps)."""
+        ...
+
 
 class VaultIdentifier:
     """Through the vault's blind-index table: digests only, no key is unwrapped."""
 
     def __init__(self, vault: Vault) -> None:
         self._vault = vault
+
+    def token(self, index: str, normalised: str) -> str:
+        return f"{index}:{self._vault.index_digest(index, normalised).hex()}"
 
     def lookup(self, values: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
         by_digest: dict[tuple[str, bytes], tuple[str, str]] = {}
@@ -90,9 +103,19 @@ class MemoryIdentifier:
     def lookup(self, values: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
         return {key: self._index[key] for key in set(values) if key in self._index}
 
+    def token(self, index: str, normalised: str) -> str:
+        return f"{index}:{normalised}"
 
-def identify_rows(rows: Sequence[FoundRow], identifier: Identifier) -> list[IdentifiedRow]:
-    """Recognised rows in file order, each patient once (its first occurrence)."""
+
+def identify_rows(
+    rows: Sequence[FoundRow], identifier: Identifier, *, tokens: bool = False
+) -> list[IdentifiedRow]:
+    """Rows in file order, each patient once (its first occurrence).
+
+    Without ``tokens`` only rows the vault recognises are kept; with it, every
+    row with an identifying value is kept (with its tokens) for ledger entries
+    that recognise rows themselves.
+    """
     found = identifier.lookup(v for row in rows for v in row.identity)
     out: list[IdentifiedRow] = []
     seen: set[str] = set()
@@ -104,14 +127,17 @@ def identify_rows(rows: Sequence[FoundRow], identifier: Identifier) -> list[Iden
                 if key[0] == name:
                     holders |= found.get(key, set())
             votes.update(holders)
-        if not votes:
-            continue
         ranked = votes.most_common(2)
-        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            continue  # two patients equally supported: leave the row out
-        pid, support = ranked[0]
-        if pid in seen:
+        pid: str | None = None
+        support = 0
+        if ranked and not (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+            pid, support = ranked[0]  # a tie between two patients leaves the row unknown
+        row_tokens = tuple(identifier.token(n, v) for n, v in row.identity) if tokens else ()
+        if pid is None and not row_tokens:
             continue
-        seen.add(pid)
-        out.append(IdentifiedRow(row.position, pid, support, row.marks))
+        once = pid or "\x1f".join(sorted(row_tokens))
+        if once in seen:
+            continue
+        seen.add(once)
+        out.append(IdentifiedRow(row.position, pid, support, row.marks, row_tokens))
     return out

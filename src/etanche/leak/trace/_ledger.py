@@ -10,7 +10,7 @@ and trace command (``purge_expired``).
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ class LedgerEntry:
     rows: tuple[str, ...]
     canaries: tuple[str, ...]
     fields: tuple[str, ...] = ()
+    identities: Mapping[str, Sequence[str]] | None = None  # row key -> identity tokens
 
     def body(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class LedgerEntry:
             "rows": list(self.rows),
             "canaries": list(self.canaries),
             "fields": list(self.fields),
+            "identities": {k: list(v) for k, v in (self.identities or {}).items()},
         }
 
     @classmethod
@@ -73,6 +75,7 @@ class LedgerEntry:
             rows=tuple(b["rows"]),
             canaries=tuple(b["canaries"]),
             fields=tuple(b.get("fields", ())),
+            identities=b.get("identities") or None,
         )
 
 
@@ -112,8 +115,15 @@ def record_export(
     canaries: Sequence[str],
     retention_days: int,
     fields: Sequence[str] = (),
+    identities: Mapping[str, Sequence[str]] | None = None,
 ) -> LedgerEntry:
-    """Write the ledger entry of an export or a migration package; returns it."""
+    """Write the ledger entry of an export or a migration package; returns it.
+
+    ``rows`` are the row keys the rows were marked under. When they are not
+    vault patient ids (a package from a legacy source), ``identities`` gives
+    each row key's identity tokens (``VaultIdentifier.token``) so that trace
+    recognises the rows without the vault knowing the patients.
+    """
     if not 1 <= retention_days <= MAX_RETENTION_DAYS:
         raise UsageError(f"retention: between 1 and {MAX_RETENTION_DAYS} days")
     if not recipient.strip():
@@ -131,6 +141,7 @@ def record_export(
         rows=tuple(rows),
         canaries=tuple(canaries),
         fields=tuple(fields),
+        identities=identities,
     )
     Ledger(vault).record(entry)
     return entry

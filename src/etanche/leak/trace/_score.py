@@ -2,9 +2,11 @@
 
 For each export: canary hits, fingerprint agreement on the rows it contained
 (binomial test), row-order agreement (Kendall / inversions) and scope overlap.
-Fingerprint and order p-values are independent under innocence (separate PRF
-domains) and combined by Fisher's method; the canary lane stands on its own;
-the export's p-value is twice the smaller of the two (Bonferroni over two lanes)
+Each mark family gets its own binomial test (a leaker who re-normalises a whole
+column wipes one family out without drowning the others); the families and the
+order test are independent under innocence (separate PRF inputs) and combined by
+Fisher's method; the canary lane stands on its own; the export's p-value is
+twice the smaller of the two lanes (Bonferroni)
 and the corrected p-value multiplies by the number of exports. A file made by
 several exports is explained greedily: the top export's rows are set aside and
 the rest is scored again.
@@ -13,7 +15,8 @@ the rest is scored again.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,11 +51,23 @@ class ExportModel:
     rows: frozenset[str]
     canaries: frozenset[str] = frozenset()
     created_at: datetime | None = None
+    by_token: Mapping[str, str] | None = None  # identity token -> row key (packages)
     _cache: dict[tuple[str, str, str, int], int] = field(default_factory=dict, repr=False)
     _order: dict[str, int] = field(default_factory=dict, repr=False)
 
     def contains(self, patient_id: str) -> bool:
         return patient_id in self.rows or patient_id in self.canaries
+
+    def key_of(self, row: IdentifiedRow) -> tuple[str, int] | None:
+        """(row key, supporting indexes) of a found row in this export, if it held it."""
+        pid = row.patient_id
+        if pid is not None and self.contains(pid):
+            return pid, row.support
+        if self.by_token and row.tokens:
+            votes = Counter(self.by_token[t] for t in row.tokens if t in self.by_token)
+            if votes:
+                return votes.most_common(1)[0]
+        return None
 
     def expected(self, family: str, patient_id: str, canonical: str, k: int) -> int:
         key = (family, patient_id, canonical, k)
@@ -124,16 +139,17 @@ class TraceResult:
 def _score_one(
     model: ExportModel, rows: Sequence[IdentifiedRow], total_rows: int, n_exports: int
 ) -> ExportScore:
-    groups: dict[int, list[int]] = {}
+    groups: dict[str, dict[int, list[int]]] = {}  # family -> k -> [trials, agreements]
     seen: set[tuple[str, str, str]] = set()
     order_values: list[int] = []
     in_scope = hits = 0
     for row in rows:
-        pid = row.patient_id
-        if not model.contains(pid):
+        resolved = model.key_of(row)
+        if resolved is None:
             continue
+        pid, support = resolved
         in_scope += 1
-        if pid in model.canaries and row.support >= 2:
+        if pid in model.canaries and support >= 2:
             hits += 1
         if ORDER in model.mark.marks:
             order_values.append(model.order_value(pid))
@@ -144,13 +160,19 @@ def _score_one(
             if key in seen:
                 continue  # the same choice seen twice is one trial, not two
             seen.add(key)
-            tally = groups.setdefault(obs.k, [0, 0])
+            tally = groups.setdefault(obs.family, {}).setdefault(obs.k, [0, 0])
             tally[0] += 1
             if model.expected(obs.family, pid, obs.canonical, obs.k) == obs.choice:
                 tally[1] += 1
-    marks_seen = sum(n for n, _ in groups.values())
-    agreements = sum(a for _, a in groups.values())
-    log_fp = agreement_log10p({k: (n, a) for k, (n, a) in groups.items()})
+    tallies = [t for family in groups.values() for t in family.values()]
+    marks_seen = sum(n for n, _ in tallies)
+    agreements = sum(a for _, a in tallies)
+    # one binomial test per family (a leaker re-normalises whole columns: a family
+    # wiped out must not drown the others), Fisher-combined with the order test
+    per_family = [
+        agreement_log10p({k: (n, a) for k, (n, a) in family.items()}) for family in groups.values()
+    ]
+    log_fp = fisher_log10p(per_family)
     m = len(order_values)
     inv = inversions(order_values) if m > 1 else 0
     pairs = m * (m - 1) // 2
@@ -161,7 +183,7 @@ def _score_one(
             _DIGEST_BITS * math.log10(2)
         )
         log_canary = min(0.0, hits * per_hit)
-    combined = fisher_log10p((log_fp, log_order))
+    combined = fisher_log10p(per_family + ([log_order] if m > 1 else []))
     log_p = min(0.0, math.log10(2) + min(combined, log_canary))
     return ExportScore(
         export_id=model.export_id,
@@ -172,7 +194,9 @@ def _score_one(
         canary_hits=hits,
         marks_seen=marks_seen,
         agreements=agreements,
-        expected_agreements=sum(n / k for k, (n, _) in groups.items()),
+        expected_agreements=sum(
+            n / k for family in groups.values() for k, (n, _) in family.items()
+        ),
         order_rows=m,
         order_concordance=(pairs - 2 * inv) / pairs if pairs else 0.0,
         log10_p_fingerprint=log_fp,
@@ -196,10 +220,11 @@ def _explained(model: ExportModel, rows: Iterable[IdentifiedRow]) -> set[int]:
     """Positions of rows the export contained and whose every applicable mark agrees."""
     out: set[int] = set()
     for row in rows:
-        if not model.contains(row.patient_id):
+        resolved = model.key_of(row)
+        if resolved is None:
             continue
         if all(
-            model.expected(o.family, row.patient_id, o.canonical, o.k) == o.choice
+            model.expected(o.family, resolved[0], o.canonical, o.k) == o.choice
             for o in row.marks
             if o.family in model.mark.marks
         ):
@@ -215,10 +240,10 @@ def attribute(
     max_sources: int = MAX_SOURCES,
 ) -> TraceResult:
     """Rank the exports; while the top one is accused, set its rows aside and rescore."""
-    remaining = list(rows)
+    remaining = [r for r in rows if r.patient_id or any(m.key_of(r) for m in exports)]
     candidates = list(exports)
     rounds: list[TraceRound] = []
-    total = len(rows)
+    total = len(remaining)
     while remaining and candidates and len(rounds) < max_sources:
         scores = score_exports(remaining, candidates, total_rows=total)
         top_id = scores[0].export_id if scores and scores[0].accused else None
@@ -235,7 +260,7 @@ def attribute(
             break
     return TraceResult(
         found_rows=total if found_rows is None else found_rows,
-        identified=len(rows),
+        identified=total,
         exports=len(exports),
         rounds=tuple(rounds),
     )

@@ -160,9 +160,16 @@ def order_log10p(m: int, found_inversions: int) -> float:
 
 
 def fisher_log10p(log10_ps: Sequence[float]) -> float:
-    """Fisher's combination of two independent p-values: P(X >= -2 ln(p1 p2)), X ~ chi2(4)."""
-    if len(log10_ps) != 2:
-        raise ValueError("fisher_log10p combines exactly two p-values")
-    ln_q = sum(log10_ps) * _LN10  # ln(p1 p2) <= 0
-    # chi2 with 4 degrees of freedom: P(X >= x) = exp(-x/2) (1 + x/2), x = -2 ln q
-    return min(0.0, (ln_q + math.log1p(-ln_q)) / _LN10)
+    """Fisher's combination of independent p-values: P(X >= -2 ln prod p), X ~ chi2(2n).
+
+    Closed form: P = q * sum_{j<n} (-ln q)^j / j!, q = prod p. Discrete p-values
+    (binomial, Mahonian) are conservative, so the combination is too.
+    """
+    if not log10_ps:
+        return 0.0
+    ln_q = sum(log10_ps) * _LN10  # <= 0
+    x = -ln_q
+    terms = [j * math.log(x) - math.lgamma(j + 1) for j in range(len(log10_ps))] if x > 0 else [0.0]
+    top = max(terms)
+    log_sum = top + math.log(sum(math.exp(t - top) for t in terms))
+    return min(0.0, (ln_q + log_sum) / _LN10)
