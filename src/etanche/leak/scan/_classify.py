@@ -49,10 +49,8 @@ class TablePlan:
         return v.DATE_FORMATS
 
 
-def _rates(frame: pl.DataFrame, column: str) -> dict[str, float]:
-    c = pl.col(column)
-    present = c.is_not_null() & (c.str.strip_chars() != "")
-    tests = {
+def _tests(c: pl.Expr) -> dict[str, pl.Expr]:
+    return {
         "nir": v.nir_valid(v.compact_nir(c)),
         "phone": v.phone(c),
         "email": v.email(c),
@@ -69,14 +67,33 @@ def _rates(frame: pl.DataFrame, column: str) -> dict[str, float]:
         "yesno": c.str.strip_chars()
         .str.to_lowercase()
         .is_in(["oui", "non", "yes", "no", "true", "false", "0", "1", "o", "n", "y"]),
-        "words": c.str.count_matches(r"\S+").cast(pl.Float64),
-        "length": c.str.len_chars().cast(pl.Float64),
+        "words": c.str.count_matches(r"\S+"),
+        "length": c.str.len_chars(),
     }
-    sub = frame.select(c).filter(present)
-    if sub.height == 0:
+
+
+def _all_rates(frame: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """Per column, the share of its non-empty values passing each test.
+
+    The columns are stacked into one long column first, so each pattern is
+    compiled once rather than once per column.
+    """
+    names = list(_tests(pl.col("v")))
+    long = (
+        frame.with_row_index("_row")
+        .unpivot(index="_row", variable_name="column", value_name="v")
+        .filter(pl.col("v").is_not_null() & (pl.col("v").str.strip_chars() != ""))
+    )
+    if long.height == 0:
         return {}
-    row = sub.select([e.cast(pl.Float64).mean().alias(k) for k, e in tests.items()]).row(0)
-    return {k: float(x or 0.0) for k, x in zip(tests, row, strict=True)}
+    tested = long.lazy().select(
+        pl.col("column"), *[e.cast(pl.Float64).alias(k) for k, e in _tests(pl.col("v")).items()]
+    )
+    means = tested.group_by("column").agg(pl.all().mean()).collect()
+    return {
+        row["column"]: {k: float(row[k] or 0.0) for k in names}
+        for row in means.iter_rows(named=True)
+    }
 
 
 def _value_roles(rates: dict[str, float], hint: str | None) -> list[ColumnRole]:
@@ -130,8 +147,9 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
     if sample.columns == ["text"]:
         plan.free_text.append("text")
         return plan
+    all_rates = _all_rates(sample)
     for column in sample.columns:
-        rates = _rates(sample, column)
+        rates = all_rates.get(column)
         if not rates:
             continue
         hint = hint_for(column)
