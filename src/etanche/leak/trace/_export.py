@@ -87,7 +87,8 @@ def write_export(vault: Vault, request: ExportRequest, *, seed: int | None = Non
         count = canary_count(len(ids), request.canary_rate)
         planted = make_canaries(mark, count, vault=vault, lab_id=request.lab_id, seed=seed)
     canaries = {c.row_key: c for c in planted}
-    order = keyed_order([*ids, *canaries], mark)
+    # sorted by id first: without an order mark, canaries (random ids) still land anywhere
+    order = keyed_order(sorted([*ids, *canaries]), mark)
     records = _records(vault, order, canaries, request, mark)
     try:
         if request.fmt == "csv":
