@@ -8,7 +8,6 @@ slice-based rewrite to ISO. Credential columns are never read into a record.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -288,12 +287,3 @@ def write_canonical_csv(records: Iterable[SourceRecord], path: Path) -> int:
             writer.writerow(canonical_row(record))
             written += 1
     return written
-
-
-def canonical_csv_text(records: Iterable[SourceRecord]) -> str:
-    """The canonical CSV as a string (for small in-memory uses such as tests)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CANONICAL_COLUMNS)
-    writer.writerows(canonical_row(r) for r in records)
-    return buffer.getvalue()
