@@ -168,20 +168,12 @@ def _person_key(plan: TablePlan) -> pl.Expr | None:
         compact = v.compact_nir(pl.col(nir))
         parts.append(pl.when(v.nir_valid(compact)).then(compact))
     traits = [plan.first(r) for r in ("birth_name", "first_names", "birth_date")]
-    if all(traits):
-        bn, fn, bd = (pl.col(t) for t in traits if t is not None)
-        parts.append(
-            pl.concat_str(
-                [bn.str.to_uppercase(), fn.str.extract(r"^\s*(\S+)").str.to_uppercase(), bd],
-                separator="|",
-            )
-        )
-    email = plan.first("email")
-    if email is not None:
-        parts.append(pl.when(v.email(pl.col(email))).then(pl.col(email).str.to_lowercase()))
-    phone = plan.first("phone")
-    if phone is not None:
-        parts.append(v.phone_e164(pl.col(phone)))
+    if all(traits):  # as written: a person spelt two ways counts twice (an estimate)
+        parts.append(pl.concat_str([pl.col(t) for t in traits if t is not None], separator="|"))
+    for role in ("email", "phone"):
+        column = plan.first(role)
+        if column is not None:
+            parts.append(pl.col(column).str.strip_chars())
     for column in plan.free_text if not parts else ():
         text = pl.col(column)
         compact = v.compact_nir(text.str.extract(f"({_NIR_SPAN})"))
