@@ -191,3 +191,47 @@ def test_the_next_command_after_expiry_shreds_the_package(setup, monkeypatch, ca
     with Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store:
         closes = [e for _, e in AuditLog.for_vault(store).events(action="migration.close")]
     assert closes and closes[-1].actor == "system"
+
+
+def test_a_leaked_package_is_traced_to_its_plan(setup, monkeypatch, capsys) -> None:
+    """The seam at work: rows a recipient leaks from a package name the package."""
+    import csv
+
+    from etanche.crypto import age_decrypt
+    from etanche.leak.trace import Ledger
+
+    tmp = setup["tmp"]
+    plan_path = tmp / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["fields"]["admin"] += ["phone", "email", "address_line", "postcode", "city"]
+    plan_path.write_text(yaml.safe_dump(plan))
+    _as(monkeypatch, setup, "pgirard")
+    assert run(capsys, "migrate", "plan", str(plan_path))[0] == 0
+    for approver in ("cbernard", "alefevre"):
+        _as(monkeypatch, setup, approver)
+        assert run(capsys, "migrate", "approve", str(plan_path))[0] == 0
+    _as(monkeypatch, setup, "pgirard")
+    code, out, err = run(capsys, "migrate", "run", str(plan_path), "--out", str(tmp / "pkg"))
+    assert code == 0 and "canaries" in out, err
+
+    # the recipient's employee decrypts the package and sells its rows as a CSV
+    key = AgeIdentity.from_text((tmp / "recipient.key").read_text())
+    manifest = json.loads((tmp / "pkg" / "manifest.json").read_text())
+    rows = []
+    for part in manifest["parts"]:
+        plain = age_decrypt((tmp / "pkg" / part["name"]).read_bytes(), [key], what="part")
+        rows += [json.loads(line)["fields"] for line in plain.splitlines()]
+    columns = sorted({name for row in rows for name in row})
+    with (tmp / "leak.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    _as(monkeypatch, setup, "alefevre")
+    code, out, err = run(capsys, "trace", str(tmp / "leak.csv"), "--json")
+    assert code == 0, err
+    with Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store:
+        exports = [e for e in Ledger(store).entries() if "bionord-2026-02" in e.purpose]
+    assert len(exports) == 1
+    sources = json.loads(out)["files"][0]["sources"]
+    assert [s["export_id"] for s in sources] == [exports[0].export_id]

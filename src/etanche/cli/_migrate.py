@@ -16,9 +16,12 @@ from etanche.cli import _context as ctx
 from etanche.cli._app import Keyfile, Vault_, app
 from etanche.crypto import AgeIdentity
 from etanche.errors import UsageError
+from etanche.leak.trace import MarkedOutbound
 from etanche.migrate import (
     CERTIFICATE_KIND,
     MigrationPlan,
+    Outbound,
+    OutboundFactory,
     Plans,
     build_package,
     check_plan,
@@ -30,7 +33,7 @@ from etanche.migrate import (
     verify_certificate,
 )
 from etanche.migrate._verify import Reconciliation
-from etanche.vault import Documents
+from etanche.vault import Documents, Vault
 
 migrate_app = typer.Typer(
     help="Safe migration: approved plans, minimal encrypted packages, signed deletion.",
@@ -181,7 +184,7 @@ def run(
                 out,
                 actor=actor.username,
                 progress=_reporter(bar),
-                outbound_rows=_outbound(plan, store, actor.username),
+                outbound=_outbound(plan, store),
                 workers=workers,
             )
         event.update(
@@ -191,15 +194,30 @@ def run(
             resumed_parts=result.resumed_parts,
         )
     ctx.console.print(
-        f"Package {result.package_id}: {result.records} records in {result.parts} parts "
+        f"Package {result.package_id}: {result.records} records and {result.canaries} canaries "
+        f"in {result.parts} parts "
         f"({result.resumed_parts} from an earlier run), content {result.content_sha256[:16]}…, "
         f"in {out}"
     )
 
 
-def _outbound(plan: MigrationPlan, store: Any, actor: str) -> Any:
-    """The leak-tracing marker for this plan's recipients (the seam of the package)."""
-    return None
+def _outbound(plan: MigrationPlan, store: Vault) -> OutboundFactory:
+    """The leak-tracing marker of this plan's package: fingerprints, canaries, ledger."""
+
+    def make(state: dict[str, Any] | None) -> Outbound:
+        if state:
+            return MarkedOutbound.from_state(store, state)
+        return MarkedOutbound(
+            store,
+            recipient=", ".join(r.name for r in plan.recipients),
+            purpose=f"migration plan {plan.id}: {plan.purpose}",
+            retention_days=plan.ledger_retention_days,
+            marks=list(plan.marks) or None,
+            canary_rate=plan.canary_rate,
+            lab_id=plan.labs[0] if len(plan.labs) == 1 else None,
+        )
+
+    return make
 
 
 @migrate_app.command()

@@ -13,7 +13,7 @@ from etanche.migrate._close import (
     shred_expired,
     verify_certificate,
 )
-from etanche.migrate._outbound import Outbound, Unmarked
+from etanche.migrate._outbound import Outbound, OutboundFactory, Unmarked, unmarked
 from etanche.migrate._package import PACKAGE_KIND, PackageResult, build_package
 from etanche.migrate._plan import Approver, MigrationPlan, Recipient, load_plan, parse_plan
 from etanche.migrate._registry import PLAN_KIND, PlanRecord, Plans, PlanState
@@ -34,6 +34,7 @@ __all__ = [
     "CheckedPackage",
     "MigrationPlan",
     "Outbound",
+    "OutboundFactory",
     "PackageResult",
     "PlanRecord",
     "PlanState",
@@ -51,5 +52,6 @@ __all__ = [
     "package_rows",
     "parse_plan",
     "shred_expired",
+    "unmarked",
     "verify_certificate",
 ]

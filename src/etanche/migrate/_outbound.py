@@ -9,10 +9,10 @@ no marks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-__all__ = ["Outbound", "Unmarked"]
+__all__ = ["Outbound", "OutboundFactory", "Unmarked", "unmarked"]
 
 
 class Outbound(Protocol):
@@ -38,6 +38,18 @@ class Outbound(Protocol):
         """Record the export (ledger) once every row has left."""
         ...
 
+    def to_state(self) -> dict[str, Any]:
+        """What a resumed run needs (keys, canaries so far); the builder keeps it sealed.
+
+        Whatever ``render`` accumulates per row need not be in it: a resumed run
+        renders the rows of finished parts again, in order, before going on.
+        """
+        ...
+
+
+OutboundFactory = Callable[[dict[str, Any] | None], Outbound]
+"""Makes the Outbound of a package: fresh (None) or from the state of an interrupted run."""
+
 
 class Unmarked:
     """No fingerprint, no canary: rows leave as they are, in source order."""
@@ -56,3 +68,11 @@ class Unmarked:
 
     def finish(self, exported: Sequence[str]) -> None:
         return None
+
+    def to_state(self) -> dict[str, Any]:
+        return {}
+
+
+def unmarked(state: dict[str, Any] | None) -> Outbound:
+    """The factory of unmarked packages."""
+    return Unmarked()

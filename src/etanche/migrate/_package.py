@@ -29,7 +29,7 @@ from etanche.crypto import SYSTEM_PURPOSE, AgeIdentity, age_encrypt, content_has
 from etanche.errors import PackageRejected, UsageError
 from etanche.exchange import FIELDS, SourceIssue
 from etanche.migrate._check import read_source
-from etanche.migrate._outbound import Outbound, Unmarked
+from etanche.migrate._outbound import OutboundFactory, unmarked
 from etanche.migrate._parallel import selections
 from etanche.migrate._plan import MigrationPlan
 from etanche.migrate._registry import Plans, PlanState
@@ -58,6 +58,8 @@ _encoder = msgspec.json.Encoder(order="sorted")
 
 @dataclass(frozen=True, slots=True)
 class PackageResult:
+    """What a run built; ``records`` counts real rows, ``canaries`` the decoys mixed in."""
+
     package_id: str
     directory: Path
     records: int
@@ -188,7 +190,7 @@ def build_package(
     vault: Vault,
     directory: Path,
     *,
-    outbound_rows: Outbound | None = None,
+    outbound: OutboundFactory = unmarked,
     actor: str,
     progress: Callable[[int], None] | None = None,
     workers: int = 0,
@@ -200,9 +202,10 @@ def build_package(
     plans = Plans(vault)
     plans.require_approved(plan)
     docs = Documents(vault)
-    marker = outbound_rows or Unmarked()
     state = _open_directory(plan, directory, docs, vault.network_key(SYSTEM_PURPOSE))
     package = docs.get(PACKAGE_KIND, state.package_id).body
+    saved = package.get("outbound") if state.parts else None
+    marker = outbound(saved)
     recipients = [r.age for r in plan.recipients] + [package["sender_recipient"]]
     namespace = uuid.UUID(package["namespace"])
     resumed = len(state.parts)
@@ -238,13 +241,18 @@ def build_package(
                 "tally": tally,
             }
         )
+        package["outbound"] = marker.to_state()
+        docs.put(
+            PACKAGE_KIND, state.package_id, package, state="building", expires_at=plan.expires_at
+        )
         state.save()
         buffer.clear()
 
     for key, lab, row in _rows(plan, namespace, counts, workers):
         seen += 1
         exported.append(key)
-        if seen <= skip:
+        if seen <= skip:  # in a finished part: rendered again only for what the marker keeps
+            marker.render(row, row_key=key)
             continue
         buffer.append((key, lab, row))
         if len(buffer) >= PART_ROWS:
@@ -283,7 +291,7 @@ def build_package(
     return PackageResult(
         package_id=state.package_id,
         directory=directory,
-        records=manifest["counts"]["records"],
+        records=manifest["counts"]["records"] - manifest["counts"]["canaries"],
         canaries=manifest["counts"]["canaries"],
         parts=len(state.parts),
         resumed_parts=resumed,

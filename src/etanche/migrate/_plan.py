@@ -39,8 +39,12 @@ _TOP_KEYS = (
     "approvers",
     "marks",
     "canary_rate",
+    "ledger_retention_days",
 )
-_REQUIRED = tuple(k for k in _TOP_KEYS if k not in ("marks", "canary_rate"))
+_REQUIRED = tuple(
+    k for k in _TOP_KEYS if k not in ("marks", "canary_rate", "ledger_retention_days")
+)
+LEDGER_DAYS = 3650  # a copy found years later must still be traced
 _PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,47}$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 _LAB = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -84,6 +88,7 @@ class MigrationPlan:
     approvers: tuple[Approver, ...]
     marks: tuple[str, ...]
     canary_rate: float
+    ledger_retention_days: int  # how long the export ledger keeps what tracing needs
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -227,6 +232,9 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
     assert expires is not None
     approvers = _approvers(top)
     marks = tuple(str(m) for m in (top.data.get("marks") or ()))
+    ledger_days = top.data.get("ledger_retention_days", LEDGER_DAYS)
+    if not isinstance(ledger_days, int) or isinstance(ledger_days, bool) or ledger_days < 1:
+        raise top.error("ledger_retention_days", "expected a positive number of days")
     canary_rate = top.data.get("canary_rate", 0.001)
     if not isinstance(canary_rate, int | float) or not 0 <= canary_rate <= 0.05:
         raise top.error("canary_rate", "expected a number between 0 and 0.05")
@@ -253,6 +261,7 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
         approvers=approvers,
         marks=marks,
         canary_rate=float(canary_rate),
+        ledger_retention_days=ledger_days,
     )
 
 
