@@ -29,6 +29,9 @@ def test_demo_builds_tours_and_verifies(
     assert "0 of " in out and "sample values found in clear" in out
     assert "refused" in out  # the DPO cannot open a patient
     assert "clinical data present: False" in out  # reception
+    assert "counts match the manifest: True" in out and "certificate signed" in out
+    assert not (where / "migration" / "legacy-export.csv").exists()
+    assert not (where / "migration" / "package").exists()
     secrets = {
         line.split()[0]: line.split()[-1] for line in out.splitlines() if "TOTP secret" in line
     }

@@ -16,6 +16,7 @@ from etanche.audit import verify_log
 from etanche.audit._decoys import plant_decoys
 from etanche.cli import _context as ctx
 from etanche.cli._app import app
+from etanche.cli._demo_migration import migration_tour
 from etanche.cli._demo_people import DEMO_PASSWORD, DemoPerson, enrol_cast
 from etanche.cli._render import patient_summary, summary_table
 from etanche.cli._synth import load_network
@@ -68,6 +69,7 @@ def demo(
         trail = Trail.for_vault(store)
         try:
             _tour(store, trail, actors, samples)
+            migration_tour(store, trail, actors, network, directory)
         finally:
             trail.close()
         report = verify_log(store.engine, trail.log.public_key_pem())

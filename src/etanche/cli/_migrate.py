@@ -184,7 +184,7 @@ def run(
                 out,
                 actor=actor.username,
                 progress=_reporter(bar),
-                outbound=_outbound(plan, store),
+                outbound=marker_for(plan, store),
                 workers=workers,
             )
         event.update(
@@ -201,7 +201,7 @@ def run(
     )
 
 
-def _outbound(plan: MigrationPlan, store: Vault) -> OutboundFactory:
+def marker_for(plan: MigrationPlan, store: Vault) -> OutboundFactory:
     """The leak-tracing marker of this plan's package: fingerprints, canaries, ledger."""
 
     def make(state: dict[str, Any] | None) -> Outbound:
