@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import hl7  # type: ignore[import-untyped]
+import hl7
 
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime

@@ -140,7 +140,7 @@ MIN_DRUG_TERM = 4
 @cache
 def drug_terms() -> dict[str, list[str]]:
     """ATC code -> drug names, edsnlp's list filtered, plus the classes above."""
-    from edsnlp.pipes.ner.drugs.patterns import get_patterns  # type: ignore[import-untyped]
+    from edsnlp.pipes.ner.drugs.patterns import get_patterns
 
     out: dict[str, list[str]] = {}
     for atc, names in get_patterns().items():

@@ -32,8 +32,8 @@ NOTHING = TextHealth(frozenset(), frozenset())
 @cache
 def _pipeline() -> Any:
     os.environ.setdefault("TQDM_DISABLE", "1")  # edsnlp shows a progress bar when loading terms
-    import edsnlp  # type: ignore[import-untyped]
-    import edsnlp.pipes as eds  # type: ignore[import-untyped]
+    import edsnlp
+    import edsnlp.pipes as eds
 
     nlp = edsnlp.blank("eds")
     nlp.add_pipe(eds.sentences())
