@@ -235,3 +235,52 @@ def test_a_leaked_package_is_traced_to_its_plan(setup, monkeypatch, capsys) -> N
     assert len(exports) == 1
     sources = json.loads(out)["files"][0]["sources"]
     assert [s["export_id"] for s in sources] == [exports[0].export_id]
+
+
+def test_the_recipient_imports_and_the_marks_are_undone(setup, monkeypatch, capsys) -> None:
+    tmp = setup["tmp"]
+    plan_path = tmp / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["fields"]["admin"] += ["phone", "email", "address_line", "postcode", "city"]
+    plan["marks"] = ["phone", "nfd", "case", "street", "order"]
+    plan_path.write_text(yaml.safe_dump(plan))
+    _as(monkeypatch, setup, "pgirard")
+    assert run(capsys, "migrate", "plan", str(plan_path))[0] == 0
+    for approver in ("cbernard", "alefevre"):
+        _as(monkeypatch, setup, approver)
+        assert run(capsys, "migrate", "approve", str(plan_path))[0] == 0
+    _as(monkeypatch, setup, "pgirard")
+    assert run(capsys, "migrate", "run", str(plan_path), "--out", str(tmp / "pkg"))[0] == 0
+
+    target = tmp / "target"
+    monkeypatch.setenv("ETANCHE_VAULT", str(target))
+    assert run(capsys, "init")[0] == 0
+    with Vault.open(parse_location(str(target)), PASSPHRASE) as store:
+        token = Staff(store).add("nrecipient", "Nora Recipient", Role.MIGRATION_OPERATOR, ["*"])
+    (tmp / "session-target").write_text(token)
+    (tmp / "session-target").chmod(0o600)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp / "session-target"))
+    code, out, err = run(
+        capsys,
+        "migrate",
+        "verify",
+        str(tmp / "pkg"),
+        "--identity",
+        str(tmp / "recipient.key"),
+        "--import",
+        "--json",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["matches"] and result["canaries_dropped"] >= 2
+    expected = {
+        (p.birth_name, p.nir, p.emails[0] if p.emails else None)
+        for p in setup["network"].patients()  # type: ignore[attr-defined]
+        if p.lab_id == "L01"
+    }
+    with Vault.open(parse_location(str(target)), PASSPHRASE) as store:
+        got = {
+            (p.birth_name, p.nir, p.emails[0] if p.emails else None)
+            for p in (store.get(i) for i in store.patient_ids())
+        }
+    assert len(got) == result["imported"] and got <= expected  # same writing as the source

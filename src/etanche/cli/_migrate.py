@@ -16,7 +16,7 @@ from etanche.cli import _context as ctx
 from etanche.cli._app import Keyfile, Vault_, app
 from etanche.crypto import AgeIdentity
 from etanche.errors import UsageError
-from etanche.leak.trace import MarkedOutbound
+from etanche.leak.trace import MarkedOutbound, unmark_row
 from etanche.migrate import (
     CERTIFICATE_KIND,
     MigrationPlan,
@@ -258,7 +258,9 @@ def verify(
             vault, keyfile, Action.MIGRATION_IMPORT, {"package": checked.manifest["package_id"]}
         ) as (store, _, event):
             with ctx.progress_bar("Importing", checked.manifest["counts"]["records"]) as bar:
-                report = import_rows(checked, store, workers=workers, progress=_reporter(bar))
+                report = import_rows(
+                    checked, store, workers=workers, normalise=unmark_row, progress=_reporter(bar)
+                )
             event.update(imported=report.imported, canaries_dropped=report.canaries_dropped)
     else:
         report = Reconciliation(checked.manifest)

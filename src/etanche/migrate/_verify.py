@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,19 +217,30 @@ def _labs(vault: Vault, manifest: dict[str, Any]) -> None:
             vault.add_lab(Lab(lab["id"], lab["name"], lab["finess"], lab["city"]))
 
 
+def _as_received(fields: Mapping[str, str]) -> dict[str, str]:
+    return dict(fields)
+
+
 def import_rows(
     package: CheckedPackage,
     vault: Vault,
     *,
     progress: Callable[[int], None] | None = None,
     workers: int = 0,
+    normalise: Callable[[Mapping[str, str]], dict[str, str]] = _as_received,
 ) -> Reconciliation:
-    """Import every real row into ``vault`` in one transaction; all land or none."""
+    """Import every real row into ``vault`` in one transaction; all land or none.
+
+    ``normalise`` puts each row's values back in one canonical writing (the
+    CLI passes the leak-tracing room's ``unmark_row``): a sender's fingerprint
+    renderings must not become differences between our own records.
+    """
     report = Reconciliation(package.manifest)
     _labs(vault, package.manifest)
 
     def items() -> Iterator[tuple[Patient, Sequence[Specimen]]]:
         for _, lab, record in package_rows(package, report):
+            record = SourceRecord(record.location, normalise(record.fields), record.specimens)
             patient, specimens = build_patient(record, patient_id=new_record_id(), lab_id=lab)
             report.imported += 1
             if progress is not None and report.imported % 5000 == 0:

@@ -65,7 +65,12 @@ class MarkedOutbound:
 
     # -- state kept by the builder between runs ----------------------------------
     def to_state(self) -> dict[str, Any]:
-        """JSON-able state; store it sealed (it holds the export key)."""
+        """JSON-able state; store it sealed (it holds the export key).
+
+        Identity tokens are left out: they grow with every row, and a resumed
+        package run renders the rows of its finished parts again, which rebuilds
+        them.
+        """
         return {
             "export_id": self.mark.export_id,
             "key": self.mark.key.hex(),
@@ -76,7 +81,6 @@ class MarkedOutbound:
             "canary_rate": self.canary_rate,
             "lab_id": self.lab_id,
             "canary_keys": self.canary_keys,
-            "identities": self.identities,
         }
 
     @classmethod
@@ -94,7 +98,7 @@ class MarkedOutbound:
             mark=mark,
         )
         out.canary_keys = dict(state["canary_keys"])
-        out.identities = {k: list(v) for k, v in state["identities"].items()}
+        out.identities = {k: list(v) for k, v in state.get("identities", {}).items()}
         return out
 
     # -- the Outbound protocol ----------------------------------------------------
