@@ -15,7 +15,8 @@ import zlib
 from pathlib import Path
 
 _OBJ = re.compile(rb"(\d+) 0 obj\s*(.*?)endobj", re.S)
-_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+_STREAM = re.compile(rb"stream\r?\n", re.S)
+_LENGTH = re.compile(rb"/Length (\d+)")
 _REF = r"/{key} (\d+) 0 R"
 _ESC = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
 
@@ -25,10 +26,11 @@ def _objects(data: bytes) -> dict[int, bytes]:
 
 
 def _stream(body: bytes) -> bytes:
-    found = _STREAM.search(body)
-    if found is None:
+    """The stream's bytes, cut by its /Length (compressed data may end in CR or LF)."""
+    found, length = _STREAM.search(body), _LENGTH.search(body)
+    if found is None or length is None:
         return b""
-    raw = found.group(1)
+    raw = body[found.end() : found.end() + int(length.group(1))]
     return zlib.decompress(raw) if b"/FlateDecode" in body else raw
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parent))  # last: "conftest" stays the root one
 
 from _leak_corpus import Corpus, build_corpus
 
