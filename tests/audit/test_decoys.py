@@ -167,3 +167,12 @@ def test_planting_refusals(loaded_vault: Vault) -> None:
     finally:
         admin_only.close()
     assert decoy_count(loaded_vault) == 0
+
+
+def test_decoys_can_all_go_to_one_lab(loaded_vault: Vault) -> None:
+    """An export's canaries are planted in the exported lab."""
+    ids = plant_decoys(loaded_vault, 4, seed=3, lab_id="L02")
+    assert {loaded_vault.get(pid).lab_id for pid in ids} == {"L02"}
+    assert all(s.lab_id == "L02" for pid in ids for s in loaded_vault.specimens_of(pid))
+    with pytest.raises(UsageError, match="no lab L99"):
+        plant_decoys(loaded_vault, 1, lab_id="L99")

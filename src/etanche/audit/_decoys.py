@@ -108,12 +108,15 @@ def decoy_count(vault: Vault) -> int:
         return int(conn.execute(select(func.count()).select_from(decoys)).scalar_one())
 
 
-def plant_decoys(vault: Vault, n: int, *, seed: int | None = None) -> list[str]:
-    """Add ``n`` decoy patients spread over the vault's labs; returns their ids.
+def plant_decoys(
+    vault: Vault, n: int, *, seed: int | None = None, lab_id: str | None = None
+) -> list[str]:
+    """Add ``n`` decoy patients spread over the vault's labs (or all in ``lab_id``).
 
-    The ids are returned to the caller only (for tests and for seeding canaries);
+    Returns their ids, to the caller only (for tests and for seeding canaries);
     they are stored nowhere in clear. ``seed`` fixes the synthetic identities,
-    never the ids, which are always fresh and random.
+    never the ids, which are always fresh and random. An export's canaries are
+    planted in the exported lab, so the decoy's lab agrees with its row.
     """
     if not 1 <= n <= MAX_PLANT:
         raise UsageError(f"n: plant between 1 and {MAX_PLANT} decoys at a time")
@@ -141,6 +144,11 @@ def plant_decoys(vault: Vault, n: int, *, seed: int | None = None) -> list[str]:
     # Synthetic lab k stands for the vault's lab k: same order, so for a network
     # made by `etanche synth` the addresses and physicians fit the lab's city.
     lab_map = {s.id: v for s, v in zip(network.labs, labs, strict=True)}
+    if lab_id is not None:
+        target = next((lab for lab in labs if lab.id == lab_id), None)
+        if target is None:
+            raise UsageError(f"decoys: no lab {lab_id} in this vault")
+        lab_map = dict.fromkeys(lab_map, target)
     rng = random.SystemRandom()
     items: list[tuple[Patient, list[Specimen]]] = []
     for patient in network.patients():

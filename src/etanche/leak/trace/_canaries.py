@@ -91,7 +91,9 @@ def make_canaries(
         needed = count - len(out)
         if needed <= 0:
             break
-        planted = plant_decoys(vault, needed, seed=None if seed is None else seed + attempt)
+        planted = plant_decoys(
+            vault, needed, seed=None if seed is None else seed + attempt, lab_id=lab_id
+        )
         for pid in planted:
             fields = canonical_row(vault.get(pid), lab_id=lab_id)
             if _collides(vault, pid, row_identity(fields)):
