@@ -83,6 +83,9 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 Progress = Callable[[int], None]
 
 
+_DIGEST_BATCH = 500  # bound parameters per IN (...) lookup
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -313,6 +316,28 @@ class Vault:
     def index_digest(self, index: str, normalised: str) -> bytes:
         """Blind-index digest under this vault's keys (decoy registry, leak tracing)."""
         return self._indexer.digest(index, normalised)
+
+    def patients_by_digest(
+        self, index: str, digests: Sequence[bytes]
+    ) -> list[tuple[bytes, str, str]]:
+        """(digest, patient id, lab) of live patients whose ``index`` digest is given.
+
+        Blind indexes only, nothing decrypted: how a leak scan counts our patients
+        in a found file and how trace recognises exported rows. Digests are 32
+        bits: one agreeing index is a candidate, not a proof.
+        """
+        query = (
+            select(patient_index.c.digest, patient_index.c.patient_id, patients.c.lab_id)
+            .join(patients, patients.c.id == patient_index.c.patient_id)
+            .where(patient_index.c.name == index, patients.c.erased_at.is_(None))
+        )
+        found: list[tuple[bytes, str, str]] = []
+        with self._engine.connect() as conn:
+            for start in range(0, len(digests), _DIGEST_BATCH):
+                chunk = list(digests[start : start + _DIGEST_BATCH])
+                rows = conn.execute(query.where(patient_index.c.digest.in_(chunk)))
+                found.extend((bytes(r.digest), str(r.patient_id), str(r.lab_id)) for r in rows)
+        return found
 
     # -- labs -----------------------------------------------------------------
     def add_lab(self, lab: Lab) -> None:

@@ -14,21 +14,19 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import select
 
 from etanche.domain import normalize_name
 from etanche.leak.scan import _values as v
 from etanche.leak.scan._classify import TablePlan
 from etanche.leak.scan._detect import role_mask
-from etanche.vault import Vault
-
-# The vault's own index names and key format: the only way to agree with its digests.
-from etanche.vault._indexes import EMAIL, NAME_DOB, NIR, PHONE, name_dob_key
-from etanche.vault._schema import patient_index, patients
+from etanche.vault import EMAIL_INDEX as EMAIL
+from etanche.vault import NAME_DOB_INDEX as NAME_DOB
+from etanche.vault import NIR_INDEX as NIR
+from etanche.vault import PHONE_INDEX as PHONE
+from etanche.vault import Vault, name_dob_key
 
 __all__ = ["VaultMatcher"]
 
-_LOOKUP_BATCH = 500
 _INDEXES = (NIR, NAME_DOB, PHONE, EMAIL)
 
 
@@ -78,16 +76,7 @@ class VaultMatcher:
                 self._cache[(name, digests[digest])].append((patient_id, lab))
 
     def _lookup(self, name: str, digests: list[bytes]) -> Iterable[tuple[bytes, str, str]]:
-        query = (
-            select(patient_index.c.digest, patient_index.c.patient_id, patients.c.lab_id)
-            .join(patients, patients.c.id == patient_index.c.patient_id)
-            .where(patient_index.c.name == name, patients.c.erased_at.is_(None))
-        )
-        with self._vault.engine.connect() as conn:
-            for start in range(0, len(digests), _LOOKUP_BATCH):
-                chunk = digests[start : start + _LOOKUP_BATCH]
-                for row in conn.execute(query.where(patient_index.c.digest.in_(chunk))):
-                    yield bytes(row.digest), str(row.patient_id), str(row.lab_id)
+        return self._vault.patients_by_digest(name, digests)
 
 
 def _index_values(frame: pl.DataFrame, plan: TablePlan) -> pl.DataFrame | None:

@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from etanche.audit._decoys import plant_decoys
 from etanche.crypto import KeyedPrf, new_key
 from etanche.errors import UsageError
@@ -25,7 +23,6 @@ from etanche.leak.trace._identity import NAME_DOB, NIR, row_identity
 from etanche.leak.trace._mark import ExportMark
 from etanche.leak.trace._rows import canonical_row
 from etanche.vault import Vault
-from etanche.vault._schema import patient_index
 
 __all__ = ["CanaryList", "CanaryRecord", "canary_count", "canary_list", "make_canaries"]
 
@@ -52,15 +49,10 @@ def canary_count(rows: int, rate: float) -> int:
 
 def _collides(vault: Vault, patient_id: str, values: list[tuple[str, str]]) -> bool:
     """Whether another patient shares the canary's NIR or name+birth-date digest."""
-    keys = [(name, vault.index_digest(name, v)) for name, v in values if name in (NIR, NAME_DOB)]
-    with vault.engine.connect() as conn:
-        for name, digest in keys:
-            owners = conn.execute(
-                select(patient_index.c.patient_id).where(
-                    (patient_index.c.name == name) & (patient_index.c.digest == digest)
-                )
-            ).scalars()
-            if any(owner != patient_id for owner in owners):
+    for name, value in values:
+        if name in (NIR, NAME_DOB):
+            owners = vault.patients_by_digest(name, [vault.index_digest(name, value)])
+            if any(owner != patient_id for _, owner, _ in owners):
                 return True
     return False
 

@@ -13,12 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
-
 from etanche.leak.trace._identity import row_identity
 from etanche.leak.trace._observe import FoundRow, Observation
 from etanche.vault import Vault
-from etanche.vault._schema import patient_index
 
 __all__ = [
     "IdentifiedRow",
@@ -74,20 +71,11 @@ class VaultIdentifier:
         by_name: dict[str, list[bytes]] = {}
         for name, digest in by_digest:
             by_name.setdefault(name, []).append(digest)
-        table = patient_index
-        with self._vault.engine.connect() as conn:
-            for name, digests in by_name.items():
-                for start in range(0, len(digests), _BATCH):
-                    chunk = digests[start : start + _BATCH]
-                    rows = conn.execute(
-                        select(table.c.digest, table.c.patient_id).where(
-                            (table.c.name == name) & table.c.digest.in_(chunk)
-                        )
-                    )
-                    for digest, pid in rows:
-                        key = by_digest.get((name, bytes(digest)))
-                        if key is not None:
-                            found.setdefault(key, set()).add(pid)
+        for name, digests in by_name.items():
+            for digest, pid, _ in self._vault.patients_by_digest(name, digests):
+                key = by_digest.get((name, digest))
+                if key is not None:
+                    found.setdefault(key, set()).add(pid)
         return found
 
 

@@ -13,7 +13,11 @@ from datetime import date
 
 from etanche.domain import normalize_email, normalize_nir, normalize_phone_for_index
 from etanche.leak.trace._renderings import canonical_nir, canonical_phone
-from etanche.vault._indexes import EMAIL, NAME_DOB, NIR, PHONE, name_dob_key
+from etanche.vault import EMAIL_INDEX as EMAIL
+from etanche.vault import NAME_DOB_INDEX as NAME_DOB
+from etanche.vault import NIR_INDEX as NIR
+from etanche.vault import PHONE_INDEX as PHONE
+from etanche.vault import name_dob_key
 
 __all__ = ["EMAIL", "NAME_DOB", "NIR", "PHONE", "parse_found_date", "row_identity"]
 
