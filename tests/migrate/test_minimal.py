@@ -2,7 +2,8 @@
 
 Random allow-lists, lab scopes and specimen windows, over an HL7 v2 source with
 specimens and over the legacy export (with its credential columns); every row of
-every package is decrypted and checked against the plan that produced it.
+every package, canaries included, is decrypted and checked against the plan that
+produced it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from migrate_support import Migration, approved
 from etanche.crypto import age_decrypt
 from etanche.exchange import FIELDS, SPECIMEN_FIELDS, write_hl7v2
 from etanche.migrate import build_package, check_plan
+from etanche.service import marker_for
 
 ADMIN = sorted(
     n for n, s in FIELDS.items() if s.compartment == "admin" and n not in SPECIMEN_FIELDS
@@ -84,9 +86,16 @@ def test_packages_hold_nothing_outside_their_plan(
     plan = approved(migration, path)
     expected = check_plan(plan).valid
     out = migration.folder / f"pkg-{next(counter)}"
-    build_package(plan, migration.vault, out, actor="pgirard")
+    marked = marker_for(plan, migration.vault)  # fingerprints and canaries, as the CLI runs it
+    result = build_package(plan, migration.vault, out, actor="pgirard", outbound=marked)
     rows = _package_rows(out, migration)
-    assert len(rows) == expected
+    canaries = set(
+        json.loads(
+            age_decrypt((out / "canaries.age").read_bytes(), [migration.recipient], what="c")
+        )
+    )
+    assert len(canaries) == result.canaries >= 2
+    assert len([r for r in rows if r["ref"] not in canaries]) == expected
     allowed = set(admin) | set(clinical)
     for row in rows:
         assert row["lab"] in labs

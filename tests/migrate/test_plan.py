@@ -58,3 +58,14 @@ def test_missing_key_and_bad_yaml(migration: Migration, tmp_path: Path) -> None:
         parse_plan(yaml.safe_dump(data).encode(), source="p.yaml", base=tmp_path)
     with pytest.raises(ConfigError, match="not valid UTF-8 YAML"):
         parse_plan(b"plan: [unclosed", source="p.yaml", base=tmp_path)
+
+
+def test_marks_absent_all_or_none(migration: Migration) -> None:
+    from etanche.service import plan_marks
+
+    assert load_plan(migration.write_plan()).marks is None
+    assert plan_marks(load_plan(migration.write_plan())) is None  # every mark
+    assert plan_marks(load_plan(migration.write_plan(marks=[]))) == frozenset()  # unmarked
+    assert plan_marks(load_plan(migration.write_plan(marks=["phone", "NFD"]))) == {"phone", "nfd"}
+    with pytest.raises(ConfigError, match="marks: unknown mark"):
+        plan_marks(load_plan(migration.write_plan(marks=["glitter"])))

@@ -17,7 +17,6 @@ import yaml
 from etanche.access import Action, Actor, Resource, can
 from etanche.audit import Outcome
 from etanche.cli import _context as ctx
-from etanche.cli._migrate import marker_for
 from etanche.crypto import AgeIdentity
 from etanche.exchange import LEGACY_COLUMNS, write_legacy_csv
 from etanche.migrate import (
@@ -31,7 +30,7 @@ from etanche.migrate import (
     package_rows,
     verify_certificate,
 )
-from etanche.service import Trail
+from etanche.service import Trail, marker_for
 from etanche.synth import SynthNetwork
 from etanche.vault import Vault
 

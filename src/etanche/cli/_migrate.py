@@ -16,12 +16,10 @@ from etanche.cli import _context as ctx
 from etanche.cli._app import Keyfile, Vault_, app
 from etanche.crypto import AgeIdentity
 from etanche.errors import UsageError
-from etanche.leak.trace import MarkedOutbound, unmark_row
+from etanche.leak.trace import unmark_row
 from etanche.migrate import (
     CERTIFICATE_KIND,
     MigrationPlan,
-    Outbound,
-    OutboundFactory,
     Plans,
     build_package,
     check_plan,
@@ -33,7 +31,8 @@ from etanche.migrate import (
     verify_certificate,
 )
 from etanche.migrate._verify import Reconciliation
-from etanche.vault import Documents, Vault
+from etanche.service import marker_for, plan_marks
+from etanche.vault import Documents
 
 migrate_app = typer.Typer(
     help="Safe migration: approved plans, minimal encrypted packages, signed deletion.",
@@ -72,6 +71,7 @@ def _details(plan: MigrationPlan) -> dict[str, Any]:
 def register(plan_file: PlanFile, vault: Vault_ = None, keyfile: Keyfile = None) -> None:
     """Register a plan (again): it waits for its two named approvers."""
     plan = load_plan(plan_file)
+    plan_marks(plan)
     with ctx.authorized(
         vault, keyfile, Action.MIGRATION_PLAN, _details(plan), lab_id=_lab_of(plan)
     ) as (store, actor, _):
@@ -199,25 +199,6 @@ def run(
         f"({result.resumed_parts} from an earlier run), content {result.content_sha256[:16]}…, "
         f"in {out}"
     )
-
-
-def marker_for(plan: MigrationPlan, store: Vault) -> OutboundFactory:
-    """The leak-tracing marker of this plan's package: fingerprints, canaries, ledger."""
-
-    def make(state: dict[str, Any] | None) -> Outbound:
-        if state:
-            return MarkedOutbound.from_state(store, state)
-        return MarkedOutbound(
-            store,
-            recipient=", ".join(r.name for r in plan.recipients),
-            purpose=f"migration plan {plan.id}: {plan.purpose}",
-            retention_days=plan.ledger_retention_days,
-            marks=list(plan.marks) or None,
-            canary_rate=plan.canary_rate,
-            lab_id=plan.labs[0] if len(plan.labs) == 1 else None,
-        )
-
-    return make
 
 
 @migrate_app.command()

@@ -33,7 +33,7 @@ from etanche.migrate._outbound import OutboundFactory, unmarked
 from etanche.migrate._parallel import selections
 from etanche.migrate._plan import MigrationPlan
 from etanche.migrate._registry import Plans, PlanState
-from etanche.migrate._select import outbound
+from etanche.migrate._select import outbound, restrict
 from etanche.vault import Documents, Vault
 
 __all__ = [
@@ -218,8 +218,9 @@ def build_package(
     def flush() -> None:
         index = len(state.parts) + 1
         keys = [key for key, _, _ in buffer]
-        extra = marker.canaries(index, len(buffer))
         rows = [(key, marker.render(row, row_key=key)) for key, _, row in buffer]
+        # after the real rows, so the marker knows their lab; cut to the plan like them
+        extra = [(key, restrict(plan, row)) for key, row in marker.canaries(index, len(buffer))]
         rows += [(key, marker.render(row, row_key=key)) for key, row in extra]
         keys += [key for key, _ in extra]
         plaintext = b"".join(_line(*rows[i]) for i in marker.order(keys))

@@ -86,7 +86,7 @@ class MigrationPlan:
     recipients: tuple[Recipient, ...]
     expires_at: datetime
     approvers: tuple[Approver, ...]
-    marks: tuple[str, ...]
+    marks: tuple[str, ...] | None  # None: every mark; (): an unmarked package
     canary_rate: float
     ledger_retention_days: int  # how long the export ledger keeps what tracing needs
 
@@ -231,7 +231,12 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
     expires = retention.day("expires", required=True)
     assert expires is not None
     approvers = _approvers(top)
-    marks = tuple(str(m) for m in (top.data.get("marks") or ()))
+    marks: tuple[str, ...] | None = None
+    if "marks" in top.data:
+        raw_marks = top.data["marks"]
+        if raw_marks is not None and not isinstance(raw_marks, list):
+            raise top.error("marks", "expected a list of mark names ([] for none)")
+        marks = tuple(str(m).strip().lower() for m in raw_marks or ())
     ledger_days = top.data.get("ledger_retention_days", LEDGER_DAYS)
     if not isinstance(ledger_days, int) or isinstance(ledger_days, bool) or ledger_days < 1:
         raise top.error("ledger_retention_days", "expected a positive number of days")

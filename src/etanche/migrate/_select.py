@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from etanche.domain import validate_patient
 from etanche.errors import ValidationError, ValidationErrors
 from etanche.exchange import FIELDS, SourceRecord, build_patient
 from etanche.migrate._plan import MigrationPlan
 
-__all__ = ["Selected", "outbound", "select"]
+__all__ = ["Selected", "outbound", "restrict", "select"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +82,27 @@ def outbound(plan: MigrationPlan, record: SourceRecord, selected: Selected) -> d
             if kept:
                 specimens.append(kept)
     return {"lab": selected.lab, "fields": fields, "specimens": specimens}
+
+
+def restrict(plan: MigrationPlan, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row made elsewhere (a canary) cut to the plan exactly as ``outbound`` cuts records.
+
+    Canaries must carry the fields and specimens real rows carry, no more (the
+    package stays within its plan) and no less (they must not stand out).
+    """
+    allowed = plan.allowed
+    fields = {
+        str(name): str(value)
+        for name, value in dict(row.get("fields", {})).items()
+        if name in allowed and name in FIELDS and not str(name).startswith("specimen.")
+    }
+    specimens = []
+    if any(name.startswith("specimen.") for name in allowed):
+        for specimen in row.get("specimens", ()):
+            day = _collected_day(specimen)
+            if day is not None and not plan.specimen_in_range(day):
+                continue
+            kept = {str(k): str(v) for k, v in specimen.items() if k in allowed}
+            if kept:
+                specimens.append(kept)
+    return {"lab": row["lab"], "fields": fields, "specimens": specimens}

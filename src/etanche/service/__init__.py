@@ -6,7 +6,16 @@ none of them decides, logs or alerts on its own.
 
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._keys import KeyService
+from etanche.service._migration import marker_for, plan_marks
 from etanche.service._patients import PatientService
 from etanche.service._trail import SYSTEM, Trail
 
-__all__ = ["SYSTEM", "KeyService", "PatientService", "Trail", "shred_expired_artefacts"]
+__all__ = [
+    "SYSTEM",
+    "KeyService",
+    "PatientService",
+    "Trail",
+    "marker_for",
+    "plan_marks",
+    "shred_expired_artefacts",
+]

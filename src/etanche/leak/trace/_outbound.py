@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from etanche.exchange import patient_fields
 from etanche.leak.trace._canaries import CanaryRecord, make_canaries
 from etanche.leak.trace._identify import VaultIdentifier
 from etanche.leak.trace._identity import row_identity
@@ -138,7 +139,12 @@ class MarkedOutbound:
         for canary in made:
             key = _uuid5_shaped()
             self.canary_keys[key] = canary.row_key
-            out.append((key, {"lab": self.lab_id, "fields": canary.fields, "specimens": []}))
+            # a decoy's specimens too: a row without any would stand out among real ones
+            record = patient_fields(
+                self._vault.get(canary.row_key), self._vault.specimens_of(canary.row_key)
+            )
+            specimens = [dict(s) for s in record.specimens]
+            out.append((key, {"lab": self.lab_id, "fields": canary.fields, "specimens": specimens}))
         return out
 
     def sealed_list(self) -> bytes:
