@@ -235,6 +235,7 @@ def test_a_leaked_package_is_traced_to_its_plan(setup, monkeypatch, capsys) -> N
     assert len(exports) == 1
     sources = json.loads(out)["files"][0]["sources"]
     assert [s["export_id"] for s in sources] == [exports[0].export_id]
+    assert sources[0]["canary_hits"] >= 2  # the package's canaries were leaked with it
 
 
 def test_the_recipient_imports_and_the_marks_are_undone(setup, monkeypatch, capsys) -> None:

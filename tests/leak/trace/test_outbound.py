@@ -79,3 +79,29 @@ def test_a_resumed_package_marks_the_same_way(loaded_vault: Vault) -> None:
     keys = [key for key, _ in rows]
     assert again.order(keys) == list(range(10))  # no order mark: source order
     assert again.canaries(1, 10) == []
+
+
+def test_canaries_of_a_resumed_package_still_count_in_a_trace(
+    loaded_vault: Vault, tmp_path: Path
+) -> None:
+    """Earlier parts' canaries leave no tokens after a resume: the vault recognises them."""
+    rows = package_rows(40)
+    first = MarkedOutbound(loaded_vault, recipient="R", purpose="p", retention_days=30,
+                           canary_rate=0.05)  # fmt: skip
+    rendered = [(key, first.render(row, row_key=key)) for key, row in rows]
+    canaries = [(key, first.render(row, row_key=key)) for key, row in first.canaries(1, 40)]
+    resumed = MarkedOutbound.from_state(loaded_vault, json.loads(json.dumps(first.to_state())))
+    for key, row in rows:  # what build_package re-renders on resume: the real rows only
+        resumed.render(row, row_key=key)
+    resumed.finish([key for key, _ in rows])
+    path = tmp_path / "leak.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["nom", "prenom", "date de naissance", "nir", "telephone"])
+        for _, r in [*rendered[:20], *canaries]:
+            f = r["fields"]
+            out.writerow([f.get(k, "") for k in ("birth_name", "first_names", "birth_date",
+                                                  "nir", "phone")])  # fmt: skip
+    result = trace_file(path, Ledger(loaded_vault).entries(), vault=loaded_vault).result
+    assert [s.export_id for s in result.sources] == [first.mark.export_id]
+    assert result.sources[0].canary_hits == len(canaries) >= 2

@@ -160,7 +160,10 @@ class MarkedOutbound:
             lab_id=self.lab_id or "",
             fmt=PACKAGE_FORMAT,
             rows=exported,
-            canaries=list(self.canary_keys),
+            # row keys (recognised through the package's tokens) and the decoys' patient
+            # ids (recognised through the vault's blind indexes, even after a resumed run
+            # whose earlier canaries left no tokens)
+            canaries=[*self.canary_keys, *self.canary_keys.values()],
             retention_days=self.retention_days,
             identities=self.identities,
         )
