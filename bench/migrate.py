@@ -3,9 +3,10 @@
     python bench/migrate.py --json [--patients N] [--workers 1]
 
 The legacy export of N synthetic patients (491,840 by default) is written first
-(not timed); then `check` (dry run), `run` (package: select, render, age-encrypt,
-sign) and `verify` (signature, hashes, then import into a new encrypted vault)
-are timed one after the other, as the CLI runs them. Package encryption is
+(not timed); then `check` (dry run), `run` (package: select, fingerprint, add
+canaries, age-encrypt, sign, write the ledger entry) and `verify` (signature,
+hashes, then import into a new encrypted vault, marks undone) are timed one
+after the other, as the CLI runs them. Package encryption is
 compared with the stock `age` command encrypting the same plaintext bytes to
 the same recipients (read from a pipe, never written to disk), side by side.
 JSON keys: patients, check_s, run_s, verify_s, total_s, peak_rss_mb, age_ratio.
@@ -28,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import emit, machine, peak_rss_mb, today
 from etanche.crypto import AgeIdentity, KdfCost, age_decrypt, age_encrypt
 from etanche.exchange import write_legacy_csv
+from etanche.leak.trace import unmark_row
 from etanche.migrate import Plans, build_package, check_plan, import_rows, load_plan, open_package
+from etanche.service import marker_for
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
@@ -137,7 +140,12 @@ def main() -> None:
 
         started = time.perf_counter()
         result = build_package(
-            plan, sender, folder / "package", actor="operator", workers=args.workers
+            plan,
+            sender,
+            folder / "package",
+            actor="operator",
+            workers=args.workers,
+            outbound=marker_for(plan, sender),  # fingerprints, canaries, ledger: as the CLI
         )
         run_s = time.perf_counter() - started
 
@@ -148,7 +156,7 @@ def main() -> None:
         checked = open_package(
             folder / "package", [recipient], signer_key_pem=plans.signer.public_key_pem()
         )
-        reconciliation = import_rows(checked, target, workers=args.workers)
+        reconciliation = import_rows(checked, target, workers=args.workers, normalise=unmark_row)
         verify_s = time.perf_counter() - started
         assert reconciliation.matches and target.count() == result.records == report.valid
         rss = peak_rss_mb()
