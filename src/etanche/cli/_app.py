@@ -21,7 +21,7 @@ app = typer.Typer(
         "Étanche: encrypted, audited patient data for a network of medical biology labs.\n\n"
         "Exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid data, 4 vault, 5 keys or "
         "integrity, 6 malformed source file, 7 access (login, session, permission), "
-        "130 interrupted."
+        "8 migration (plan not approved, package rejected, expired), 130 interrupted."
     ),
     no_args_is_help=True,
     add_completion=False,
