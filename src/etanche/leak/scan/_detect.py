@@ -169,26 +169,27 @@ def _free_text(frame: pl.DataFrame, column: str, cache: HealthCache, found: Fram
         .collect()
     )
     texts = spans["t"]
+    table: dict[str, pl.Series] = {"t": texts}
     for category in spans.columns[1:-1]:
         hits = spans[category].fill_null(False)
         if category == "iban" and hits.any():
             hits = _iban_in_text(texts, hits)
-        found.add(category, column, "free_text", _cells(values, texts.filter(hits)))
-    flagged = texts.filter(spans["flagged"].fill_null(False))
+        table[category] = hits
+    is_flagged = spans["flagged"].fill_null(False)
+    flagged = texts.filter(is_flagged)
     cache.analyse(flagged.to_list())
     unanalysed = flagged.filter(~flagged.is_in(list(cache.results)))
     if unanalysed.len():
         cache.skipped_cells += int(values.is_in(unanalysed).sum())
-    for category, pick in (("health", "health"), ("drug", "drugs")):
-        keys = [t for t in flagged if (r := cache.results.get(t)) and getattr(r, pick)]
-        found.add(category, column, "free_text", _cells(values, pl.Series(keys, dtype=pl.String)))
-
-
-def _cells(values: pl.Series, texts: pl.Series) -> pl.Series:
-    """Cells of ``values`` equal to one of ``texts`` (all False when there is none)."""
-    if texts.len() == 0:
-        return pl.repeat(False, values.len(), eager=True)
-    return values.is_in(texts.implode()).fill_null(False)
+    results = [cache.results.get(t) if f else None for t, f in zip(texts, is_flagged, strict=True)]
+    table["health"] = pl.Series([bool(r and r.health) for r in results], dtype=pl.Boolean)
+    table["drug"] = pl.Series([bool(r and r.drugs) for r in results], dtype=pl.Boolean)
+    # one join maps every per-text answer back to the cells
+    cells = values.to_frame("t").join(
+        pl.DataFrame(table), on="t", how="left", maintain_order="left"
+    )
+    for category in list(table)[1:]:
+        found.add(category, column, "free_text", cells[category])
 
 
 def _iban_in_text(values: pl.Series, mask: pl.Series) -> pl.Series:

@@ -1,7 +1,7 @@
 """Health mentions in free text, with negation: edsnlp's rule-based pipes, offline.
 
 The pipeline (sentences, normalizer, our lexicon through eds.matcher, eds.drugs
-for ATC codes, eds.negation, eds.hypothesis) is built once per process. Only
+for ATC codes, eds.negation) is built once per process. Only
 texts the fast prefilter flagged reach it, each distinct text once.
 """
 
@@ -47,7 +47,7 @@ def _pipeline() -> Any:
         )
     )
     nlp.add_pipe(eds.negation())
-    nlp.add_pipe(eds.hypothesis())
+    # eds.hypothesis is left out: its qualifier is never read and it does not filter ents
     return nlp
 
 
