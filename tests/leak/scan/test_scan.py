@@ -81,3 +81,41 @@ def test_unreadable_file_is_reported_not_fatal(tmp_path: Path) -> None:
     errors = [f for f in report.files if f.error]
     assert len(errors) == 1 and "binary" in (errors[0].error or "")
     assert report.categories["phone"].count == 1 and report.categories["name"].count == 1
+
+
+def _nir(body: str) -> str:
+    return f"{body}{97 - int(body) % 97:02d}"
+
+
+def test_persons_fall_back_to_traits_where_the_nir_is_invalid(tmp_path: Path) -> None:
+    a, b = _nir("1800275123456"), _nir("2750475123789")
+    rows = [
+        (a, "Dupont", "Jean", "01/02/1980"),
+        (a, "Dupont", "Jean", "01/02/1980"),
+        (b, "Martin", "Anne", "03/04/1975"),
+        ("123", "Durand", "Paul", "05/06/1990"),
+        ("", "Durand", "Paul", "05/06/1990"),
+        ("", "Petit", "Lea", "07/08/1991"),
+    ]
+    lines = ["NIR;Nom de naissance;Prénoms;Date de naissance"] + [";".join(r) for r in rows]
+    path = tmp_path / "extract.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = scan_paths([path])
+    assert report.categories["nir"].count == 3
+    assert report.persons == 4  # a, b, Durand (twice, no valid NIR), Petit
+
+
+def test_comment_columns_are_counted_each_on_its_own_cells(tmp_path: Path) -> None:
+    rows = [
+        ("1", "Patiente enceinte", "RAS"),
+        ("2", "RAS", "Patiente enceinte"),
+        ("3", "Pas de VIH", "Patiente enceinte"),
+        ("4", "Sous insuline", ""),
+    ] * 3
+    lines = ["id;Commentaire 1;Commentaire 2"] + [";".join(r) for r in rows]
+    path = tmp_path / "notes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = scan_paths([path])
+    [table] = report.files
+    assert table.categories["health"].count == 9  # 3 in the first column, 6 in the second
+    assert table.categories["drug"].count == 3

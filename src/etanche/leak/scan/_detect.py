@@ -130,8 +130,8 @@ def detect_frame(
         parts = [by_column[(r, c)] for r, c in traits if c is not None]
         complete = parts[0] & parts[1] & parts[2]
         found.add("ins_traits", " + ".join(c for _, c in traits if c), "ins_row", complete)
-    for column in plan.free_text:
-        _free_text(frame, column, cache, found)
+    if plan.free_text:
+        _free_text(frame, plan.free_text, cache, found)
     return found
 
 
@@ -140,10 +140,16 @@ def _iban_checked(values: pl.Series, mask: pl.Series) -> pl.Series:
     return pl.Series(checked, dtype=pl.Boolean)
 
 
-def _free_text(frame: pl.DataFrame, column: str, cache: HealthCache, found: FrameFindings) -> None:
-    """Spans and health terms, computed once per distinct text then mapped to the cells."""
-    values = frame[column]
-    distinct = pl.DataFrame({"t": values.drop_nulls().unique()})
+def _free_text(
+    frame: pl.DataFrame, columns: list[str], cache: HealthCache, found: FrameFindings
+) -> None:
+    """Spans and health terms, computed once per distinct text then mapped to the cells.
+
+    The distinct texts of every free-text column are tested together: one pass of
+    each pattern per frame however many comment columns the table has.
+    """
+    every = pl.concat([frame[column].drop_nulls() for column in columns])
+    distinct = pl.DataFrame({"t": every.unique()})
     c = pl.col("t")
     nir_ok = (
         c.str.extract_all(_NIR_SPAN)
@@ -180,16 +186,15 @@ def _free_text(frame: pl.DataFrame, column: str, cache: HealthCache, found: Fram
     cache.analyse(flagged.to_list())
     unanalysed = flagged.filter(~flagged.is_in(list(cache.results)))
     if unanalysed.len():
-        cache.skipped_cells += int(values.is_in(unanalysed).sum())
+        cache.skipped_cells += sum(int(frame[c].is_in(unanalysed).sum()) for c in columns)
     results = [cache.results.get(t) if f else None for t, f in zip(texts, is_flagged, strict=True)]
     table["health"] = pl.Series([bool(r and r.health) for r in results], dtype=pl.Boolean)
     table["drug"] = pl.Series([bool(r and r.drugs) for r in results], dtype=pl.Boolean)
-    # one join maps every per-text answer back to the cells
-    cells = values.to_frame("t").join(
-        pl.DataFrame(table), on="t", how="left", maintain_order="left"
-    )
-    for category in list(table)[1:]:
-        found.add(category, column, "free_text", cells[category])
+    answers = pl.DataFrame(table)
+    for column in columns:  # one join maps every per-text answer back to the cells
+        cells = frame[column].to_frame("t").join(answers, on="t", how="left", maintain_order="left")
+        for category in list(table)[1:]:
+            found.add(category, column, "free_text", cells[category])
 
 
 def _iban_in_text(values: pl.Series, mask: pl.Series) -> pl.Series:

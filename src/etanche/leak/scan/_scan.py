@@ -96,11 +96,11 @@ def scan_table(
     for frame in table.frames(FRAME_ROWS):
         if plan is None:
             plan = plan_table(frame.head(SAMPLE_ROWS))
-        key = _person_key(plan)
-        found = detect_frame(frame, plan, state.cache, {"person": key} if key is not None else None)
+        parts = _key_parts(plan)
+        found = detect_frame(frame, plan, state.cache, {"person": parts[0]} if parts else None)
         _count(finding, frame, found, state.cache, plan)
-        if "person" in found.extra:
-            state.persons.append(found.extra["person"].drop_nulls().hash())
+        if parts:
+            state.persons.append(_person_hashes(frame, found.extra["person"], parts[1:]))
         if state.matcher is not None:
             state.matcher.feed(frame, plan)
         finding.rows += frame.height
@@ -160,8 +160,11 @@ def _samples(category: str, source: str, values: pl.Series, cache: HealthCache) 
     return [f"({category} in free text)"]
 
 
-def _person_key(plan: TablePlan) -> pl.Expr | None:
-    """One identity per row: valid NIR, else name + first name + birth date, else contact."""
+def _key_parts(plan: TablePlan) -> list[pl.Expr]:
+    """One identity per row: valid NIR, else name + first name + birth date, else contact.
+
+    The first part that is not null on a row is its key (a coalesce of the parts).
+    """
     parts: list[pl.Expr] = []
     nir = plan.first("nir")
     if nir is not None:
@@ -179,7 +182,20 @@ def _person_key(plan: TablePlan) -> pl.Expr | None:
         compact = v.compact_nir(text.str.extract(f"({_NIR_SPAN})"))
         parts.append(pl.when(v.nir_valid(compact)).then(compact))
         parts.append(text.str.extract(f"({_EMAIL_SPAN})").str.to_lowercase())
-    return pl.coalesce(parts) if parts else None
+    return parts
+
+
+def _person_hashes(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.Series:
+    """Hashes of the row keys: the first part where set, the others only on the other rows.
+
+    Same keys as a coalesce of every part over every row, but the fallbacks are
+    computed on the few rows lacking the first (in a leak, mostly a valid NIR).
+    """
+    keys = first.drop_nulls()
+    if rest and keys.len() < frame.height:
+        others = frame.filter(first.is_null()).select(pl.coalesce(rest).alias(first.name))
+        keys = pl.concat([keys, others.to_series().drop_nulls()])
+    return keys.hash()
 
 
 def _finish(report: ScanReport, state: _State) -> None:
