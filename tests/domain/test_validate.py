@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import email_validator
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -782,3 +783,30 @@ def test_the_email_fast_path_answers_like_email_validator(local: str, domain: st
     except ValidationError:
         got = None
     assert got == expected
+
+
+def _by_phonenumbers(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    prefix=st.sampled_from(["0", "+33", "0033", "+33 ", "00 33 ", "+330", "33", ""]),
+    digits=st.text(alphabet="0123456789", min_size=8, max_size=10),
+    separator=st.sampled_from(["", " ", ".", "-", "  "]),
+)
+def test_the_phone_fast_path_answers_like_phonenumbers(
+    prefix: str, digits: str, separator: str
+) -> None:
+    value = prefix + separator.join(digits[i : i + 2] for i in range(0, len(digits), 2))
+    try:
+        got: str | None = normalize_phone(value)
+    except ValidationError:
+        got = None
+    assert got == _by_phonenumbers(value)

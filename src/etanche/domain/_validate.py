@@ -114,12 +114,29 @@ def validate_nir(
 # ---------------------------------------------------------------- contact details
 
 
+_FR_WRITING = re.compile(r"(?:\+33|0033|0)([1-9][0-9]{8})")
+_PHONE_SEPARATORS = str.maketrans("", "", " .-")
+
+
+def _french_national(value: str) -> int | None:
+    """The 9-digit national number of "06 12 34 56 78", "+33 6 12…", "0033…", else None."""
+    found = _FR_WRITING.fullmatch(value.strip().translate(_PHONE_SEPARATORS))
+    return int(found.group(1)) if found else None
+
+
 def normalize_phone(value: str, *, field: str = "phone", region: str = "FR") -> str:
     """Parse a phone number written any usual way and return it in E.164.
 
     ``region`` is the country assumed for numbers written without "+" (national
     form such as "06 12 34 56 78").
     """
+    if region == "FR" and (national := _french_national(value)) is not None:
+        # The usual French writings: build the number instead of parsing the text
+        # (the same number, and answer, as phonenumbers.parse gives; a bulk load's hot path).
+        number = phonenumbers.PhoneNumber(country_code=33, national_number=national)
+        if not phonenumbers.is_valid_number(number):
+            raise ValidationError(field, "not a valid phone number for its country")
+        return f"+33{national}"
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
