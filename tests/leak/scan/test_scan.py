@@ -6,8 +6,10 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from _leak_corpus import Corpus
 
+from etanche.exchange.found import _delimited
 from etanche.leak.scan import CATEGORIES, render_html, scan_paths
 
 
@@ -119,3 +121,17 @@ def test_comment_columns_are_counted_each_on_its_own_cells(tmp_path: Path) -> No
     [table] = report.files
     assert table.categories["health"].count == 9  # 3 in the first column, 6 in the second
     assert table.categories["drug"].count == 3
+
+
+def test_a_short_first_read_does_not_change_the_report(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = sorted(
+        {Path(str(p).split(".zip/")[0] + ".zip") if ".zip/" in str(p) else p for p in corpus.files}
+    )
+    monkeypatch.setattr(_delimited, "FIRST_CHUNK", 0)  # one read of CHUNK first
+    whole = scan_paths(paths).to_dict()
+    monkeypatch.setattr(_delimited, "FIRST_CHUNK", 1024)  # a short first read, joined to the next
+    chunked = scan_paths(paths).to_dict()
+    assert chunked["rows"] == whole["rows"] > 0
+    assert chunked == whole

@@ -26,6 +26,12 @@ __all__ = ["delimited_table", "sniff_delimiter"]
 
 DELIMITERS = (";", ",", "\t", "|")
 CHUNK = 32 * 1024 * 1024
+# The first chunk is small so a reader starts work sooner; the next one completes
+# it to CHUNK, so every later cut falls where it would with CHUNK alone. When the
+# small chunk holds fewer than FIRST_ROWS rows (what a scan samples to classify
+# columns), it is handed over joined to the next: the first frame is then the same.
+FIRST_CHUNK = 4 * 1024 * 1024
+FIRST_ROWS = 5_000
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 _DATA_LIKE = re.compile(r"@|\d{4}|^\s*[\d.,+\- /:]+\s*$")
@@ -101,13 +107,21 @@ def delimited_table(source: Source, encoding: str, delimiter: str, head: str) ->
 
     def parsed() -> Iterator[pl.DataFrame]:
         first_chunk = True
-        for chunk in _chunks(source, CHUNK):
+        pending: pl.DataFrame | None = None
+        for chunk in _chunks(source, CHUNK, FIRST_CHUNK):
             frame = _parse(transcode(chunk, encoding), delimiter, width, source.name)
             if first_chunk and header:
                 frame = frame.slice(1)
+            if first_chunk and frame.height < FIRST_ROWS:
+                first_chunk, pending = False, frame
+                continue
             first_chunk = False
+            if pending is not None:
+                frame, pending = pl.concat([pending, frame]), None
             if frame.height:
                 yield frame
+        if pending is not None and pending.height:
+            yield pending
 
     def frames(size: int) -> Iterator[pl.DataFrame]:
         del size  # chunks are cut by bytes, not rows
@@ -163,16 +177,20 @@ def _read_ahead(frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
                 worker.join(timeout=0.1)
 
 
-def _chunks(source: Source, size: int) -> Iterator[bytes]:
+def _chunks(source: Source, size: int, first: int | None = None) -> Iterator[bytes]:
     """Raw chunks ending on a record boundary (a newline after an even number of quotes).
+
+    ``first`` (smaller than ``size``) is the size of the first read; the second
+    read makes up the rest of ``size``.
 
     Without a quote in sight the cut is the last newline and each chunk is copied
     once (no count over the whole chunk): the common case of a large export.
     """
     carry = b""
+    reads = [first, size - first] if first is not None and 0 < first < size else []
     with source.open() as handle:
         while True:
-            block = handle.read(size)
+            block = handle.read(reads.pop(0) if reads else size)
             if not block:
                 break
             if b'"' not in carry and b'"' not in block:
