@@ -253,6 +253,8 @@ def test_the_recipient_imports_and_the_marks_are_undone(setup, monkeypatch, caps
     _as(monkeypatch, setup, "pgirard")
     assert run(capsys, "migrate", "run", str(plan_path), "--out", str(tmp / "pkg"))[0] == 0
 
+    _as(monkeypatch, setup, "alefevre")
+    assert run(capsys, "audit", "export-key", str(tmp / "sender.pem"))[0] == 0
     target = tmp / "target"
     monkeypatch.setenv("ETANCHE_VAULT", str(target))
     assert run(capsys, "init")[0] == 0
@@ -261,15 +263,11 @@ def test_the_recipient_imports_and_the_marks_are_undone(setup, monkeypatch, caps
     (tmp / "session-target").write_text(token)
     (tmp / "session-target").chmod(0o600)
     monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp / "session-target"))
+    verify = ["migrate", "verify", str(tmp / "pkg"), "--identity", str(tmp / "recipient.key")]
+    code, _, err = run(capsys, *verify, "--import")
+    assert code == 2 and "--signer-key" in err  # never imported on the manifest's own key
     code, out, err = run(
-        capsys,
-        "migrate",
-        "verify",
-        str(tmp / "pkg"),
-        "--identity",
-        str(tmp / "recipient.key"),
-        "--import",
-        "--json",
+        capsys, *verify, "--import", "--json", "--signer-key", str(tmp / "sender.pem")
     )
     assert code == 0, err
     result = json.loads(out)

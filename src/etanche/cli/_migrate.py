@@ -220,6 +220,9 @@ def verify(
     """Check a received package (signature, hashes, counts), then import or convert it."""
     if sum(bool(x) for x in (into, to_fhir, to_csv)) > 1:
         raise UsageError("verify: choose one of --import, --to-fhir, --to-csv")
+    if into and signer_key is None:
+        # the manifest's own key proves nothing about who sent it: never import on it
+        raise UsageError("--import: pin the sender's public key with --signer-key")
     try:
         key = AgeIdentity.from_text(identity.read_text(), field="--identity")
     except OSError:
