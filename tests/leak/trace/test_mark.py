@@ -71,7 +71,7 @@ def test_keyed_order_is_a_keyed_permutation() -> None:
 def test_marks_are_parsed_and_checked() -> None:
     assert parse_marks("phone, case") == {"phone", "case"}
     assert parse_marks(None) == parse_marks("all") == {
-        "phone", "nfd", "case", "street", "nir", "order",
+        "phone", "nfd", "case", "street", "nir", "blood", "order",
     }  # fmt: skip
     assert parse_marks("none") == frozenset()
     with pytest.raises(UsageError, match="dates"):

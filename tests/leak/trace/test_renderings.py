@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from etanche.domain import (
     normalize_name,
     normalize_nir,
     normalize_phone_for_index,
+    validate_blood_group,
 )
 from etanche.exchange import SourceRecord, build_patient
 from etanche.leak.trace import FAMILIES, FIELD_FAMILY, new_export_mark, render_row, unmark_row
@@ -163,3 +165,17 @@ def test_rendered_rows_import_as_the_same_patient(
             continue
         for a, b in zip(rendered[field].split("\n"), row[field].split("\n"), strict=True):
             assert FAMILIES[family].canonical(a) == FAMILIES[family].canonical(b)
+
+
+@pytest.mark.parametrize("group", ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"])
+def test_blood_group_writings_mean_the_same_group(group: str) -> None:
+    options = _all("blood", group)
+    for writing in options:
+        assert FAMILIES["blood"].canonical(writing) == group
+        assert FAMILIES["blood"].choice_of(writing) is not None
+        # our importer's validator reads the canonical form back to the same group
+        assert str(validate_blood_group(FAMILIES["blood"].canonical(writing))) == group
+    assert FAMILIES["blood"].variants("inconnu") is None
+    row = {"blood_group": group, "birth_name": "Le Goff"}
+    rendered = render_row(row, mark=new_export_mark(["blood"]), row_key="k1")
+    assert rendered["blood_group"] in options and unmark_row(rendered) == row

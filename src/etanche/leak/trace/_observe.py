@@ -61,6 +61,7 @@ _HINTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("phone", r"\btel|phone|portable|mobile|telecom|\bgsm\b"),
         ("city", r"ville|city|commune|localite"),
         ("address_line", r"adresse|address|\brue\b|\bvoie\b|\bline\b"),
+        ("blood_group", r"groupe sanguin|groupe rh|blood ?group|blood ?type|\babo\b"),
     )
 )
 _NAME_FIELDS = frozenset({"birth_name", "used_name", "first_names", "city"})

@@ -29,6 +29,7 @@ __all__ = [
     "FIELD_FAMILY",
     "MARKS",
     "Family",
+    "canonical_blood_group",
     "canonical_email",
     "canonical_nir",
     "canonical_phone",
@@ -40,8 +41,9 @@ NFD = "nfd"
 CASE = "case"
 STREET = "street"
 NIR = "nir"
+BLOOD = "blood"
 ORDER = "order"
-MARKS: tuple[str, ...] = (PHONE, NFD, CASE, STREET, NIR, ORDER)
+MARKS: tuple[str, ...] = (PHONE, NFD, CASE, STREET, NIR, BLOOD, ORDER)
 """Every mark a recipient may tolerate; ``order`` is the keyed order of rows."""
 
 
@@ -188,6 +190,32 @@ def _nir_variants(value: str) -> tuple[str, ...] | None:
     return (c, f"{c[0]} {c[1:3]} {c[3:5]} {c[5:7]} {c[7:10]} {c[10:13]} {c[13:]}")
 
 
+# -- blood group ---------------------------------------------------------------------
+# The usual writings of French lab reports: "A+", "A Rh+", "A +", "A Rh positif".
+_BLOOD = re.compile(
+    r"(A|B|AB|O) ?(?:RH ?)?(\+|-|POS|POSITIF|NEG|NEGATIF|NÉG|NÉGATIF)", re.IGNORECASE
+)
+_BLOOD_CANONICAL = re.compile(r"(?:A|B|AB|O)[+-]")
+
+
+def canonical_blood_group(text: str) -> str:
+    """ "A Rh positif" -> "A+"; anything that is not a blood group as it is."""
+    found = _BLOOD.fullmatch(text.strip())
+    if found is None:
+        return text
+    sign = found.group(2).upper()
+    return found.group(1).upper() + ("+" if sign in ("+", "POS", "POSITIF") else "-")
+
+
+def _blood_variants(value: str) -> tuple[str, ...] | None:
+    canonical = canonical_blood_group(value)
+    if not _BLOOD_CANONICAL.fullmatch(canonical):
+        return None
+    group, rh = canonical[:-1], canonical[-1]
+    word = "positif" if rh == "+" else "négatif"
+    return (canonical, f"{group} Rh{rh}", f"{group} {rh}", f"{group} Rh {word}")
+
+
 @dataclass(frozen=True, slots=True)
 class Family:
     """One kind of mark: its writings of a value and the way back."""
@@ -214,6 +242,7 @@ FAMILIES: dict[str, Family] = {
     CASE: Family(CASE, _case_variants, canonical_email),
     STREET: Family(STREET, _street_variants, canonical_street),
     NIR: Family(NIR, _nir_variants, canonical_nir),
+    BLOOD: Family(BLOOD, _blood_variants, canonical_blood_group),
 }
 
 FIELD_FAMILY: dict[str, str] = {
@@ -225,5 +254,6 @@ FIELD_FAMILY: dict[str, str] = {
     "city": NFD,
     "address_line": STREET,
     "nir": NIR,
+    "blood_group": BLOOD,
 }
 """Canonical fields (contract A) that carry a mark, and which family marks them."""
