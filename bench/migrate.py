@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import emit, machine, peak_rss_mb, today
 from etanche.crypto import AgeIdentity, KdfCost, age_decrypt, age_encrypt
-from etanche.exchange import write_legacy_csv
+from etanche.exchange import FIELDS, write_legacy_csv
 from etanche.leak.trace import unmark_row
 from etanche.migrate import Plans, build_package, check_plan, import_rows, load_plan, open_package
 from etanche.service import marker_for
@@ -37,7 +37,6 @@ from etanche.vault import Vault, parse_location
 
 FULL = 491_840
 PASSPHRASE = "benchmark passphrase"
-ALL_LABS = [f"L{i:02d}" for i in range(1, 31)]
 
 
 def _plan(folder: Path, source: Path, recipient: str, labs: list[str]) -> Path:
@@ -49,27 +48,13 @@ def _plan(folder: Path, source: Path, recipient: str, labs: list[str]) -> Path:
         "source": {"format": "legacy-csv", "path": str(source)},
         "scope": {"labs": labs},
         "fields": {
+            # every patient field the legacy export holds, but its file number and lab code
             "admin": [
-                "birth_name",
-                "used_name",
-                "first_names",
-                "sex",
-                "birth_date",
-                "birthplace_insee",
-                "nir",
-                "identity_status",
-                "address_line",
-                "postcode",
-                "city",
-                "phone",
-                "email",
-                "physician_name",
-                "physician_rpps",
-                "amo_regime",
-                "amo_caisse",
-                "amc_name",
-                "amc_member_number",
-                "last_visit",
+                name
+                for name, spec in FIELDS.items()
+                if spec.compartment == "admin"
+                and not name.startswith("specimen.")
+                and name not in ("lab", "dossier", "country")
             ],
             "clinical": ["blood_group", "comments"],
         },
