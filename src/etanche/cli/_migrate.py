@@ -177,6 +177,7 @@ def run(
     with ctx.authorized(
         vault, keyfile, Action.MIGRATION_RUN, _details(plan), lab_id=_lab_of(plan)
     ) as (store, actor, event):
+        Plans(store).require_approved(plan)  # refuse before any progress is drawn
         with ctx.progress_bar("Packaging", None) as bar:
             result = build_package(
                 plan,

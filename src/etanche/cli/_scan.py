@@ -95,7 +95,9 @@ def _print(report: ScanReport, html: Path | None) -> None:
     out = ctx.console
     for file in report.files:
         if file.error:
-            out.print(f"{file.name}: {file.error}", markup=False, highlight=False)
+            # readers' errors already name the file
+            line = file.error if file.error.startswith(file.name) else f"{file.name}: {file.error}"
+            out.print(line, markup=False, highlight=False)
             continue
         table = Table(
             title=f"{file.name} ({file.format}, {file.rows:,} rows)", title_justify="left"
