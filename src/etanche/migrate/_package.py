@@ -27,13 +27,13 @@ import msgspec
 
 from etanche.crypto import SYSTEM_PURPOSE, AgeIdentity, age_encrypt, content_hash, sign_payload
 from etanche.errors import PackageRejected, UsageError
-from etanche.exchange import FIELDS, SourceIssue
+from etanche.exchange import SourceIssue
 from etanche.migrate._check import read_source
 from etanche.migrate._outbound import OutboundFactory, unmarked
 from etanche.migrate._parallel import selections
 from etanche.migrate._plan import MigrationPlan
 from etanche.migrate._registry import Plans, PlanState
-from etanche.migrate._select import outbound, restrict
+from etanche.migrate._select import compartment_values, outbound, restrict
 from etanche.vault import Documents, Vault
 
 __all__ = [
@@ -177,12 +177,9 @@ def _tally(row: dict[str, Any], tally: dict[str, Any]) -> None:
     lab = tally["per_lab"].setdefault(row["lab"], {"patients": 0, "specimens": 0})
     lab["patients"] += 1
     lab["specimens"] += len(row["specimens"])
-    for name in row["fields"]:
-        compartment = FIELDS[name].compartment
-        tally["per_compartment"][compartment] = tally["per_compartment"].get(compartment, 0) + 1
-    if row["specimens"]:
-        spec = sum(len(s) for s in row["specimens"])
-        tally["per_compartment"]["admin"] = tally["per_compartment"].get("admin", 0) + spec
+    per_compartment = tally["per_compartment"]
+    for compartment, n in compartment_values(row["fields"], row["specimens"]).items():
+        per_compartment[compartment] = per_compartment.get(compartment, 0) + n
 
 
 def build_package(

@@ -8,7 +8,8 @@ minimal by construction, not by a filter applied afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from etanche.errors import ValidationError, ValidationErrors
 from etanche.exchange import FIELDS, SourceRecord, build_patient
 from etanche.migrate._plan import MigrationPlan
 
-__all__ = ["Selected", "outbound", "restrict", "select"]
+__all__ = ["Selected", "compartment_values", "outbound", "restrict", "select"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,32 +64,22 @@ def select(plan: MigrationPlan, record: SourceRecord, *, today: date | None = No
     return Selected(lab, True, True, (), total, kept)
 
 
-def outbound(plan: MigrationPlan, record: SourceRecord, selected: Selected) -> dict[str, object]:
+def outbound(plan: MigrationPlan, record: SourceRecord, selected: Selected) -> dict[str, Any]:
     """The package row of an in-scope, valid record: allowed fields only.
 
     ``lab`` is always carried (the recipient must know whose patient it is);
     specimens keep only allowed ``specimen.*`` fields and the plan's date range.
     """
-    allowed = plan.allowed
-    fields = {
-        name: value
-        for name, value in record.fields.items()
-        if name in allowed and name in FIELDS and not name.startswith("specimen.")
-    }
-    specimens = []
-    if any(name.startswith("specimen.") for name in allowed):
-        for index in selected.specimens_in_range:
-            kept = {k: v for k, v in record.specimens[index].items() if k in allowed}
-            if kept:
-                specimens.append(kept)
-    return {"lab": selected.lab, "fields": fields, "specimens": specimens}
+    kept = [record.specimens[i] for i in selected.specimens_in_range]
+    return restrict(plan, {"lab": selected.lab, "fields": record.fields, "specimens": kept})
 
 
 def restrict(plan: MigrationPlan, row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row made elsewhere (a canary) cut to the plan exactly as ``outbound`` cuts records.
+    """A package row cut to the plan: allowed fields, allowed specimen fields in range.
 
-    Canaries must carry the fields and specimens real rows carry, no more (the
-    package stays within its plan) and no less (they must not stand out).
+    The one cut for records and canaries alike: canaries must carry what real
+    rows carry, no more (the package stays within its plan) and no less (they
+    must not stand out).
     """
     allowed = plan.allowed
     fields = {
@@ -106,3 +97,13 @@ def restrict(plan: MigrationPlan, row: Mapping[str, Any]) -> dict[str, Any]:
             if kept:
                 specimens.append(kept)
     return {"lab": row["lab"], "fields": fields, "specimens": specimens}
+
+
+def compartment_values(
+    fields: Iterable[str], specimens: Sequence[Mapping[str, str]]
+) -> Counter[str]:
+    """Values a package row carries per compartment: what manifests announce and
+    recipients reconcile, counted by this one function on both sides."""
+    counts: Counter[str] = Counter(FIELDS[name].compartment for name in fields)
+    counts["admin"] += sum(len(s) for s in specimens)  # specimen fields are administrative
+    return +counts

@@ -26,6 +26,7 @@ from etanche.domain import Lab, Patient, Specimen
 from etanche.errors import EtancheError, PackageRejected
 from etanche.exchange import FIELDS, SourceRecord, build_patient
 from etanche.migrate._package import CANARIES, MANIFEST, PACKAGE_FORMAT, SIGNATURE, manifest_message
+from etanche.migrate._select import compartment_values
 from etanche.vault import Vault, new_record_id
 
 __all__ = ["CheckedPackage", "Reconciliation", "import_rows", "open_package", "package_rows"]
@@ -189,12 +190,10 @@ def _parse_part(
         tally = report.per_lab.setdefault(lab, Counter())
         tally["patients"] += 1
         tally["specimens"] += len(specimens)
-        for field_name in fields:
-            spec = FIELDS.get(field_name)
-            if spec is None:
-                raise PackageRejected(f"{name} line {number}: unknown field {field_name}")
-            report.per_compartment[spec.compartment] += 1
-        report.per_compartment["admin"] += sum(len(s) for s in specimens)
+        unknown = next((f for f in fields if f not in FIELDS), None)
+        if unknown is not None:
+            raise PackageRejected(f"{name} line {number}: unknown field {unknown}")
+        report.per_compartment.update(compartment_values(fields, specimens))
         if ref in canaries:
             report.canaries_dropped += 1
             continue
