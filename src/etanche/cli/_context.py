@@ -65,11 +65,8 @@ def open_vault(
 ) -> Vault:
     """Open the vault; what has passed its retention date is shredded first."""
     store = Vault.open(location(vault, keyfile), passphrase(), compartments=compartments)
-    trail = Trail.for_vault(store, os.environ.get("ETANCHE_RULES"))
-    try:
-        shred_expired_artefacts(store, trail, client=CLIENT)
-    finally:
-        trail.close()
+    rules = os.environ.get("ETANCHE_RULES")
+    shred_expired_artefacts(store, lambda: Trail.for_vault(store, rules), client=CLIENT)
     return store
 
 
