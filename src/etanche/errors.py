@@ -24,12 +24,15 @@ terminals. The CLI maps each branch to a documented exit code (``EXIT_CODES``).
     │   ├── PlanNotApproved        missing approvals, or changed since approval
     │   ├── PackageRejected        signature, hash or count does not match
     │   └── ArtefactExpired        the plan's retention date has passed
-    └── AccessError                who may do what                         (exit 7)
-        ├── AuthenticationFailed   wrong user name, password or TOTP code
-        │   └── EnrolmentRequired  password right, TOTP not enrolled yet
-        ├── AccountLocked          too many failures: locked for a while
-        ├── PermissionDenied       the policy refused the action
-        └── SessionExpired         session or token expired, revoked or unknown
+    ├── AccessError                who may do what                         (exit 7)
+    │   ├── AuthenticationFailed   wrong user name, password or TOTP code
+    │   │   └── EnrolmentRequired  password right, TOTP not enrolled yet
+    │   ├── AccountLocked          too many failures: locked for a while
+    │   ├── PermissionDenied       the policy refused the action
+    │   └── SessionExpired         session or token expired, revoked or unknown
+    └── ServiceError               the service cannot be reached or used   (exit 9)
+        ├── ServiceUnavailable     not running, not listening, or answered nonsense
+        └── ServiceSealed          running but sealed: custodians must unseal it
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ __all__ = [
     "PlanNotApproved",
     "RecordNotFound",
     "SchemaError",
+    "ServiceError",
+    "ServiceSealed",
+    "ServiceUnavailable",
     "SessionExpired",
     "SourceError",
     "UsageError",
@@ -211,6 +217,18 @@ class SessionExpired(AccessError):
     """The session or API token is unknown, expired, revoked or its account disabled."""
 
 
+class ServiceError(EtancheError):
+    """The service, the one process holding keys, cannot do what its client asked."""
+
+
+class ServiceUnavailable(ServiceError):
+    """No service answers at the configured address, or it answered nonsense."""
+
+
+class ServiceSealed(ServiceError):
+    """The service runs but holds no key yet: its custodians must unseal it."""
+
+
 EXIT_CODES: dict[type[EtancheError], int] = {
     UsageError: 2,
     ValidationError: 3,
@@ -219,6 +237,7 @@ EXIT_CODES: dict[type[EtancheError], int] = {
     SourceError: 6,
     AccessError: 7,
     MigrationError: 8,
+    ServiceError: 9,
 }
 
 

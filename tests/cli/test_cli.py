@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from _cli import run
+from _service import passphrase_provider, running_service
 from _staff import Staff
 from conftest import PASSPHRASE
 from etanche.access import Role
+from etanche.crypto import KdfCost
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
@@ -19,24 +22,28 @@ SEED = 3
 
 
 @pytest.fixture
-def cli_vault(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Path:
+def cli_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A vault with a synthetic network, served; the CLI holds only a session token."""
     where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("COLUMNS", "200")
-    assert run(capsys, "init")[0] == 0
-    code, _, err = run(capsys, "synth", "--patients", "120", "--labs", "3", "--seed", str(SEED))
-    assert code == 0, err
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+    location = parse_location(str(where))
+    network = generate(SynthConfig(patients=120, labs=3, seed=SEED))
+    with Vault.create(location, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests()) as store:
+        for lab in network.labs:
+            store.add_lab(lab)
+        store.add_many((p, s) for batch in network.batches() for p, s in batch)
         staff = Staff(store)
         token = staff.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01", "L02", "L03"])
     for name, value in (("session", token), ("admin-session", staff.root_token)):
         (tmp_path / name).write_text(value or "")
         (tmp_path / name).chmod(0o600)
     monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "session"))
-    return where
+    monkeypatch.setenv("COLUMNS", "200")
+    for name in ("ETANCHE_VAULT", "ETANCHE_PASSPHRASE", "ETANCHE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    provider = passphrase_provider(location, PASSPHRASE)
+    with running_service(location, provider, tmp_path / "run") as address:
+        monkeypatch.setenv("ETANCHE_SERVICE", address)
+        yield where
 
 
 def network_patients():  # type: ignore[no-untyped-def]
@@ -109,19 +116,19 @@ def test_key_rotations(cli_vault: Path, capsys, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("argv", "env", "code", "message"),
     [
-        (["find", "--nir", "x"], {"ETANCHE_PASSPHRASE": "a wrong passphrase!"}, 5, "passphrase"),
+        (["find", "--nir", "x"], {"ETANCHE_SERVICE": "unix:/nonexistent.sock"}, 9, "serve"),
+        (["find", "--nir", "x"], {"ETANCHE_SERVICE": "ftp://x"}, 2, "ETANCHE_SERVICE"),
         (["find"], {}, 2, "exactly one"),
         (
-            ["find", "--name", "X", "--first-name", "Y", "--birth-date", "31/12/1990"],
+            ["find", "--name", "X", "--first-name", "Y", "--birth-date", "31/13/1990"],
             {},
             2,
-            "YYYY-MM-DD",
+            "DD/MM/YYYY",
         ),
         (["show", "0" * 32], {}, 4, "not found"),
         (["keys", "rotate-lab", "L77"], {}, 7, "keys.rotate"),
         (["show", "0" * 32], {"ETANCHE_SESSION_FILE": "/nonexistent/session"}, 7, "etanche login"),
         (["synth", "--patients", "0"], {}, 2, "patients"),
-        (["init"], {}, 4, "already exists"),
         (["frobnicate"], {}, 2, "No such command"),
     ],
 )
@@ -140,15 +147,6 @@ def test_errors_are_one_clear_line(
     assert got == code
     assert message in err
     assert "Traceback" not in out + err
-
-
-def test_missing_vault(tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    code, _, err = run(capsys, "find", "--nir", "1", "--vault", str(tmp_path / "none"))
-    assert code == 4 and "etanche init" in err
-    monkeypatch.delenv("ETANCHE_VAULT", raising=False)
-    code, _, err = run(capsys, "find", "--nir", "1")
-    assert code == 2 and "--vault" in err
 
 
 def test_legacy_csv_needs_no_vault(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: _staff
 
+from _service import passphrase_custody
 from _staff import STAFF_PASSWORD, Staff
 from etanche.access import Role, current_code
 from etanche.access._schema import users
@@ -146,7 +147,9 @@ class WebVault:
     password: str = PASSWORD  # every member's password
 
     def config(self, **overrides: Any) -> WebConfig:
-        return WebConfig(self.location, self.passphrase, **overrides)
+        return WebConfig(
+            self.location, passphrase_custody(self.location, self.passphrase), **overrides
+        )
 
     def person(self, role: Role, labs: tuple[str, ...] = ("L01",)) -> Member:
         """A new named, enrolled person (each has its own TOTP time steps)."""

@@ -26,6 +26,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: _staff
 
+from _service import passphrase_custody
 from _staff import Staff
 from etanche.access import Action, ApiTokens, Role
 from etanche.crypto import KdfCost
@@ -257,7 +258,7 @@ def build_vault(location: VaultLocation) -> dict[str, str]:
 def fhir_world(directory: Path) -> Iterator[FhirWorld]:
     location = parse_location(str(directory / "vault"))
     tokens = build_vault(location)
-    app = create_app(WebConfig(location, PASSPHRASE))
+    app = create_app(WebConfig(location, passphrase_custody(location, PASSPHRASE)))
     with TestClient(app) as client:
         yield FhirWorld(app, client, tokens)
 

@@ -19,7 +19,7 @@ from _staff import STAFF_PASSWORD
 from etanche.access import Role
 from etanche.audit._decoys import plant_decoys
 from etanche.vault import Vault
-from etanche.web import create_app
+from etanche.web import PUBLIC_PATHS, create_app
 from etanche.web._pages_login import PRELOGIN_COOKIE
 from etanche.web._state import COOKIE
 
@@ -233,7 +233,7 @@ def _page_routes(client: TestClient) -> list[tuple[str, set[str]]]:
     return [
         (path, {method.upper() for method in operations})
         for path, operations in paths.items()
-        if not path.startswith("/fhir") and path != "/health"
+        if not path.startswith(("/fhir", "/api/")) and path != "/health"
     ]
 
 
@@ -243,6 +243,23 @@ def _concrete(path: str, web_vault: WebVault) -> str:
         .replace("{username}", web_vault.members[Role.RECEPTION].username)
         .replace("{alert_id}", "0" * 32)
     )
+
+
+def test_every_api_route_but_custody_and_login_needs_a_person(client: TestClient) -> None:
+    """The JSON API of the CLI answers 401 in JSON without a bearer token."""
+    app: Any = client.app
+    paths: dict[str, dict[str, object]] = app.openapi()["paths"]
+    checked = 0
+    for path, operations in paths.items():
+        if not path.startswith("/api/") or path in PUBLIC_PATHS:
+            continue
+        for method in operations:
+            concrete = path.replace("{", "x").replace("}", "")
+            response = client.request(method.upper(), concrete, json={})
+            assert response.status_code == 401, (method, path)
+            assert response.json()["error"]["exit"] == 7
+            checked += 1
+    assert checked >= 10
 
 
 def test_every_page_but_login_needs_a_person(web_vault: WebVault, client: TestClient) -> None:

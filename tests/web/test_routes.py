@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fhir_support import PASSPHRASE, build_vault
 
+from _service import passphrase_custody
 from etanche.vault import parse_location
 from etanche.web import PUBLIC_PATHS, WebConfig, create_app
 
@@ -72,7 +73,7 @@ def walk(app: FastAPI) -> list[tuple[str, str]]:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     location = parse_location(str(tmp_path_factory.mktemp("routes") / "vault"))
     build_vault(location)
-    application = create_app(WebConfig(location, PASSPHRASE))
+    application = create_app(WebConfig(location, passphrase_custody(location, PASSPHRASE)))
     with TestClient(application):
         yield application
 
@@ -133,4 +134,14 @@ def test_the_walk_and_the_check_catch_an_open_route() -> None:
 
 
 def test_public_paths_are_only_the_allowed_ones() -> None:
-    assert set(PUBLIC_PATHS) == {"/login", "/login/enrol", "/health", "/static", "/fhir/metadata"}
+    assert set(PUBLIC_PATHS) == {
+        "/login",
+        "/login/enrol",
+        "/health",
+        "/static",
+        "/fhir/metadata",
+        # the CLI's login, and custodians unsealing a sealed service (no person exists yet)
+        "/api/v1/login",
+        "/api/v1/status",
+        "/api/v1/custody/unseal",
+    }

@@ -31,6 +31,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fhir_support import ALICE, PASSPHRASE, build_vault, new_patient, new_specimen
 
+from _service import passphrase_custody
+from etanche.service import Custody
 from etanche.vault import VaultLocation, parse_location
 from etanche.web import PUBLIC_PATHS, WebConfig, create_app
 from etanche.web._state import COOKIE
@@ -69,7 +71,7 @@ def api_schema(location: VaultLocation, tokens: dict[str, str]) -> Any:
 
     Fetched as a person, so the test holds once /openapi.json is protected.
     """
-    app = create_app(WebConfig(location, PASSPHRASE))
+    app = create_app(WebConfig(location, passphrase_custody(location, PASSPHRASE)))
     headers = {"Authorization": f"Bearer {tokens['bjaouen']}"}
     return schemathesis.openapi.from_asgi("/openapi.json", app, headers=headers)
 
@@ -80,7 +82,7 @@ def _operations() -> list[tuple[str, str]]:
     Building the app opens nothing (the vault opens in its lifespan), so the
     operations are known before any fixture runs and each one is its own test.
     """
-    app = create_app(WebConfig(parse_location("/nonexistent-collection-only"), PASSPHRASE))
+    app = create_app(WebConfig(parse_location("/nonexistent-collection-only"), Custody()))
     document: dict[str, dict[str, Any]] = app.openapi()["paths"]
     return [
         (method.upper(), path)

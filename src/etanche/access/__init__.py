@@ -15,7 +15,6 @@ from etanche.access._accounts import (
     check_username,
     validate_account,
 )
-from etanche.access._actions import PATIENT_ACTIONS, Action, Role
 from etanche.access._passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -38,6 +37,7 @@ from etanche.access._sessions import BREAK_GLASS_MIN_REASON, Session, SessionPol
 from etanche.access._tokens import MAX_TOKEN_DAYS, ApiTokens, TokenInfo
 from etanche.access._totp import ISSUER, Totp, current_code, provisioning_uri
 from etanche.access._user import User
+from etanche.names import PATIENT_ACTIONS, Action, Role
 
 __all__ = [
     "BREAK_GLASS_MIN_REASON",

@@ -19,7 +19,6 @@ from datetime import timedelta
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from etanche.access._actions import Action, Role
 from etanche.access._passwords import Passwords, check_password_policy
 from etanche.access._policy import NETWORK_ROLES, NETWORK_WIDE, Actor, Resource, can
 from etanche.access._schema import api_tokens, sessions, users
@@ -32,6 +31,7 @@ from etanche.errors import (
     RecordNotFound,
     ValidationError,
 )
+from etanche.names import Action, Role
 from etanche.vault import Vault
 
 __all__ = [

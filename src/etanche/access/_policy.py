@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from etanche.access._actions import PATIENT_ACTIONS, Action, Role
 from etanche.domain import Compartment
+from etanche.names import PATIENT_ACTIONS, Action, Role
 
 __all__ = [
     "NETWORK_ROLES",
@@ -112,7 +112,15 @@ _BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
 
 # Recorded by the audit log, never decided here.
-_EVENTS_ONLY = frozenset({Action.LOGIN, Action.LOGOUT, Action.BREAK_GLASS, Action.KEY_OPERATION})
+_EVENTS_ONLY = frozenset(
+    {
+        Action.LOGIN,
+        Action.LOGOUT,
+        Action.BREAK_GLASS,
+        Action.KEY_OPERATION,
+        Action.CUSTODY_UNSEAL,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from typing import Any, Literal
 from sqlalchemy import Row, insert, select, update
 
 from etanche.access._accounts import Accounts
-from etanche.access._actions import Role
 from etanche.access._passwords import Passwords
 from etanche.access._policy import Actor, BreakGlass
 from etanche.access._schema import sessions, users
@@ -32,6 +31,7 @@ from etanche.errors import (
     SessionExpired,
     ValidationError,
 )
+from etanche.names import Role
 from etanche.vault import Vault
 
 __all__ = [

@@ -19,12 +19,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, update
 
 from etanche.access._accounts import require_user_manage
-from etanche.access._actions import Action, Role
 from etanche.access._policy import Actor, Resource, can, role_actions
 from etanche.access._schema import api_tokens, users
 from etanche.access._user import Clock, aware, split_labs, utc_now
 from etanche.crypto import hash_token
 from etanche.errors import PermissionDenied, RecordNotFound, SessionExpired, ValidationError
+from etanche.names import Action, Role
 from etanche.vault import Vault
 
 __all__ = ["MAX_TOKEN_DAYS", "ApiTokens", "TokenInfo"]

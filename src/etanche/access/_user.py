@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from etanche.access._actions import Role
+from etanche.names import Role
 
 Clock = Callable[[], datetime]
 
@@ -57,6 +57,15 @@ class User:
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+    @property
+    def state(self) -> str:
+        """disabled, locked (for now) or active."""
+        if self.disabled_at is not None:
+            return "disabled"
+        if self.locked_until is not None and self.locked_until > utc_now():
+            return "locked"
+        return "active"
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> User:

@@ -34,13 +34,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, text, update
 
-from etanche.access._actions import Action
 from etanche.audit._events import AuditEvent, Outcome
 from etanche.audit._rules import OffHours, Rule, RuleSet, Severity, format_duration, read_config
 from etanche.audit._schema import alerts as alerts_table
 from etanche.audit._schema import audit_events
 from etanche.audit._sinks import Sink, build_sinks
 from etanche.errors import RecordNotFound, UsageError
+from etanche.names import Action
 
 __all__ = ["Alert", "AlertEngine", "Clock", "SinkFailure"]
 

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from etanche.access._actions import Action
 from etanche.audit._events import Outcome
 from etanche.errors import ConfigError
+from etanche.names import Action
 
 DEFAULT_RULES_NAME = "default_rules.yaml"
 DEFAULT_SOURCE = f"{DEFAULT_RULES_NAME} (packaged)"

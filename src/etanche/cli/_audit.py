@@ -27,8 +27,9 @@ from etanche.audit import (
 )
 from etanche.audit._alerts import AlertEngine
 from etanche.audit._events import DetailValue
-from etanche.cli import _context as ctx
-from etanche.cli._app import Keyfile, Vault_, app
+from etanche.cli import _legacy as ctx
+from etanche.cli._app import app
+from etanche.cli._legacy import Keyfile, Vault_
 from etanche.errors import IntegrityError, SourceError, UsageError, VaultNotFound
 from etanche.vault import Vault, VaultLocation
 from etanche.vault._location import make_engine

@@ -14,15 +14,14 @@ import typer
 from etanche.access import Actor
 from etanche.audit import verify_log
 from etanche.audit._decoys import plant_decoys
-from etanche.cli import _context as ctx
+from etanche.cli import _legacy as ctx
 from etanche.cli._app import app
 from etanche.cli._demo_migration import migration_tour
 from etanche.cli._demo_people import DEMO_PASSWORD, DemoPerson, enrol_cast
-from etanche.cli._render import patient_summary, summary_table
-from etanche.cli._synth import load_network
+from etanche.cli._render import summary_table
 from etanche.domain import Clinical, Patient
 from etanche.errors import PermissionDenied, UsageError
-from etanche.service import KeyService, PatientService, Trail
+from etanche.service import KeyService, PatientService, Trail, patient_summary
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
@@ -59,7 +58,14 @@ def demo(
     with Vault.create(where, secret) as store:
         (directory / _MARKER).write_text("synthetic demo vault; safe to delete\n", encoding="utf-8")
         started = time.perf_counter()
-        load_network(store, network)
+        for lab in network.labs:
+            store.add_lab(lab)
+        with ctx.progress_bar("Encrypting patients", network.config.patients) as bar:
+            store.add_many(
+                ((p, s) for batch in network.batches() for p, s in batch),
+                validate=False,
+                progress=lambda n: ctx.advance(bar, n),
+            )
         say(f"Encrypted ingest took {time.perf_counter() - started:.1f} s.")
         home = tuple(lab.id for lab in network.labs[:2])
         people, actors = enrol_cast(store, home)
@@ -82,10 +88,22 @@ def demo(
     _raw_file_check(where.sqlite_path, samples)
     _print_cast(people, home)
     if serve:
-        from etanche.cli._serve import run_server
+        from etanche.crypto import PassphraseKeyFile
+        from etanche.service import Custody
+        from etanche.web import Background, WebConfig, bind_tcp, create_app
 
+        assert where.keyfile is not None
+        custody = Custody.unsealed(PassphraseKeyFile.open(where.keyfile, secret))
         say(f"\nServing the application: open http://{host}:{port}/ and log in as one of them.")
-        run_server(where, secret, host, port)
+        server = Background(
+            create_app(WebConfig(where, custody, trail_mode="buffered")), [bind_tcp(host, port)]
+        ).start()
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
     else:
         say(f"\nServe it: ETANCHE_VAULT={directory} ETANCHE_PASSPHRASE='{secret}' etanche serve")
 

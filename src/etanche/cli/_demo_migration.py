@@ -16,7 +16,7 @@ import yaml
 
 from etanche.access import Action, Actor, Resource, can
 from etanche.audit import Outcome
-from etanche.cli import _context as ctx
+from etanche.cli import _legacy as ctx
 from etanche.crypto import AgeIdentity
 from etanche.exchange import LEGACY_COLUMNS, write_legacy_csv
 from etanche.migrate import (

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from etanche.cli import _context as ctx
-from etanche.cli._app import Keyfile, Vault_, app
+from etanche.cli import _legacy as ctx
+from etanche.cli._app import app
+from etanche.cli._legacy import Keyfile, Vault_
 from etanche.errors import UsageError
 from etanche.leak.incident import (
     CIRCUMSTANCES,

@@ -12,8 +12,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from etanche.access import Action
-from etanche.cli import _context as ctx
-from etanche.cli._app import Keyfile, Vault_, app
+from etanche.cli import _legacy as ctx
+from etanche.cli._app import app
+from etanche.cli._legacy import Keyfile, Vault_
 from etanche.crypto import AgeIdentity
 from etanche.errors import UsageError
 from etanche.leak.trace import unmark_row

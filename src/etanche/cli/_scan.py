@@ -16,8 +16,9 @@ import typer
 from rich.table import Table
 
 from etanche.access import Action
-from etanche.cli import _context as ctx
-from etanche.cli._app import Keyfile, app
+from etanche.cli import _legacy as ctx
+from etanche.cli._app import app
+from etanche.cli._legacy import Keyfile
 
 if TYPE_CHECKING:  # imported when the command runs: polars and edsnlp load slowly
     from etanche.leak.scan import ScanReport

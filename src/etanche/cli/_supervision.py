@@ -15,8 +15,9 @@ from etanche.audit._decoys import decoy_count, plant_decoys
 from etanche.audit._events import DetailValue
 from etanche.audit._rules import read_config
 from etanche.audit._sinks import build_sinks
-from etanche.cli import _context as ctx
-from etanche.cli._app import Keyfile, Vault_, app
+from etanche.cli import _legacy as ctx
+from etanche.cli._app import app
+from etanche.cli._legacy import Keyfile, Vault_
 from etanche.vault import ALL_COMPARTMENTS
 
 alerts_app = typer.Typer(help="Supervision alerts: list and acknowledge.", no_args_is_help=True)

@@ -10,8 +10,9 @@ import typer
 
 from etanche.access import Action
 from etanche.audit._events import DetailValue
-from etanche.cli import _context as ctx
-from etanche.cli._app import Keyfile, Vault_, app
+from etanche.cli import _legacy as ctx
+from etanche.cli._app import app
+from etanche.cli._legacy import Keyfile, Vault_
 from etanche.errors import UsageError
 from etanche.leak.trace import Ledger, parse_marks
 from etanche.leak.trace._export import FORMATS, ExportRequest, parse_fields, write_export

@@ -21,6 +21,10 @@ class KeyService:
         self.actor = actor
         self.client = client
 
+    def lab_size(self, lab_id: str) -> int:
+        """How many patients a lab rotation will re-encrypt (for a progress bar)."""
+        return len(self.vault.patient_ids(lab_id))
+
     def rotate_kek(self) -> tuple[str, int]:
         self._allow(None, "rotate-kek")
         try:

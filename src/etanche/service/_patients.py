@@ -49,6 +49,10 @@ class PatientService:
         """Never unwrap clinical keys in this service, even where the policy would."""
         self._clinical_wanted = False
 
+    def holds_clinical(self) -> bool:
+        """Whether this service's session has unwrapped the clinical compartment."""
+        return self.vault.holds(Compartment.CLINICAL)
+
     # -- searching ------------------------------------------------------------
     def find_by_nir(self, nir: str) -> list[Patient]:
         return self._search("nir", lambda: self.vault.find_by_nir(nir))

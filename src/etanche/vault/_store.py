@@ -46,6 +46,7 @@ from etanche.crypto import (
     BlindIndexer,
     Context,
     KdfCost,
+    KeyProvider,
     KeyRing,
     PassphraseKeyFile,
     WrappedKey,
@@ -131,13 +132,30 @@ class Vault:
     def create(
         cls, location: VaultLocation, passphrase: str, *, kdf_cost: KdfCost | None = None
     ) -> Vault:
-        """Create the key file, the schema (Alembic) and the blind-index root key."""
-        if location.directory is not None:
-            if location.sqlite_path.exists():
-                raise VaultExists(f"vault {location.describe()}: already exists")
-            location.directory.mkdir(parents=True, exist_ok=True)
+        """Create a vault whose KEKs sit in a passphrase key file (tests and benchmarks)."""
         if location.keyfile.exists():
             raise VaultExists(f"key file {location.keyfile}: already exists")
+        cls._check_new(location)
+        if location.directory is not None:
+            location.directory.mkdir(parents=True, exist_ok=True)
+        provider = PassphraseKeyFile.create(location.keyfile, passphrase, kdf_cost)
+        try:
+            return cls.create_with(location, provider)
+        except BaseException:
+            location.keyfile.unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def _check_new(cls, location: VaultLocation) -> None:
+        if location.directory is not None and location.sqlite_path.exists():
+            raise VaultExists(f"vault {location.describe()}: already exists")
+
+    @classmethod
+    def create_with(cls, location: VaultLocation, provider: KeyProvider) -> Vault:
+        """Create the schema (Alembic) and the network keys, wrapped by ``provider``'s KEK."""
+        cls._check_new(location)
+        if location.directory is not None:
+            location.directory.mkdir(parents=True, exist_ok=True)
         engine = make_engine(location)
         try:
             with engine.connect() as probe:
@@ -146,7 +164,6 @@ class Vault:
         except OperationalError:
             engine.dispose()
             raise VaultNotFound(f"vault {location.describe()}: database unreachable") from None
-        provider = PassphraseKeyFile.create(location.keyfile, passphrase, kdf_cost)
         try:
             ring = KeyRing(provider, [c.value for c in ALL_COMPARTMENTS])
             with engine.begin() as conn:
@@ -161,7 +178,6 @@ class Vault:
                     ],
                 )
         except BaseException:
-            location.keyfile.unlink(missing_ok=True)
             engine.dispose()
             raise
         return cls(location, engine, ring)
@@ -174,12 +190,25 @@ class Vault:
         *,
         compartments: Iterable[Compartment] = ALL_COMPARTMENTS,
     ) -> Vault:
-        """Open a session holding the keys of ``compartments`` only."""
+        """Open a vault whose KEKs sit in a passphrase key file (tests and benchmarks)."""
         if location.directory is not None and not location.sqlite_path.exists():
             raise VaultNotFound(f"vault {location.describe()}: not found (run `etanche init`)")
         if not location.keyfile.exists():
             raise VaultNotFound(f"key file {location.keyfile}: not found")
         provider = PassphraseKeyFile.open(location.keyfile, passphrase)
+        return cls.open_with(location, provider, compartments=compartments)
+
+    @classmethod
+    def open_with(
+        cls,
+        location: VaultLocation,
+        provider: KeyProvider,
+        *,
+        compartments: Iterable[Compartment] = ALL_COMPARTMENTS,
+    ) -> Vault:
+        """Open a session holding the keys of ``compartments`` only, under ``provider``."""
+        if location.directory is not None and not location.sqlite_path.exists():
+            raise VaultNotFound(f"vault {location.describe()}: not found (run `etanche init`)")
         engine = make_engine(location)
         try:
             with engine.connect() as conn:
@@ -196,14 +225,14 @@ class Vault:
         return cls(location, engine, ring)
 
     @classmethod
-    def upgrade(cls, location: VaultLocation, passphrase: str) -> tuple[str, str]:
+    def upgrade(cls, location: VaultLocation) -> tuple[str, str]:
         """Run the pending Alembic migrations, in one transaction; (from, to) revisions.
 
-        The passphrase must open the key file: only the vault's holder upgrades it.
+        Schema changes need the database, not the keys: whoever administers the
+        database upgrades it, and no key is unwrapped.
         """
         if location.directory is not None and not location.sqlite_path.exists():
             raise VaultNotFound(f"vault {location.describe()}: not found (run `etanche init`)")
-        PassphraseKeyFile.open(location.keyfile, passphrase)
         engine = make_engine(location)
         try:
             with engine.begin() as conn:

@@ -2,5 +2,14 @@
 
 from etanche.web._app import PUBLIC_PATHS, create_app
 from etanche.web._config import WebConfig
+from etanche.web._serving import Background, bind_tcp, bind_unix, server_for
 
-__all__ = ["PUBLIC_PATHS", "WebConfig", "create_app"]
+__all__ = [
+    "PUBLIC_PATHS",
+    "Background",
+    "WebConfig",
+    "bind_tcp",
+    "bind_unix",
+    "create_app",
+    "server_for",
+]

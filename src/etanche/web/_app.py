@@ -8,49 +8,56 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from etanche.crypto import SYSTEM_PURPOSE, sign_payload
-from etanche.errors import AccessError, EtancheError, PermissionDenied, exit_code_for
-from etanche.service import Trail, shred_expired_artefacts
-from etanche.vault import Vault
+from etanche.errors import (
+    AccessError,
+    EtancheError,
+    PermissionDenied,
+    ServiceError,
+    SessionExpired,
+    UsageError,
+    exit_code_for,
+)
 from etanche.web._auth import CsrfRejected, LoginRequired, any_person
 from etanche.web._config import WebConfig
-from etanche.web._security import Csrf, RateLimit, SecurityHeaders
+from etanche.web._security import RateLimit, SecurityHeaders
 from etanche.web._state import STATIC, TEMPLATES, Person, ServerState
 
 # Routes reachable without a person: everything else depends on page_person,
 # form_person or api_person (tests/web check every route of the OpenAPI document).
-PUBLIC_PATHS = ("/login", "/login/enrol", "/health", "/static", "/fhir/metadata")
+PUBLIC_PATHS = (
+    "/login",
+    "/login/enrol",
+    "/health",
+    "/static",
+    "/fhir/metadata",
+    "/api/v1/status",
+    "/api/v1/custody/unseal",
+    "/api/v1/login",
+)
 
 
 def create_app(config: WebConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        vault = Vault.open(config.location, config.passphrase, compartments=())
-        trail = Trail.for_vault(vault, config.rules, mode=config.trail_mode)
-        shred_expired_artefacts(vault, trail, client="server")
-        app.state.etanche = ServerState(
-            config=config,
-            vault=vault,
-            trail=trail,
-            # Derived from the vault's system key: every worker process and every
-            # restart agrees on the same CSRF tokens, and no secret sits in a file.
-            csrf=Csrf(sign_payload(vault.network_key(SYSTEM_PURPOSE), b"etanche/csrf/v1").encode()),
+        state = ServerState(
+            config,
             login_limit=RateLimit(config.login_attempts_per_minute),
             templates=Jinja2Templates(directory=str(TEMPLATES)),
         )
+        app.state.etanche = state
         try:
             yield
         finally:
-            trail.close()
-            vault.close()
+            state.close()
 
     app = FastAPI(
         title="Étanche",
@@ -82,21 +89,34 @@ def create_app(config: WebConfig) -> FastAPI:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from etanche.web import _pages, fhir
+    from etanche.web import _pages, api, fhir
 
+    app.include_router(api.router, prefix=api.PREFIX)
     app.include_router(_pages.router)
     app.include_router(fhir.router, prefix="/fhir")
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/fhir") and "text/html" in request.headers.get(
-        "accept", "text/html"
+    return not request.url.path.startswith(("/fhir", "/api/")) and "text/html" in (
+        request.headers.get("accept", "text/html")
     )
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _api_error(exc: EtancheError, status: int) -> JSONResponse:
+    from etanche.web.api._common import error_body
+
+    return JSONResponse(error_body(exc), status_code=status)
 
 
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return _api_error(SessionExpired(str(exc)), 401)
         if request.url.path.startswith("/fhir"):
             from etanche.web.fhir import operation_outcome
 
@@ -104,6 +124,16 @@ def _error_handlers(app: FastAPI) -> None:
         if _wants_html(request):
             return RedirectResponse("/login", status_code=303)
         return JSONResponse({"error": str(exc)}, status_code=401)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = exc.errors()
+        first = problems[0] if problems else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+        error = UsageError(f"{where}: {first.get('msg', 'invalid')}")
+        if _is_api(request):
+            return _api_error(error, 400)
+        return await request_validation_exception_handler(request, exc)
 
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
@@ -113,6 +143,13 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request):
+            error = (
+                UsageError(f"api: {exc.detail}")
+                if exc.status_code < 500
+                else EtancheError("api: internal error")
+            )
+            return _api_error(error, exc.status_code)
         if request.url.path.startswith("/fhir"):
             from etanche.web.fhir import operation_outcome
 
@@ -124,6 +161,8 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EtancheError)
     async def etanche_error(request: Request, exc: EtancheError) -> Response:
         status = _status_for(exc)
+        if _is_api(request):
+            return _api_error(exc, status)
         if request.url.path.startswith("/fhir"):
             from etanche.web.fhir import operation_outcome
 
@@ -145,31 +184,10 @@ def _error_page(request: Request, status: int) -> Response:
 
 
 def _status_for(exc: EtancheError) -> int:
+    if isinstance(exc, ServiceError):
+        return 503
     if isinstance(exc, PermissionDenied):
         return 403
     if isinstance(exc, AccessError):
         return 401
     return {2: 400, 3: 422, 4: 404, 5: 500, 6: 422}.get(exit_code_for(exc), 500)
-
-
-def app_from_environment() -> FastAPI:
-    """The app of one worker process of ``etanche serve --workers N`` (uvicorn factory).
-
-    Workers are separate processes: they read the vault location and passphrase
-    from the environment the parent process set for them.
-    """
-    import os
-
-    from etanche.vault import parse_location
-
-    location = parse_location(os.environ["ETANCHE_VAULT"], os.environ.get("ETANCHE_KEYFILE"))
-    rules = os.environ.get("ETANCHE_RULES")
-    return create_app(
-        WebConfig(
-            location,
-            os.environ["ETANCHE_PASSPHRASE"],
-            Path(rules) if rules else None,
-            secure_cookies=os.environ.get("ETANCHE_SECURE_COOKIES") == "1",
-            trail_mode=os.environ.get("ETANCHE_TRAIL_MODE", "buffered"),
-        )
-    )

@@ -1,17 +1,18 @@
-"""What the web server needs to start: the vault, its passphrase, the rules."""
+"""What the web server needs to start: the vault, its custody, the rules."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from etanche.service import Custody
 from etanche.vault import VaultLocation
 
 
 @dataclass(frozen=True)
 class WebConfig:
     location: VaultLocation
-    passphrase: str
+    custody: Custody
     rules: Path | None = None
     secure_cookies: bool = False  # True when served over TLS
     # "sync": each event committed before the response (tests, small sites);

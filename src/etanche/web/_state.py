@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from etanche.access import Actor, Sessions
-from etanche.service import KeyService, PatientService, Trail
+from etanche.service import Core, KeyService, PatientService, Trail
 from etanche.vault import Vault
 from etanche.web._config import WebConfig
 from etanche.web._security import Csrf, RateLimit
@@ -19,19 +19,43 @@ STATIC = Path(__file__).parent / "static"
 COOKIE = "etanche_session"
 
 
-@dataclass
 class ServerState:
-    """Opened once at start-up: the vault (key file unlocked), the trail, helpers."""
+    """What one server process holds: the service core, and per-process web helpers."""
 
-    config: WebConfig
-    vault: Vault
-    trail: Trail
-    csrf: Csrf
-    login_limit: RateLimit
-    templates: Jinja2Templates
+    def __init__(
+        self, config: WebConfig, login_limit: RateLimit, templates: Jinja2Templates
+    ) -> None:
+        self.config = config
+        self.core = Core(
+            config.location, config.custody, rules=config.rules, trail_mode=config.trail_mode
+        )
+        self.login_limit = login_limit
+        self.templates = templates
+        self._csrf: Csrf | None = None
+
+    @property
+    def sealed(self) -> bool:
+        return self.core.sealed
+
+    @property
+    def vault(self) -> Vault:
+        return self.core.vault
+
+    @property
+    def trail(self) -> Trail:
+        return self.core.trail
+
+    @property
+    def csrf(self) -> Csrf:
+        if self._csrf is None:
+            self._csrf = Csrf(self.core.form_secret)
+        return self._csrf
 
     def sessions(self) -> Sessions:
         return Sessions(self.vault)
+
+    def close(self) -> None:
+        self.core.close()
 
 
 @dataclass

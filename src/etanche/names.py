@@ -1,5 +1,8 @@
 """Every action the policy decides, and the roles it decides them for.
 
+Shared by the server and its clients (the CLI names roles and scopes without
+loading the access room), so it imports nothing.
+
 Action values are also the ``action`` of audit events, so a denial and a success
 of the same thing read alike in the log.
 """
@@ -54,6 +57,7 @@ class Action(StrEnum):
     LOGOUT = "auth.logout"
     BREAK_GLASS = "auth.break_glass"
     KEY_OPERATION = "keys.operation"
+    CUSTODY_UNSEAL = "custody.unseal"
 
 
 PATIENT_ACTIONS = frozenset(

@@ -1,0 +1,100 @@
+"""The service's core: custody, then (once unsealed) the vault, the trail and secrets.
+
+One per server process. Adapters (web pages, FHIR, the JSON API) get the vault
+and the trail only through the operations of this room; while custody is
+sealed every one of them fails with ServiceSealed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from etanche.audit import Outcome
+from etanche.crypto import SYSTEM_PURPOSE, KeyProvider, sign_payload
+from etanche.errors import ServiceSealed
+from etanche.names import Action
+from etanche.service._custody import Custody
+from etanche.service._housekeeping import shred_expired_artefacts
+from etanche.service._trail import Trail
+from etanche.vault import Vault, VaultLocation
+
+
+@dataclass
+class _Opened:
+    vault: Vault
+    trail: Trail
+    form_secret: bytes
+
+
+class Core:
+    """Custody and what it opens: the only holder of keys in the system."""
+
+    def __init__(
+        self,
+        location: VaultLocation,
+        custody: Custody,
+        *,
+        rules: Path | None = None,
+        trail_mode: str = "sync",
+    ) -> None:
+        self.location = location
+        self.custody = custody
+        self.rules = rules
+        self.trail_mode = trail_mode
+        self._opened: _Opened | None = None
+        custody.on_unseal(self._open)
+
+    def _open(self, provider: KeyProvider) -> None:
+        vault = Vault.open_with(self.location, provider, compartments=())
+        trail = Trail.for_vault(vault, self.rules, mode=self.trail_mode)
+        shred_expired_artefacts(vault, trail, client="server")
+        # Derived from the vault's system key: every worker process and every restart
+        # agrees on the same form (CSRF) tokens, and no secret sits in a file.
+        secret = sign_payload(vault.network_key(SYSTEM_PURPOSE), b"etanche/csrf/v1").encode()
+        self._opened = _Opened(vault, trail, secret)
+
+    def unseal(self, secret: str) -> dict[str, Any]:
+        """One custodian's share or the token PIN; the opening itself is an audit event."""
+        was_sealed = self.custody.sealed
+        status = self.custody.give(secret)
+        if was_sealed and not self.custody.sealed:
+            self.trail.record(
+                None,
+                Action.CUSTODY_UNSEAL,
+                Outcome.OK,
+                client="custody",
+                details={
+                    "kind": self.custody.kind,
+                    "custodians": ",".join(self.custody.unsealed_by),
+                },
+            )
+        return status
+
+    def _require(self) -> _Opened:
+        if self._opened is None:
+            raise ServiceSealed("service: sealed; its custodians must unseal it (`etanche unseal`)")
+        return self._opened
+
+    @property
+    def sealed(self) -> bool:
+        return self._opened is None
+
+    @property
+    def vault(self) -> Vault:
+        return self._require().vault
+
+    @property
+    def trail(self) -> Trail:
+        return self._require().trail
+
+    @property
+    def form_secret(self) -> bytes:
+        return self._require().form_secret
+
+    def close(self) -> None:
+        if self._opened is not None:
+            opened, self._opened = self._opened, None
+            opened.trail.close()
+            opened.vault.close()

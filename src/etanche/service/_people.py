@@ -1,0 +1,249 @@
+"""People operations: log in, enrol, log out, break glass, accounts and API tokens.
+
+Every adapter (web pages, the JSON API behind the CLI) calls these, so each
+login, refusal and account change is decided and audited once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from etanche.access import (
+    NETWORK_WIDE,
+    Accounts,
+    Action,
+    Actor,
+    ApiTokens,
+    Passwords,
+    Resource,
+    Role,
+    Session,
+    Sessions,
+    TokenInfo,
+    User,
+    can,
+    check_full_name,
+    check_labs,
+    check_username,
+)
+from etanche.audit import Outcome
+from etanche.audit._events import DetailValue
+from etanche.errors import EtancheError, PermissionDenied, SessionExpired, UsageError
+from etanche.service._trail import Trail
+from etanche.vault import Vault
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A first login's TOTP seed, shown once to its person."""
+
+    username: str
+    secret: str
+    uri: str
+
+
+class People:
+    """Accounts, sessions and tokens of one vault, every step audited."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        trail: Trail,
+        *,
+        client: str | None = None,
+        passwords: Passwords | None = None,
+    ) -> None:
+        self.vault = vault
+        self.trail = trail
+        self.client = client
+        self.accounts = Accounts(vault, passwords=passwords)
+        self.sessions = Sessions(vault, accounts=self.accounts)
+        self.tokens = ApiTokens(vault)
+
+    # -- who is asking ---------------------------------------------------------
+    def actor_for(self, token: str) -> Actor:
+        """The person behind a session token or an API token (etk_…)."""
+        if token.startswith("etk_"):
+            return self.tokens.actor_for_token(token)
+        return self.sessions.resume(token)
+
+    def identify(self, token: str | None) -> Actor:
+        """Like ``actor_for``, but a missing or dead token is an audited failed login."""
+        try:
+            if not token:
+                raise SessionExpired("login: no session (run `etanche login`)")
+            return self.actor_for(token)
+        except EtancheError as exc:
+            self._event(None, Action.LOGIN, Outcome.FAILED, {"reason": type(exc).__name__})
+            raise
+
+    # -- sessions --------------------------------------------------------------
+    def begin_enrolment(self, username: str, password: str, *, kind: str) -> Enrolment:
+        """First login: the password is checked, then a TOTP seed is issued once."""
+        with self._audited(username, Action.LOGIN, {"kind": kind, "step": "enrol"}):
+            user, secret, uri = self.sessions.begin_enrolment(username, password)
+        return Enrolment(user.username, secret, uri)
+
+    def login(self, username: str, password: str, code: str | None, *, kind: str) -> str:
+        """Password and TOTP code in, a session token out (shown once)."""
+        with self._audited(username, Action.LOGIN, {"kind": kind}):
+            _, token = self.sessions.authenticate(
+                username,
+                password,
+                code,
+                client=self.client,
+                kind=kind,  # type: ignore[arg-type]
+            )
+        return token
+
+    def logged_in(self, token: str, kind: str) -> Actor:
+        """Record the successful login of a session just opened."""
+        actor = self.sessions.resume(token)
+        self._event(actor, Action.LOGIN, Outcome.OK, {"kind": kind})
+        return actor
+
+    def session(self, token: str) -> Session:
+        return self.sessions.current(token)
+
+    def logout(self, actor: Actor, token: str, *, kind: str) -> None:
+        with self._audited(actor, Action.LOGOUT, {"kind": kind}):
+            self.sessions.logout(token)
+
+    def break_glass(self, actor: Actor, token: str, reason: str, minutes: int) -> Session:
+        """Emergency access outside one's labs for a while: audited and alerted."""
+        if actor.via_token:
+            raise UsageError("break-glass: needs a login session, not an API token")
+        with self._audited(actor, Action.BREAK_GLASS, {"minutes": minutes, "break_glass": True}):
+            return self.sessions.break_glass(token, reason, minutes)
+
+    def whoami(self, actor: Actor, token: str) -> dict[str, Any]:
+        user = self.accounts.get_by_id(actor.user_id)
+        expires: datetime | None = None
+        if not actor.via_token:
+            expires = self.sessions.current(token).expires_at
+        return {
+            "username": actor.username,
+            "full_name": user.full_name,
+            "role": actor.role.value,
+            "labs": sorted(actor.labs),
+            "via": "token" if actor.via_token else "session",
+            "scopes": sorted(actor.scopes) if actor.scopes is not None else None,
+            "session_ends": expires.isoformat() if expires else None,
+            "break_glass_until": (
+                actor.break_glass.until.isoformat() if actor.break_glass else None
+            ),
+        }
+
+    # -- accounts --------------------------------------------------------------
+    def add_user(
+        self,
+        by: Actor | None,
+        username: str,
+        full_name: str,
+        role: Role,
+        labs: Sequence[str],
+        password: str,
+    ) -> User:
+        """Create the account of one named person (``by`` is None only for the first)."""
+        check_username(username)
+        check_full_name(full_name)
+        check_labs(role, list(labs))
+        if by is None and self.accounts.count() > 0:
+            raise PermissionDenied("users: only a logged-in lab admin creates accounts")
+        details: dict[str, DetailValue] = {
+            "operation": "add",
+            "account": username,
+            "role": role.value,
+            "labs": ",".join(sorted(labs)),
+        }
+        with self._audited(by, Action.USER_MANAGE, details):
+            return self.accounts.add(username, full_name, role, set(labs), password, by)
+
+    def manageable_users(self, actor: Actor) -> list[User]:
+        """Accounts of the labs ``actor`` manages (denied if they manage none)."""
+        probe = next(iter(sorted(actor.labs)), NETWORK_WIDE)
+        decision = can(
+            actor, Action.USER_MANAGE, Resource("user", None if probe == NETWORK_WIDE else probe)
+        )
+        if not decision:
+            self._event(actor, Action.USER_MANAGE, Outcome.DENIED, {"operation": "list"})
+            raise PermissionDenied(decision.reason)
+
+        def covered(user: User) -> bool:
+            return any(
+                can(
+                    actor,
+                    Action.USER_MANAGE,
+                    Resource("user", None if lab == NETWORK_WIDE else lab),
+                )
+                for lab in user.labs
+            )
+
+        return [u for u in self.accounts.list() if covered(u)]
+
+    def disable_user(self, actor: Actor, username: str) -> User:
+        with self._audited(
+            actor, Action.USER_MANAGE, {"operation": "disable", "account": username}
+        ):
+            return self.accounts.disable(username, actor)
+
+    def reset_totp(self, actor: Actor, username: str) -> None:
+        details: dict[str, DetailValue] = {"operation": "reset-totp", "account": username}
+        with self._audited(actor, Action.USER_MANAGE, details):
+            self.accounts.reset_totp(username, actor)
+
+    # -- API tokens ------------------------------------------------------------
+    def create_token(
+        self, actor: Actor, name: str, scopes: set[Action], days: int
+    ) -> tuple[str, str]:
+        details: dict[str, DetailValue] = {
+            "operation": "create",
+            "scopes": " ".join(sorted(scopes)),
+            "days": days,
+        }
+        with self._audited(actor, Action.TOKEN_MANAGE, details) as event:
+            token_id, token = self.tokens.create_token(actor, name, scopes, days)
+            event["token"] = token_id
+        return token_id, token
+
+    def revoke_token(self, actor: Actor, token_id: str) -> None:
+        with self._audited(actor, Action.TOKEN_MANAGE, {"operation": "revoke", "token": token_id}):
+            self.tokens.revoke(token_id, actor)
+
+    def list_tokens(self, actor: Actor) -> list[TokenInfo]:
+        return self.tokens.list_for(actor.user_id)
+
+    # -- audit -----------------------------------------------------------------
+    @contextmanager
+    def _audited(
+        self,
+        who: Actor | str | None,
+        action: Action,
+        details: dict[str, DetailValue] | None = None,
+    ) -> Iterator[dict[str, DetailValue]]:
+        """One audit event with the outcome of the body (ok, denied or failed)."""
+        extra: dict[str, DetailValue] = dict(details or {})
+        try:
+            yield extra
+        except PermissionDenied as exc:
+            extra["reason"] = str(exc)[:200]
+            self._event(who, action, Outcome.DENIED, extra)
+            raise
+        except EtancheError as exc:
+            extra["error"] = type(exc).__name__
+            self._event(who, action, Outcome.FAILED, extra)
+            raise
+        self._event(who, action, Outcome.OK, extra)
+
+    def _event(
+        self,
+        who: Actor | str | None,
+        action: Action,
+        outcome: Outcome,
+        details: dict[str, DetailValue],
+    ) -> None:
+        self.trail.record(who, action, outcome, client=self.client, details=details)

@@ -1,0 +1,37 @@
+"""Public door to the bootstrap operations (init, serve, unseal, synth, upgrade)."""
+
+from etanche.service._bootstrap import (
+    DemoPlan,
+    InitReport,
+    QuorumOpener,
+    QuorumPlan,
+    TokenOpener,
+    TokenPlan,
+    custody_folder,
+    initialise,
+    load_synthetic,
+    locate,
+    open_custody,
+    opened_provider,
+    share_from,
+    upgrade_schema,
+)
+from etanche.vault import VaultLocation
+
+__all__ = [
+    "DemoPlan",
+    "InitReport",
+    "QuorumOpener",
+    "QuorumPlan",
+    "TokenOpener",
+    "TokenPlan",
+    "VaultLocation",
+    "custody_folder",
+    "initialise",
+    "load_synthetic",
+    "locate",
+    "open_custody",
+    "opened_provider",
+    "share_from",
+    "upgrade_schema",
+]

@@ -1,0 +1,89 @@
+"""Every setting Étanche reads from the environment, in one place.
+
+The CLI (a client of the service) and the service process read their settings
+here and nowhere else, so ``docs/settings.md`` can list them all and a test can
+check that none is undocumented. No secret lives here: the service's keys come
+from custody (token or custodian shares), never from an environment variable.
+This module imports nothing heavy: ``etanche --help`` loads it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_SERVICE", "ENVIRONMENT", "Settings", "current"]
+
+DEFAULT_SERVICE = "http://127.0.0.1:8000"
+
+# name -> what it sets (docs/settings.md lists the same names; tests/test_docs.py checks)
+ENVIRONMENT: dict[str, str] = {
+    "ETANCHE_SERVICE": "address of the running service: http://host:port or unix:/path.sock",
+    "ETANCHE_TOKEN": "a personal API token (etk_…) instead of the saved login session",
+    "ETANCHE_SESSION_FILE": "where `etanche login` keeps the session (default ~/.config/etanche)",
+    "ETANCHE_USER": "user name for a non-interactive `etanche login`",
+    "ETANCHE_PASSWORD": "password for a non-interactive `etanche login` or `etanche init`",
+    "ETANCHE_TOTP": "TOTP code for a non-interactive `etanche login`",
+    "ETANCHE_NEW_PASSWORD": "password of an account created by `etanche users add`",
+    "ETANCHE_ADMIN_USER": "user name of the first account (`etanche init`)",
+    "ETANCHE_ADMIN_NAME": "full name of the first account (`etanche init`)",
+    "ETANCHE_VAULT": "vault location for the service and bootstrap commands (directory or URL)",
+    "ETANCHE_CUSTODY": "custody folder of the service (default: the vault folder + '-custody')",
+    "ETANCHE_RULES": "alert rules file (YAML) of the service",
+    "ETANCHE_PDF_FONT_DIR": "folder of the DejaVu fonts used in PDF letters and reports",
+    "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the environment, read once per command or process."""
+
+    service: str = DEFAULT_SERVICE
+    token: str | None = None
+    session_file: Path | None = None
+    user: str | None = None
+    password: str | None = None
+    totp: str | None = None
+    new_password: str | None = None
+    admin_user: str | None = None
+    admin_name: str | None = None
+    vault: str | None = None
+    custody: str | None = None
+    rules: str | None = None
+    pdf_font_dir: str | None = None
+    debug: bool = False
+
+    @property
+    def session_path(self) -> Path:
+        """Where the login session is saved (0600, folder 0700)."""
+        if self.session_file is not None:
+            return self.session_file
+        return Path.home() / ".config" / "etanche" / "session"
+
+
+def _get(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def current() -> Settings:
+    """The settings of this process, from its environment."""
+    session = _get("ETANCHE_SESSION_FILE")
+    return Settings(
+        service=_get("ETANCHE_SERVICE") or DEFAULT_SERVICE,
+        token=_get("ETANCHE_TOKEN"),
+        session_file=Path(session).expanduser() if session else None,
+        user=_get("ETANCHE_USER"),
+        password=os.environ.get("ETANCHE_PASSWORD") or None,
+        totp=_get("ETANCHE_TOTP"),
+        new_password=os.environ.get("ETANCHE_NEW_PASSWORD") or None,
+        admin_user=_get("ETANCHE_ADMIN_USER"),
+        admin_name=_get("ETANCHE_ADMIN_NAME"),
+        vault=_get("ETANCHE_VAULT"),
+        custody=_get("ETANCHE_CUSTODY"),
+        rules=_get("ETANCHE_RULES"),
+        pdf_font_dir=_get("ETANCHE_PDF_FONT_DIR"),
+        debug=bool(_get("ETANCHE_DEBUG")),
+    )

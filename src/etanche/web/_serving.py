@@ -1,0 +1,106 @@
+"""Listening sockets of the service: loopback TCP for browsers, a 0600 Unix socket for the CLI.
+
+uvicorn would make a Unix socket world-writable (0666); the service binds its
+own, readable and writable by its owner only, and hands both to uvicorn.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from etanche.errors import ServiceUnavailable, UsageError
+
+
+def bind_unix(path: Path) -> socket.socket:
+    """A Unix socket at ``path``, mode 0600 from its creation (umask 0177 while binding)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # a stale socket of a service that stopped
+        else:
+            raise UsageError(f"--socket {path}: a service already listens there")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(previous)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"--port {port}: cannot listen on {host} ({exc.strerror})") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def server_for(
+    app: FastAPI, *, certfile: Path | None = None, tls_key: Path | None = None
+) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,  # URLs may hold search terms: never log them
+        lifespan="on",
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+    )
+    return uvicorn.Server(config)
+
+
+class Background:
+    """A server running in a thread of this process (the demo, the tests)."""
+
+    def __init__(self, app: FastAPI, sockets: Sequence[socket.socket]) -> None:
+        self.server = server_for(app)
+        self._sockets = list(sockets)
+        self._thread = threading.Thread(
+            target=self.server.run,
+            kwargs={"sockets": self._sockets},
+            name="etanche-service",
+            daemon=True,
+        )
+
+    def start(self, timeout: float = 30.0) -> Background:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ServiceUnavailable("service: did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=30)
+        for sock in self._sockets:
+            sock.close()
+
+    def wait(self) -> None:
+        """Until the server stops (Ctrl+C in the main thread stops it)."""
+        while self._thread.is_alive():
+            self._thread.join(timeout=0.5)

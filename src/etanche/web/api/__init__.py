@@ -1,0 +1,18 @@
+"""The JSON API (``/api/v1``): every operation of the CLI, behind a person.
+
+The CLI is a client of this API; each route calls one operation of the service
+and returns what it answered. Versioned by its prefix and described in the
+OpenAPI document (``/openapi.json``, for logged-in people only).
+"""
+
+from fastapi import APIRouter
+
+from etanche.web.api import _custody, _keys, _patients, _people
+
+PREFIX = "/api/v1"
+
+router = APIRouter()
+for _module in (_custody, _people, _patients, _keys):
+    router.include_router(_module.router)
+
+__all__ = ["PREFIX", "router"]

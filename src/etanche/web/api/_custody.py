@@ -1,0 +1,33 @@
+"""Custody: the service's sealed state, and custodians unsealing it (no person login)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from etanche.errors import UsageError
+from etanche.web._state import ServerState, server
+
+router = APIRouter(tags=["custody"])
+
+
+class UnsealBody(BaseModel):
+    share: str | None = Field(default=None, max_length=512)
+    pin: str | None = Field(default=None, max_length=256)
+
+
+@router.get("/status")
+def status(state: ServerState = Depends(server)) -> dict[str, Any]:
+    """Sealed or not, and how many custodian shares are still needed (no personal data)."""
+    return state.core.custody.status()
+
+
+@router.post("/custody/unseal")
+def unseal(body: UnsealBody, state: ServerState = Depends(server)) -> dict[str, Any]:
+    """One custodian's share (or the token PIN); the service unseals at the threshold."""
+    given = body.share if body.share is not None else body.pin
+    if not given:
+        raise UsageError("unseal: give a share or a PIN")
+    return state.core.unseal(given)
