@@ -41,6 +41,7 @@ from etanche.crypto._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from etanche.crypto._pkcs11 import Pkcs11KeyProvider
 from etanche.crypto._prf import KeyedPrf
 from etanche.crypto._provider import KdfCost, KeyProvider, PassphraseKeyFile
 from etanche.crypto._quorum import (
@@ -76,6 +77,7 @@ __all__ = [
     "KeyedPrf",
     "MerkleFrontier",
     "PassphraseKeyFile",
+    "Pkcs11KeyProvider",
     "QuorumKeyProvider",
     "Signer",
     "Unsealer",
