@@ -58,9 +58,9 @@ class Panel:
         }
 
 
-@pytest.fixture
-def umask_022() -> Iterator[None]:
-    old = os.umask(0o022)
+@pytest.fixture(params=[0o022, 0o277], ids=["umask-022", "umask-277"])
+def umask(request: pytest.FixtureRequest) -> Iterator[None]:
+    old = os.umask(request.param)
     try:
         yield
     finally:
@@ -178,15 +178,16 @@ def test_open_share_refuses_what_is_not_a_share() -> None:
         open_share(b"", "not a key")
 
 
-def test_files_hold_no_kek_and_no_share(tmp_path: Path, umask_022: None) -> None:
+def test_files_hold_no_kek_and_no_share(tmp_path: Path, umask: None) -> None:
     panel = Panel(5)
     custody = tmp_path / "custody"
     provider, encrypted = create_quorum(custody, panel.custodians, 3)
     provider.rotate()
+    provider.reshare(panel.custodians, 3)  # rewrites both files
     lines = panel.lines(encrypted)
     assert stat.S_IMODE(custody.stat().st_mode) == 0o700
     files = [p for p in custody.iterdir() if p.is_file()]
-    assert {p.name for p in files} >= {"custody.json", "keks.json"}
+    assert {p.name for p in files} == {"custody.json", "keks.json", "custody.lock"}
     secrets_ = [*provider._keks.values(), *(share_data(line) for line in lines.values())]
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
@@ -230,6 +231,10 @@ def test_refuses_existing_custody_and_bad_panels(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="between 1 and 16"):
         create_quorum(tmp_path / "d", many, 2)
     assert not (tmp_path / "d").exists()
+    (tmp_path / "open").mkdir(mode=0o755)
+    os.chmod(tmp_path / "open", 0o755)
+    with pytest.raises(KeyProviderError, match="open to others"):
+        create_quorum(tmp_path / "open", panel.custodians, 2)
 
 
 def test_rotate_and_retire_survive_reopen(tmp_path: Path) -> None:
