@@ -140,6 +140,10 @@ class Pkcs11KeyProvider:
                     raise wrong_pin
                 session = token.open(rw=True)  # shares the login
             except pkcs11.PKCS11Error as exc:
+                if login is not None and login.users == 0:  # nobody else uses this login
+                    _LOGINS.pop(key, None)
+                    with suppress(pkcs11.PKCS11Error):
+                        login.session.close()
                 raise KeyProviderError(
                     f"pkcs11 token {token_label}: cannot log in ({_why(exc)})"
                 ) from None
