@@ -18,7 +18,8 @@ terminals. The CLI maps each branch to a documented exit code (``EXIT_CODES``).
     │   ├── WrongPassphrase        the key file does not open with it
     │   ├── IntegrityError         a ciphertext was altered or moved
     │   ├── KeyNotFound            a key (version) is missing or shredded
-    │   └── KeyProviderError       the KEK provider failed
+    │   ├── KeyProviderError       the KEK provider failed
+    │   └── WrongShares            custodians' shares do not open the custody
     ├── SourceError                a file being read is malformed          (exit 6)
     ├── MigrationError             a migration plan or package refused     (exit 8)
     │   ├── PlanNotApproved        missing approvals, or changed since approval
@@ -69,6 +70,7 @@ __all__ = [
     "VaultExists",
     "VaultNotFound",
     "WrongPassphrase",
+    "WrongShares",
     "exit_code_for",
 ]
 
@@ -171,6 +173,14 @@ class KeyNotFound(CryptoError):
 
 class KeyProviderError(CryptoError):
     """The key-encryption-key provider failed or is misconfigured."""
+
+
+class WrongShares(CryptoError):
+    """The custodians' shares combine to a secret that does not open the custody.
+
+    One of them is forged, damaged or from an older sharing; the message never
+    says which, and never carries share bytes.
+    """
 
 
 class SourceError(EtancheError):

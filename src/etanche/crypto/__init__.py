@@ -2,8 +2,10 @@
 
 A small safe surface: seal/open values bound to their place, wrap keys under a
 KEK provider, compute blind indexes, hash Merkle trees (RFC 6962) and sign tree
-heads (Ed25519) and encrypt bulk outputs to age recipients. Nothing else in
-Étanche touches AES, HMAC, SHA-256, Ed25519 or age.
+heads (Ed25519) and encrypt bulk outputs to age recipients. KEKs are held by a
+PKCS#11 token or sealed under a secret split among custodians (M of N), so no
+person holds them. Nothing else in Étanche touches AES, HMAC, SHA-256, Ed25519,
+Shamir, PKCS#11 or age.
 """
 
 from etanche.crypto._aead import FORMAT_VERSION, Context, new_key, open_sealed, seal
@@ -39,12 +41,22 @@ from etanche.crypto._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from etanche.crypto._pkcs11 import Pkcs11KeyProvider
 from etanche.crypto._prf import KeyedPrf
 from etanche.crypto._provider import KdfCost, KeyProvider, PassphraseKeyFile
+from etanche.crypto._quorum import (
+    CUSTODY_FILE,
+    Custodian,
+    QuorumKeyProvider,
+    Unsealer,
+    create_quorum,
+    open_share,
+)
 from etanche.crypto._signing import Signer, Verifier
 from etanche.crypto._tokens import hash_token
 
 __all__ = [
+    "CUSTODY_FILE",
     "EMPTY_ROOT",
     "FORMAT_VERSION",
     "HASH_SIZE",
@@ -58,13 +70,17 @@ __all__ = [
     "BlindIndexer",
     "ContentHash",
     "Context",
+    "Custodian",
     "KdfCost",
     "KeyProvider",
     "KeyRing",
     "KeyedPrf",
     "MerkleFrontier",
     "PassphraseKeyFile",
+    "Pkcs11KeyProvider",
+    "QuorumKeyProvider",
     "Signer",
+    "Unsealer",
     "Verifier",
     "WrappedKey",
     "age_decrypt",
@@ -72,6 +88,7 @@ __all__ = [
     "age_recipient",
     "consistency_path",
     "content_hash",
+    "create_quorum",
     "hash_token",
     "inclusion_path",
     "leaf_hash",
@@ -79,6 +96,7 @@ __all__ = [
     "new_key",
     "node_hash",
     "open_sealed",
+    "open_share",
     "root_from_inclusion_path",
     "seal",
     "sign_payload",
