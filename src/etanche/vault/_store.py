@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from etanche._files import private_dir, write_private
 from etanche.crypto import (
     INDEX_OWNER,
     NETWORK_PURPOSES,
@@ -112,6 +113,13 @@ class RotationReport:
     finished: bool
 
 
+def _private_sqlite(directory: Path, database: Path) -> None:
+    """The folder 0700 and an empty database file 0600 before SQLite opens it:
+    SQLite gives its -wal, -shm and -journal files the database file's mode."""
+    private_dir(directory)
+    write_private(database, b"")
+
+
 class Vault:
     """One session on an encrypted vault, limited to some compartments."""
 
@@ -132,12 +140,12 @@ class Vault:
         cls, location: VaultLocation, passphrase: str, *, kdf_cost: KdfCost | None = None
     ) -> Vault:
         """Create the key file, the schema (Alembic) and the blind-index root key."""
-        if location.directory is not None:
-            if location.sqlite_path.exists():
-                raise VaultExists(f"vault {location.describe()}: already exists")
-            location.directory.mkdir(parents=True, exist_ok=True)
+        if location.directory is not None and location.sqlite_path.exists():
+            raise VaultExists(f"vault {location.describe()}: already exists")
         if location.keyfile.exists():
             raise VaultExists(f"key file {location.keyfile}: already exists")
+        if location.directory is not None:
+            _private_sqlite(location.directory, location.sqlite_path)
         engine = make_engine(location)
         try:
             with engine.connect() as probe:
