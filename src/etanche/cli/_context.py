@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from etanche._files import write_private
 from etanche.access import Action, Actor, ApiTokens, Resource, Sessions, can
 from etanche.audit import Outcome
 from etanche.audit._events import DetailValue
@@ -107,13 +108,7 @@ def session_file() -> Path:
 def write_session(token: str) -> Path:
     """Save a session token readable by its owner only (0600, directory 0700)."""
     path = session_file()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, token.encode("ascii") + b"\n")
-    finally:
-        os.close(fd)
+    write_private(path, token.encode("ascii") + b"\n")
     return path
 
 
