@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import uuid
 from collections.abc import Iterator
@@ -73,6 +74,21 @@ def vault(backend: Backend) -> Iterator[Vault]:
     store = Vault.create(backend.location, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests())
     yield store
     store.close()
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The usual permissive umask (files 0644, folders 0755 unless Étanche says otherwise)."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode_of(path: Path) -> int:
+    """The permission bits of ``path`` (0o600, 0o700, ...)."""
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import yaml
 
 from _cli import run
 from _staff import Staff
-from conftest import PASSPHRASE
+from conftest import PASSPHRASE, mode_of
 from etanche.access import Role
 from etanche.audit import AuditLog
 from etanche.crypto import AgeIdentity
@@ -77,7 +77,7 @@ def _as(monkeypatch: pytest.MonkeyPatch, setup: dict[str, object], username: str
     monkeypatch.setenv("ETANCHE_SESSION_FILE", str(sessions[username]))
 
 
-def test_plan_approve_check_run_verify_close(setup, monkeypatch, capsys) -> None:
+def test_plan_approve_check_run_verify_close(umask_022, setup, monkeypatch, capsys) -> None:
     tmp = setup["tmp"]
     plan = str(tmp / "plan.yaml")
     _as(monkeypatch, setup, "pgirard")
@@ -101,10 +101,13 @@ def test_plan_approve_check_run_verify_close(setup, monkeypatch, capsys) -> None
     assert report["records"] == 150 and report["out_of_scope"] > 0
     assert "Identifiant portail" in report["columns"]["refused_credentials"]
     assert "<table>" in (tmp / "c.html").read_text()
+    assert mode_of(tmp / "c.html") == 0o600
     for patient in setup["network"].patients():  # type: ignore[attr-defined]
         assert patient.birth_name not in out
     code, out, err = run(capsys, "migrate", "run", plan, "--out", str(tmp / "pkg"))
     assert code == 0 and f"{report['valid']} records" in out, err
+    assert mode_of(tmp / "pkg") == 0o700
+    assert {mode_of(p) for p in (tmp / "pkg").iterdir()} == {0o600}
 
     public_key = tmp / "network.pem"
     _as(monkeypatch, setup, "alefevre")
@@ -126,6 +129,7 @@ def test_plan_approve_check_run_verify_close(setup, monkeypatch, capsys) -> None
     reconciliation = json.loads(out)
     assert reconciliation["matches"] and reconciliation["signature"] == "pinned key"
     assert (tmp / "out.csv").read_text().count("\n") == report["valid"] + 1
+    assert mode_of(tmp / "out.csv") == mode_of(public_key) == 0o600
 
     _as(monkeypatch, setup, "alefevre")
     code, out, err = run(
@@ -133,6 +137,7 @@ def test_plan_approve_check_run_verify_close(setup, monkeypatch, capsys) -> None
     )
     assert code == 0 and "destroyed" in out, err
     assert not (tmp / "pkg").exists()
+    assert mode_of(tmp / "cert.json") == 0o600
     code, out, _ = run(
         capsys,
         "migrate",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from migrate_support import Migration, approved
 
-from conftest import PASSPHRASE
+from conftest import PASSPHRASE, mode_of
 from etanche.crypto import AgeIdentity, KdfCost, Signer, age_decrypt
 from etanche.errors import IntegrityError, PackageRejected, PlanNotApproved
 from etanche.migrate import (
@@ -174,3 +175,30 @@ def test_workers_give_the_same_report_and_content(migration: Migration, tmp_path
     one = build_package(plan, migration.vault, tmp_path / "a", actor="pgirard")
     two = build_package(plan, migration.vault, tmp_path / "b", actor="pgirard", workers=2)
     assert one.content_sha256 == two.content_sha256
+
+
+def test_package_files_are_private_from_temporary_to_manifest(
+    umask_022: None, migration: Migration, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import etanche._files as files
+
+    seen: dict[str, tuple[int, int]] = {}  # file -> (temporary mode, renamed mode)
+    rename = os.replace
+
+    def spy(source: str | Path, target: str | Path) -> None:
+        before = mode_of(Path(source))
+        rename(source, target)
+        seen[Path(target).name] = (before, mode_of(Path(target)))
+
+    monkeypatch.setattr(files.os, "replace", spy)
+    plan = approved(migration, migration.write_plan())
+    out = tmp_path / "pkg"
+    out.mkdir(mode=0o755)  # an empty folder made beforehand, under the umask
+    build_package(plan, migration.vault, out, actor="pgirard")
+    assert mode_of(out) == 0o700
+    assert {".run-state.json", "manifest.json", "manifest.sig", "canaries.age"} <= set(seen)
+    assert any(name.startswith("part-") for name in seen)
+    assert set(seen.values()) == {(0o600, 0o600)}
+    assert {p.name: mode_of(p) for p in out.iterdir()} == dict.fromkeys(
+        (p.name for p in out.iterdir()), 0o600
+    )

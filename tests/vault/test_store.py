@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from conftest import PASSPHRASE, Backend
+from conftest import PASSPHRASE, Backend, mode_of
+from etanche.crypto import KdfCost
 from etanche.domain import Compartment, Lab, Specimen
 from etanche.errors import (
     KeyNotFound,
@@ -213,3 +215,24 @@ def test_bulk_add_in_workers_is_all_or_nothing(vault: Vault, small_network: Synt
         vault.add_many(items, workers=2)
     assert info.value.field == "nir"
     assert vault.count() == 0
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new-folder", "existing-empty-folder"])
+def test_sqlite_vault_files_are_private_whatever_the_umask(
+    umask_022: None, tmp_path: Path, small_network: SynthNetwork, exists: bool
+) -> None:
+    folder = tmp_path / "vault"
+    if exists:
+        folder.mkdir(mode=0o755)
+    location = parse_location(str(folder))
+    with Vault.create(location, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests()) as store:
+        store.add_lab(small_network.labs[0])  # a write: the WAL and its index exist now
+        database = location.sqlite_path
+        companions = [database.with_name(database.name + s) for s in ("-wal", "-shm")]
+        assert all(c.exists() for c in companions)
+        assert mode_of(folder) == 0o700
+        for path in (database, location.keyfile, *companions):
+            assert mode_of(path) == 0o600, path.name
+        journal = database.with_name(database.name + "-journal")
+        assert not journal.exists() or mode_of(journal) == 0o600
+    assert sorted(p.name for p in folder.iterdir() if mode_of(p) != 0o600) == []

@@ -22,6 +22,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from etanche._files import open_private
 from etanche.audit._rules import Severity, SupervisionConfig
 from etanche.crypto import sign_payload
 from etanche.errors import ConfigError
@@ -59,15 +60,8 @@ class LogFileSink(Sink):
         self.path = Path(path)
 
     def send(self, alert: Alert) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self.path, flags, 0o600)
-        try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)  # tighten a file someone created wider
-            os.write(fd, alert.to_json() + b"\n")  # one write: lines never interleave
-        finally:
-            os.close(fd)
+        with open_private(self.path, "ab") as handle:  # tightens a file created wider
+            handle.write(alert.to_json() + b"\n")  # flushed in one write: no interleaving
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from etanche._files import open_private
 from etanche.audit._heads import SignedTreeHead
 from etanche.errors import UsageError
 
@@ -40,7 +41,7 @@ class FileWitness:
         return f"file {self.path.name}"
 
     def publish(self, head: SignedTreeHead) -> None:
-        with self.path.open("a", encoding="utf-8") as handle:
+        with open_private(self.path, "a") as handle:
             handle.write(head.to_json() + "\n")
             handle.flush()
             os.fsync(handle.fileno())

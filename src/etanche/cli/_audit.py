@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
+from etanche._files import write_private
 from etanche.access import Action
 from etanche.audit import (
     AuditLog,
@@ -116,7 +117,7 @@ def export_key(
         _e,
     ):
         log = AuditLog.for_vault(store)
-        target.write_bytes(log.public_key_pem())
+        write_private(target, log.public_key_pem())
     ctx.console.print(f"Public key {log.key_id} written to {target}.")
 
 
@@ -239,7 +240,7 @@ def _emit(text: str, out: Path | None, what: str) -> None:
     if out is None:
         typer.echo(text)
         return
-    out.write_text(text + "\n", encoding="utf-8")
+    write_private(out, text + "\n")
     ctx.console.print(f"{what} written to {out}.")
 
 

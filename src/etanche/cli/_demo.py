@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from etanche._files import write_private
 from etanche.access import Actor
 from etanche.audit import verify_log
 from etanche.audit._decoys import plant_decoys
@@ -56,7 +57,7 @@ def demo(
         f"{len(network.labs)} labs, vault {directory}"
     )
     with Vault.create(where, secret) as store:
-        (directory / _MARKER).write_text("synthetic demo vault; safe to delete\n", encoding="utf-8")
+        write_private(directory / _MARKER, "synthetic demo vault; safe to delete\n")
         started = time.perf_counter()
         for lab in network.labs:
             store.add_lab(lab)
@@ -79,7 +80,7 @@ def demo(
         finally:
             trail.close()
         report = verify_log(store.engine, trail.log.public_key_pem())
-        (directory / "audit-public.pem").write_bytes(trail.log.public_key_pem())
+        write_private(directory / "audit-public.pem", trail.log.public_key_pem())
     say(
         f"\n[bold]Audit log[/bold]: {report.events} events, {report.heads} signed heads, "
         f"verified with the public key only: {'OK' if report.ok else 'FAILED'}; "

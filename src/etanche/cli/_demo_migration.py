@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from etanche._files import private_dir, write_private
 from etanche.access import Action, Actor, Resource, can
 from etanche.audit import Outcome
 from etanche.cli import _legacy as ctx
@@ -58,7 +59,7 @@ def _plan(folder: Path, lab: str, labs: list[str], recipient: str) -> Path:
         "canary_rate": 0.002,
     }
     path = folder / "plan.yaml"
-    path.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    write_private(path, yaml.safe_dump(plan, allow_unicode=True))
     return path
 
 
@@ -72,7 +73,7 @@ def migration_tour(
     """Plan, approve, check, run, verify and close one lab's migration."""
     say = ctx.console.print
     folder = directory / "migration"
-    folder.mkdir(exist_ok=True)
+    private_dir(folder)
     source = folder / "legacy-export.csv"
     write_legacy_csv(network, source)  # the old system's extract (synthetic)
     recipient = AgeIdentity.generate()
@@ -128,7 +129,7 @@ def migration_tour(
     _log(trail, dpo, Action.MIGRATION_CLOSE, plan=plan.id)
     verify_certificate(signed, plans.signer.public_key_pem())
     certificate = folder / "deletion-certificate.json"
-    certificate.write_text(json.dumps(signed, indent=1, sort_keys=True), encoding="utf-8")
+    write_private(certificate, json.dumps(signed, indent=1, sort_keys=True))
     source.unlink()
     say(
         f"  closed: {len(signed['certificate']['artefacts'])} files destroyed, "

@@ -11,6 +11,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from etanche._files import write_private
 from etanche.access import Action
 from etanche.cli import _legacy as ctx
 from etanche.cli._app import app
@@ -121,7 +122,7 @@ def check(
         )
     data = report.to_dict()
     if html is not None:
-        html.write_text(report.to_html(), encoding="utf-8")
+        write_private(html, report.to_html())
     if as_json:
         typer.echo(json.dumps(data))
         return
@@ -310,7 +311,7 @@ def close(
         event["artefacts"] = len(signed["certificate"]["artefacts"])
     text = json.dumps(signed, indent=1, sort_keys=True)
     if certificate is not None:
-        certificate.write_text(text + "\n", encoding="utf-8")
+        write_private(certificate, text + "\n")
     deleted = sum(1 for a in signed["certificate"]["artefacts"] if a["deleted"])
     ctx.console.print(
         f"Plan {plan_id} closed: {deleted} files destroyed, "
@@ -329,7 +330,7 @@ def certificate_cmd(
     """Write the signed deletion certificate of a closed plan."""
     with ctx.authorized(vault, keyfile, Action.MIGRATION_CLOSE, {"plan": plan_id}) as (store, _, _):
         signed = Documents(store).get(CERTIFICATE_KIND, plan_id).body
-    out.write_text(json.dumps(signed, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_private(out, json.dumps(signed, indent=1, sort_keys=True) + "\n")
     ctx.console.print(f"Certificate of plan {plan_id} written to {out}")
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from etanche._files import write_private
 from etanche.access import Action
 from etanche.cli import _legacy as ctx
 from etanche.cli._app import app
@@ -74,7 +75,7 @@ def scan(
     if html is not None:
         from etanche.leak.scan import render_html
 
-        html.write_text(render_html(report), encoding="utf-8")
+        write_private(html, render_html(report))
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         return

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from etanche._files import write_private
 from etanche.access import Action
 from etanche.audit._events import DetailValue
 from etanche.cli import _legacy as ctx
@@ -114,7 +115,7 @@ def trace_cmd(
             accused=",".join(s.export_id for t in traces for s in t.result.sources) or None,
         )
     if html_out is not None:
-        html_out.write_text(render_html(traces), encoding="utf-8")
+        write_private(html_out, render_html(traces))
     if as_json:
         typer.echo(json.dumps({"files": [to_dict(t) for t in traces]}))
         return

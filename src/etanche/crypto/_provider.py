@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from etanche._files import write_private
 from etanche.crypto._aead import Context, new_key, open_sealed, seal
 from etanche.errors import IntegrityError, KeyNotFound, KeyProviderError, WrongPassphrase
 
@@ -83,8 +84,8 @@ class PassphraseKeyFile:
     """KEKs kept in a JSON file, each sealed under an Argon2id-derived key.
 
     The file holds no key in clear; without the passphrase it is useless.
-    Writes go to a temporary file then ``os.replace`` so a crash never leaves a
-    half-written key file.
+    Writes go through ``write_private`` (0600, temporary file then rename) so a
+    crash never leaves a half-written key file.
     """
 
     def __init__(self, path: Path, passphrase: str) -> None:
@@ -166,13 +167,7 @@ class PassphraseKeyFile:
         return kek_id
 
     def _save(self) -> None:
-        tmp = self._path.with_name(self._path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self._doc, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self._path)
+        write_private(self._path, json.dumps(self._doc, indent=2))
 
     # -- KeyProvider ----------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ import csv
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from etanche._files import open_private
 from etanche.errors import ConfigError, SourceError
 from etanche.exchange._model import (
     FIELDS,
@@ -280,7 +281,7 @@ def canonical_row(record: SourceRecord) -> list[str]:
 def write_canonical_csv(records: Iterable[SourceRecord], path: Path) -> int:
     """Write records as UTF-8, comma-separated, canonical headers; return the row count."""
     written = 0
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with open_private(path, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(CANONICAL_COLUMNS)
         for record in records:

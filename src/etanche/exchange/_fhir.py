@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from etanche._files import open_private
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime
 from etanche.exchange._hl7v2 import INS_OIDS
@@ -665,7 +666,7 @@ def write_fhir_records(
     encoder = msgspec.json.Encoder()
     maker = _Resources()
     written = 0
-    with path.open("wb") as handle:
+    with open_private(path, "wb") as handle:
         if not ndjson:
             handle.write(b'{"resourceType":"Bundle","type":"collection","entry":[')
         first = True

@@ -26,6 +26,7 @@ from typing import Any
 
 import hl7
 
+from etanche._files import open_private
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime
 from etanche.exchange._escape import HL7_DEFAULT, Delimiters
@@ -573,7 +574,7 @@ def write_hl7v2(source: WriterInput, path: Path, *, delimiters: Delimiters = HL7
     control = 0
     stamp = datetime.now().strftime("%Y%m%d%H%M%S")
     w = _Writer(delimiters)
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with open_private(path, "w", newline="") as handle:
         for _, record in iter_records(source):
             written += 1
             fields = dict(record.fields)

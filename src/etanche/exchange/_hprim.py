@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
+from etanche._files import open_private
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime
 from etanche.exchange._escape import HPRIM_DEFAULT, Delimiters, split_field
@@ -474,7 +475,7 @@ def write_hprim(
             stamp,
         ]
     )
-    with path.open("w", encoding=encoding, newline="") as handle:
+    with open_private(path, "w", encoding=encoding, newline="") as handle:
         handle.write(header + "\r\n")
         for _, record in iter_records(source):
             written += 1

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from etanche._files import open_private
 from etanche.domain import Patient
 
 if TYPE_CHECKING:  # the writer only iterates the network: no import-time dependency
@@ -137,7 +138,7 @@ def write_legacy_csv(
     Characters cp1252 cannot encode are replaced by "?", as the old software did.
     """
     written = 0
-    with path.open("w", encoding=ENCODING, errors="replace", newline="") as handle:
+    with open_private(path, "w", encoding=ENCODING, errors="replace", newline="") as handle:
         writer = csv.writer(handle, delimiter=DELIMITER, lineterminator="\r\n")
         writer.writerow(LEGACY_COLUMNS)
         batch: list[list[str]] = []

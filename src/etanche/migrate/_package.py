@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from etanche._files import private_dir, write_private
 from etanche.crypto import SYSTEM_PURPOSE, AgeIdentity, age_encrypt, content_hash, sign_payload
 from etanche.errors import PackageRejected, UsageError
 from etanche.exchange import SourceIssue
@@ -75,12 +75,8 @@ def manifest_message(manifest_bytes: bytes) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    """Every package file (parts, manifest, state) 0600, via a 0600 temporary file."""
+    write_private(path, data)
 
 
 class _State:
@@ -126,10 +122,11 @@ def _open_directory(
     if state is not None:
         if state.plan_sha256 != plan.sha256:
             raise UsageError(f"{directory}: an interrupted run of another plan version is there")
+        private_dir(directory)
         return state
     if directory.exists() and any(directory.iterdir()):
         raise UsageError(f"{directory}: not empty and not an interrupted run; choose a new folder")
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     package_id = f"{plan.id}.{uuid.uuid4().hex[:8]}"
     sender = AgeIdentity.generate()
     docs.put(

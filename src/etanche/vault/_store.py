@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from etanche._files import private_dir, write_private
 from etanche.crypto import (
     INDEX_OWNER,
     NETWORK_PURPOSES,
@@ -113,6 +114,13 @@ class RotationReport:
     finished: bool
 
 
+def _private_sqlite(directory: Path, database: Path) -> None:
+    """The folder 0700 and an empty database file 0600 before SQLite opens it:
+    SQLite gives its -wal, -shm and -journal files the database file's mode."""
+    private_dir(directory)
+    write_private(database, b"")
+
+
 class Vault:
     """One session on an encrypted vault, limited to some compartments."""
 
@@ -137,7 +145,7 @@ class Vault:
             raise VaultExists(f"key file {location.keyfile}: already exists")
         cls._check_new(location)
         if location.directory is not None:
-            location.directory.mkdir(parents=True, exist_ok=True)
+            private_dir(location.directory)
         provider = PassphraseKeyFile.create(location.keyfile, passphrase, kdf_cost)
         try:
             return cls.create_with(location, provider)
@@ -155,7 +163,7 @@ class Vault:
         """Create the schema (Alembic) and the network keys, wrapped by ``provider``'s KEK."""
         cls._check_new(location)
         if location.directory is not None:
-            location.directory.mkdir(parents=True, exist_ok=True)
+            _private_sqlite(location.directory, location.sqlite_path)
         engine = make_engine(location)
         try:
             with engine.connect() as probe:

@@ -20,7 +20,7 @@ from _pdftext import pages
 
 from _cli import run
 from _staff import Staff
-from conftest import PASSPHRASE
+from conftest import PASSPHRASE, mode_of
 from etanche.access import Role
 from etanche.audit import AuditLog, Outcome
 from etanche.crypto import KdfCost
@@ -86,7 +86,7 @@ def events(where: Path, action: str) -> list[tuple[int, object]]:
 
 
 def test_open_from_a_found_file_then_report_and_letters(
-    dpo_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    umask_022: None, dpo_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     patients = ours()
     leaked = [p for p in patients if p.nir][:12]
@@ -122,9 +122,10 @@ def test_open_from_a_found_file_then_report_and_letters(
     code, out, _ = run(capsys, "incident", "note", incident, "Canal signalé.", "--measure")
     assert code == 0 and "4 timeline entries" in out
 
-    md, pdf = tmp_path / "cnil.md", tmp_path / "cnil.pdf"
+    md, pdf = tmp_path / "cnil" / "cnil.md", tmp_path / "cnil" / "cnil.pdf"
     code, out, err = run(capsys, "incident", "report", incident, "--md", str(md), "--pdf", str(pdf))
     assert code == 0, err
+    assert mode_of(md.parent) == 0o700 and mode_of(md) == mode_of(pdf) == 0o600
     markdown = md.read_text(encoding="utf-8")
     text = " ".join(pages(pdf)).replace("\n", " ")
     for heading in HEADINGS:
@@ -135,6 +136,7 @@ def test_open_from_a_found_file_then_report_and_letters(
     code, out, err = run(capsys, "incident", "notify", incident, "--out", str(letters))
     assert code == 0, err
     index = json.loads((letters / "index.json").read_text())
+    assert mode_of(letters) == 0o700 and {mode_of(p) for p in letters.iterdir()} == {0o600}
     written = [x["patient"] for f in index["files"] for x in f["letters"]]
     assert len(written) == index["letters"] == opened["matched"]
     assert set(written) <= {p.id for p in leaked}

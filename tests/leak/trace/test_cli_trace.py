@@ -12,7 +12,7 @@ import pytest
 
 from _cli import run
 from _staff import Staff
-from conftest import PASSPHRASE
+from conftest import PASSPHRASE, mode_of
 from etanche.access import Role
 from etanche.audit import AuditLog, Outcome
 from etanche.audit._decoys import is_decoy
@@ -152,3 +152,25 @@ def test_expired_ledger_entries_are_deleted(
         assert len(ledger.entries()) == 1
         assert ledger.purge_expired(datetime.now(UTC) + timedelta(days=2)) == 1
         assert ledger.entries() == []
+
+
+def test_exports_and_trace_reports_are_private_whatever_the_umask(
+    umask_022: None,
+    site: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert mode_of(site) == 0o700 and mode_of(site / "vault.sqlite") == 0o600
+    as_person(monkeypatch, site, "operator")
+    folder = tmp_path / "exports"
+    folder.mkdir()  # export wants an existing folder, and leaves its mode alone
+    export(capsys, folder / "e.csv", "Lab system")
+    export(capsys, folder / "e.ndjson", "FHIR hub", "--format", "fhir")
+    assert mode_of(folder) == 0o755
+    assert mode_of(folder / "e.csv") == mode_of(folder / "e.ndjson") == 0o600
+    as_person(monkeypatch, site, "dpo")
+    report = tmp_path / "reports" / "r.html"
+    code, _, err = run(capsys, "trace", str(folder / "e.csv"), "--html", str(report))
+    assert code == 0, err
+    assert mode_of(report.parent) == 0o700 and mode_of(report) == 0o600

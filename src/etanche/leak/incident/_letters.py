@@ -15,13 +15,13 @@ matter of seconds.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from etanche._files import private_dir, write_private
 from etanche.domain import Lab, Patient, Sex
 from etanche.errors import UsageError
 from etanche.leak.incident._model import Incident
@@ -172,13 +172,9 @@ def _recipient(patient: Patient) -> list[str]:
 
 def _prepare(out: Path) -> None:
     """The DPO's folder: created 0700, and never mixed with an earlier run."""
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(out)
     if (out / INDEX).exists() or any(out.glob("lettres-*.pdf")):
         raise UsageError(f"{out}: already holds letters; choose an empty folder")
-
-
-def _private(path: Path) -> None:
-    os.chmod(path, 0o600)
 
 
 def write_letters(
@@ -208,8 +204,7 @@ def write_letters(
         if pdf is None:
             return
         name = _FILE.format(len(run.files) + 1)
-        pdf.output(str(out / name))
-        _private(out / name)
+        write_private(out / name, bytes(pdf.output()))
         run.files.append(name)
         index.append({"file": name, "letters": pages})
         pdf, pages = None, []
@@ -243,8 +238,7 @@ def write_letters(
         "without_address": run.without_address,
         "files": index,
     }
-    (out / INDEX).write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    _private(out / INDEX)
+    write_private(out / INDEX, json.dumps(doc, indent=1))
     return run
 
 

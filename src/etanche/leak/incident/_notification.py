@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from etanche._files import write_private
 from etanche.leak.incident._model import Incident
 from etanche.leak.incident._pdf import LineWriter, new_pdf
 from etanche.leak.incident._severity import CATEGORY_LABELS, CIRCUMSTANCES, found_categories
@@ -139,7 +140,7 @@ class Notification:
         return "\n".join(lines).rstrip() + "\n"
 
     def write_markdown(self, path: Path) -> None:
-        path.write_text(self.to_markdown(), encoding="utf-8")
+        write_private(path, self.to_markdown())
 
     def write_pdf(self, path: Path) -> None:
         pdf = new_pdf(self.title)
@@ -167,7 +168,7 @@ class Notification:
             for item in section.items:
                 out.bullet(item)
             out.gap(1)
-        pdf.output(str(path))
+        write_private(path, bytes(pdf.output()))
 
 
 def build_notification(
