@@ -24,7 +24,7 @@ def test_upgrade_an_older_vault(
     with store, store.engine.begin() as conn:
         head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
         command.downgrade(_alembic_config(conn), "0003")
-    with pytest.raises(SchemaError, match="schema revision 0003.*etanche upgrade"):
+    with pytest.raises(SchemaError, match=r"schema revision 0003.*etanche upgrade"):
         Vault.open(where, PASSPHRASE)  # what the service meets at start
     monkeypatch.delenv("ETANCHE_PASSPHRASE", raising=False)
     monkeypatch.setenv("ETANCHE_VAULT", str(tmp_path / "v"))

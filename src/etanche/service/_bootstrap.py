@@ -102,6 +102,7 @@ def _create_custody(
 ) -> tuple[KeyProvider, str, list[Path]]:
     if (folder / CUSTODY_FILE).exists():
         raise UsageError(f"custody {folder}: already exists")
+    provider: KeyProvider
     if isinstance(plan, TokenPlan):
         provider = Pkcs11KeyProvider.create(plan.module, plan.token, plan.pin)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
