@@ -8,6 +8,8 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,11 +17,11 @@ import pytest
 from access_support import PASSWORD, cheap_passwords
 
 from _cli import run
-from conftest import PASSPHRASE
+from _service import running_service
 from etanche.access import _passwords, _totp, current_code
-from etanche.crypto import KdfCost
 from etanche.domain import Lab
-from etanche.vault import Vault, VaultLocation, parse_location
+from etanche.service.bootstrap import custody_folder, open_custody, opened_provider
+from etanche.vault import Vault, parse_location
 
 ADMIN_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DESK_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
@@ -37,31 +39,51 @@ def code_for(secret: str, steps_ahead: int = 0) -> str:
     return current_code(secret, datetime.now(UTC) + timedelta(seconds=30 * steps_ahead))
 
 
+_SERVICES: dict[Path, ExitStack] = {}  # the service each test's vault runs in
+
+
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh vault location, a private session file, cheap argon2 for accounts."""
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh vault location, a private session file, cheap argon2 for accounts.
+
+    ``init`` creates demo custody (one share in clear in ``share.txt``); the
+    service is started (sealed) once the vault exists, and unsealed by the CLI.
+    """
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ETANCHE_VAULT", str(tmp_path / "v"))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "conf" / "session"))
+    monkeypatch.setenv("ETANCHE_SERVICE", f"unix:{tmp_path / 'run' / 'service.sock'}")
     monkeypatch.setenv("COLUMNS", "200")
     for name in ("ETANCHE_TOKEN", "ETANCHE_USER", "ETANCHE_TOTP", "ETANCHE_NEW_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ETANCHE_PASSWORD", PASSWORD)
     monkeypatch.setattr(_passwords, "default_hasher", lambda: cheap_passwords().hasher)
-    create = Vault.create.__func__  # type: ignore[attr-defined]
+    with ExitStack() as services:
+        _SERVICES[tmp_path] = services
+        try:
+            yield tmp_path
+        finally:
+            del _SERVICES[tmp_path]
 
-    def cheap_create(
-        cls: type[Vault], location: VaultLocation, passphrase: str, **_: object
-    ) -> Vault:
-        return create(cls, location, passphrase, kdf_cost=KdfCost.fast_for_tests())  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(Vault, "create", classmethod(cheap_create))
-    return tmp_path
+def init(capsys: pytest.CaptureFixture[str], where: Path, *args: str) -> tuple[int, str, str]:
+    """``etanche init`` with demo custody, then the service started and unsealed."""
+    result = run(capsys, "init", "--demo-share", str(where / "share.txt"), *args)
+    if result[0] != 0:
+        return result
+    location = parse_location(str(where / "v"))
+    custody = open_custody(custody_folder(location, None))
+    _SERVICES[where].enter_context(running_service(location, custody, where / "run"))
+    code, out, err = run(capsys, "unseal", "--share-file", str(where / "share.txt"))
+    assert code == 0 and "unsealed" in out, err
+    return result
 
 
 def add_labs(where: Path) -> None:
-    with Vault.open(parse_location(str(where / "v")), PASSPHRASE) as store:
+    location = parse_location(str(where / "v"))
+    share = (where / "share.txt").read_text()
+    provider = opened_provider(custody_folder(location, None), [share])
+    with Vault.open_with(location, provider) as store:
         for code, city in (("L01", "Nantes"), ("L02", "Rennes")):
             store.add_lab(Lab(code, f"Laboratoire de {city}", "440000000", city))
 
@@ -83,7 +105,7 @@ def first_login(
 @pytest.fixture
 def admin(env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Path:
     """A vault with labs L01, L02 and the first account (cmorvan) logged in."""
-    code, out, err = run(capsys, "init", "--admin-user", "cmorvan", "--admin-name", "Claire Morvan")
+    code, out, err = init(capsys, env, "--admin-user", "cmorvan", "--admin-name", "Claire Morvan")
     assert code == 0, err
     assert "First account cmorvan" in out and PASSWORD not in out + err
     add_labs(env)
@@ -95,7 +117,7 @@ def admin(env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
 def test_first_login_enrols_totp_and_saves_a_private_session(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert run(capsys, "init", "--admin-user", "cmorvan", "--admin-name", "Claire Morvan")[0] == 0
+    assert init(capsys, env, "--admin-user", "cmorvan", "--admin-name", "Claire Morvan")[0] == 0
     code, _, err = run(capsys, "whoami")
     assert code == 7 and "no session (run `etanche login`)" in err
     monkeypatch.setenv("ETANCHE_USER", "cmorvan")
@@ -230,34 +252,19 @@ def test_session_file_readable_by_others_is_refused(
 def test_init_checks_the_first_account_before_creating_anything(
     env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = run(capsys, "init", "--admin-user", "cmorvan")
+    code, _, err = init(capsys, env, "--admin-user", "cmorvan")
     assert code == 2 and "--admin-name" in err
-    code, _, err = run(capsys, "init", "--admin-user", "admin", "--admin-name", "Claire Morvan")
+    code, _, err = init(capsys, env, "--admin-user", "admin", "--admin-name", "Claire Morvan")
     assert code == 3 and "username" in err
     monkeypatch.setenv("ETANCHE_PASSWORD", "trop court")
-    code, _, err = run(capsys, "init", "--admin-user", "cmorvan", "--admin-name", "Claire Morvan")
+    code, _, err = init(capsys, env, "--admin-user", "cmorvan", "--admin-name", "Claire Morvan")
     assert code == 3 and "password" in err and "trop court" not in err
     assert not (env / "v").exists()
+    assert not (env / "v-custody").exists() and not (env / "share.txt").exists()
 
 
-def test_init_without_an_account_then_bootstrap(
-    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, _ = run(capsys, "init")
-    assert code == 0 and "No account yet" in out
-    monkeypatch.setenv("ETANCHE_NEW_PASSWORD", PASSWORD)
-    code, _, err = run(
-        capsys, "users", "add", "mleguen", "--name", "Marie Le Guen", "--role", "dpo",
-        "--lab", "*",
-    )  # fmt: skip
-    assert code == 7 and "network-wide lab_admin" in err
-    code, _, err = run(
-        capsys, "users", "add", "cmorvan", "--name", "Claire Morvan", "--role", "lab_admin",
-        "--lab", "*",
-    )  # fmt: skip
-    assert code == 0, err
-    code, _, err = run(
-        capsys, "users", "add", "ytanguy", "--name", "Yann Tanguy", "--role", "lab_admin",
-        "--lab", "*",
-    )  # fmt: skip
-    assert code == 7 and "no session" in err
+def test_init_needs_its_first_account(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No unauthenticated door: the first lab admin is created by init, never afterwards."""
+    code, _, err = init(capsys, env)
+    assert code == 2 and "--admin-user" in err
+    assert not (env / "v").exists()

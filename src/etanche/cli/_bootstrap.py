@@ -125,9 +125,10 @@ def init(
     if not admin_user and sys.stdin.isatty():
         admin_user = ctx.ask(None, "User name of the first account (lab_admin)", "")
         admin_name = ctx.ask(None, "Full name of that person", "")
-    admin = None
-    if admin_user and admin_name:
-        admin = (admin_user, admin_name, ctx.new_password(settings.password, "ETANCHE_PASSWORD"))
+    if not (admin_user and admin_name):
+        # no unauthenticated door afterwards: the first lab admin is made here or never
+        raise UsageError("init: give the first account with --admin-user and --admin-name")
+    admin = (admin_user, admin_name, ctx.new_password(settings.password, "ETANCHE_PASSWORD"))
     report = initialise(location, folder, plan, admin)
     ctx.say(f"Vault created at {report.location.describe()}, custody ({report.kind}) in {folder}.")
     for path in report.written:
@@ -139,11 +140,10 @@ def init(
             "Never use it for real data.",
             markup=False,
         )
-    if report.admin:
-        ctx.say(
-            f"First account {report.admin} (lab_admin, every lab): `etanche login` sets up its "
-            "TOTP once the service runs (`etanche serve`, then `etanche unseal`)."
-        )
+    ctx.say(
+        f"First account {report.admin} (lab_admin, every lab): `etanche login` sets up its "
+        "TOTP once the service runs (`etanche serve`, then `etanche unseal`)."
+    )
 
 
 @app.command()

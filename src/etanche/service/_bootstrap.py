@@ -137,11 +137,14 @@ def initialise(
     location: VaultLocation,
     folder: Path,
     plan: QuorumPlan | DemoPlan | TokenPlan,
-    admin: tuple[str, str, str] | None,
+    admin: tuple[str, str, str],
 ) -> InitReport:
-    """Create custody, the vault (schema and network keys) and the first account."""
-    if admin is not None:
-        validate_account(admin[0], admin[1], Role.LAB_ADMIN, {NETWORK_WIDE}, admin[2])
+    """Create custody, the vault (schema and network keys) and the first account.
+
+    The account is checked before anything is written, so a refused init leaves
+    no custody, share or database behind.
+    """
+    validate_account(admin[0], admin[1], Role.LAB_ADMIN, {NETWORK_WIDE}, admin[2])
     if location.directory is not None and location.sqlite_path.exists():
         raise UsageError(f"vault {location.describe()}: already exists")
     provider, kind, written = _create_custody(folder, plan)
