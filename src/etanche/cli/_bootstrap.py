@@ -8,7 +8,9 @@ the custodians' shares. Each loads the service's rooms only when it runs.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -159,6 +161,12 @@ def serve(
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="TLS private key.")] = None,
     pin_file: PinFile = None,
     share_file: ShareFiles = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0, max=32, help="Worker processes once unsealed (0: one per core, up to 4)."
+        ),
+    ] = 0,
     vault: VaultOption = None,
     custody: CustodyOption = None,
 ) -> None:
@@ -168,8 +176,13 @@ def serve(
     an HSM token, --share-file for a demo share). It is the only process that
     unwraps keys.
     """
+    from dataclasses import replace
+
+    from fastapi import FastAPI
+
+    from etanche.service import Custody
     from etanche.service.bootstrap import open_custody
-    from etanche.web import Background, WebConfig, bind_tcp, bind_unix, create_app
+    from etanche.web import Background, WebConfig, bind_tcp, bind_unix, create_app, run_workers
 
     if (certfile is None) != (tls_key is None):
         raise UsageError("--certfile/--tls-key: give both or neither")
@@ -191,20 +204,35 @@ def serve(
     sockets = [bind_tcp(host, port)]
     if socket_path is not None:
         sockets.append(bind_unix(socket_path.resolve()))
-    server = Background(app_, sockets).start()
+    count = workers or max(1, min(4, os.cpu_count() or 1))
+    if custody_state.kind == "pkcs11":
+        count = 1  # a token session does not survive fork(): one process talks to the HSM
+    sealed_phase = Background(app_, sockets).start()
+    state = app_.state.etanche
     try:
-        state = app_.state.etanche
         for secret in secrets:
             state.core.unseal(secret)
         scheme = "https" if certfile else "http"
-        status = "unsealed" if not state.sealed else "SEALED: run `etanche unseal`"
         extra = f" and unix:{socket_path.resolve()}" if socket_path else ""
+        status = "unsealed" if not state.sealed else "SEALED: run `etanche unseal`"
         ctx.say(f"Étanche on {scheme}://{host}:{port}/{extra}, {status} (Ctrl+C stops)")
-        server.wait()
+        if count == 1:
+            sealed_phase.wait()
+            return
+        while state.sealed:  # the custodians unseal it through this one process
+            time.sleep(0.2)
+        time.sleep(0.5)  # let the answer to the last share leave
     except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+        sealed_phase.stop()
+        return
+    sealed_phase.stop(close_sockets=False)
+    provider = custody_state.provider()
+    ctx.say(f"Unsealed: serving with {count} worker processes.")
+
+    def worker_app() -> FastAPI:
+        return create_app(replace(config, custody=Custody.unsealed(provider)))
+
+    run_workers(worker_app, sockets, count, certfile=certfile, tls_key=tls_key)
 
 
 @app.command()

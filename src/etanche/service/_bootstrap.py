@@ -31,7 +31,7 @@ from etanche.service._custody import Custody
 from etanche.synth import SynthNetwork
 from etanche.vault import Vault, VaultLocation, parse_location
 
-TOKEN_KIND = "pkcs11"
+TOKEN_KIND = "pkcs11"  # noqa: S105 (a custody kind, not a secret)
 QUORUM_KIND = "quorum"
 
 

@@ -2,7 +2,7 @@
 
 from etanche.web._app import PUBLIC_PATHS, create_app
 from etanche.web._config import WebConfig
-from etanche.web._serving import Background, bind_tcp, bind_unix, server_for
+from etanche.web._serving import Background, bind_tcp, bind_unix, run_workers, server_for
 
 __all__ = [
     "PUBLIC_PATHS",
@@ -11,5 +11,6 @@ __all__ = [
     "bind_tcp",
     "bind_unix",
     "create_app",
+    "run_workers",
     "server_for",
 ]

@@ -6,11 +6,13 @@ own, readable and writable by its owner only, and hands both to uvicorn.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -78,9 +80,11 @@ class Background:
     def __init__(self, app: FastAPI, sockets: Sequence[socket.socket]) -> None:
         self.server = server_for(app)
         self._sockets = list(sockets)
+        # asyncio closes the sockets it served: it gets duplicates, so the listening
+        # sockets outlive this server (the workers forked after an unseal reuse them)
         self._thread = threading.Thread(
             target=self.server.run,
-            kwargs={"sockets": self._sockets},
+            kwargs={"sockets": [s.dup() for s in self._sockets]},
             name="etanche-service",
             daemon=True,
         )
@@ -94,13 +98,61 @@ class Background:
             time.sleep(0.01)
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, close_sockets: bool = True) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=30)
-        for sock in self._sockets:
-            sock.close()
+        if close_sockets:
+            for sock in self._sockets:
+                sock.close()
 
     def wait(self) -> None:
         """Until the server stops (Ctrl+C in the main thread stops it)."""
         while self._thread.is_alive():
             self._thread.join(timeout=0.5)
+
+
+def run_workers(
+    make_app: Callable[[], FastAPI],
+    sockets: Sequence[socket.socket],
+    count: int,
+    *,
+    certfile: Path | None = None,
+    tls_key: Path | None = None,
+) -> None:
+    """``count`` forked worker processes serving the same sockets, until Ctrl+C or SIGTERM.
+
+    Forked after custody opened: each worker inherits the unsealed key provider in
+    memory (nothing is written to disk or to the environment) and opens its own
+    database connections and trail.
+    """
+    children: list[int] = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve until told to stop, never return to the caller
+            code = 0
+            try:
+                server_for(make_app(), certfile=certfile, tls_key=tls_key).run(
+                    sockets=list(sockets)
+                )
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+
+    def stop(*_: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        for pid in children:
+            os.waitpid(pid, 0)
+    except KeyboardInterrupt:
+        stop()
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
