@@ -6,7 +6,9 @@ public key only, ``verify_inclusion_proof`` checks one event offline, and
 witnesses keep copies of the heads outside the database.
 """
 
-from etanche.audit._events import AuditEvent, Outcome
+from etanche.audit._alerts import Alert, AlertEngine
+from etanche.audit._decoys import decoy_count, is_decoy, plant_decoys
+from etanche.audit._events import AuditEvent, DetailValue, Outcome
 from etanche.audit._heads import SignedTreeHead, read_heads
 from etanche.audit._log import AuditLog, WitnessFailure
 from etanche.audit._proof import InclusionProof, verify_inclusion_proof
@@ -14,8 +16,11 @@ from etanche.audit._verify import VerificationReport, verify_log
 from etanche.audit._witness import FileWitness, WebhookWitness, Witness
 
 __all__ = [
+    "Alert",
+    "AlertEngine",
     "AuditEvent",
     "AuditLog",
+    "DetailValue",
     "FileWitness",
     "InclusionProof",
     "Outcome",
@@ -24,6 +29,9 @@ __all__ = [
     "WebhookWitness",
     "Witness",
     "WitnessFailure",
+    "decoy_count",
+    "is_decoy",
+    "plant_decoys",
     "read_heads",
     "verify_inclusion_proof",
     "verify_log",

@@ -30,7 +30,8 @@ from etanche.domain import Lab, Patient, Specimen
 from etanche.errors import UsageError
 from etanche.synth import SynthConfig, generate
 from etanche.vault import ALL_COMPARTMENTS, Vault
-from etanche.vault._schema import patients, specimens
+from etanche.vault import patients_table as patients
+from etanche.vault import specimens_table as specimens
 
 __all__ = ["decoy_count", "is_decoy", "plant_decoys"]
 

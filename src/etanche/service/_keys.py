@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from etanche.access import Action, Actor, Resource, can
-from etanche.audit import Outcome
-from etanche.audit._events import DetailValue
+from etanche.audit import DetailValue, Outcome
 from etanche.errors import EtancheError, PermissionDenied
 from etanche.service._trail import Trail
 from etanche.vault import RotationReport, Vault

@@ -12,11 +12,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TypeVar
 
-from etanche.access import Action, Actor, Decision, Resource, can, compartments_for
-from etanche.access._policy import role_actions
-from etanche.audit import Outcome
-from etanche.audit._decoys import is_decoy
-from etanche.audit._events import DetailValue
+from etanche.access import Action, Actor, Decision, Resource, can, compartments_for, role_actions
+from etanche.audit import DetailValue, Outcome, is_decoy
 from etanche.domain import Compartment, Patient, Specimen
 from etanche.errors import EtancheError, PermissionDenied
 from etanche.service._trail import Trail

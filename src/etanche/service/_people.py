@@ -30,8 +30,7 @@ from etanche.access import (
     check_labs,
     check_username,
 )
-from etanche.audit import Outcome
-from etanche.audit._events import DetailValue
+from etanche.audit import DetailValue, Outcome
 from etanche.errors import EtancheError, PermissionDenied, SessionExpired, UsageError
 from etanche.service._trail import Trail
 from etanche.vault import Vault

@@ -28,9 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from etanche.access import Action, Actor
-from etanche.audit import AuditEvent, AuditLog, Outcome
-from etanche.audit._alerts import Alert, AlertEngine
-from etanche.audit._events import DetailValue
+from etanche.audit import Alert, AlertEngine, AuditEvent, AuditLog, DetailValue, Outcome
 from etanche.errors import UsageError
 from etanche.vault import Vault
 

@@ -7,6 +7,8 @@ from etanche.vault._indexes import NIR as NIR_INDEX
 from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
+from etanche.vault._schema import patients as patients_table
+from etanche.vault._schema import specimens as specimens_table
 from etanche.vault._store import ALL_COMPARTMENTS, RotationReport, Vault, new_record_id
 
 __all__ = [
@@ -23,4 +25,6 @@ __all__ = [
     "name_dob_key",
     "new_record_id",
     "parse_location",
+    "patients_table",
+    "specimens_table",
 ]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 
 from etanche.crypto import BlindIndexer, BlindIndexSpec
-from etanche.domain import Patient
-from etanche.domain._normalize import (
+from etanche.domain import (
+    Patient,
     normalize_email,
     normalize_name,
     normalize_nir,

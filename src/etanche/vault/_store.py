@@ -55,13 +55,18 @@ from etanche.crypto import (
     open_sealed,
     seal,
 )
-from etanche.domain import Clinical, Compartment, Lab, Patient, Specimen
-from etanche.domain._normalize import (
+from etanche.domain import (
+    Clinical,
+    Compartment,
+    Lab,
+    Patient,
+    Specimen,
     normalize_email,
     normalize_nir,
     normalize_phone_for_index,
+    validate_patient,
+    validate_specimen,
 )
-from etanche.domain._validate import validate_patient, validate_specimen
 from etanche.errors import (
     KeyNotFound,
     RecordNotFound,

@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from etanche.access import Accounts, Action, Actor, Decision, Resource, can
-from etanche.audit import Outcome
-from etanche.audit._decoys import is_decoy
-from etanche.audit._events import DetailValue
+from etanche.audit import DetailValue, Outcome, is_decoy
 from etanche.domain import Compartment, Patient
 from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
 from etanche.leak.incident._letters import LetterRun, letter_text, write_letters

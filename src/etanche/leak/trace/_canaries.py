@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from etanche.audit._decoys import plant_decoys
+from etanche.audit import plant_decoys
 from etanche.crypto import KeyedPrf, new_key
 from etanche.errors import UsageError
 from etanche.leak.trace._identity import NAME_DOB, NIR, row_identity

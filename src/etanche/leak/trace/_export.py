@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from etanche.audit._decoys import is_decoy
+from etanche.audit import is_decoy
 from etanche.crypto import KeyedPrf
 from etanche.errors import UsageError
 from etanche.exchange import SourceRecord, write_canonical_csv, write_fhir_records
