@@ -63,7 +63,7 @@ def custody(
         people = [Custodian(f"c{i}", who.public_text()) for i, who in enumerate(identities)]
         first, shares = create_quorum(folder, people, 2)
         lines = [
-            open_share(shares[p.name], who.secret_text()) for p, who in zip(people, identities)
+            open_share(shares[p.name], who.secret_text()) for p, who in zip(people, identities, strict=True)
         ]
 
         def unseal() -> KeyProvider:
