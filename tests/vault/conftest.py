@@ -62,9 +62,8 @@ def custody(
         folder = tmp_path / "custody"
         people = [Custodian(f"c{i}", who.public_text()) for i, who in enumerate(identities)]
         first, shares = create_quorum(folder, people, 2)
-        lines = [
-            open_share(shares[p.name], who.secret_text()) for p, who in zip(people, identities, strict=True)
-        ]
+        pairs = zip(people, identities, strict=True)
+        lines = [open_share(shares[p.name], who.secret_text()) for p, who in pairs]
 
         def unseal() -> KeyProvider:
             unsealer = Unsealer(folder)
