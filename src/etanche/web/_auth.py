@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Depends, Form, Request
 
 from etanche.access import ApiTokens
-from etanche.errors import AccessError, EtancheError
+from etanche.errors import AccessError, EtancheError, ServiceSealed
 from etanche.web._state import COOKIE, Person, ServerState, client_of, server
 
 
@@ -22,8 +22,15 @@ class CsrfRejected(AccessError):
     """A form came without the CSRF token of its session."""
 
 
+def _open_or_sealed(state: ServerState) -> None:
+    """A sealed service says so (exit 9 on the CLI) rather than "login required"."""
+    if state.sealed:
+        raise ServiceSealed("service: sealed; its custodians must unseal it (`etanche unseal`)")
+
+
 def page_person(request: Request, state: ServerState = Depends(server)) -> Person:
     """The person of a page request, from the session cookie."""
+    _open_or_sealed(state)
     token = request.cookies.get(COOKIE)
     if not token:
         raise LoginRequired("login: no session")
@@ -48,6 +55,7 @@ def form_person(
 
 def api_person(request: Request, state: ServerState = Depends(server)) -> Person:
     """The person of an API request, from ``Authorization: Bearer <token>``."""
+    _open_or_sealed(state)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
