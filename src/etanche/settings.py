@@ -13,7 +13,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_SERVICE", "ENVIRONMENT", "Settings", "current"]
+__all__ = [
+    "DEFAULT_SERVICE",
+    "ENVIRONMENT",
+    "Settings",
+    "current",
+    "secret_from_environment",
+]
 
 DEFAULT_SERVICE = "http://127.0.0.1:8000"
 
@@ -61,6 +67,11 @@ class Settings:
         if self.session_file is not None:
             return self.session_file
         return Path.home() / ".config" / "etanche" / "session"
+
+
+def secret_from_environment(name: str) -> str | None:
+    """A sink's credential, by the variable name its rules file gives (SMTP, webhook)."""
+    return os.environ.get(name) or None
 
 
 def _get(name: str) -> str | None:

@@ -9,7 +9,6 @@ the engine catches it, keeps the alert and reports the failure.
 from __future__ import annotations
 
 import ipaddress
-import os
 import smtplib
 import ssl
 import urllib.error
@@ -26,6 +25,7 @@ from etanche._files import open_private
 from etanche.audit._rules import Severity, SupervisionConfig
 from etanche.crypto import sign_payload
 from etanche.errors import ConfigError
+from etanche.settings import secret_from_environment
 
 if TYPE_CHECKING:
     from etanche.audit._alerts import Alert
@@ -252,7 +252,7 @@ class _Entry:
         name = self.text(field, required=False)
         if name is None:
             return None
-        value = os.environ.get(name)
+        value = secret_from_environment(name)
         if not value:
             raise self.error(field, f"environment variable {name} is not set")
         return value

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
 from typer.exceptions import TyperException
 
+from etanche import settings
 from etanche.errors import EtancheError, exit_code_for
 
 __all__ = ["main"]
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("Interrupted.")
         sys.exit(130)
     except Exception as exc:  # a bug: say so without printing data that may be personal
-        if os.environ.get("ETANCHE_DEBUG"):
+        if settings.current().debug:
             raise
         err_console.print(
             f"internal error ({type(exc).__name__}); set ETANCHE_DEBUG=1 for details", markup=False

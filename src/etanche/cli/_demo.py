@@ -1,32 +1,28 @@
-"""``etanche demo``: a synthetic network in a SQLite vault, then a short tour."""
+"""``etanche demo``: a synthetic network, its service, and a tour as the staff live it.
+
+Set up as a network would be, only faster: ``init`` with a one-custodian demo
+custody whose share sits in clear in a 0600 file (said loudly), the synthetic
+load opened with that share, the service started sealed and unsealed with it.
+From then on every step is a person's request to the service, exactly as with
+the CLI: logins with TOTP, searches, sheets, refusals, key rotations, an
+erasure, a migration, the audit log verified with its public key only.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from etanche._files import write_private
-from etanche.access import Actor
-from etanche.audit import verify_log
-from etanche.audit._decoys import plant_decoys
-from etanche.cli import _legacy as ctx
+from etanche.cli import _context as ctx
 from etanche.cli._app import app
-from etanche.cli._demo_migration import migration_tour
-from etanche.cli._demo_people import DEMO_PASSWORD, DemoPerson, enrol_cast
-from etanche.cli._render import summary_table
-from etanche.domain import Clinical, Patient
+from etanche.cli._demo_cast import DEMO_PASSWORD, Cast, enrol_cast
+from etanche.client import ServiceClient, connect
 from etanche.errors import PermissionDenied, UsageError
-from etanche.service import KeyService, PatientService, Trail, patient_summary
-from etanche.synth import SynthConfig, generate
-from etanche.vault import Vault, parse_location
 
-DEMO_PASSPHRASE = "demo passphrase - synthetic data only"  # noqa: S105 (demo vault only)
 FULL_SIZE = 491_840
 _MARKER = ".etanche-demo"
 
@@ -45,159 +41,200 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
 ) -> None:
-    """Synthetic network in a fresh SQLite vault, one person per role, a tour, then serve."""
-    directory = Path(vault or os.environ.get("ETANCHE_VAULT") or "demo-vault").resolve()
-    _reset(directory)
-    secret = os.environ.get("ETANCHE_PASSPHRASE") or DEMO_PASSPHRASE
-    where = parse_location(str(directory))
+    """Synthetic network, its service, one person per role, a tour, then serve."""
+    from etanche.service.bootstrap import (
+        DemoPlan,
+        custody_folder,
+        initialise,
+        load_synthetic,
+        locate,
+        open_custody,
+        opened_provider,
+    )
+    from etanche.synth import SynthConfig, generate
+    from etanche.web import Background, WebConfig, bind_tcp, bind_unix, create_app
+
+    directory = Path(vault or ctx.config().vault or "demo-vault").resolve()
+    location = locate(str(directory))
+    folder = custody_folder(location, None)
+    share = directory.with_name(directory.name + "-share.txt")
+    _reset(directory, folder, share)
     network = generate(SynthConfig(patients=FULL_SIZE if full else patients, seed=seed))
     say = ctx.console.print
     say(
         f"[bold]Étanche demo[/bold]: synthetic network of {network.config.patients:,} patients, "
         f"{len(network.labs)} labs, vault {directory}"
     )
-    with Vault.create(where, secret) as store:
-        write_private(directory / _MARKER, "synthetic demo vault; safe to delete\n")
-        started = time.perf_counter()
-        for lab in network.labs:
-            store.add_lab(lab)
-        with ctx.progress_bar("Encrypting patients", network.config.patients) as bar:
-            store.add_many(
-                ((p, s) for batch in network.batches() for p, s in batch),
-                validate=False,
-                progress=lambda n: ctx.advance(bar, n),
-            )
-        say(f"Encrypted ingest took {time.perf_counter() - started:.1f} s.")
-        home = tuple(lab.id for lab in network.labs[:2])
-        people, actors = enrol_cast(store, home)
-        planted = plant_decoys(store, 10)
-    samples = _samples((p for p in network.patients() if p.lab_id in home), 3)
-    with Vault.open(where, secret, compartments=()) as store:
-        trail = Trail.for_vault(store)
-        try:
-            _tour(store, trail, actors, samples)
-            migration_tour(store, trail, actors, network, directory)
-        finally:
-            trail.close()
-        report = verify_log(store.engine, trail.log.public_key_pem())
-        write_private(directory / "audit-public.pem", trail.log.public_key_pem())
-    say(
-        f"\n[bold]Audit log[/bold]: {report.events} events, {report.heads} signed heads, "
-        f"verified with the public key only: {'OK' if report.ok else 'FAILED'}; "
-        f"{len(planted)} decoy patients planted."
+    initialise(location, folder, DemoPlan(share), ("ylegoff", "Yannick Le Goff", DEMO_PASSWORD))
+    (directory / _MARKER).write_text("synthetic demo vault; safe to delete\n", encoding="utf-8")
+    ctx.err_console.print(
+        f"WARNING: demo custody. The one unseal share is in clear in {share} (mode 0600): "
+        "whoever reads it can unseal this vault. Real custody splits it among named "
+        "custodians (`etanche init --custodian …`) or keeps the KEK in an HSM.",
+        markup=False,
     )
-    _raw_file_check(where.sqlite_path, samples)
-    _print_cast(people, home)
+    started = time.perf_counter()
+    line = share.read_text(encoding="ascii").strip()
+    with ctx.progress_bar("Encrypting patients", network.config.patients) as bar:
+        load_synthetic(
+            location, opened_provider(folder, [line]), network, lambda n: ctx.advance(bar, n)
+        )
+    say(f"Encrypted ingest took {time.perf_counter() - started:.1f} s.")
+
+    socket_path = folder / "service.sock"
+    sockets = [bind_unix(socket_path)]
     if serve:
-        from etanche.crypto import PassphraseKeyFile
-        from etanche.service import Custody
-        from etanche.web import Background, WebConfig, bind_tcp, create_app
+        sockets.insert(0, bind_tcp(host, port))
+    config = WebConfig(location, open_custody(folder), trail_mode="buffered")
+    server = Background(create_app(config), sockets).start()
+    address = f"unix:{socket_path}"
+    try:
+        anonymous = connect(address)
+        status = anonymous.post("/custody/unseal", {"share": line})
+        say(f"\nService started sealed; unsealed with the demo share: {not status['sealed']}.")
+        home = tuple(lab.id for lab in network.labs[:2])
+        cast = enrol_cast(anonymous, home)
+        samples = _samples(network, home)
+        _tour(cast, samples)
+        from etanche.cli._demo_migration import migration_tour
 
-        assert where.keyfile is not None
-        custody = Custody.unsealed(PassphraseKeyFile.open(where.keyfile, secret))
-        say(f"\nServing the application: open http://{host}:{port}/ and log in as one of them.")
-        server = Background(
-            create_app(WebConfig(where, custody, trail_mode="buffered")), [bind_tcp(host, port)]
-        ).start()
-        try:
+        migration_tour(cast, network, directory)
+        _supervision(cast)
+        _raw_file_check(location.sqlite_path, samples)
+        _print_cast(cast, address, directory)
+        if serve:
+            say(f"\nServing the application: open http://{host}:{port}/ and log in as above.")
             server.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
-    else:
-        say(f"\nServe it: ETANCHE_VAULT={directory} ETANCHE_PASSPHRASE='{secret}' etanche serve")
+        else:
+            say(
+                f"\nServe it again: ETANCHE_VAULT={directory} etanche serve --socket "
+                f"{socket_path}, then `etanche unseal --share-file {share}`."
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
 
 
-def _reset(directory: Path) -> None:
+def _reset(directory: Path, custody: Path, share: Path) -> None:
     if directory.exists() and any(directory.iterdir()):
         if not (directory / _MARKER).exists():
             raise UsageError(f"--vault {directory}: exists and is not a demo vault; choose another")
         shutil.rmtree(directory)
+    if custody.exists():
+        if not (custody / "custody.json").exists() and any(custody.iterdir()):
+            raise UsageError(f"custody {custody}: exists and is not a demo custody")
+        shutil.rmtree(custody)
+    share.unlink(missing_ok=True)
 
 
-def _samples(patients: Iterable[Patient], count: int) -> list[Patient]:
-    chosen: list[Patient] = []
-    for patient in patients:
-        if patient.nir and patient.phones and patient.emails:
+def _samples(network: Any, home: tuple[str, ...]) -> list[Any]:
+    chosen: list[Any] = []
+    for patient in network.patients():
+        if patient.lab_id in home and patient.nir and patient.phones and patient.emails:
             chosen.append(patient)
-        if len(chosen) == count:
+        if len(chosen) == 3:
             break
     return chosen
 
 
-def _tour(store: Vault, trail: Trail, actors: dict[str, Actor], samples: list[Patient]) -> None:
-    """Each step as a named person would do it: decided, audited, supervised."""
+def _timed(call: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    answer = call()
+    return answer, (time.perf_counter() - started) * 1000
+
+
+def _tour(cast: Cast, samples: list[Any]) -> None:
+    """Each step as a named person does it, through the service: decided, audited."""
     say = ctx.console.print
     first = samples[0]
-    biologist = PatientService(store.session(()), trail, actors["jmartin"], client="demo")
+    biologist = cast.client("jmartin")
     say("\n[bold]Jeanne Martin (biologist) searches[/bold] by blind index (synthetic values):")
-    lookups: list[tuple[str, Callable[[], list[Patient]]]] = [
-        (f"NIR {first.nir}", lambda: biologist.find_by_nir(first.nir or "")),
+    lookups: list[tuple[str, dict[str, Any]]] = [
+        (f"NIR {first.nir}", {"nir": first.nir}),
         (
             f"{first.birth_name} {first.first_first_name} born {first.birth_date}",
-            lambda: biologist.find_by_name(
-                first.birth_name, first.first_first_name, first.birth_date
-            ),
+            {
+                "birth_name": first.birth_name,
+                "first_name": first.first_first_name,
+                "birth_date": first.birth_date.isoformat(),
+            },
         ),
-        (f"phone {first.phones[0]}", lambda: biologist.find_by_phone(first.phones[0])),
-        (f"e-mail {first.emails[0]}", lambda: biologist.find_by_email(first.emails[0])),
+        (f"phone {first.phones[0]}", {"phone": first.phones[0]}),
+        (f"e-mail {first.emails[0]}", {"email": first.emails[0]}),
     ]
-    for label, lookup in lookups:
-        timer = time.perf_counter()
-        found = lookup()
-        elapsed_ms = (time.perf_counter() - timer) * 1000
-        say(f"  by {label}: {len(found)} match(es) in {elapsed_ms:.1f} ms (audited)")
-    say(summary_table([patient_summary(p, reveal=False) for p in samples]))
-    sheet = biologist.get(first.id)
-    say(f"  her sheet of {first.id} holds clinical data: {sheet.clinical != Clinical()}")
-    reception = PatientService(store.session(()), trail, actors["mkerbrat"], client="demo")
-    seen = reception.get(first.id)
+    for label, body in lookups:
+        found, ms = _timed(lambda body=body: biologist.post("/patients/search", body))
+        say(f"  by {label}: {found['count']} match(es) in {ms:.1f} ms (audited)", markup=False)
+    from etanche.cli._render import summary_table
+
+    rows = []
+    for patient in samples:
+        rows += biologist.post("/patients/search", {"nir": patient.nir})["patients"]
+    say(summary_table(rows))
+    sheet = biologist.get(f"/patients/{first.id}")
+    say(f"  her sheet of {first.id} holds clinical data: {isinstance(sheet['clinical'], dict)}")
+    seen = cast.client("mkerbrat").get(f"/patients/{first.id}")
     say(
         "[bold]Morgane Kerbrat (reception)[/bold] opens the same patient: clinical data "
-        f"present: {seen.clinical != Clinical()} (her session never unwraps a clinical key)."
+        f"present: {isinstance(seen['clinical'], dict)} (her session never unwraps a clinical "
+        "key)."
     )
-    dpo = PatientService(store.session(()), trail, actors["aleroux"], client="demo")
     try:
-        dpo.get(first.id)
+        cast.client("aleroux").get(f"/patients/{first.id}")
     except PermissionDenied as exc:
         say(f"[bold]Anne Le Roux (DPO)[/bold] tries to open it: refused ({exc}); logged.")
-    keys = KeyService(store.session(()), trail, actors["ylegoff"], client="demo")
-    timer = time.perf_counter()
-    report = keys.rotate_lab(first.lab_id)
+    admin = cast.client("ylegoff")
+    started = time.perf_counter()
+    report = ctx.follow(
+        admin.stream("POST", f"/keys/rotate-lab/{first.lab_id}", {"batch_size": 500}),
+        f"Re-encrypting lab {first.lab_id}",
+    )
     say(
         f"[bold]Yannick Le Goff (lab_admin)[/bold] rotates lab {first.lab_id}'s key: "
-        f"{report.rows} patients re-encrypted under v{report.to_version} in "
-        f"{time.perf_counter() - timer:.1f} s; old key shredded."
+        f"{report['patients']} patients re-encrypted under v{report['version']} in "
+        f"{time.perf_counter() - started:.1f} s; old key shredded."
     )
-    kek_id, rewrapped = keys.rotate_kek()
-    say(f"  then the KEK: {rewrapped} data keys rewrapped under {kek_id}.")
+    rotated = admin.post("/keys/rotate-kek")
+    say(f"  then the KEK: {rotated['data_keys']} data keys rewrapped under {rotated['kek']}.")
     victim = samples[-1]
-    biologist.erase(victim.id)
-    remaining = len(biologist.find_by_nir(victim.nir or ""))
+    biologist.post(f"/patients/{victim.id}/erase")
+    remaining = biologist.post("/patients/search", {"nir": victim.nir})["count"]
     say(f"[bold]Erase[/bold] {victim.id}: now found by NIR {remaining} time(s).")
-    alerts = [a for a in trail.fired]
-    if alerts:
-        say(f"Alerts raised during the tour: {', '.join(sorted({a.rule for a in alerts}))}.")
 
 
-def _print_cast(people: list[DemoPerson], home: tuple[str, ...]) -> None:
+def _supervision(cast: Cast) -> None:
+    """Decoys planted and the log verified, by the DPO and the auditor, through the service."""
+    from etanche.cli._demo_migration import supervision_tour
+
+    supervision_tour(cast)
+
+
+def _print_cast(cast: Cast, address: str, directory: Path) -> None:
     """One line per person, nothing cut: the secrets must be copied whole."""
     say = ctx.console.print
     say(f"\n[bold]Demo accounts[/bold] (synthetic; password for all: {DEMO_PASSWORD}):")
-    for person in people:
+    for person in cast.people:
         labs = "every lab" if "*" in person.labs else ", ".join(person.labs)
         say(
-            f"  {person.username:<10} {person.full_name:<16} {person.role.value:<18} {labs:<10} "
+            f"  {person.username:<10} {person.full_name:<16} {person.role:<18} {labs:<10} "
             f"TOTP secret {person.totp_secret}",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
     say("Add a secret to an authenticator app (or `oathtool --totp -b SECRET`) for the codes.")
+    say(
+        f"The CLI against this demo: export ETANCHE_SERVICE={address}; then `etanche login` "
+        "as one of them, and `etanche find`, `etanche audit show`, … (vault "
+        f"{directory}).",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
-def _raw_file_check(database: Path, samples: list[Patient]) -> None:
+def _raw_file_check(database: Path, samples: list[Any]) -> None:
     raw = database.read_bytes()
     wal = database.with_name(database.name + "-wal")
     if wal.exists():
@@ -208,3 +245,7 @@ def _raw_file_check(database: Path, samples: list[Patient]) -> None:
         f"\n[bold]Raw database file[/bold] ({len(raw) / 1e6:.1f} MB, WAL included): "
         f"{leaked} of {len(needles)} sample values found in clear."
     )
+
+
+def client_for(address: str, token: str) -> ServiceClient:
+    return connect(address, token)

@@ -9,12 +9,13 @@ which are replaced by their plain equivalents.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
+
+from etanche import settings
 
 __all__ = ["FONT_DIRS", "LineWriter", "font_files", "new_pdf"]
 
@@ -33,7 +34,7 @@ _PLAIN = str.maketrans(
 
 def font_files() -> tuple[Path, Path] | None:
     """The regular and bold DejaVu Sans files, if installed."""
-    given = os.environ.get("ETANCHE_PDF_FONT_DIR")
+    given = settings.current().pdf_font_dir
     dirs = ((Path(given),) if given else ()) + FONT_DIRS
     for folder in dirs:
         regular, bold = folder / _REGULAR, folder / _BOLD
