@@ -30,11 +30,10 @@ import httpx
 
 from _common import emit, machine, today
 from etanche.access import Accounts, Role, Sessions, current_code
-from etanche.crypto import KdfCost
+from etanche.service.bootstrap import DemoPlan, custody_folder, initialise, opened_provider
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
-PASSPHRASE = "benchmark passphrase"
 PASSWORD = "Bench-Goelette-Brume-2026"
 SHEET = "/patients/{id}"
 
@@ -49,13 +48,16 @@ def prepare(directory: Path, patients: int) -> tuple[list[str], str]:
     """A vault with a synthetic network and a logged-in biologist of every lab."""
     network = generate(SynthConfig(patients=patients))
     where = parse_location(str(directory))
-    with Vault.create(where, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests()) as store:
+    folder = custody_folder(where, None)
+    share = directory.with_name("share.txt")
+    initialise(where, folder, DemoPlan(share), ("ylegoff", "Yannick Le Goff", PASSWORD))
+    provider = opened_provider(folder, [share.read_text()])
+    with Vault.open_with(where, provider) as store:
         for lab in network.labs:
             store.add_lab(lab)
         store.add_many((p for batch in network.batches() for p in batch), validate=False)
         accounts = Accounts(store)
         sessions = Sessions(store, accounts=accounts)
-        accounts.add("ylegoff", "Yannick Le Goff", Role.LAB_ADMIN, {"*"}, PASSWORD, None)
         _, admin_secret, _ = sessions.begin_enrolment("ylegoff", PASSWORD)
         _, admin_token = sessions.authenticate(
             "ylegoff", PASSWORD, current_code(admin_secret, datetime.now(UTC))
@@ -167,9 +169,19 @@ def main() -> None:
         directory = Path(tmp) / "vault"
         ids, token = prepare(directory, args.patients)
         port = free_port()
-        env = {**os.environ, "ETANCHE_VAULT": str(directory), "ETANCHE_PASSPHRASE": PASSPHRASE}
+        env = {**os.environ, "ETANCHE_VAULT": str(directory)}
+        share = directory.with_name("share.txt")
         server = subprocess.Popen(
-            [sys.executable, "-m", "etanche", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "etanche",
+                "serve",
+                "--port",
+                str(port),
+                "--share-file",
+                str(share),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -179,10 +191,13 @@ def main() -> None:
             deadline = time.time() + 30
             while time.time() < deadline:
                 try:
-                    if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    status = httpx.get(base + "/api/v1/status", timeout=1)
+                    if status.status_code == 200 and not status.json()["sealed"]:
+                        time.sleep(2.0)  # the workers fork once unsealed
                         break
                 except httpx.HTTPError:
-                    time.sleep(0.2)
+                    pass
+                time.sleep(0.2)
             else:
                 raise SystemExit("server did not start")
             # warm-up, not measured
