@@ -4,29 +4,65 @@ The CLI, the web pages and the FHIR API are thin adapters over these services;
 none of them decides, logs or alerts on its own.
 """
 
+from etanche.access import NETWORK_WIDE, Actor, User
+from etanche.audit import AuditEvent, Outcome, VerificationReport
+from etanche.audit._alerts import Alert
+from etanche.audit._events import DetailValue
+from etanche.service._acts import Acts
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
+from etanche.service._door import Door, FormTokens
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._keys import KeyService
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._patients import PatientService
 from etanche.service._people import Enrolment, People
+from etanche.service._rights import (
+    SheetRights,
+    actions_of,
+    allowed,
+    holds_clinical_role,
+    sheet_rights,
+)
+from etanche.service._search_tally import SearchTally
+from etanche.service._supervision_read import Oversight
 from etanche.service._trail import SYSTEM, Trail
 from etanche.service._views import patient_detail, patient_summary
+from etanche.vault import VaultLocation, new_record_id
 
 __all__ = [
+    "NETWORK_WIDE",
     "SYSTEM",
+    "Actor",
+    "Acts",
+    "Alert",
+    "AuditEvent",
     "Core",
     "Custody",
+    "DetailValue",
+    "Door",
     "Enrolment",
+    "FormTokens",
     "KeyService",
     "Opener",
+    "Outcome",
+    "Oversight",
     "PatientService",
     "People",
+    "SearchTally",
+    "SheetRights",
     "Trail",
+    "User",
+    "VaultLocation",
+    "VerificationReport",
+    "actions_of",
+    "allowed",
+    "holds_clinical_role",
     "marker_for",
+    "new_record_id",
     "patient_detail",
     "patient_summary",
     "plan_marks",
+    "sheet_rights",
     "shred_expired_artefacts",
 ]

@@ -31,7 +31,14 @@ from etanche.access import (
     check_username,
 )
 from etanche.audit import DetailValue, Outcome
-from etanche.errors import EtancheError, PermissionDenied, SessionExpired, UsageError
+from etanche.errors import (
+    AuthenticationFailed,
+    EnrolmentRequired,
+    EtancheError,
+    PermissionDenied,
+    SessionExpired,
+    UsageError,
+)
 from etanche.service._trail import Trail
 from etanche.vault import Vault
 
@@ -70,6 +77,10 @@ class People:
             return self.tokens.actor_for_token(token)
         return self.sessions.resume(token)
 
+    def session_actor(self, token: str) -> Actor:
+        """The person behind a login session only (a page cookie never carries an API token)."""
+        return self.sessions.resume(token)
+
     def identify(self, token: str | None) -> Actor:
         """Like ``actor_for``, but a missing or dead token is an audited failed login."""
         try:
@@ -98,6 +109,52 @@ class People:
                 kind=kind,  # type: ignore[arg-type]
             )
         return token
+
+    def web_login(self, username: str, password: str, code: str) -> str | Enrolment:
+        """A login form: a session token, or a first TOTP seed if the account has none.
+
+        The password is hashed once per attempt; a failure is an audited failed login.
+        """
+        with self._failed_login(username):
+            if not code:
+                # No code: only a first login (or a reset TOTP) may go on, to its QR code.
+                user = self.accounts.check_password(username, password)
+                if user.totp_enrolled:
+                    self.accounts.record_failure(user.id)  # counts toward lock-out
+                    raise AuthenticationFailed("login: a TOTP code is required")
+                return self._enrolment(user)
+            try:
+                _, token = self.sessions.authenticate(
+                    username, password, code, client=self.client, kind="web"
+                )
+            except EnrolmentRequired:
+                # The password was right (checked once): a seed instead.
+                return self._enrolment(self.accounts.get(username))
+        return token
+
+    def web_enrol(self, username: str, password: str, code: str | None) -> str:
+        """Confirm a pending TOTP seed with its first code: a session token out."""
+        with self._failed_login(username):
+            _, token = self.sessions.authenticate(
+                username, password, code, client=self.client, kind="web"
+            )
+        return token
+
+    def login_refused(self, username: str, error: str) -> None:
+        """An attempt stopped before the password check (rate limit): still audited."""
+        self._event(username or "?", Action.LOGIN, Outcome.FAILED, {"kind": "web", "error": error})
+
+    def _enrolment(self, user: User) -> Enrolment:
+        secret, uri = self.sessions.totp.begin_enrolment(user)
+        return Enrolment(user.username, secret, uri)
+
+    @contextmanager
+    def _failed_login(self, username: str) -> Iterator[None]:
+        try:
+            yield
+        except EtancheError as exc:
+            self.login_refused(username, type(exc).__name__)
+            raise
 
     def logged_in(self, token: str, kind: str) -> Actor:
         """Record the successful login of a session just opened."""
@@ -148,9 +205,6 @@ class People:
         password: str,
     ) -> User:
         """Create the account of one named person (``by`` is None only for the first)."""
-        check_username(username)
-        check_full_name(full_name)
-        check_labs(role, list(labs))
         if by is None and self.accounts.count() > 0:
             raise PermissionDenied("users: only a logged-in lab admin creates accounts")
         details: dict[str, DetailValue] = {
@@ -159,7 +213,11 @@ class People:
             "role": role.value,
             "labs": ",".join(sorted(labs)),
         }
+        # invalid fields are failed attempts too: logged like any other outcome
         with self._audited(by, Action.USER_MANAGE, details):
+            check_username(username)
+            check_full_name(full_name)
+            check_labs(role, list(labs))
             return self.accounts.add(username, full_name, role, set(labs), password, by)
 
     def manageable_users(self, actor: Actor) -> list[User]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from fastapi import Depends, Form, Request
 
-from etanche.access import ApiTokens
 from etanche.errors import AccessError, EtancheError, ServiceSealed
 from etanche.web._state import COOKIE, Person, ServerState, client_of, server
 
@@ -35,7 +34,7 @@ def page_person(request: Request, state: ServerState = Depends(server)) -> Perso
     if not token:
         raise LoginRequired("login: no session")
     try:
-        actor = state.sessions().resume(token)
+        actor = state.people().session_actor(token)
     except EtancheError:
         raise LoginRequired("login: session expired or unknown") from None
     return Person(actor, token, client_of(request), state)
@@ -62,10 +61,7 @@ def api_person(request: Request, state: ServerState = Depends(server)) -> Person
         raise LoginRequired("authorization: a bearer token is required")
     token = token.strip()
     try:
-        if token.startswith("etk_"):
-            actor = ApiTokens(state.vault).actor_for_token(token)
-        else:
-            actor = state.sessions().resume(token)
+        actor = state.people().actor_for(token)
     except EtancheError:
         raise LoginRequired("authorization: token expired, revoked or unknown") from None
     return Person(actor, token, client_of(request), state, via_cookie=False)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from etanche.service import Custody
-from etanche.vault import VaultLocation
+from etanche.service import Custody, VaultLocation
 
 
 @dataclass(frozen=True)

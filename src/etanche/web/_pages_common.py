@@ -1,7 +1,7 @@
 """What every page shares: rendering, navigation, form reading, policy checks.
 
-Pages are thin: the policy (``can``), the services and the audit trail decide
-and record; this module only shapes their answers into French HTML.
+Pages are thin: the service decides (policy), records (audit) and alerts; this
+module only shapes its answers into French HTML.
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from etanche.access import Action, Actor, Resource, can, role_actions
-from etanche.audit import Outcome
-from etanche.audit._events import DetailValue
 from etanche.domain import Lab
-from etanche.errors import PermissionDenied
-from etanche.service import PatientService, Trail
+from etanche.names import Action
+from etanche.service import (
+    Actor,
+    DetailValue,
+    Outcome,
+    PatientService,
+    SearchTally,
+    actions_of,
+)
 from etanche.web._pages_fr import ACTIONS, IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES
 from etanche.web._state import Person, ServerState
 
@@ -71,7 +75,7 @@ FLASHES = {
 
 def nav_for(actor: Actor, path: str) -> list[NavItem]:
     """The entries this person's role can use (each route still asks the policy)."""
-    allowed = role_actions(actor.role)
+    allowed = actions_of(actor)
     items: list[NavItem] = []
     for label, href, needed in _NAV:
         if _any_allowed(needed, allowed):
@@ -85,7 +89,7 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
 
 def home_for(actor: Actor) -> str:
     """Where a person lands after login: the first page of their role."""
-    allowed = role_actions(actor.role)
+    allowed = actions_of(actor)
     for _, href, needed in _NAV:
         if _any_allowed(needed, allowed):
             return href
@@ -116,7 +120,7 @@ def render(
         "csrf": person.csrf_token if person else None,
         "nav": nav_for(person.actor, request.url.path) if person else [],
         "flash": FLASHES.get(request.query_params.get("ok", "")),
-        "allowed": {a.value for a in role_actions(person.actor.role)} if person else set(),
+        "allowed": {a.value for a in actions_of(person.actor)} if person else set(),
     }
     values.update(context or {})
     return state.templates.TemplateResponse(request, template, values, status_code=status_code)
@@ -139,7 +143,7 @@ def field(form: FormData, name: str, limit: int = 500) -> str:
 
 def person_labs(state: ServerState, actor: Actor) -> list[Lab]:
     """The labs this person works in (every lab for a network-wide account)."""
-    labs = state.vault.labs()
+    labs = state.door.labs()
     if actor.network_wide:
         return labs
     return [lab for lab in labs if lab.id in actor.labs]
@@ -152,17 +156,10 @@ def authorize(
     *,
     lab_id: str | None = None,
 ) -> None:
-    """Ask the policy for a non-patient action; a refusal is audited, then raised."""
-    decision = can(person.actor, action, Resource(action.value.split(".")[0], lab_id))
-    if not decision.allowed:
-        person.state.trail.record(
-            person.actor,
-            action,
-            Outcome.DENIED,
-            client=person.client,
-            details={**(details or {}), "reason": decision.reason},
-        )
-        raise PermissionDenied(decision.reason)
+    """The service asks the policy for a non-patient action; a refusal is audited, raised."""
+    person.state.door.acts(person.actor, client=person.client).require(
+        action, details, lab_id=lab_id
+    )
 
 
 def record(
@@ -172,43 +169,15 @@ def record(
     details: dict[str, DetailValue] | None = None,
     objects: tuple[str, ...] = (),
 ) -> None:
-    person.state.trail.record(
-        person.actor, action, outcome, objects=objects, client=person.client, details=details
+    """The service logs what a page did (for pages whose work is not an operation yet)."""
+    person.state.door.acts(person.actor, client=person.client).note(
+        action, outcome, details, objects
     )
-
-
-class SearchTally(Trail):
-    """The server's trail, also counting matches a search hid from this person.
-
-    ``PatientService`` logs how many matches the policy hid (``hidden``) but
-    returns only the visible ones. The intake page must warn that the person
-    exists in another lab without showing which record: it reads the count
-    here, from the very event the service wrote. Everything else is delegated.
-    """
-
-    def __init__(self, inner: Trail) -> None:  # shares inner's log and alerts
-        self._inner = inner
-        self.hidden = 0
-
-    def record(self, *args: Any, **kwargs: Any) -> Any:
-        details = kwargs.get("details") or {}
-        action = args[1] if len(args) > 1 else kwargs.get("action")
-        if action == Action.PATIENT_SEARCH:
-            count = details.get("hidden")
-            self.hidden += count if isinstance(count, int) else 0
-        return self._inner.record(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def counting_patients(person: Person) -> tuple[PatientService, SearchTally]:
     """A patient service whose searches also report the hidden matches."""
-    tally = SearchTally(person.state.trail)
-    service = PatientService(
-        person.state.vault.session(()), tally, person.actor, client=person.client
-    )
-    return service, tally
+    return person.state.door.counting_patients(person.actor, client=person.client)
 
 
 # -- formatting (Jinja filters) ----------------------------------------------------

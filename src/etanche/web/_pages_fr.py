@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from etanche.access import Role
 from etanche.domain import IdentityStatus, Sex
 from etanche.errors import (
     AccountLocked,
@@ -21,6 +20,7 @@ from etanche.errors import (
     SessionExpired,
     ValidationError,
 )
+from etanche.names import Role
 
 ROLES: dict[Role, str] = {
     Role.RECEPTION: "Accueil (secrétariat)",

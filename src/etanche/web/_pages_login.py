@@ -15,9 +15,8 @@ import segno
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from etanche.access import Action, Sessions, User
-from etanche.audit import Outcome
-from etanche.errors import AuthenticationFailed, EnrolmentRequired, EtancheError
+from etanche.errors import AuthenticationFailed, EtancheError
+from etanche.service import Enrolment
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import home_for, render
 from etanche.web._pages_fr import STATUS_MESSAGES, error_fr
@@ -76,33 +75,13 @@ def _refused(request: Request, state: ServerState, username: str, csrf: str) -> 
             status_code=403,
         )
     if not state.login_limit.allow(client):
-        state.trail.record(
-            username or "?",
-            Action.LOGIN,
-            Outcome.FAILED,
-            client=client_of(request),
-            details={"kind": "web", "error": "RateLimited"},
-        )
+        state.people(client_of(request)).login_refused(username, "RateLimited")
         return _login_page(request, state, error=STATUS_MESSAGES[429], status_code=429)
     return None
 
 
-def _failed(request: Request, state: ServerState, username: str, exc: EtancheError) -> None:
-    state.trail.record(
-        username or "?",
-        Action.LOGIN,
-        Outcome.FAILED,
-        client=client_of(request),
-        details={"kind": "web", "error": type(exc).__name__},
-    )
-
-
-def _logged_in(request: Request, state: ServerState, sessions: Sessions, token: str) -> Response:
-    session = sessions.current(token)
-    actor = session.actor()
-    state.trail.record(
-        actor, Action.LOGIN, Outcome.OK, client=client_of(request), details={"kind": "web"}
-    )
+def _logged_in(request: Request, state: ServerState, token: str) -> Response:
+    actor = state.people(client_of(request)).logged_in(token, "web")
     response = RedirectResponse(home_for(actor), status_code=303)
     response.set_cookie(
         COOKIE,
@@ -116,16 +95,16 @@ def _logged_in(request: Request, state: ServerState, sessions: Sessions, token: 
     return response
 
 
-def _enrolment(request: Request, state: ServerState, sessions: Sessions, user: User) -> Response:
+def _enrolment(request: Request, state: ServerState, enrolment: Enrolment) -> Response:
     """A fresh TOTP seed for an account without one, shown once as a local QR code."""
-    secret, uri = sessions.totp.begin_enrolment(user)
-    qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2, dark="#111111")
+    secret = enrolment.secret
+    qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2, dark="#111111")
     return _login_page(
         request,
         state,
         template="enrol.html",
         extra={
-            "username": user.username,
+            "username": enrolment.username,
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
             "qr": qr,
         },
@@ -156,26 +135,14 @@ def login(
     refused = _refused(request, state, username, csrf)
     if refused is not None:
         return refused
-    sessions = state.sessions()
+    people = state.people(client_of(request))
     try:
-        if not code.strip():
-            # No code: only a first login (or a reset TOTP) may go on, to its QR code.
-            user = sessions.accounts.check_password(username, password)
-            if user.totp_enrolled:
-                sessions.accounts.record_failure(user.id)  # counts toward lock-out
-                raise AuthenticationFailed("login: a TOTP code is required")
-            return _enrolment(request, state, sessions, user)
-        try:
-            _, token = sessions.authenticate(
-                username, password, code.strip(), client=client_of(request), kind="web"
-            )
-        except EnrolmentRequired:
-            # The password was right (checked once): show the QR code instead.
-            return _enrolment(request, state, sessions, sessions.accounts.get(username))
+        answer = people.web_login(username, password, code.strip())
     except EtancheError as exc:
-        _failed(request, state, username, exc)
         return _login_page(request, state, error=error_fr(exc), status_code=401)
-    return _logged_in(request, state, sessions, token)
+    if isinstance(answer, Enrolment):
+        return _enrolment(request, state, answer)
+    return _logged_in(request, state, answer)
 
 
 @router.get("/login/enrol")
@@ -199,28 +166,22 @@ def enrol(
     refused = _refused(request, state, username, csrf)
     if refused is not None:
         return refused
-    sessions = state.sessions()
+    people = state.people(client_of(request))
     try:
-        _, token = sessions.authenticate(
-            username, password, code.strip() or None, client=client_of(request), kind="web"
-        )
+        token = people.web_enrol(username, password, code.strip() or None)
     except EtancheError as exc:
-        _failed(request, state, username, exc)
         message = error_fr(exc)
         if isinstance(exc, AuthenticationFailed):
             message += " Reconnectez-vous pour obtenir un nouveau code QR."
         return _login_page(request, state, error=message, status_code=401)
-    return _logged_in(request, state, sessions, token)
+    return _logged_in(request, state, token)
 
 
 @router.post("/logout")
 def logout(request: Request, person: Person = Depends(form_person)) -> Response:
     """End the session (POST with the CSRF token: a link cannot log anyone out)."""
     state = person.state
-    state.sessions().logout(person.token)
-    state.trail.record(
-        person.actor, Action.LOGOUT, Outcome.OK, client=person.client, details={"kind": "web"}
-    )
+    person.people().logout(person.actor, person.token, kind="web")
     response = RedirectResponse("/login?ok=deconnecte", status_code=303)
     response.delete_cookie(
         COOKIE, path="/", httponly=True, samesite="strict", secure=state.config.secure_cookies

@@ -17,11 +17,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from etanche.access import Action, Resource, can
-from etanche.domain import Compartment, Patient, normalize_phone, validate_email, validate_nir
+from etanche.domain import Patient, normalize_phone, validate_email, validate_nir
 from etanche.errors import RecordNotFound, ValidationError
+from etanche.service import new_record_id, sheet_rights
 from etanche.service.masks import mask_nir, mask_text
-from etanche.vault import new_record_id
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import (
     counting_patients,
@@ -341,9 +340,8 @@ def patient_sheet(
     service = person.patients()
     patient = service.get(_checked_id(patient_id))
     specimens = service.specimens_of(patient.id)
-    resource = Resource("patient", patient.lab_id, patient.id)
-    decision = can(person.actor, Action.PATIENT_READ, resource)
-    labs = {lab.id: lab for lab in person.state.vault.labs()}
+    rights = sheet_rights(person.actor, patient.lab_id, patient.id)
+    labs = {lab.id: lab for lab in person.state.door.labs()}
     return render(
         request,
         person,
@@ -353,10 +351,10 @@ def patient_sheet(
             "specimens": specimens,
             "lab": labs.get(patient.lab_id),
             "labs": labs,
-            "clinical_open": Compartment.CLINICAL in decision.compartments,
-            "can_edit": bool(can(person.actor, Action.PATIENT_UPDATE, resource)),
-            "can_add_specimen": bool(can(person.actor, Action.SPECIMEN_CREATE, resource)),
-            "break_glass": decision.break_glass_used,
+            "clinical_open": rights.clinical_open,
+            "can_edit": rights.can_edit,
+            "can_add_specimen": rights.can_add_specimen,
+            "break_glass": rights.break_glass,
         },
     )
 

@@ -1,9 +1,9 @@
 """The DPO's pages: audit browser with live verification, alerts, decoys.
 
-Each page asks the policy (``audit.read``, ``audit.verify``, ``alert.read``,
-``alert.ack``, ``decoy.manage``; all network-wide resources) and logs what was
-done, as the CLI does. Verification uses the log's public key only, like an
-outside verifier would; a failure raises the critical alert.
+Each page calls one supervision operation of the service (``Oversight``), which
+asks the policy (``audit.read``, ``audit.verify``, ``alert.read``, ``alert.ack``,
+``decoy.manage``; all network-wide resources), logs what was done and raises
+the critical alert when live verification fails.
 """
 
 from __future__ import annotations
@@ -14,27 +14,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from etanche.access import Action
-from etanche.audit import AuditLog, Outcome, verify_log
-from etanche.audit._alerts import AlertEngine
-from etanche.audit._decoys import decoy_count, plant_decoys
-from etanche.audit._events import DetailValue
-from etanche.errors import RecordNotFound, UsageError, ValidationError
-from etanche.vault import ALL_COMPARTMENTS
+from etanche.errors import ValidationError
 from etanche.web._auth import form_person, page_person
-from etanche.web._pages_common import PARIS, authorize, field, form_data, record, render
+from etanche.web._pages_common import PARIS, field, form_data, render
 from etanche.web._pages_forms import parse_date
 from etanche.web._pages_fr import ACTIONS, RULES, SEVERITIES
-from etanche.web._state import Person, ServerState
+from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])
 
 PAGE_EVENTS = 200
 MAX_PLANT_WEB = 500  # larger batches belong to the CLI (`etanche decoys plant`)
-
-
-def _alerts(state: ServerState) -> AlertEngine:
-    return AlertEngine.from_config(state.vault.engine, state.config.rules)
 
 
 def _day_start(day: date) -> datetime:
@@ -66,20 +56,15 @@ def audit_page(request: Request, person: Person = Depends(page_person)) -> Respo
                 errors[name] = "Date invalide : jour/mois/année attendu."
             else:
                 bounds[name] = _day_start(day + timedelta(days=1 if name == "au" else 0))
-    authorize(person, Action.AUDIT_READ, {"operation": "browse"})
-    log = AuditLog.for_vault(person.state.vault)
-    events = []
-    if not errors:
-        events = log.events(
-            actor=filters["acteur"] or None,
-            object_id=filters["patient"] or None,
-            action=filters["action"] or None,
-            since=bounds["du"],
-            until=bounds["au"],
-            limit=PAGE_EVENTS,
-            newest_first=True,
-        )
-    record(person, Action.AUDIT_READ, details={"operation": "browse", "count": len(events)})
+    events, key_id = person.oversight().browse(
+        actor=filters["acteur"] or None,
+        object_id=filters["patient"] or None,
+        action=filters["action"] or None,
+        since=bounds["du"],
+        until=bounds["au"],
+        limit=PAGE_EVENTS,
+        skip=bool(errors),
+    )
     return render(
         request,
         person,
@@ -90,7 +75,7 @@ def audit_page(request: Request, person: Person = Depends(page_person)) -> Respo
             "events": events,
             "limit": PAGE_EVENTS,
             "actions": sorted(ACTIONS.items(), key=lambda item: item[1]),
-            "key_id": log.key_id,
+            "key_id": key_id,
         },
         status_code=422 if errors else 200,
     )
@@ -99,32 +84,19 @@ def audit_page(request: Request, person: Person = Depends(page_person)) -> Respo
 @router.get("/audit/verification")
 def verification(request: Request, person: Person = Depends(page_person)) -> Response:
     """Verify the whole log now, with the public key only (loaded by the audit page)."""
-    authorize(person, Action.AUDIT_VERIFY, {"operation": "verify"})
-    state = person.state
-    log = AuditLog.for_vault(state.vault)
-    report = verify_log(state.vault.engine, log.public_key_pem())
-    details: dict[str, DetailValue] = {
-        "operation": "verify",
-        "events": report.events,
-        "heads": report.heads,
-        "problems": len(report.problems),
-    }
-    record(person, Action.AUDIT_VERIFY, Outcome.OK if report.ok else Outcome.FAILED, details)
-    if not report.ok:
-        _alerts(state).report_verification_failure(report.problems, actor=person.actor.username)
+    report, key_id = person.oversight().verify()
     return render(
         request,
         person,
         "_verification.html",
-        {"report": report, "key_id": log.key_id, "head": report.latest_head},
+        {"report": report, "key_id": key_id, "head": report.latest_head},
     )
 
 
 @router.get("/audit/public-key.pem")
 def public_key(person: Person = Depends(page_person)) -> Response:
     """The log's public key: all an outside verifier needs (`etanche audit verify`)."""
-    authorize(person, Action.AUDIT_VERIFY, {"operation": "export-key"})
-    pem = AuditLog.for_vault(person.state.vault).public_key_pem()
+    pem = person.oversight().public_key()
     return Response(
         pem,
         media_type="application/x-pem-file",
@@ -137,9 +109,7 @@ def public_key(person: Person = Depends(page_person)) -> Response:
 def alerts_page(request: Request, person: Person = Depends(page_person)) -> Response:
     """Open alerts (or all of them), each with an acknowledgement form."""
     show_all = request.query_params.get("tous") == "1"
-    authorize(person, Action.ALERT_READ)
-    found = _alerts(person.state).list_alerts(open_only=not show_all, limit=PAGE_EVENTS)
-    record(person, Action.ALERT_READ, details={"count": len(found)})
+    found = person.oversight().alerts(open_only=not show_all, limit=PAGE_EVENTS)
     return render(
         request,
         person,
@@ -163,12 +133,14 @@ def acknowledge(
 ) -> Response:
     """Acknowledge an alert with a note saying what was checked or done."""
     alert_ref = alert_id[:64]
-    details: dict[str, DetailValue] = {"alert": alert_ref}
-    authorize(person, Action.ALERT_ACK, details)
     note = field(form, "note", 1000)
-    engine = _alerts(person.state)
-    if not note:
-        found = engine.list_alerts(open_only=True, limit=PAGE_EVENTS)
+    oversight = person.oversight()
+    try:
+        oversight.acknowledge(alert_ref, note)
+    except ValidationError as exc:
+        if exc.field != "note":
+            raise
+        found = oversight.open_alerts_to_ack(PAGE_EVENTS)
         return render(
             request,
             person,
@@ -182,12 +154,6 @@ def acknowledge(
             },
             status_code=422,
         )
-    try:
-        engine.acknowledge(alert_ref, person.actor.username, note)
-    except (UsageError, RecordNotFound) as exc:
-        record(person, Action.ALERT_ACK, Outcome.FAILED, {**details, "error": type(exc).__name__})
-        raise
-    record(person, Action.ALERT_ACK, details=details)
     return RedirectResponse("/alerts?ok=acquittee", status_code=303)
 
 
@@ -195,9 +161,7 @@ def acknowledge(
 @router.get("/decoys")
 def decoys_page(request: Request, person: Person = Depends(page_person)) -> Response:
     """How many decoys exist (never which), and the form to plant more."""
-    authorize(person, Action.DECOY_MANAGE, {"operation": "count"})
-    total = decoy_count(person.state.vault)
-    record(person, Action.DECOY_MANAGE, details={"operation": "count"})
+    total = person.oversight().decoys()
     return render(
         request, person, "decoys.html", {"total": total, "limit": MAX_PLANT_WEB, "errors": {}}
     )
@@ -212,10 +176,13 @@ def plant(
     """Plant decoy patients; their ids are neither shown nor stored in clear."""
     text = field(form, "count", 10)
     count = int(text) if text.isdigit() else 0
-    authorize(person, Action.DECOY_MANAGE, {"operation": "plant", "count": count})
-    state = person.state
-    if not 1 <= count <= MAX_PLANT_WEB:
-        total = decoy_count(state.vault)
+    oversight = person.oversight()
+    try:
+        oversight.plant(count, MAX_PLANT_WEB)
+    except ValidationError as exc:
+        if exc.field != "count":
+            raise
+        total = oversight.decoys_unlogged()
         message = f"Indiquez un nombre entre 1 et {MAX_PLANT_WEB}."
         return render(
             request,
@@ -224,8 +191,4 @@ def plant(
             {"total": total, "limit": MAX_PLANT_WEB, "errors": {"count": message}},
             status_code=422,
         )
-    # Planting seals records under the lab keys; nothing is decrypted.
-    session = state.vault.session(ALL_COMPARTMENTS)
-    planted = plant_decoys(session, count)
-    record(person, Action.DECOY_MANAGE, details={"operation": "plant", "count": len(planted)})
     return RedirectResponse("/decoys?ok=plantes", status_code=303)

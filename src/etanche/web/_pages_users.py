@@ -1,8 +1,8 @@
 """Lab admins' user management: list, add, disable, reset TOTP, for their labs.
 
-``Accounts`` enforces who may manage whom (``user.manage`` over every lab of
-the account); these pages only show the accounts of the admin's labs and log
-each change as the CLI does (operation, account, outcome).
+The service's ``People`` decides who may manage whom (``user.manage`` over every
+lab of the account) and logs each change as for the CLI (operation, account,
+outcome); these pages show the accounts of the admin's labs and its answers.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from etanche.access import NETWORK_WIDE, Accounts, Action, Actor, Resource, Role, User, can
-from etanche.audit import Outcome
-from etanche.audit._events import DetailValue
-from etanche.errors import EtancheError, PermissionDenied, ValidationError
+from etanche.errors import PermissionDenied, ValidationError
+from etanche.names import Role
+from etanche.service import NETWORK_WIDE, User
 from etanche.web._auth import form_person, page_person
-from etanche.web._pages_common import field, form_data, labs_label, person_labs, record, render
+from etanche.web._pages_common import field, form_data, labs_label, person_labs, render
 from etanche.web._pages_fr import ROLES, invalid_fr
 from etanche.web._state import Person
 
@@ -28,23 +27,6 @@ router = APIRouter(tags=["pages"])
 _ACCOUNT_FIELDS = ("username", "full_name", "role", "labs", "password")
 REQUIRED = "Ce champ est obligatoire."
 MISMATCH = "Les deux mots de passe diffèrent."
-
-
-def _resource(lab: str) -> Resource:
-    return Resource("user", None if lab == NETWORK_WIDE else lab)
-
-
-def _manageable(person: Person, users: list[User]) -> list[User]:
-    """The accounts of the labs this person manages; refused (and logged) if none."""
-    actor = person.actor
-    probe = next(iter(sorted(actor.labs)), NETWORK_WIDE)
-    decision = can(actor, Action.USER_MANAGE, _resource(probe))
-    if not decision:
-        record(person, Action.USER_MANAGE, Outcome.DENIED, {"operation": "list"})
-        raise PermissionDenied(decision.reason)
-    return [
-        u for u in users if any(can(actor, Action.USER_MANAGE, _resource(lab)) for lab in u.labs)
-    ]
 
 
 def _state_of(user: User) -> str:
@@ -71,7 +53,7 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    users = _manageable(person, Accounts(person.state.vault).list())
+    users = person.people().manageable_users(person.actor)
     rows = [
         {
             "username": u.username,
@@ -106,20 +88,6 @@ def users_page(request: Request, person: Person = Depends(page_person)) -> Respo
     return _page(request, person)
 
 
-def _audited(person: Person, details: dict[str, DetailValue], work: Any) -> Any:
-    """Run an account change and log its outcome like the CLI (denied, failed, ok)."""
-    try:
-        result = work()
-    except PermissionDenied:
-        record(person, Action.USER_MANAGE, Outcome.DENIED, details)
-        raise
-    except EtancheError as exc:
-        record(person, Action.USER_MANAGE, Outcome.FAILED, {**details, "error": type(exc).__name__})
-        raise
-    record(person, Action.USER_MANAGE, Outcome.OK, details)
-    return result
-
-
 @router.post("/users")
 def add_user(
     request: Request,
@@ -147,26 +115,14 @@ def add_user(
         errors["password_confirm"] = MISMATCH
     if errors:
         return _page(request, person, values=values, errors=errors, status_code=422)
-    details: dict[str, DetailValue] = {
-        "operation": "add",
-        "account": values["username"],
-        "role": role.value,
-        "labs": ",".join(sorted(values["labs"])),
-    }
-    accounts = Accounts(person.state.vault)
-    actor: Actor = person.actor
     try:
-        _audited(
-            person,
-            details,
-            lambda: accounts.add(
-                values["username"],
-                values["full_name"],
-                role,
-                values["labs"],
-                password[:1024],
-                actor,
-            ),
+        person.people().add_user(
+            person.actor,
+            values["username"],
+            values["full_name"],
+            role,
+            values["labs"],
+            password[:1024],
         )
     except ValidationError as exc:
         name = exc.field if exc.field in _ACCOUNT_FIELDS else "_form"
@@ -182,18 +138,12 @@ def add_user(
 @router.post("/users/{username}/disable")
 def disable_user(username: str, person: Person = Depends(form_person)) -> Response:
     """Disable an account for good: its sessions and API tokens stop at once."""
-    name = username[:64]
-    accounts = Accounts(person.state.vault)
-    details: dict[str, DetailValue] = {"operation": "disable", "account": name}
-    _audited(person, details, lambda: accounts.disable(name, person.actor))
+    person.people().disable_user(person.actor, username[:64])
     return RedirectResponse("/users?ok=desactive", status_code=303)
 
 
 @router.post("/users/{username}/reset-totp")
 def reset_totp(username: str, person: Person = Depends(form_person)) -> Response:
     """Forget a lost TOTP device: the person enrols again at the next login."""
-    name = username[:64]
-    accounts = Accounts(person.state.vault)
-    details: dict[str, DetailValue] = {"operation": "reset-totp", "account": name}
-    _audited(person, details, lambda: accounts.reset_totp(name, person.actor))
+    person.people().reset_totp(person.actor, username[:64])
     return RedirectResponse("/users?ok=totp", status_code=303)

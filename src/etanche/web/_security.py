@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections import deque
@@ -10,8 +9,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware
-
-from etanche.crypto import sign_payload, verify_payload
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -35,21 +32,6 @@ class SecurityHeaders(BaseHTTPMiddleware):
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         return response
-
-
-class Csrf:
-    """Per-session CSRF tokens: an HMAC of the session token under a server secret."""
-
-    def __init__(self, secret: bytes | None = None) -> None:
-        self._secret = secret or secrets.token_bytes(32)
-
-    def token_for(self, session_token: str) -> str:
-        return sign_payload(self._secret, session_token.encode()).removeprefix("sha256=")
-
-    def valid(self, session_token: str, submitted: str | None) -> bool:
-        if not submitted:
-            return False
-        return verify_payload(self._secret, session_token.encode(), "sha256=" + submitted)
 
 
 class RateLimit:

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from etanche.access import Actor, Sessions
-from etanche.service import Core, KeyService, PatientService, Trail
-from etanche.vault import Vault
+from etanche.service import (
+    Actor,
+    Core,
+    Door,
+    FormTokens,
+    KeyService,
+    Oversight,
+    PatientService,
+    People,
+)
 from etanche.web._config import WebConfig
-from etanche.web._security import Csrf, RateLimit
+from etanche.web._security import RateLimit
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -20,7 +28,7 @@ COOKIE = "etanche_session"
 
 
 class ServerState:
-    """What one server process holds: the service core, and per-process web helpers."""
+    """What one server process holds: the service core and its door, and web helpers."""
 
     def __init__(
         self, config: WebConfig, login_limit: RateLimit, templates: Jinja2Templates
@@ -29,30 +37,33 @@ class ServerState:
         self.core = Core(
             config.location, config.custody, rules=config.rules, trail_mode=config.trail_mode
         )
+        self.door = Door(self.core)
         self.login_limit = login_limit
         self.templates = templates
-        self._csrf: Csrf | None = None
+        self._csrf: FormTokens | None = None
 
     @property
     def sealed(self) -> bool:
         return self.core.sealed
 
+    # Still read by modules outside the pages' conversion (the JSON API's people
+    # routes, the incident and migration pages); the other pages use ``door`` only.
     @property
-    def vault(self) -> Vault:
+    def vault(self) -> Any:
         return self.core.vault
 
     @property
-    def trail(self) -> Trail:
+    def trail(self) -> Any:
         return self.core.trail
 
     @property
-    def csrf(self) -> Csrf:
+    def csrf(self) -> FormTokens:
         if self._csrf is None:
-            self._csrf = Csrf(self.core.form_secret)
+            self._csrf = FormTokens(self.core.form_secret)
         return self._csrf
 
-    def sessions(self) -> Sessions:
-        return Sessions(self.vault)
+    def people(self, client: str | None = None) -> People:
+        return self.door.people(client)
 
     def close(self) -> None:
         self.core.close()
@@ -73,20 +84,18 @@ class Person:
         return self.state.csrf.token_for(self.token)
 
     def patients(self, purpose: str | None = None) -> PatientService:
-        """A patient service on a request-scoped vault session holding no key yet:
-        the service unwraps exactly the compartments the policy grants per action."""
-        return PatientService(
-            self.state.vault.session(()),
-            self.state.trail,
-            self.actor,
-            client=self.client,
-            purpose=purpose,
-        )
+        """This person's patient operations (the service unwraps keys per action)."""
+        return self.state.door.patients(self.actor, client=self.client, purpose=purpose)
 
     def keys(self) -> KeyService:
-        return KeyService(
-            self.state.vault.session(()), self.state.trail, self.actor, client=self.client
-        )
+        return self.state.door.keys(self.actor, client=self.client)
+
+    def oversight(self) -> Oversight:
+        """This person's supervision operations (audit, alerts, decoys)."""
+        return self.state.door.oversight(self.actor, client=self.client)
+
+    def people(self) -> People:
+        return self.state.door.people(self.client)
 
 
 def server(request: Request) -> ServerState:

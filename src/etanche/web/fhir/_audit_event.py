@@ -15,9 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fhir.resources.R4B.auditevent import AuditEvent as FhirAuditEvent
 
-from etanche.access import Action, Resource, can
-from etanche.audit import AuditEvent, AuditLog, Outcome
-from etanche.errors import PermissionDenied, RecordNotFound
+from etanche.errors import RecordNotFound
+from etanche.service import AuditEvent, Outcome
 from etanche.web._auth import api_person
 from etanche.web._state import Person
 from etanche.web.fhir._common import (
@@ -137,35 +136,6 @@ def audit_event_resource(seq: int, event: AuditEvent) -> dict[str, Any]:
     return checked(FhirAuditEvent, doc)
 
 
-def _audit_log(person: Person, objects: list[str]) -> AuditLog:
-    """The log, if the policy lets this person read it (the refusal is logged too)."""
-    decision = can(person.actor, Action.AUDIT_READ, Resource("audit"))
-    if not decision.allowed:
-        person.state.trail.record(
-            person.actor,
-            Action.AUDIT_READ,
-            Outcome.DENIED,
-            objects=objects,
-            client=person.client,
-            details={"resource": "AuditEvent", "reason": decision.reason},
-        )
-        raise PermissionDenied(decision.reason)
-    trail = person.state.trail
-    trail.flush()  # a buffered trail: every event recorded so far is in the log
-    return trail.log
-
-
-def _record_read(person: Person, objects: list[str], results: int, query: str) -> None:
-    person.state.trail.record(
-        person.actor,
-        Action.AUDIT_READ,
-        Outcome.OK,
-        objects=objects,
-        client=person.client,
-        details={"resource": "AuditEvent", "results": results, "filters": query},
-    )
-
-
 def _interval(value: str) -> tuple[datetime, datetime]:
     """A FHIR date or dateTime → [start, end) in UTC (a bare date is a UTC day)."""
     if len(value) == 10:
@@ -230,8 +200,8 @@ def search_audit_events(
             raise SearchError("subtype", f"expected an action code of {ACTION_SYSTEM}")
     since, until = _date_bounds(date_ or [])
     objects = [object_id] if object_id else []
-    log = _audit_log(person, objects)
-    rows = log.events(
+    oversight = person.oversight()
+    rows = oversight.log_reader(objects)(
         actor=agent_name,
         object_id=object_id,
         action=action,
@@ -242,7 +212,7 @@ def search_audit_events(
     )
     resources = [audit_event_resource(seq, event) for seq, event in rows]
     used = ",".join(sorted(name for name in request.query_params if name != "_count"))
-    _record_read(person, objects, len(resources), used)
+    oversight.log_read(objects, len(resources), used)
     return FhirResponse(searchset(request, resources))
 
 
@@ -253,16 +223,17 @@ def search_audit_events(
     responses=ERRORS,
 )
 def read_audit_event(audit_event_id: str, person: Person = Depends(api_person)) -> Response:
-    log = _audit_log(person, [])
+    oversight = person.oversight()
+    events = oversight.log_reader([])
     found: dict[str, Any] | None = None
     wanted = _parse_id(audit_event_id)
     if wanted is not None:
         seq, at = wanted
-        rows = log.events(since=at, until=at + timedelta(microseconds=1), limit=MAX_COUNT)
+        rows = events(since=at, until=at + timedelta(microseconds=1), limit=MAX_COUNT)
         for row_seq, event in rows:
             if row_seq == seq:
                 found = audit_event_resource(row_seq, event)
-    _record_read(person, [], int(found is not None), "_id")
+    oversight.log_read([], int(found is not None), "_id")
     if found is None:
         raise RecordNotFound("AuditEvent: no resource with this id")
     return FhirResponse(found)

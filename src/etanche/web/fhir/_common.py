@@ -20,8 +20,8 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.fhirresourcemodel import FHIRResourceModel
 from pydantic import ValidationError as PydanticError
 
-from etanche.access import NETWORK_WIDE, Actor
 from etanche.errors import ValidationError, ValidationErrors
+from etanche.service import NETWORK_WIDE, Actor
 from etanche.web.fhir._outcome import (
     FhirOutputError,
     FhirStructureError,

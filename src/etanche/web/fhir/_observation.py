@@ -13,9 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fhir.resources.R4B.observation import Observation
 
-from etanche.access import Action, compartments_for
-from etanche.audit import Outcome
-from etanche.domain import Compartment, Patient
+from etanche.domain import Patient
 from etanche.errors import PermissionDenied, RecordNotFound
 from etanche.service import PatientService
 from etanche.web._auth import api_person
@@ -98,21 +96,9 @@ def blood_group_observation(patient: Patient) -> dict[str, Any] | None:
 
 def _clinical_service(person: Person, patient_id: str | None) -> PatientService:
     """A service for clinical reads, or a refusal (audited) for roles without the key."""
-    if Compartment.CLINICAL not in compartments_for(person.actor.role):
-        reason = (
-            f"{Action.PATIENT_READ}: the clinical compartment is not granted to the "
-            f"{person.actor.role} role"
-        )
-        person.state.trail.record(
-            person.actor,
-            Action.PATIENT_READ,
-            Outcome.DENIED,
-            objects=[patient_id] if patient_id else [],
-            client=person.client,
-            details={"resource": "Observation", "reason": reason},
-        )
-        raise PermissionDenied(reason)
-    return person.patients()
+    return person.state.door.clinical_patients(
+        person.actor, patient_id, resource="Observation", client=person.client
+    )
 
 
 def _wants_blood_group(code: str | None) -> bool:

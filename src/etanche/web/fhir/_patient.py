@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
-from etanche.access import Actor
 from etanche.domain import (
     Address,
     IdentityStatus,
@@ -30,7 +29,7 @@ from etanche.domain import (
     validate_patient,
 )
 from etanche.errors import RecordNotFound, ValidationError, ValidationErrors
-from etanche.vault import new_record_id
+from etanche.service import Actor, new_record_id
 from etanche.web._auth import api_person
 from etanche.web._state import Person
 from etanche.web.fhir._common import (

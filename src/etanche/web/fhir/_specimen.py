@@ -18,7 +18,7 @@ from fhir.resources.R4B.specimen import Specimen as FhirSpecimen
 
 from etanche.domain import Physician, Specimen, validate_specimen
 from etanche.errors import PermissionDenied, RecordNotFound, ValidationError, ValidationErrors
-from etanche.vault import new_record_id
+from etanche.service import new_record_id
 from etanche.web._auth import api_person
 from etanche.web._state import Person
 from etanche.web.fhir._common import (

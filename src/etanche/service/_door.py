@@ -1,0 +1,104 @@
+"""The one door of a server process: each request's operations, built on the core.
+
+Adapters hold a ``Door`` and ask it for the operations of one person (patients,
+keys, supervision, people); the vault sessions and the trail behind them stay
+in this room.
+"""
+
+from __future__ import annotations
+
+from etanche.access import Actor
+from etanche.audit import Outcome
+from etanche.crypto import sign_payload, verify_payload
+from etanche.domain import Lab
+from etanche.errors import PermissionDenied
+from etanche.names import Action
+from etanche.service._acts import Acts
+from etanche.service._core import Core
+from etanche.service._keys import KeyService
+from etanche.service._patients import PatientService
+from etanche.service._people import People
+from etanche.service._rights import holds_clinical_role
+from etanche.service._search_tally import SearchTally
+from etanche.service._supervision_read import Oversight
+
+
+class Door:
+    """Per-person operations of one server's core (sealed: each fails with ServiceSealed)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    def people(self, client: str | None = None) -> People:
+        return People(self.core.vault, self.core.trail, client=client)
+
+    def patients(
+        self, actor: Actor, *, client: str | None = None, purpose: str | None = None
+    ) -> PatientService:
+        """A patient service on a request-scoped vault session holding no key yet:
+        the service unwraps exactly the compartments the policy grants per action."""
+        return PatientService(
+            self.core.vault.session(()), self.core.trail, actor, client=client, purpose=purpose
+        )
+
+    def counting_patients(
+        self, actor: Actor, *, client: str | None = None
+    ) -> tuple[PatientService, SearchTally]:
+        """A patient service whose searches also report the matches hidden by the policy."""
+        tally = SearchTally(self.core.trail)
+        service = PatientService(self.core.vault.session(()), tally, actor, client=client)
+        return service, tally
+
+    def clinical_patients(
+        self,
+        actor: Actor,
+        patient_id: str | None,
+        *,
+        resource: str,
+        client: str | None = None,
+    ) -> PatientService:
+        """A patient service for clinical reads (FHIR Observation), or a refusal, audited,
+        for roles that never hold the clinical key."""
+        if not holds_clinical_role(actor):
+            reason = (
+                f"{Action.PATIENT_READ}: the clinical compartment is not granted to the "
+                f"{actor.role} role"
+            )
+            self.acts(actor, client=client).note(
+                Action.PATIENT_READ,
+                Outcome.DENIED,
+                {"resource": resource, "reason": reason},
+                [patient_id] if patient_id else [],
+            )
+            raise PermissionDenied(reason)
+        return self.patients(actor, client=client)
+
+    def keys(self, actor: Actor, *, client: str | None = None) -> KeyService:
+        return KeyService(self.core.vault.session(()), self.core.trail, actor, client=client)
+
+    def oversight(self, actor: Actor, *, client: str | None = None) -> Oversight:
+        return Oversight(
+            self.core.vault, self.core.trail, actor, client=client, rules=self.core.rules
+        )
+
+    def acts(self, actor: Actor, *, client: str | None = None) -> Acts:
+        return Acts(self.core.trail, actor, client=client)
+
+    def labs(self) -> list[Lab]:
+        """The network's labs (reference data: names and ids, nothing personal)."""
+        return self.core.vault.labs()
+
+
+class FormTokens:
+    """Per-session form (CSRF) tokens: an HMAC of the session token under a secret."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def token_for(self, session_token: str) -> str:
+        return sign_payload(self._secret, session_token.encode()).removeprefix("sha256=")
+
+    def valid(self, session_token: str, submitted: str | None) -> bool:
+        if not submitted:
+            return False
+        return verify_payload(self._secret, session_token.encode(), "sha256=" + submitted)
