@@ -7,7 +7,9 @@ none of them decides, logs or alerts on its own.
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
 from etanche.service._housekeeping import shred_expired_artefacts
+from etanche.service._incidents import IncidentService, incident_detail, incident_summary
 from etanche.service._keys import KeyService
+from etanche.service._leaks import ExportAsked, LeakService
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._patients import PatientService
 from etanche.service._people import Enrolment, People
@@ -19,11 +21,16 @@ __all__ = [
     "Core",
     "Custody",
     "Enrolment",
+    "ExportAsked",
+    "IncidentService",
     "KeyService",
+    "LeakService",
     "Opener",
     "PatientService",
     "People",
     "Trail",
+    "incident_detail",
+    "incident_summary",
     "marker_for",
     "patient_detail",
     "patient_summary",
