@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import random
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
