@@ -3,7 +3,7 @@
     python bench/letters.py --json [--patients 10000] [--batch 500]
 
 A synthetic vault of N patients, an incident whose scan matched all of them,
-then ``IncidentDesk.letters``: the policy decision, each patient read from the
+then ``IncidentService.letters``: the policy decision, each patient read from the
 vault (admin compartment only) and checked against the decoys, one PDF page
 per letter, one PDF per batch, the index, the audit event. Goal: >= 100
 letters/s. JSON keys: letters, seconds, letters_per_s, files, mb.
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import emit, machine, today
 from etanche.access import Actor, Role
 from etanche.crypto import KdfCost
-from etanche.leak.incident import IncidentDesk, font_files, parse_circumstances
-from etanche.service import Trail
+from etanche.leak.incident import font_files, parse_circumstances
+from etanche.service import IncidentService, Trail
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
@@ -54,7 +54,7 @@ def main() -> None:
         dpo = Actor("bench-dpo", "bench-dpo", Role.DPO, frozenset({"*"}))
         trail = Trail.for_vault(vault)
         session = vault.session(())
-        desk = IncidentDesk(session, trail, dpo, client="bench")
+        desk = IncidentService(session, trail, dpo, client="bench")
         report = {
             "files": [],
             "bytes": 0,
@@ -98,7 +98,7 @@ def main() -> None:
 | {run.letters:,} | {seconds:.2f} | {rate:,.0f} | ≥ {GOAL:.0f} ({verdict}) | {len(run.files)} \
 | {size:.1f} MB |
 
-End to end through `IncidentDesk.letters`: one policy decision per lab, each patient
+End to end through `IncidentService.letters`: one policy decision per lab, each patient
 read from the vault with the admin compartment only and checked against the decoys,
 one A4 page per letter (DejaVu Sans embedded, subset), {args.batch} letters per PDF,
 an index of pseudonymous ids, one audit event.

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from etanche.access import Role
 from etanche.audit import Outcome
-from etanche.leak.incident import HEADINGS, Incident, IncidentDesk, parse_circumstances
-from etanche.service import Trail
+from etanche.leak.incident import HEADINGS, Incident, parse_circumstances
+from etanche.service import IncidentService, Trail
 
 if TYPE_CHECKING:
     from tests.web.conftest import WebVault
@@ -25,7 +25,7 @@ def open_incident(web_vault: WebVault, title: str, hours_ago: float) -> Incident
     actor = web_vault.staff.sessions.resume(dpo.token)
     trail = Trail.for_vault(web_vault.vault)
     try:
-        desk = IncidentDesk(web_vault.vault.session(()), trail, actor, client="test")
+        desk = IncidentService(web_vault.vault.session(()), trail, actor, client="test")
         patient = web_vault.patient()
         categories = ("nir", "name", "address", "health")
         return desk.open(

@@ -2,13 +2,15 @@
 
 open (optionally scanning the found files) → note / assess → report (the CNIL
 draft, Markdown and PDF) → notify (letters to the patients) → close. Every
-command is decided by the policy and audited by ``IncidentDesk``; patient ids
-and letters never reach stdout, stderr or a log.
+command is a client of the service, which decides and audits each step; found
+files are scanned here (a local read) and only their rows' normalised
+identifiers go to the service to be matched. Patient ids and letters never
+reach stdout, stderr or a log.
 """
 
 from __future__ import annotations
 
-import json
+import base64
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,17 +19,22 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from etanche.cli import _legacy as ctx
+from etanche._files import write_private
+from etanche.cli import _context as ctx
 from etanche.cli._app import app
-from etanche.cli._legacy import Keyfile, Vault_
 from etanche.errors import UsageError
-from etanche.leak.incident import (
-    CIRCUMSTANCES,
-    Incident,
-    IncidentDesk,
-    countdown,
-    font_files,
-    parse_circumstances,
+
+CIRCUMSTANCES = (
+    "exposed",
+    "copied",
+    "published",
+    "altered",
+    "altered-lost",
+    "unavailable",
+    "lost",
+    "malicious",
+    "public",
+    "vulnerable",
 )
 
 incident_app = typer.Typer(
@@ -52,10 +59,6 @@ Circ = Annotated[
 ]
 
 
-def _desk(who: ctx.PersonAtWork) -> IncidentDesk:
-    return IncidentDesk(who.vault, who.trail, who.actor, client=ctx.CLIENT)
-
-
 def _moment(value: str) -> datetime:
     """ISO 8601; a time without zone is Paris time (where the labs are)."""
     try:
@@ -65,8 +68,12 @@ def _moment(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
 
 
-def _local(moment: datetime) -> str:
-    return f"{moment.astimezone(PARIS):%Y-%m-%d %H:%M} (Paris)"
+def _local(moment: str) -> str:
+    return f"{datetime.fromisoformat(moment).astimezone(PARIS):%Y-%m-%d %H:%M} (Paris)"
+
+
+def _path(incident_id: str, action: str = "") -> str:
+    return f"/incidents/{incident_id}" + (f"/{action}" if action else "")
 
 
 @incident_app.command("open")
@@ -83,48 +90,40 @@ def incident_open(
     circumstances: Circ = None,
     dpo_contact: Contact = None,
     as_json: Json = False,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Open an incident with its timeline and 72-hour deadline; --found scans the files."""
-    circ = parse_circumstances(circumstances) if circumstances else None
     discovered = _moment(discovered_at) if discovered_at else None
-    with ctx.person(vault, keyfile) as who:
-        desk = _desk(who)
-        if found:
-            with ctx.progress_bar("Scanning found files", None) as bar:
-                incident = desk.open(
-                    title,
-                    discovered_at=discovered,
-                    circumstances=circ,
-                    dpo_contact=dpo_contact,
-                    found=found,
-                    progress=lambda n: ctx.advance(bar, n),
-                )
-        else:
-            incident = desk.open(
-                title, discovered_at=discovered, circumstances=circ, dpo_contact=dpo_contact
-            )
+    client = ctx.service()
+    body: dict[str, Any] = {
+        "title": title,
+        "discovered_at": discovered.isoformat() if discovered else None,
+        "circumstances": circumstances,
+        "dpo_contact": dpo_contact,
+    }
+    if found:
+        from etanche.cli._scan import scan_files
+
+        report, identifiers = scan_files(list(found), collect=True)
+        assert identifiers is not None
+        body["report"] = report.to_dict()
+        body["identifiers"] = [list(row) for row in identifiers.rows]
+    incident = client.post("/incidents", body)
     if as_json:
-        typer.echo(json.dumps(_summary(incident), ensure_ascii=False))
+        ctx.echo_json(incident)
         return
-    severity = incident.severity
-    ctx.console.print(
-        f"Incident {incident.id} opened; notify the CNIL by {_local(incident.deadline)} "
-        f"({countdown(incident.deadline).english()}). Severity {severity.level.value} "
-        f"({severity.score:g}); {incident.matched_count} of our patients recognised.",
-        markup=False,
-        highlight=False,
+    ctx.say(
+        f"Incident {incident['id']} opened; notify the CNIL by {_local(incident['deadline'])} "
+        f"({incident['countdown']}). Severity {incident['severity']} "
+        f"({incident['score']:g}); {incident['matched']} of our patients recognised."
     )
 
 
 @incident_app.command("list")
-def incident_list(as_json: Json = False, vault: Vault_ = None, keyfile: Keyfile = None) -> None:
+def incident_list(as_json: Json = False) -> None:
     """Incidents, newest first, with the deadline countdown and the severity level."""
-    with ctx.person(vault, keyfile) as who:
-        found = list(reversed(_desk(who).list()))
+    found = ctx.service().get("/incidents")["incidents"]
     if as_json:
-        typer.echo(json.dumps({"incidents": [_summary(i) for i in found]}, ensure_ascii=False))
+        ctx.echo_json({"incidents": found})
         return
     if not found:
         ctx.console.print("No incident.")
@@ -132,47 +131,46 @@ def incident_list(as_json: Json = False, vault: Vault_ = None, keyfile: Keyfile 
     table = Table("id", "state", "title", "discovered", "deadline", "severity", "patients")
     for incident in found:
         table.add_row(
-            incident.id,
-            incident.state,
-            incident.title,
-            _local(incident.discovered_at),
+            incident["id"],
+            incident["state"],
+            incident["title"],
+            _local(incident["discovered_at"]),
             _deadline_text(incident),
-            incident.severity.level.value,
-            str(incident.matched_count),
+            incident["severity"],
+            str(incident["matched"]),
         )
     ctx.console.print(table)
 
 
 @incident_app.command("show")
-def incident_show(
-    incident_id: IncidentId, as_json: Json = False, vault: Vault_ = None, keyfile: Keyfile = None
-) -> None:
+def incident_show(incident_id: IncidentId, as_json: Json = False) -> None:
     """Timeline, deadline countdown and the severity with its explanation."""
-    with ctx.person(vault, keyfile) as who:
-        incident = _desk(who).get(incident_id)
+    incident = ctx.service().get(_path(incident_id))
     if as_json:
-        typer.echo(json.dumps(_detail(incident), ensure_ascii=False))
+        ctx.echo_json(incident)
         return
-    severity = incident.severity
+    severity = incident["assessment"]
+    per_lab = ", ".join(f"{lab}: {n}" for lab, n in sorted(incident["matched_per_lab"].items()))
     out = [
-        f"Incident {incident.id} ({incident.state}): {incident.title}",
-        f"Discovered {_local(incident.discovered_at)}; CNIL deadline {_local(incident.deadline)}: "
-        f"{_deadline_text(incident)}.",
-        f"Patients recognised: {incident.matched_count}"
-        + (f" ({_per_lab(incident)})" if incident.matched else "")
-        + (f"; letters prepared: {incident.letters}" if incident.letters else "")
+        f"Incident {incident['id']} ({incident['state']}): {incident['title']}",
+        f"Discovered {_local(incident['discovered_at'])}; CNIL deadline "
+        f"{_local(incident['deadline'])}: {_deadline_text(incident)}.",
+        f"Patients recognised: {incident['matched']}"
+        + (f" ({per_lab})" if per_lab else "")
+        + (f"; letters prepared: {incident['letters']}" if incident["letters"] else "")
         + ".",
-        f"Severity (ENISA): {severity.level.value}, SE = {severity.dpc.score:g} × "
-        f"{severity.ei.score:g} + {severity.cb.score:g} = {severity.score:g}"
-        + ("; tell the persons (art. 34)." if severity.level.persons_to_be_told else "."),
+        f"Severity (ENISA): {severity['level']}, SE = {severity['formula']} = "
+        f"{severity['score']:g}"
+        + ("; tell the persons (art. 34)." if incident["tell_persons"] else "."),
     ]
-    for factor in (severity.dpc, severity.ei, severity.cb):
-        out.append(f"  {factor.name} = {factor.score:g}")
-        out += [f"    - {reason}" for reason in factor.reasons]
+    for key in ("dpc", "ei", "cb"):
+        factor = severity[key]
+        out.append(f"  {factor['name']} = {factor['score']:g}")
+        out += [f"    - {reason}" for reason in factor["reasons"]]
     out.append("Timeline:")
-    out += [f"  {_local(e.at)}  {e.actor}  {e.text}" for e in incident.timeline]
+    out += [f"  {_local(e['at'])}  {e['actor']}  {e['text']}" for e in incident["timeline"]]
     for line in out:
-        ctx.console.print(line, markup=False, highlight=False)
+        ctx.say(line)
 
 
 @incident_app.command("note")
@@ -182,37 +180,24 @@ def incident_note(
     measure: Annotated[
         bool, typer.Option("--measure", help="A measure taken (goes into art. 33(3)(d)).")
     ] = False,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Add a timeline entry."""
-    with ctx.person(vault, keyfile) as who:
-        incident = _desk(who).note(incident_id, text, measure=measure)
-    ctx.console.print(f"Incident {incident.id}: {len(incident.timeline)} timeline entries.")
+    done = ctx.service().post(_path(incident_id, "notes"), {"text": text, "measure": measure})
+    ctx.say(f"Incident {done['id']}: {done['timeline_entries']} timeline entries.")
 
 
 @incident_app.command("assess")
-def incident_assess(
-    incident_id: IncidentId,
-    circumstances: Circ = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
-) -> None:
+def incident_assess(incident_id: IncidentId, circumstances: Circ = None) -> None:
     """Set the circumstances of the breach again; the severity follows."""
-    with ctx.person(vault, keyfile) as who:
-        incident = _desk(who).assess(incident_id, circumstances or [])
-    severity = incident.severity
-    ctx.console.print(
-        f"Incident {incident.id}: severity {severity.level.value} ({severity.score:g})."
-    )
+    done = ctx.service().post(_path(incident_id, "assess"), {"circumstances": circumstances or []})
+    ctx.say(f"Incident {done['id']}: severity {done['severity']} ({done['score']:g}).")
 
 
 @incident_app.command("close")
-def incident_close(incident_id: IncidentId, vault: Vault_ = None, keyfile: Keyfile = None) -> None:
+def incident_close(incident_id: IncidentId) -> None:
     """Close the incident (its record and timeline are kept)."""
-    with ctx.person(vault, keyfile) as who:
-        incident = _desk(who).close(incident_id)
-    ctx.console.print(f"Incident {incident.id} closed.")
+    done = ctx.service().post(_path(incident_id, "close"))
+    ctx.say(f"Incident {done['id']} closed.")
 
 
 @incident_app.command("report")
@@ -225,97 +210,73 @@ def incident_report(
         typer.Option("--delay-reason", help="Why the notification comes after 72 hours."),
     ] = None,
     dpo_contact: Contact = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
-    """The notification draft for the CNIL with every art. 33(3) field and the timeline."""
+    """The notification draft for the CNIL with every art. 33(3) field and the timeline.
+
+    The service drafts it (and records the drafting); the files are written here, 0600.
+    """
     if md is None and pdf is None:
         raise UsageError("report: give --md FILE and/or --pdf FILE")
-    with ctx.person(vault, keyfile) as who:
-        draft = _desk(who).draft(incident_id, delay_reason=delay_reason, dpo_contact=dpo_contact)
+    draft = ctx.service().post(
+        _path(incident_id, "report"),
+        {
+            "markdown": md is not None,
+            "pdf": pdf is not None,
+            "delay_reason": delay_reason,
+            "dpo_contact": dpo_contact,
+        },
+    )
     written = []
     if md is not None:
-        draft.write_markdown(md)
+        write_private(md, str(draft["markdown"]))
         written.append(str(md))
     if pdf is not None:
-        draft.write_pdf(pdf)
+        write_private(pdf, base64.b64decode(draft["pdf"]))
         written.append(str(pdf))
-    ctx.console.print(f"Draft written: {', '.join(written)}.", markup=False, highlight=False)
-    if pdf is not None and font_files() is None:
+    ctx.say(f"Draft written: {', '.join(written)}.")
+    if pdf is not None and draft["core_font"]:
         ctx.err_console.print(
             "Warning: DejaVu fonts not installed (Debian fonts-dejavu-core); the PDF uses a core "
             "font and plain quotes."
         )
-    if draft.late:
+    if draft["late"]:
         ctx.err_console.print(
             "Warning: past the 72-hour deadline; the draft must state the reasons for the delay"
-            + (" (--delay-reason)." if "À COMPLÉTER" in draft.to_markdown() else ".")
+            + (" (--delay-reason)." if draft["incomplete"] else ".")
         )
 
 
 @incident_app.command("notify")
 def incident_notify(
     incident_id: IncidentId,
-    out: Annotated[Path, typer.Option("--out", help="Empty folder for the letters (0700).")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Empty folder for the letters (0700), on the service's host."),
+    ],
     dpo_contact: Contact = None,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Letters per PDF file.")] = 500,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
-    """Letters (art. 34) to the incident's recognised patients, one per page, PDF batches."""
-    with ctx.person(vault, keyfile) as who, ctx.progress_bar("Writing letters", None) as bar:
-        run = _desk(who).letters(
-            incident_id,
-            out,
-            dpo_contact=dpo_contact,
-            batch=batch,
-            total=lambda n: bar.update(bar.task_ids[0], total=n),
-            progress=lambda n: ctx.advance(bar, n),
-        )
-    ctx.console.print(
-        f"{run.letters} letters in {len(run.files)} PDF file(s) and index.json under {out} "
-        f"({run.without_address} without a postal address).",
-        markup=False,
-        highlight=False,
+    """Letters (art. 34) to the incident's recognised patients, one per page, PDF batches.
+
+    The service writes them into ``--out`` (made absolute) on its own host: names and
+    addresses never travel to this terminal.
+    """
+    lines = ctx.service().stream(
+        "POST",
+        _path(incident_id, "notify"),
+        {"out": str(out.absolute()), "dpo_contact": dpo_contact, "batch": batch},
+    )
+    run = ctx.follow(lines, "Writing letters")
+    ctx.say(
+        f"{run['letters']} letters in {len(run['files'])} PDF file(s) and index.json under {out} "
+        f"({run['without_address']} without a postal address)."
     )
 
 
-def _deadline_text(incident: Incident) -> str:
-    if incident.reported_at is not None:
-        late = " (late)" if incident.reported_at > incident.deadline else ""
-        return f"draft made {_local(incident.reported_at)}{late}"
-    return countdown(incident.deadline).english()
-
-
-def _per_lab(incident: Incident) -> str:
-    return ", ".join(f"{lab}: {len(ids)}" for lab, ids in sorted(incident.matched.items()))
-
-
-def _summary(incident: Incident) -> dict[str, Any]:
-    severity = incident.severity
-    left = countdown(incident.deadline)
-    return {
-        "id": incident.id,
-        "state": incident.state,
-        "title": incident.title,
-        "discovered_at": incident.discovered_at.isoformat(),
-        "deadline": incident.deadline.isoformat(),
-        "seconds_left": int(left.left.total_seconds()),
-        "reported_at": incident.reported_at.isoformat() if incident.reported_at else None,
-        "severity": severity.level.value,
-        "score": severity.score,
-        "matched": incident.matched_count,
-        "letters": incident.letters,
-    }
-
-
-def _detail(incident: Incident) -> dict[str, Any]:
-    """Everything but the patient ids."""
-    return {
-        **_summary(incident),
-        "circumstances": incident.circumstances.tokens(),
-        "matched_per_lab": {lab: len(ids) for lab, ids in incident.matched.items()},
-        "assessment": incident.severity.to_dict(),
-        "report": incident.report,
-        "timeline": [e.to_dict() for e in incident.timeline],
-    }
+def _deadline_text(incident: dict[str, Any]) -> str:
+    reported = incident.get("reported_at")
+    if reported:
+        when, deadline = (datetime.fromisoformat(x) for x in (reported, incident["deadline"]))
+        late = " (late)" if when > deadline else ""
+        return f"draft made {_local(reported)}{late}"
+    return str(incident["countdown"])

@@ -1,9 +1,11 @@
 """``etanche scan``: what personal and health data found files expose (issue 7 §1).
 
-Without a vault, no login is needed: the files are only read. With ``--vault``,
-a logged-in person allowed to scan (the DPO) also learns how many of our
-patients each lab has in the files, by blind index only, and the scan is an
-audit event.
+A local tool: the files are read here, with no login, and the leak scan is
+imported only when the command runs (polars and edsnlp load slowly). With
+``--vault``, a logged-in person allowed to scan (the DPO) also learns how many
+of our patients each lab has in the files: the rows' normalised identifiers go
+to the service, which matches them by blind index, audits the scan and answers
+counts per lab. No digest is computed here, no key is held.
 """
 
 from __future__ import annotations
@@ -16,25 +18,11 @@ import typer
 from rich.table import Table
 
 from etanche._files import write_private
-from etanche.access import Action
-from etanche.cli import _legacy as ctx
+from etanche.cli import _context as ctx
 from etanche.cli._app import app
-from etanche.cli._legacy import Keyfile
 
 if TYPE_CHECKING:  # imported when the command runs: polars and edsnlp load slowly
-    from etanche.leak.scan import ScanReport
-
-
-def scan_action() -> Action:
-    """The policy action of a vault-matching scan.
-
-    ``leak.scan`` (granted to the DPO, no compartment) once the policy has it;
-    until then, the DPO's incident action stands in for it.
-    """
-    try:
-        return Action("leak.scan")
-    except ValueError:
-        return Action.INCIDENT_MANAGE
+    from etanche.leak.scan import IdentifierSet, ScanReport
 
 
 @app.command()
@@ -47,31 +35,31 @@ def scan(
         Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
     ] = None,
     vault: Annotated[
-        str | None,
+        bool,
         typer.Option(
             "--vault",
-            help="Match the rows against this vault's patients (needs a login with the right).",
+            help="Match the rows against the vault's patients through the service "
+            "(needs a login with the right).",
         ),
-    ] = None,
-    keyfile: Keyfile = None,
+    ] = False,
 ) -> None:
     """Find personal and health data in found files: per category, masked samples.
 
     CSV/TSV, XLSX, JSON, NDJSON, SQL dumps, plain text and zip archives, any size.
     """
-    if vault is None:
-        report = _scan(paths, None)
-    else:
-        with ctx.authorized(vault, keyfile, scan_action(), {"files": len(paths)}) as (
-            store,
-            _,
-            event,
-        ):
-            report = _scan(paths, store)
-            event["rows"] = report.rows
-            event["tables"] = len(report.files)
-            event["matched"] = sum((report.vault_matches or {}).values())
-            event["labs"] = len(report.vault_matches or {})
+    client = ctx.service() if vault else None  # no session: refused before reading
+    report, identifiers = scan_files(paths, collect=vault)
+    if client is not None and identifiers is not None:
+        answer = client.post(
+            "/leak/scan/match",
+            {
+                "identifiers": [list(row) for row in identifiers.rows],
+                "files": len(paths),
+                "tables": len(report.files),
+                "rows": report.rows,
+            },
+        )
+        report.vault_matches = {str(k): int(n) for k, n in answer["vault_matches"].items()}
     if html is not None:
         from etanche.leak.scan import render_html
 
@@ -82,15 +70,16 @@ def scan(
     _print(report, html)
 
 
-def _scan(paths: list[Path], store: object) -> ScanReport:
-    from etanche.leak.scan import scan_paths
-    from etanche.vault import Vault
+def scan_files(paths: list[Path], *, collect: bool) -> tuple[ScanReport, IdentifierSet | None]:
+    """The local scan (with a progress bar on a terminal); ``collect`` keeps identifiers."""
+    from etanche.leak.scan import IdentifierSet, scan_paths
 
-    vault = store if isinstance(store, Vault) else None
+    identifiers = IdentifierSet() if collect else None
     if not ctx.err_console.is_terminal:
-        return scan_paths(paths, vault=vault)
+        return scan_paths(paths, identifiers=identifiers), identifiers
     with ctx.progress_bar("Scanning rows", None) as bar:
-        return scan_paths(paths, vault=vault, progress=lambda n: ctx.advance(bar, n))
+        report = scan_paths(paths, identifiers=identifiers, progress=lambda n: ctx.advance(bar, n))
+    return report, identifiers
 
 
 def _print(report: ScanReport, html: Path | None) -> None:

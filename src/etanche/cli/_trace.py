@@ -1,31 +1,31 @@
-"""``etanche export`` and ``etanche trace``: fingerprinted exports, naming a leak's source (F10)."""
+"""``etanche export`` and ``etanche trace``: fingerprinted exports, naming a leak's source (F10).
+
+Both are clients of the service. ``export`` asks the service to write the file
+at the absolute ``--out`` path on its own host (0600); ``trace`` names found
+files on the service's host and prints the report it answers; ``--html`` is
+written here, 0600.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from etanche._files import write_private
-from etanche.access import Action
-from etanche.audit._events import DetailValue
-from etanche.cli import _legacy as ctx
+from etanche.cli import _context as ctx
 from etanche.cli._app import app
-from etanche.cli._legacy import Keyfile, Vault_
-from etanche.errors import UsageError
-from etanche.leak.trace import Ledger, parse_marks
-from etanche.leak.trace._export import FORMATS, ExportRequest, parse_fields, write_export
-from etanche.leak.trace._files import FileTrace, trace_file
-from etanche.leak.trace._report import render_html, render_table, to_dict, verdict
 
 
 @app.command("export")
 def export_cmd(
     lab: Annotated[str, typer.Option("--lab", help="Lab whose patients are exported.")],
     recipient: Annotated[str, typer.Option("--recipient", help="Who receives the file.")],
-    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write (on the service's host; made absolute).")
+    ],
     fmt: Annotated[str, typer.Option("--format", help="csv (canonical columns) or fhir.")] = "csv",
     marks: Annotated[
         str | None,
@@ -48,85 +48,90 @@ def export_cmd(
         str | None,
         typer.Option("--fields", help="Comma-separated canonical fields (default: admin ones)."),
     ] = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Write a lab's patients for one recipient: fingerprinted, with canaries, in the ledger."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format: expected one of {', '.join(FORMATS)}")
-    request = ExportRequest(
-        lab_id=lab,
-        recipient=recipient,
-        purpose=purpose,
-        fmt=fmt,
-        out=out,
-        marks=parse_marks(marks),
-        canary_rate=canary_rate,
-        retention_days=retention_days,
-        fields=parse_fields(fields),
-    )
-    details: dict[str, DetailValue] = {"lab": lab, "recipient": recipient, "format": fmt}
-    with ctx.authorized(vault, keyfile, Action.EXPORT_CREATE, details, lab_id=lab) as (
-        store,
-        _,
-        event,
-    ):
-        Ledger(store).purge_expired()
-        entry = write_export(store, request)
-        event.update(
-            export_id=entry.export_id,
-            rows=len(entry.rows),
-            canaries=len(entry.canaries),
-            marks=",".join(sorted(entry.mark.marks)) or "none",
-        )
-    ctx.console.print(
-        f"Export {entry.export_id} for {entry.recipient}: {len(entry.rows)} patients and "
-        f"{len(entry.canaries)} canaries written to {out} ({fmt}); ledger entry kept until "
-        f"{entry.expires_at:%Y-%m-%d}.",
-        markup=False,
-        highlight=False,
+    target = out.absolute()
+    body = {
+        "lab": lab,
+        "recipient": recipient,
+        "out": str(target),
+        "format": fmt,
+        "marks": marks,
+        "canary_rate": canary_rate,
+        "retention_days": retention_days,
+        "purpose": purpose,
+        "fields": fields,
+    }
+    lines = ctx.service().stream("POST", "/exports", body)
+    done = ctx.follow(lines, f"Exporting lab {lab}")
+    expires = str(done.get("expires_at") or "")[:10] or "never"
+    ctx.say(
+        f"Export {done['export_id']} for {done['recipient']}: {done['rows']} patients and "
+        f"{done['canaries']} canaries written to {out} ({done['format']}); ledger entry kept "
+        f"until {expires}."
     )
 
 
 @app.command("trace")
 def trace_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Found files (any shape; folders walked).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Found files on the service's host (any shape; folders walked)."),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="JSON report on stdout.")] = False,
     html_out: Annotated[
         Path | None, typer.Option("--html", help="Also write an HTML report there.")
     ] = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Name the export a found file came from: canaries, fingerprints, row order, scope."""
-    details: dict[str, DetailValue] = {"files": len(files)}
-    traces: list[FileTrace] = []
-    with ctx.authorized(vault, keyfile, Action.LEAK_TRACE, details) as (store, _, event):
-        # Blind indexes and the ledger only: no compartment key is unwrapped.
-        ledger = Ledger(store)
-        ledger.purge_expired()
-        entries = ledger.entries()
-        for path in files:
-            traces.append(trace_file(path, entries, vault=store))
-        event.update(
-            exports_scored=len(entries),
-            rows=sum(t.result.found_rows for t in traces),
-            identified=sum(t.result.identified for t in traces),
-            accused=",".join(s.export_id for t in traces for s in t.result.sources) or None,
-        )
+    body = {"paths": [str(p.absolute()) for p in files], "html": html_out is not None}
+    answer = ctx.service().post("/leak/trace", body)
     if html_out is not None:
-        write_private(html_out, render_html(traces))
+        write_private(html_out, str(answer["html"]))
     if as_json:
-        typer.echo(json.dumps({"files": [to_dict(t) for t in traces]}))
+        ctx.echo_json({"files": answer["files"]})
         return
-    for trace in traces:
-        r = trace.result
-        ctx.console.print(
-            f"{trace.path}: {r.found_rows} rows, {r.identified} recognised, "
-            f"{r.exports} exports scored: {verdict(trace)}.",
-            markup=False,
-            highlight=False,
+    for trace in answer["files"]:
+        ctx.say(
+            f"{trace['file']}: {trace['rows']} rows, {trace['identified_rows']} recognised, "
+            f"{trace['exports_scored']} exports scored: {trace['verdict']}."
         )
-        if r.identified:
-            for table in render_table(trace):
+        if trace["identified_rows"]:
+            for table in _tables(trace):
                 ctx.console.print(table)
+
+
+_HEADERS = (
+    "export",
+    "recipient",
+    "date",
+    "rows in scope",
+    "canaries",
+    "marks agreeing",
+    "order tau",
+    "p (innocent, corrected)",
+    "verdict",
+)
+
+
+def _tables(trace: dict[str, Any]) -> list[Table]:
+    """One table per round of the attribution, as the service scored it."""
+    tables = []
+    for number, rnd in enumerate(trace["rounds"], start=1):
+        table = Table(
+            *_HEADERS, title=f"{trace['file']}: round {number}, {rnd['rows']} identified rows"
+        )
+        for s in rnd["ranking"]:
+            table.add_row(
+                s["export_id"],
+                s["recipient"],
+                (s["created_at"] or "-")[:10],
+                f"{s['rows_in_scope']} ({s['scope_share']:.0%})",
+                str(s["canary_hits"]),
+                f"{s['agreements']}/{s['marks_seen']} (chance {s['expected_agreements']:.1f})",
+                f"{s['order_concordance']:+.2f} on {s['order_rows']}",
+                s["p_corrected"],
+                "ACCUSED" if s["accused"] else "-",
+            )
+        tables.append(table)
+    return tables

@@ -5,15 +5,15 @@ none of them decides, logs or alerts on its own.
 """
 
 from etanche.access import NETWORK_WIDE, Actor, User
-from etanche.audit import AuditEvent, Outcome, VerificationReport
-from etanche.audit._alerts import Alert
-from etanche.audit._events import DetailValue
+from etanche.audit import Alert, AuditEvent, DetailValue, Outcome, VerificationReport
 from etanche.service._acts import Acts
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
 from etanche.service._door import Door, FormTokens
 from etanche.service._housekeeping import shred_expired_artefacts
+from etanche.service._incidents import IncidentService, incident_detail, incident_summary
 from etanche.service._keys import KeyService
+from etanche.service._leaks import ExportAsked, LeakService
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._patients import PatientService
 from etanche.service._people import Enrolment, People
@@ -42,8 +42,11 @@ __all__ = [
     "DetailValue",
     "Door",
     "Enrolment",
+    "ExportAsked",
     "FormTokens",
+    "IncidentService",
     "KeyService",
+    "LeakService",
     "Opener",
     "Outcome",
     "Oversight",
@@ -58,6 +61,8 @@ __all__ = [
     "actions_of",
     "allowed",
     "holds_clinical_role",
+    "incident_detail",
+    "incident_summary",
     "marker_for",
     "new_record_id",
     "patient_detail",

@@ -621,6 +621,27 @@ class Vault:
                 row = self._live_row(conn, patient_id)
         return self._decrypt(row)
 
+    def get_many(self, patient_ids: Sequence[str]) -> list[Patient]:
+        """Decrypt several live patients in one query, in the order asked (bulk exports).
+
+        A missing or erased id fails the whole read, as ``get`` would for it.
+        """
+        if not patient_ids:
+            return []
+        with self._engine.connect() as conn:
+            rows = {
+                r.id: r
+                for r in conn.execute(select(patients).where(patients.c.id.in_(list(patient_ids))))
+            }
+        found: list[Patient] = []
+        for patient_id in patient_ids:
+            row = rows.get(patient_id)
+            if row is None or row.erased_at is not None:
+                state = "not found" if row is None else "erased"
+                raise RecordNotFound(f"patient {patient_id}: {state}")
+            found.append(self._decrypt(row))
+        return found
+
     def specimens_of(self, patient_id: str) -> list[Specimen]:
         with self._engine.connect() as conn:
             row = self._just_read(patient_id) or self._live_row(conn, patient_id)

@@ -1,7 +1,8 @@
 """The DPO's incident pages: list with the 72-hour countdown, detail, timeline notes.
 
-Thin over ``IncidentDesk``: it asks the policy (``incident.manage``) and writes
-the audit events, as the CLI does. The detail page shows the art. 33 draft as
+Thin over the service's ``IncidentService``, the same operations the JSON API
+(and so the CLI) calls: the service asks the policy (``incident.manage``) and
+writes the audit events; the pages only render. The detail page shows the art. 33 draft as
 it would be printed now (the same sections as ``etanche incident report``);
 drafting it for the CNIL, and the letters, stay on the command line, where the
 files go to a folder the DPO chooses.
@@ -13,11 +14,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from etanche.leak.incident import Incident, IncidentDesk, countdown
+from etanche.leak.incident import Incident, countdown
 from etanche.leak.incident._notification import fr_datetime
+from etanche.service import IncidentService
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import field, form_data, render
 from etanche.web._state import Person
+from etanche.web.api._incidents import incidents
 
 router = APIRouter(tags=["pages"])
 
@@ -39,11 +42,9 @@ _FLASHES = {
 }
 
 
-def _desk(person: Person) -> IncidentDesk:
+def _desk(person: Person) -> IncidentService:
     # a session without compartment: the pages read incidents, never patients
-    return IncidentDesk(
-        person.state.vault.session(()), person.state.trail, person.actor, client=person.client
-    )
+    return incidents(person)
 
 
 def _row(incident: Incident) -> dict[str, object]:
@@ -109,7 +110,7 @@ def add_note(
 def _detail(
     request: Request,
     person: Person,
-    desk: IncidentDesk,
+    desk: IncidentService,
     incident: Incident,
     errors: dict[str, str],
     status: int,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +20,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _pdftext import pages
 
 from _cli import run
-from _staff import Staff
-from conftest import PASSPHRASE, mode_of
+from _service import Served, served
+from conftest import mode_of
 from etanche.access import Role
 from etanche.audit import AuditLog, Outcome
-from etanche.crypto import KdfCost
 from etanche.domain import Patient
 from etanche.exchange.legacy_csv import DELIMITER, ENCODING, LEGACY_COLUMNS, legacy_row
 from etanche.leak.incident import HEADINGS
 from etanche.synth import SynthConfig, generate
-from etanche.vault import Vault, parse_location
 
 SEED = 11
 CONTACT = "dpo@labos-iroise.example"
@@ -39,31 +38,15 @@ def ours() -> list[Patient]:
 
 
 @pytest.fixture
-def dpo_vault(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Path:
-    where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.delenv("ETANCHE_RULES", raising=False)
+def dpo_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """Our network served; a DPO (network-wide) and a receptionist of L01."""
     network = generate(SynthConfig(patients=80, labs=2, seed=SEED))
-    with Vault.create(
-        parse_location(str(where)), PASSPHRASE, kdf_cost=KdfCost.fast_for_tests()
-    ) as store:
-        for lab in network.labs:
-            store.add_lab(lab)
-        store.add_many((p, s) for batch in network.batches() for p, s in batch)
-        staff = Staff(store)
-        tokens = {
-            "dpo": staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"]),
-            "reception": staff.add("mquere", "Morgane Quéré", Role.RECEPTION, ["L01"]),
-        }
-    for name, token in tokens.items():
-        (tmp_path / name).write_text(token)
-        (tmp_path / name).chmod(0o600)
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "dpo"))
-    return where
+    with served(tmp_path, monkeypatch, network) as service:
+        monkeypatch.setenv("COLUMNS", "250")
+        service.add_person("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+        service.add_person("mquere", "Morgane Quéré", Role.RECEPTION, ["L01"])
+        service.as_person("aleroux")
+        yield service
 
 
 def addressee(patient: Patient) -> str:
@@ -80,13 +63,13 @@ def found_file(path: Path, leaked: list[Patient], strangers: list[Patient]) -> P
     return path
 
 
-def events(where: Path, action: str) -> list[tuple[int, object]]:
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
-        return list(AuditLog.for_vault(store).events(action=action, limit=10_000))
+def events(site: Served, action: str) -> list[tuple[int, object]]:
+    with site.open() as store, AuditLog.for_vault(store) as log:
+        return list(log.events(action=action, limit=10_000))
 
 
 def test_open_from_a_found_file_then_report_and_letters(
-    umask_022: None, dpo_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    umask_022: None, dpo_vault: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     patients = ours()
     leaked = [p for p in patients if p.nir][:12]
@@ -166,7 +149,7 @@ def test_open_from_a_found_file_then_report_and_letters(
 
 
 def test_open_without_files_and_a_late_report(
-    dpo_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    dpo_vault: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run(
         capsys,
@@ -198,16 +181,16 @@ def test_open_without_files_and_a_late_report(
     ],
 )
 def test_mistakes_give_one_clear_line(
-    dpo_vault: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    dpo_vault: Served, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     code, _, err = run(capsys, *argv)
     assert code in (2, 4) and message in err and "Traceback" not in err
 
 
 def test_a_receptionist_is_refused_and_the_refusal_logged(
-    dpo_vault: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    dpo_vault: Served, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(dpo_vault.parent / "reception"))
+    dpo_vault.as_person("mquere")
     code, _, err = run(capsys, "incident", "open", "--title", "x")
     assert code == 7 and "not allowed to the reception role" in err
     code, _, err = run(capsys, "incident", "list")

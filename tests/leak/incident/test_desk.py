@@ -26,8 +26,8 @@ from etanche.audit import AuditEvent, AuditLog, Outcome
 from etanche.audit._decoys import plant_decoys
 from etanche.domain import Patient
 from etanche.errors import PermissionDenied, RecordNotFound, UsageError
-from etanche.leak.incident import HEADINGS, INDEX, IncidentDesk, Level, parse_circumstances
-from etanche.service import Trail
+from etanche.leak.incident import HEADINGS, INDEX, Level, parse_circumstances
+from etanche.service import IncidentService, Trail
 from etanche.synth import SynthNetwork
 from etanche.vault import Documents, Vault
 
@@ -79,7 +79,7 @@ def world(loaded_vault: Vault, small_network: SynthNetwork) -> dict[str, Any]:
         "session": session,
         "trail": trail,
         "dpo": dpo,
-        "desk": IncidentDesk(session, trail, dpo, client="test"),
+        "desk": IncidentService(session, trail, dpo, client="test"),
         "affected": affected,
         "others": [p for p in patients if p not in affected],
     }
@@ -90,7 +90,7 @@ def open_incident(world: dict[str, Any], **kw: Any) -> Any:
     matched: dict[str, list[str]] = {}
     for p in affected:
         matched.setdefault(p.lab_id, []).append(p.id)
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     return desk.open(
         "Fichier de patients retrouvé sur un forum",
         discovered_at=kw.pop("discovered_at", T0),
@@ -110,7 +110,7 @@ def test_open_keeps_a_sealed_timeline_and_the_deadline(
     assert incident.matched_count == 10
     assert incident.severity.level is Level.VERY_HIGH
     assert [e.kind for e in incident.timeline] == ["discovered", "opened", "scan"]
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     again = desk.get(incident.id)
     assert again == incident
     assert [i.id for i in desk.list()] == [incident.id]
@@ -123,7 +123,7 @@ def test_open_keeps_a_sealed_timeline_and_the_deadline(
 
 def test_every_step_is_an_audit_event_with_ids_and_counts_only(world: dict[str, Any]) -> None:
     incident = open_incident(world)
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     desk.note(incident.id, "Hébergeur contacté pour retrait du fichier.", measure=True)
     desk.close(incident.id)
     logged = events(world["vault"], "incident.manage")
@@ -138,7 +138,7 @@ def test_every_step_is_an_audit_event_with_ids_and_counts_only(world: dict[str, 
 @SQLITE_ONLY
 def test_notes_assessment_and_closing(world: dict[str, Any]) -> None:
     incident = open_incident(world)
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     with pytest.raises(UsageError, match="note: must not be empty"):
         desk.note(incident.id, "   ")
     lower = desk.assess(incident.id, ["copied"])
@@ -153,7 +153,7 @@ def test_notes_assessment_and_closing(world: dict[str, Any]) -> None:
 
 @SQLITE_ONLY
 def test_a_discovery_in_the_future_or_without_zone_is_refused(world: dict[str, Any]) -> None:
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     with pytest.raises(UsageError, match="future"):
         desk.open("x", discovered_at=T0 + timedelta(days=1), now=T0)
     with pytest.raises(UsageError, match="time zone"):
@@ -164,7 +164,7 @@ def test_the_draft_has_every_art_33_field_in_markdown_and_pdf(
     world: dict[str, Any], tmp_path: Path
 ) -> None:
     incident = open_incident(world)
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     desk.note(incident.id, "Mots de passe du portail réinitialisés.", measure=True)
     draft = desk.draft(incident.id, now=T0 + timedelta(hours=30))
     assert not draft.late
@@ -194,7 +194,7 @@ def test_the_draft_has_every_art_33_field_in_markdown_and_pdf(
 @SQLITE_ONLY
 def test_a_late_draft_asks_for_the_reasons_of_the_delay(world: dict[str, Any]) -> None:
     incident = open_incident(world)
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     late = desk.draft(incident.id, now=T0 + timedelta(hours=80))
     assert late.late and "Motifs du retard : À COMPLÉTER" in late.to_markdown()
     explained = desk.draft(
@@ -210,7 +210,7 @@ def test_a_late_draft_asks_for_the_reasons_of_the_delay(world: dict[str, Any]) -
 
 def test_letters_go_to_the_affected_patients_only(world: dict[str, Any], tmp_path: Path) -> None:
     incident = open_incident(world)
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     out = tmp_path / "lettres"
     seen: list[int] = []
     run = desk.letters(incident.id, out, batch=4, progress=seen.append, total=seen.append)
@@ -269,7 +269,7 @@ def test_decoys_and_erased_patients_get_no_letter(world: dict[str, Any], tmp_pat
     erased = world["others"][0]
     vault.erase(erased.id)
     matched = {"L01": [world["affected"][0].id, decoy, erased.id]}
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     incident = desk.open("Fichier", report=scan_report(3, {"L01": 3}), matched=matched)
     run = desk.letters(incident.id, tmp_path / "out", dpo_contact=CONTACT)
     assert run.letters == 1
@@ -280,7 +280,7 @@ def test_decoys_and_erased_patients_get_no_letter(world: dict[str, Any], tmp_pat
 
 @SQLITE_ONLY
 def test_letters_need_a_dpo_contact(world: dict[str, Any], tmp_path: Path) -> None:
-    desk: IncidentDesk = world["desk"]
+    desk: IncidentService = world["desk"]
     incident = desk.open("Fichier", report=scan_report(1, {}), matched={})
     with pytest.raises(UsageError, match="dpo-contact"):
         desk.letters(incident.id, tmp_path / "out")
@@ -294,7 +294,7 @@ def test_other_roles_are_refused_and_the_refusal_logged(
     incident = open_incident(world)
     labs = ("L01",) if role in (Role.RECEPTION, Role.BIOLOGIST) else ("*",)
     someone = actor(world["staff"], role, f"x{role.value.replace('_', '')}", labs)
-    desk = IncidentDesk(world["vault"].session(()), world["trail"], someone)
+    desk = IncidentService(world["vault"].session(()), world["trail"], someone)
     with pytest.raises(PermissionDenied):
         desk.list()
     with pytest.raises(PermissionDenied):

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from _cli import run
-from _staff import Staff
+from _service import Served, served
 from etanche.access import Role
 from etanche.audit import AuditLog
-from etanche.cli._scan import scan_action
 from etanche.exchange import write_legacy_csv
 from etanche.synth import SynthConfig, generate
-from etanche.vault import Vault, parse_location
 
-PASSPHRASE = "correct horse battery staple"
 CONFIG = SynthConfig(patients=60, labs=3, seed=5)
 
 
@@ -42,6 +40,9 @@ def test_scan_without_vault_needs_no_login(
     leaked: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ETANCHE_VAULT", raising=False)
+    monkeypatch.delenv("ETANCHE_TOKEN", raising=False)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", "/nonexistent/session")
+    monkeypatch.setenv("ETANCHE_SERVICE", "unix:/nonexistent/service.sock")  # never reached
     monkeypatch.setenv("COLUMNS", "250")
     code, out, err = run(capsys, "scan", str(leaked))
     assert code == 0, err
@@ -51,6 +52,9 @@ def test_scan_without_vault_needs_no_login(
     assert "Our patients" not in out
     for value in _personal_values(leaked):
         assert value not in out
+    # matching needs a person: refused before any file is read
+    code, out, err = run(capsys, "scan", str(leaked), "--vault")
+    assert code == 7 and out == "" and "etanche login" in err
 
 
 def test_scan_json_follows_the_contract_and_html_is_self_contained(
@@ -80,58 +84,36 @@ def test_missing_path_is_one_line_and_exit_6(capsys: pytest.CaptureFixture[str])
 
 
 @pytest.fixture
-def dpo_vault(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Path:
-    where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.delenv("ETANCHE_RULES", raising=False)
-    assert run(capsys, "init")[0] == 0
-    code, _, err = run(
-        capsys, "synth", "--patients", str(CONFIG.patients), "--labs", "3", "--seed", "5"
-    )
-    assert code == 0, err
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
-        staff = Staff(store)
-        tokens = {
-            "dpo": staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"]),
-            "biologist": staff.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"]),
-        }
-    for name, token in tokens.items():
-        (tmp_path / name).write_text(token)
-        (tmp_path / name).chmod(0o600)
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "dpo"))
-    return where
+def dpo_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """The leaked network served; a DPO (network-wide) and a biologist of L01."""
+    with served(tmp_path, monkeypatch, generate(CONFIG)) as service:
+        monkeypatch.setenv("COLUMNS", "250")
+        service.add_person("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+        service.add_person("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
+        service.as_person("aleroux")
+        yield service
 
 
-def _scan_events(where: Path) -> list[tuple[str, str, int | None]]:
-    with (
-        Vault.open(parse_location(str(where)), PASSPHRASE) as store,
-        AuditLog.for_vault(store) as log,
-    ):
-        events = log.events(action=scan_action().value)
+def _scan_events(site: Served) -> list[tuple[str, str, int | None]]:
+    with site.open() as store, AuditLog.for_vault(store) as log:
+        events = log.events(action="leak.scan")
     return [(e.actor or "", e.outcome.value, e.details.get("matched")) for _, e in events]
 
 
 def test_vault_match_counts_our_patients_per_lab_and_is_audited(
-    dpo_vault: Path,
-    leaked: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    dpo_vault: Served, leaked: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(dpo_vault.parent / "biologist"))
-    code, out, _ = run(capsys, "scan", str(leaked), "--vault", str(dpo_vault))
+    dpo_vault.as_person("jmartin")
+    code, out, _ = run(capsys, "scan", str(leaked), "--vault")
     assert code == 7 and out == ""
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(dpo_vault.parent / "dpo"))
-    code, out, err = run(capsys, "scan", str(leaked), "--json", "--vault", str(dpo_vault))
+    dpo_vault.as_person("aleroux")
+    code, out, err = run(capsys, "scan", str(leaked), "--json", "--vault")
     assert code == 0, err
     matches = json.loads(out)["vault_matches"]
     assert sum(matches.values()) == CONFIG.patients
     assert set(matches) == {lab.id for lab in generate(CONFIG).labs}
     assert re.search(r"[0-9a-f]{32}", out) is None  # no pseudonymous patient id leaves
-    code, out, err = run(capsys, "scan", str(leaked), "--vault", str(dpo_vault))
+    code, out, err = run(capsys, "scan", str(leaked), "--vault")
     assert code == 0, err
     assert "Our patients in these files, per lab" in out and "etanche trace" in out
     events = _scan_events(dpo_vault)

@@ -5,47 +5,38 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from _cli import run
-from _staff import Staff
-from conftest import PASSPHRASE, mode_of
+from _service import Served, served
+from conftest import mode_of
 from etanche.access import Role
 from etanche.audit import AuditLog, Outcome
 from etanche.audit._decoys import is_decoy
 from etanche.leak.trace import Ledger
-from etanche.vault import Vault, parse_location
+from etanche.synth import SynthConfig, generate
 
 
 @pytest.fixture
-def site(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Path:
-    where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    monkeypatch.delenv("ETANCHE_RULES", raising=False)
-    assert run(capsys, "init")[0] == 0
-    code, _, err = run(capsys, "synth", "--patients", "120", "--labs", "2", "--seed", "11")
-    assert code == 0, err
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
-        staff = Staff(store)
-        tokens = {
-            "operator": staff.add("kmorvan", "Katell Morvan", Role.MIGRATION_OPERATOR, ["*"]),
-            "dpo": staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"]),
-            "reception": staff.add("jmartin", "Jeanne Martin", Role.RECEPTION, ["L01"]),
-        }
-    for name, token in tokens.items():
-        (tmp_path / name).write_text(token)
-        (tmp_path / name).chmod(0o600)
-    return where
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """A served vault of 120 patients in 2 labs; an operator, a DPO and a receptionist."""
+    network = generate(SynthConfig(patients=120, labs=2, seed=11))
+    with served(tmp_path, monkeypatch, network) as service:
+        service.add_person("kmorvan", "Katell Morvan", Role.MIGRATION_OPERATOR, ["*"])
+        service.add_person("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+        service.add_person("jmartin", "Jeanne Martin", Role.RECEPTION, ["L01"])
+        yield service
 
 
-def as_person(monkeypatch: pytest.MonkeyPatch, site: Path, name: str) -> None:
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(site.parent / name))
+PEOPLE = {"operator": "kmorvan", "dpo": "aleroux", "reception": "jmartin"}
+
+
+def as_person(site: Served, name: str) -> None:
+    site.as_person(PEOPLE[name])
 
 
 def export(capsys: pytest.CaptureFixture[str], out: Path, recipient: str, *extra: str) -> str:
@@ -58,12 +49,12 @@ def export(capsys: pytest.CaptureFixture[str], out: Path, recipient: str, *extra
 
 
 def test_export_then_trace_names_the_source(
-    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    as_person(monkeypatch, site, "operator")
+    as_person(site, "operator")
     ids = [export(capsys, tmp_path / f"e{i}.csv", f"Lab system {i}") for i in range(3)]
     fhir_id = export(capsys, tmp_path / "e.ndjson", "FHIR hub", "--format", "fhir")
-    with Vault.open(parse_location(str(site)), PASSPHRASE) as store:
+    with site.open() as store:
         entries = {e.export_id: e for e in Ledger(store).entries()}
         assert set(entries) == {*ids, fhir_id}
         canaries = [c for e in entries.values() for c in e.canaries]
@@ -84,7 +75,7 @@ def test_export_then_trace_names_the_source(
         for r in rows[:25]:
             names = ("birth_name", "first_names", "birth_date", "phone", "email", "nir")
             writer.writerow([r[n] for n in names])
-    as_person(monkeypatch, site, "dpo")
+    as_person(site, "dpo")
     code, out, err = run(capsys, "trace", str(leak), "--json", "--html", str(tmp_path / "r.html"))
     assert code == 0, err
     report = json.loads(out)["files"][0]
@@ -102,37 +93,34 @@ def test_export_then_trace_names_the_source(
     # terminal report: the verdict line names the export
     code, out, _ = run(capsys, "trace", str(leak))
     assert code == 0 and f"source named: {ids[1]}" in out
-    with (
-        Vault.open(parse_location(str(site)), PASSPHRASE) as store,
-        AuditLog.for_vault(store) as log,
-    ):
+    with site.open() as store, AuditLog.for_vault(store) as log:
         traced = log.events(action="leak.trace")
     assert len(traced) == 3 and traced[0][1].details["accused"] == ids[1]
 
 
 def test_trace_of_a_file_with_none_of_our_rows(
-    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    as_person(monkeypatch, site, "operator")
+    as_person(site, "operator")
     export(capsys, tmp_path / "e.csv", "Lab system")
     other = tmp_path / "other.csv"
     other.write_text("nom;prenom;tel\nDurand;Paul;06 00 00 00 01\n", encoding="utf-8")
-    as_person(monkeypatch, site, "dpo")
+    as_person(site, "dpo")
     code, out, err = run(capsys, "trace", str(other))
     assert code == 0, err
     assert "none of the rows of this file belongs to a patient of this vault" in out
 
 
 def test_who_may_export_and_trace(
-    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    as_person(monkeypatch, site, "reception")
+    as_person(site, "reception")
     code, _, err = run(
         capsys, "export", "--lab", "L01", "--recipient", "X", "--out", str(tmp_path / "x.csv")
     )
     assert code == 7 and "Traceback" not in err
     assert not (tmp_path / "x.csv").exists()
-    as_person(monkeypatch, site, "operator")
+    as_person(site, "operator")
     code, _, err = run(capsys, "trace", str(tmp_path))
     assert code == 7
     code, _, err = run(
@@ -143,11 +131,11 @@ def test_who_may_export_and_trace(
 
 
 def test_expired_ledger_entries_are_deleted(
-    site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    as_person(monkeypatch, site, "operator")
+    as_person(site, "operator")
     export(capsys, tmp_path / "e.csv", "Lab system", "--retention-days", "1")
-    with Vault.open(parse_location(str(site)), PASSPHRASE) as store:
+    with site.open() as store:
         ledger = Ledger(store)
         assert len(ledger.entries()) == 1
         assert ledger.purge_expired(datetime.now(UTC) + timedelta(days=2)) == 1
@@ -156,20 +144,19 @@ def test_expired_ledger_entries_are_deleted(
 
 def test_exports_and_trace_reports_are_private_whatever_the_umask(
     umask_022: None,
-    site: Path,
+    site: Served,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert mode_of(site) == 0o700 and mode_of(site / "vault.sqlite") == 0o600
-    as_person(monkeypatch, site, "operator")
+    assert mode_of(site.directory) == 0o700 and mode_of(site.directory / "vault.sqlite") == 0o600
+    as_person(site, "operator")
     folder = tmp_path / "exports"
     folder.mkdir()  # export wants an existing folder, and leaves its mode alone
     export(capsys, folder / "e.csv", "Lab system")
     export(capsys, folder / "e.ndjson", "FHIR hub", "--format", "fhir")
     assert mode_of(folder) == 0o755
     assert mode_of(folder / "e.csv") == mode_of(folder / "e.ndjson") == 0o600
-    as_person(monkeypatch, site, "dpo")
+    as_person(site, "dpo")
     report = tmp_path / "reports" / "r.html"
     code, _, err = run(capsys, "trace", str(folder / "e.csv"), "--html", str(report))
     assert code == 0, err

@@ -2,11 +2,11 @@
 
 GDPR art. 33 (notification to the supervisory authority within 72 hours of
 discovery) and art. 34 (communication to the persons when the risk is high).
-``IncidentDesk`` is what the CLI and the web pages use: every step decided by
-the policy and audited. The severity functions are pure.
+The operations people run (decided by the policy, audited) are the service's
+``etanche.service.IncidentService``; this package holds the model, the severity
+(pure functions), the draft and the letters.
 """
 
-from etanche.leak.incident._desk import IncidentDesk
 from etanche.leak.incident._letters import INDEX, LetterRun, LetterText, letter_text, write_letters
 from etanche.leak.incident._model import (
     DEADLINE,
@@ -53,7 +53,6 @@ __all__ = [
     "Entry",
     "Factor",
     "Incident",
-    "IncidentDesk",
     "LetterRun",
     "LetterText",
     "Level",

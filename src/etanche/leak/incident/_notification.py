@@ -143,6 +143,10 @@ class Notification:
         write_private(path, self.to_markdown())
 
     def write_pdf(self, path: Path) -> None:
+        write_private(path, self.to_pdf())
+
+    def to_pdf(self) -> bytes:
+        """The draft as a PDF document (A4, the same sections as the Markdown)."""
         pdf = new_pdf(self.title)
         pdf.set_auto_page_break(False)
         pdf.add_page()
@@ -168,7 +172,7 @@ class Notification:
             for item in section.items:
                 out.bullet(item)
             out.gap(1)
-        write_private(path, bytes(pdf.output()))
+        return bytes(pdf.output())
 
 
 def build_notification(

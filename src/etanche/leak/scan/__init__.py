@@ -16,6 +16,7 @@ from etanche.leak.scan._report import (
     ScanReport,
 )
 from etanche.leak.scan._scan import scan_paths
+from etanche.leak.scan._vault_match import IdentifierSet, match_identifiers, per_lab
 
 __all__ = [
     "CATEGORIES",
@@ -24,9 +25,12 @@ __all__ = [
     "ColumnRole",
     "FileFinding",
     "HealthCache",
+    "IdentifierSet",
     "ScanReport",
     "TablePlan",
     "detect_frame",
+    "match_identifiers",
+    "per_lab",
     "plan_table",
     "render_html",
     "role_mask",

@@ -34,7 +34,7 @@ from etanche.leak.scan._report import (
     FileFinding,
     ScanReport,
 )
-from etanche.leak.scan._vault_match import VaultMatcher
+from etanche.leak.scan._vault_match import IdentifierSet, VaultMatcher
 from etanche.vault import Vault
 
 __all__ = ["scan_paths", "scan_table"]
@@ -62,20 +62,26 @@ class _State:
     cache: HealthCache = field(default_factory=HealthCache)
     persons: list[pl.Series] = field(default_factory=list)
     matcher: VaultMatcher | None = None
+    identifiers: IdentifierSet | None = None
 
 
 def scan_paths(
     paths: Sequence[Path],
     *,
     vault: Vault | None = None,
+    identifiers: IdentifierSet | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ScanReport:
     """Scan files, directories and archives; ``progress`` gets the rows of each frame.
 
-    With ``vault``, rows are matched to our patients by blind index only.
+    With ``vault``, rows are matched to our patients by blind index only. With
+    ``identifiers``, each row's normalised identifiers are collected there for the
+    service to match (``match_identifiers``); nothing is matched here.
     """
     report = ScanReport()
-    state = _State(matcher=VaultMatcher(vault) if vault is not None else None)
+    state = _State(
+        matcher=VaultMatcher(vault) if vault is not None else None, identifiers=identifiers
+    )
     for path in paths:
         for file in found_files(path):
             report.bytes_read += file.stat().st_size
@@ -103,6 +109,8 @@ def scan_table(
             state.persons.append(_person_hashes(frame, found.extra["person"], parts[1:]))
         if state.matcher is not None:
             state.matcher.feed(frame, plan)
+        if state.identifiers is not None:
+            state.identifiers.feed(frame, plan)
         finding.rows += frame.height
         if progress is not None:
             progress(frame.height)

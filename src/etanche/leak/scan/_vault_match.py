@@ -11,7 +11,7 @@ its only index does when the row has just one.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 
@@ -25,58 +25,89 @@ from etanche.vault import NIR_INDEX as NIR
 from etanche.vault import PHONE_INDEX as PHONE
 from etanche.vault import Vault, name_dob_key
 
-__all__ = ["VaultMatcher"]
+__all__ = ["IdentifierSet", "Identifiers", "VaultMatcher", "match_identifiers", "per_lab"]
 
 _INDEXES = (NIR, NAME_DOB, PHONE, EMAIL)
 
 
-class VaultMatcher:
-    """Accumulates matched patients (id -> lab) over the frames of a scan."""
+Identifiers = tuple[str | None, str | None, str | None, str | None]
+"""One row's normalised NIR, name + birth date key, phone and e-mail (or None)."""
 
-    def __init__(self, vault: Vault) -> None:
-        self._vault = vault
-        self.matched: dict[str, str] = {}
-        self._cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+class IdentifierSet:
+    """The distinct identifier tuples of a scan's rows, normalised as the vault indexes them.
+
+    Collected where the files are (the DPO's machine); no key is needed. The
+    service turns them into blind-index digests and matches them
+    (``match_identifiers``): the client never computes a digest.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[Identifiers, None] = {}
 
     def feed(self, frame: pl.DataFrame, plan: TablePlan) -> None:
         values = _index_values(frame, plan)
         if values is None:
             return
-        self._resolve(values)
         for row in values.iter_rows():
-            keys = [(name, value) for name, value in zip(_INDEXES, row, strict=True) if value]
-            if not keys:
-                continue
-            votes: Counter[str] = Counter()
-            labs: dict[str, str] = {}
-            for key in keys:
-                for patient_id, lab in self._cache.get(key, ()):
-                    votes[patient_id] += 1
-                    labs[patient_id] = lab
-            need = min(2, len(keys))
-            for patient_id, count in votes.items():
-                if count >= need:
-                    self.matched[patient_id] = labs[patient_id]
+            if any(row):
+                self.rows[(row[0], row[1], row[2], row[3])] = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def match_identifiers(vault: Vault, rows: Iterable[Sequence[str | None]]) -> dict[str, str]:
+    """Matched patient id -> lab: two agreeing indexes, or the only one a row has."""
+    distinct = [tuple(row) for row in rows]
+    cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for position, name in enumerate(_INDEXES):
+        wanted = {row[position] for row in distinct if row[position]}
+        digests = {vault.index_digest(name, x): x for x in wanted if x}
+        for x in wanted:
+            if x:
+                cache[(name, x)] = []
+        if digests:
+            for digest, patient_id, lab in vault.patients_by_digest(name, list(digests)):
+                cache[(name, digests[digest])].append((patient_id, lab))
+    matched: dict[str, str] = {}
+    for row in distinct:
+        keys = [(name, value) for name, value in zip(_INDEXES, row, strict=True) if value]
+        if not keys:
+            continue
+        votes: Counter[str] = Counter()
+        labs: dict[str, str] = {}
+        for key in keys:
+            for patient_id, lab in cache.get(key, ()):
+                votes[patient_id] += 1
+                labs[patient_id] = lab
+        need = min(2, len(keys))
+        for patient_id, count in votes.items():
+            if count >= need:
+                matched[patient_id] = labs[patient_id]
+    return matched
+
+
+def per_lab(matched: dict[str, str]) -> dict[str, list[str]]:
+    """Matched patient ids grouped by lab, sorted."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for patient_id, lab in sorted(matched.items()):
+        out[lab].append(patient_id)
+    return dict(out)
+
+
+class VaultMatcher:
+    """Accumulates a scan's identifiers, then matches them in one vault (in-process use)."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+        self.identifiers = IdentifierSet()
+
+    def feed(self, frame: pl.DataFrame, plan: TablePlan) -> None:
+        self.identifiers.feed(frame, plan)
 
     def per_lab(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = defaultdict(list)
-        for patient_id, lab in sorted(self.matched.items()):
-            out[lab].append(patient_id)
-        return dict(out)
-
-    def _resolve(self, values: pl.DataFrame) -> None:
-        for name in _INDEXES:
-            wanted = {x for x in values[name].drop_nulls().unique() if (name, x) not in self._cache}
-            if not wanted:
-                continue
-            digests = {self._vault.index_digest(name, x): x for x in wanted}
-            for x in wanted:
-                self._cache[(name, x)] = []
-            for digest, patient_id, lab in self._lookup(name, list(digests)):
-                self._cache[(name, digests[digest])].append((patient_id, lab))
-
-    def _lookup(self, name: str, digests: list[bytes]) -> Iterable[tuple[bytes, str, str]]:
-        return self._vault.patients_by_digest(name, digests)
+        return per_lab(match_identifiers(self._vault, self.identifiers.rows))
 
 
 def _index_values(frame: pl.DataFrame, plan: TablePlan) -> pl.DataFrame | None:

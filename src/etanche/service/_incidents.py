@@ -1,4 +1,7 @@
-"""The DPO's incident desk: every step decided by the policy and audited.
+"""The DPO's incidents as the service runs them: every step decided and audited here.
+
+The CLI (over the JSON API) and the web pages call these operations and render
+their answers; neither decides nor records anything on its own.
 
 ``incident.manage`` covers opening, reading, notes, assessment, the draft to
 the CNIL and closing; ``leak.scan`` the scan of found files at opening;
@@ -22,13 +25,13 @@ from etanche.audit import DetailValue, Outcome, is_decoy
 from etanche.domain import Compartment, Patient
 from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
 from etanche.leak.incident._letters import LetterRun, letter_text, write_letters
-from etanche.leak.incident._model import CLOSED, KIND, OPEN, Entry, Incident
+from etanche.leak.incident._model import CLOSED, KIND, OPEN, Entry, Incident, countdown
 from etanche.leak.incident._notification import Notification, build_notification
 from etanche.leak.incident._severity import CIRCUMSTANCES, Circumstances, parse_circumstances
-from etanche.service import Trail
+from etanche.service._trail import Trail
 from etanche.vault import Documents, Vault
 
-__all__ = ["IncidentDesk"]
+__all__ = ["IncidentService", "incident_detail", "incident_summary"]
 
 INCIDENT = "incident"
 MAX_TITLE = 200
@@ -46,7 +49,7 @@ def _text(value: str, what: str, limit: int) -> str:
     return cleaned
 
 
-class IncidentDesk:
+class IncidentService:
     """Incidents of one person (the DPO) on one vault session."""
 
     def __init__(
@@ -69,13 +72,16 @@ class IncidentDesk:
         found: Sequence[Path] = (),
         report: Mapping[str, Any] | None = None,
         matched: Mapping[str, Sequence[str]] | None = None,
+        identifiers: Sequence[Sequence[str | None]] | None = None,
         progress: Callable[[int], None] | None = None,
         now: datetime | None = None,
     ) -> Incident:
         """Open an incident; with ``found`` files, scan them first (contract B).
 
         ``report`` and ``matched`` give an already made scan (its ``to_dict()``
-        and ``matched_patients``) instead of ``found``.
+        and ``matched_patients``) instead of ``found``. ``report`` with
+        ``identifiers`` is a scan made where the files are (the DPO's client):
+        its rows' normalised identifiers are matched here, as ``leak.scan``.
         """
         details: dict[str, DetailValue] = {"operation": "open"}
         self._decide(Action.INCIDENT_MANAGE, details)
@@ -91,6 +97,10 @@ class IncidentDesk:
             raise UsageError("open: give found files or a scan report, not both")
         if found:
             report, matched = self._scan(found, progress)
+        elif identifiers is not None:
+            if report is None:
+                raise UsageError("open: identifiers come with their scan report")
+            matched = self._match(report, identifiers)
         if circumstances is None:
             circumstances = Circumstances(confidentiality="copied" if report else None)
         incident_id = f"INC-{discovered.astimezone(UTC):%Y%m%d}-{secrets.token_hex(3)}"
@@ -159,6 +169,30 @@ class IncidentDesk:
         )
         self._record(Action.LEAK_SCAN, Outcome.OK, details)
         return report, matched
+
+    def _match(
+        self, report: Mapping[str, Any], identifiers: Sequence[Sequence[str | None]]
+    ) -> dict[str, list[str]]:
+        details: dict[str, DetailValue] = {
+            "operation": "scan",
+            "files": len(report.get("files") or ()),
+        }
+        self._decide(Action.LEAK_SCAN, details)
+        from etanche.leak.scan import match_identifiers, per_lab
+
+        found = self._run(
+            Action.LEAK_SCAN, details, lambda: match_identifiers(self.vault, identifiers)
+        )
+        matched = per_lab(found)
+        details.update(
+            {
+                "rows": int(report.get("rows") or 0),
+                "persons": int(report.get("persons") or 0),
+                "matched": len(found),
+            }
+        )
+        self._record(Action.LEAK_SCAN, Outcome.OK, details)
+        return matched
 
     # -- reading -------------------------------------------------------------------
     def list(self, *, state: str | None = None) -> list[Incident]:
@@ -296,9 +330,29 @@ class IncidentDesk:
     ) -> LetterRun:
         """Write the letters of the incident's matched patients into ``out``.
 
+        ``total`` hears the number of patients to write to, once decided.
+        """
+        job, count = self.letters_job(
+            incident_id, out, dpo_contact=dpo_contact, batch=batch, now=now
+        )
+        if total is not None:
+            total(count)
+        return job(progress)
+
+    def letters_job(
+        self,
+        incident_id: str,
+        out: Path,
+        *,
+        dpo_contact: str | None = None,
+        batch: int = 500,
+        now: datetime | None = None,
+    ) -> tuple[Callable[[Callable[[int], None] | None], LetterRun], int]:
+        """Decide the letters now; the returned job writes them into ``out`` (a long run).
+
         Decided per lab of the matched patients; the session unwraps the admin
         compartment only. Decoys and erased patients get no letter (counted).
-        ``total`` hears the number of patients to write to, once decided.
+        Also answers how many patients the job will consider.
         """
         details = self._about("notify", incident_id)
         self._decide(Action.INCIDENT_NOTIFY, details)
@@ -315,8 +369,6 @@ class IncidentDesk:
         )
         if not contact:
             raise UsageError("notify: give the DPO's contact (--dpo-contact) for the letters")
-        if total is not None:
-            total(incident.matched_count)
         skipped = {"decoys": 0, "erased": 0}
         written: list[str] = []
 
@@ -336,30 +388,36 @@ class IncidentDesk:
 
         text = letter_text(incident, dpo_name=self.dpo_name(), dpo_contact=contact)
         lab_rows = {lab.id: lab for lab in self.vault.labs()}
-        run = self._run(
-            Action.INCIDENT_NOTIFY,
-            details,
-            lambda: write_letters(
-                patients(), out, text, labs=lab_rows, batch=batch, progress=progress, now=now
-            ),
-        )
-        details.update(
-            {
-                "letters": run.letters,
-                "files": len(run.files),
-                "without_address": run.without_address,
-                "decoys_skipped": skipped["decoys"],
-                "erased_skipped": skipped["erased"],
-                "compartments": ",".join(sorted(c.value for c in granted)),
-            }
-        )
-        self._record(Action.INCIDENT_NOTIFY, Outcome.OK, details, [incident_id, *written])
-        moment = now or datetime.now(UTC)
-        note = f"{run.letters} lettres d'information aux patients (art. 34) préparées."
-        self._save(
-            _with(_replace(incident, letters=run.letters), "notify", self.actor, note, at=moment)
-        )
-        return run
+
+        def job(progress: Callable[[int], None] | None) -> LetterRun:
+            run = self._run(
+                Action.INCIDENT_NOTIFY,
+                details,
+                lambda: write_letters(
+                    patients(), out, text, labs=lab_rows, batch=batch, progress=progress, now=now
+                ),
+            )
+            details.update(
+                {
+                    "letters": run.letters,
+                    "files": len(run.files),
+                    "without_address": run.without_address,
+                    "decoys_skipped": skipped["decoys"],
+                    "erased_skipped": skipped["erased"],
+                    "compartments": ",".join(sorted(c.value for c in granted)),
+                }
+            )
+            self._record(Action.INCIDENT_NOTIFY, Outcome.OK, details, [incident_id, *written])
+            moment = now or datetime.now(UTC)
+            note = f"{run.letters} lettres d'information aux patients (art. 34) préparées."
+            self._save(
+                _with(
+                    _replace(incident, letters=run.letters), "notify", self.actor, note, at=moment
+                )
+            )
+            return run
+
+        return job, incident.matched_count
 
     # -- internals -----------------------------------------------------------------------
     def _about(self, operation: str, incident_id: str) -> dict[str, DetailValue]:
@@ -433,3 +491,37 @@ def _with(
 ) -> Incident:
     entry = Entry(at or datetime.now(UTC), actor.username, kind, text)
     return _replace(incident, timeline=(*incident.timeline, entry))
+
+
+# -- what an answer holds: counts and texts, never a patient id ------------------------------
+def incident_summary(incident: Incident, *, now: datetime | None = None) -> dict[str, Any]:
+    """The list row of an incident: deadline, countdown, severity, counts."""
+    severity = incident.severity
+    left = countdown(incident.deadline, now)
+    return {
+        "id": incident.id,
+        "state": incident.state,
+        "title": incident.title,
+        "discovered_at": incident.discovered_at.isoformat(),
+        "deadline": incident.deadline.isoformat(),
+        "seconds_left": int(left.left.total_seconds()),
+        "countdown": left.english(),
+        "reported_at": incident.reported_at.isoformat() if incident.reported_at else None,
+        "severity": severity.level.value,
+        "score": severity.score,
+        "matched": incident.matched_count,
+        "letters": incident.letters,
+    }
+
+
+def incident_detail(incident: Incident, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything but the patient ids."""
+    return {
+        **incident_summary(incident, now=now),
+        "circumstances": incident.circumstances.tokens(),
+        "matched_per_lab": {lab: len(ids) for lab, ids in sorted(incident.matched.items())},
+        "assessment": incident.severity.to_dict(),
+        "tell_persons": incident.severity.level.persons_to_be_told,
+        "report": incident.report,
+        "timeline": [e.to_dict() for e in incident.timeline],
+    }

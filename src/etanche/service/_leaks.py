@@ -1,0 +1,204 @@
+"""Exports, scans and traces as people run them: decided once, audited once, here.
+
+``export`` (migration operator, ``export.create``) writes a lab's marked file on
+the service's host; ``match`` (DPO, ``leak.scan``) counts our patients among the
+identifiers of a scan made where the found files are; ``trace`` (DPO,
+``leak.trace``) reads found files on the service's host and names their source.
+Identifiers and paths are never written to an audit event or a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from etanche.access import Action, Actor, Decision, Resource, can
+from etanche.audit import Outcome
+from etanche.audit._events import DetailValue
+from etanche.errors import EtancheError, PermissionDenied, UsageError
+from etanche.leak.trace import Ledger, LedgerEntry, parse_marks
+from etanche.leak.trace._export import FORMATS, ExportRequest, parse_fields, write_export
+from etanche.leak.trace._files import FileTrace, trace_file
+from etanche.service._trail import Trail
+from etanche.vault import Vault
+
+__all__ = ["ExportAsked", "LeakService"]
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportAsked:
+    """What the operator asked for, as the client sent it (checked by ``LeakService``)."""
+
+    lab: str
+    recipient: str
+    out: str
+    fmt: str = "csv"
+    marks: str | None = None
+    canary_rate: float = 0.001
+    retention_days: int = 3650
+    purpose: str = "export"
+    fields: str | None = None
+
+
+class LeakService:
+    """One person's exports, scans and traces on one vault session."""
+
+    def __init__(
+        self, vault: Vault, trail: Trail, actor: Actor, *, client: str | None = None
+    ) -> None:
+        self.vault = vault
+        self.trail = trail
+        self.actor = actor
+        self.client = client
+
+    # -- export (F10: every bulk output marked and in the ledger) ------------------------
+    def export(
+        self, asked: ExportAsked, *, progress: Callable[[int], None] | None = None
+    ) -> LedgerEntry:
+        """Write a lab's patients for one recipient at ``asked.out`` on this host (0600)."""
+        return self.export_job(asked)(progress)
+
+    def export_job(
+        self, asked: ExportAsked
+    ) -> Callable[[Callable[[int], None] | None], LedgerEntry]:
+        """Check and decide an export now; the returned job writes it (a long operation).
+
+        The policy decides once for the lab and grants the compartments the
+        planting of canaries needs; patients are read through the vault in bulk.
+        """
+        action = Action.EXPORT_CREATE
+        details: dict[str, DetailValue] = {
+            "lab": asked.lab,
+            "recipient": asked.recipient,
+            "format": asked.fmt,
+        }
+        decision = self._decide(action, "export", asked.lab, details)
+        if asked.fmt not in FORMATS:
+            raise UsageError(f"--format: expected one of {', '.join(FORMATS)}")
+        request = ExportRequest(
+            lab_id=asked.lab,
+            recipient=asked.recipient,
+            purpose=asked.purpose,
+            fmt=asked.fmt,
+            out=_absolute(asked.out, "--out"),
+            marks=parse_marks(asked.marks),
+            canary_rate=asked.canary_rate,
+            retention_days=asked.retention_days,
+            fields=parse_fields(asked.fields),
+        )
+        self.vault.unlock(decision.compartments)
+
+        def job(progress: Callable[[int], None] | None) -> LedgerEntry:
+            def work() -> LedgerEntry:
+                Ledger(self.vault).purge_expired()
+                return write_export(self.vault, request, progress=progress)
+
+            entry = self._run(action, details, work)
+            details.update(
+                export_id=entry.export_id,
+                rows=len(entry.rows),
+                canaries=len(entry.canaries),
+                marks=",".join(sorted(entry.mark.marks)) or "none",
+            )
+            self._record(action, Outcome.OK, details)
+            return entry
+
+        return job
+
+    # -- scan --vault -------------------------------------------------------------------
+    def match(
+        self,
+        identifiers: Sequence[Sequence[str | None]],
+        *,
+        files: int,
+        tables: int,
+        rows: int,
+    ) -> dict[str, int]:
+        """Our patients per lab among a scan's normalised identifiers (blind index only).
+
+        No compartment key is unwrapped; the matched ids stay here.
+        """
+        action = Action.LEAK_SCAN
+        details: dict[str, DetailValue] = {"files": files}
+        self._decide(action, "leak", None, details)
+        from etanche.leak.scan import match_identifiers, per_lab
+
+        matched = self._run(action, details, lambda: match_identifiers(self.vault, identifiers))
+        counts = {lab: len(ids) for lab, ids in sorted(per_lab(matched).items())}
+        details.update(rows=rows, tables=tables, matched=len(matched), labs=len(counts))
+        self._record(action, Outcome.OK, details)
+        return counts
+
+    # -- trace ----------------------------------------------------------------------------
+    def trace(self, paths: Sequence[str]) -> list[FileTrace]:
+        """Score every ledger entry against found files read on this host.
+
+        Blind indexes and the ledger only: no compartment key is unwrapped.
+        """
+        action = Action.LEAK_TRACE
+        details: dict[str, DetailValue] = {"files": len(paths)}
+        self._decide(action, "leak", None, details)
+
+        def work() -> tuple[int, list[FileTrace]]:
+            found = [self._found(p) for p in paths]
+            ledger = Ledger(self.vault)
+            ledger.purge_expired()
+            entries = ledger.entries()
+            return len(entries), [trace_file(p, entries, vault=self.vault) for p in found]
+
+        scored, traces = self._run(action, details, work)
+        details.update(
+            exports_scored=scored,
+            rows=sum(t.result.found_rows for t in traces),
+            identified=sum(t.result.identified for t in traces),
+            accused=",".join(s.export_id for t in traces for s in t.result.sources) or None,
+        )
+        self._record(action, Outcome.OK, details)
+        return traces
+
+    def _found(self, given: str) -> Path:
+        """A found file or folder: absolute, existing, and not the vault's own files."""
+        path = _absolute(given, "trace")
+        if not path.exists():
+            raise UsageError(f"trace: {given}: no such file or folder on the service's host")
+        home = self.vault.location.directory
+        if home is not None:
+            resolved, vault_dir = path.resolve(), Path(home).resolve()
+            if resolved == vault_dir or vault_dir in resolved.parents:
+                raise UsageError(f"trace: {given}: inside the vault's folder; copy it out first")
+        return path
+
+    # -- internals --------------------------------------------------------------------------
+    def _decide(
+        self,
+        action: Action,
+        kind: str,
+        lab: str | None,
+        details: dict[str, DetailValue],
+    ) -> Decision:
+        decision = can(self.actor, action, Resource(kind, lab))
+        if not decision.allowed:
+            self._record(action, Outcome.DENIED, {**details, "reason": decision.reason})
+            raise PermissionDenied(decision.reason)
+        return decision
+
+    def _run(self, action: Action, details: dict[str, DetailValue], work: Callable[[], _T]) -> _T:
+        try:
+            return work()
+        except EtancheError as exc:
+            self._record(action, Outcome.FAILED, {**details, "error": type(exc).__name__})
+            raise
+
+    def _record(self, action: Action, outcome: Outcome, details: dict[str, DetailValue]) -> None:
+        self.trail.record(self.actor, action, outcome, client=self.client, details=details)
+
+
+def _absolute(given: str, what: str) -> Path:
+    path = Path(given)
+    if not path.is_absolute():
+        raise UsageError(f"{what}: {given}: give an absolute path on the service's host")
+    return path
