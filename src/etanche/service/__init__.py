@@ -9,6 +9,7 @@ from etanche.service._custody import Custody, Opener
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._keys import KeyService
 from etanche.service._migration import marker_for, plan_marks
+from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._trail import SYSTEM, Trail
@@ -20,9 +21,11 @@ __all__ = [
     "Custody",
     "Enrolment",
     "KeyService",
+    "MigrationService",
     "Opener",
     "PatientService",
     "People",
+    "PlanText",
     "Trail",
     "marker_for",
     "patient_detail",
