@@ -1,8 +1,15 @@
-"""`etanche migrate` as the operator, the approvers and the recipient run it."""
+"""`etanche migrate` as the operator, the approvers and the recipient run it.
+
+Every person command is a client of the service (``served``): the service reads
+the plan's sources and writes the package on its own host; the CLI holds only
+session files. ``verify`` without ``--import`` and ``verify-certificate`` stay
+offline recipient tools.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,71 +17,75 @@ import pytest
 import yaml
 
 from _cli import run
-from _staff import Staff
-from conftest import PASSPHRASE, mode_of
+from _service import Served, served
+from conftest import mode_of
 from etanche.access import Role
 from etanche.audit import AuditLog
 from etanche.crypto import AgeIdentity
 from etanche.exchange import write_legacy_csv
 from etanche.synth import SynthConfig, generate
-from etanche.vault import Vault, parse_location
 
 NETWORK = SynthConfig(patients=150, labs=3, seed=5, invalid_nir_key=0.04)
-
-
-def _sessions(tmp_path: Path, staff: Staff, people: dict[str, Role]) -> dict[str, Path]:
-    files = {}
-    for username, role in people.items():
-        token = staff.add(username, username.capitalize() + " Durand", role, ["*"])
-        path = tmp_path / f"session-{username}"
-        path.write_text(token)
-        path.chmod(0o600)
-        files[username] = path
-    return files
+PEOPLE = {
+    "pgirard": ("Pierre Girard", Role.MIGRATION_OPERATOR),
+    "cbernard": ("Claire Bernard", Role.LAB_ADMIN),
+    "alefevre": ("Anne Lefevre", Role.DPO),
+}
 
 
 @pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> dict[str, object]:
-    where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    assert run(capsys, "init")[0] == 0
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
+    """A served vault holding the network's labs (its patients are in the source file)."""
     network = generate(NETWORK)
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
-        for lab in network.labs:
-            store.add_lab(lab)
-        sessions = _sessions(
-            tmp_path,
-            Staff(store),
-            {"pgirard": Role.MIGRATION_OPERATOR, "cbernard": Role.LAB_ADMIN, "alefevre": Role.DPO},
-        )
-    source = tmp_path / "export.csv"
-    write_legacy_csv(network, source)
-    recipient = AgeIdentity.generate()
-    (tmp_path / "recipient.key").write_text(recipient.secret_text() + "\n")
-    plan = {
-        "plan": "bionord-2026-02",
-        "controller": {"name": "Groupe BioNord", "labs": ["L01", "L02", "L03"]},
-        "processor": {"name": "LabSoft SAS", "contact": "dpo@labsoft.example"},
-        "purpose": "Move L01 to the new lab system",
-        "source": {"format": "legacy-csv", "path": "export.csv"},
-        "scope": {"labs": ["L01"]},
-        "fields": {"admin": ["birth_name", "first_names", "sex", "birth_date", "nir"]},
-        "recipients": [{"name": "NewLIS SAS", "age": recipient.public_text()}],
-        "retention": {"expires": "2099-01-31"},
-        "approvers": [
-            {"username": "cbernard", "role": "lab"},
-            {"username": "alefevre", "role": "dpo"},
-        ],
-    }
-    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
-    return {"where": where, "sessions": sessions, "tmp": tmp_path, "network": network}
+    with served(tmp_path, monkeypatch) as service:
+        with service.open() as store:
+            for lab in network.labs:
+                store.add_lab(lab)
+        for username, (full_name, role) in PEOPLE.items():
+            service.add_person(username, full_name, role, ["*"])
+        source = tmp_path / "export.csv"
+        write_legacy_csv(network, source)
+        recipient = AgeIdentity.generate()
+        (tmp_path / "recipient.key").write_text(recipient.secret_text() + "\n")
+        plan = {
+            "plan": "bionord-2026-02",
+            "controller": {"name": "Groupe BioNord", "labs": ["L01", "L02", "L03"]},
+            "processor": {"name": "LabSoft SAS", "contact": "dpo@labsoft.example"},
+            "purpose": "Move L01 to the new lab system",
+            "source": {"format": "legacy-csv", "path": "export.csv"},
+            "scope": {"labs": ["L01"]},
+            "fields": {"admin": ["birth_name", "first_names", "sex", "birth_date", "nir"]},
+            "recipients": [{"name": "NewLIS SAS", "age": recipient.public_text()}],
+            "retention": {"expires": "2099-01-31"},
+            "approvers": [
+                {"username": "cbernard", "role": "lab"},
+                {"username": "alefevre", "role": "dpo"},
+            ],
+        }
+        (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+        yield {"served": service, "tmp": tmp_path, "network": network}
 
 
 def _as(monkeypatch: pytest.MonkeyPatch, setup: dict[str, object], username: str) -> None:
-    sessions = setup["sessions"]
-    assert isinstance(sessions, dict)
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(sessions[username]))
+    service = setup["served"]
+    assert isinstance(service, Served)
+    service.as_person(username)
+
+
+def _unconverted(monkeypatch: pytest.MonkeyPatch, setup: dict[str, object]) -> None:
+    """Commands of other groups not yet clients of the service (audit export-key,
+    trace) still open the vault themselves."""
+    service = setup["served"]
+    assert isinstance(service, Served)
+    monkeypatch.setenv("ETANCHE_VAULT", str(service.directory))
+    monkeypatch.setenv("ETANCHE_PASSPHRASE", service.passphrase)
+
+
+def _events(setup: dict[str, object], action: str | None = None) -> list:  # type: ignore[type-arg]
+    service = setup["served"]
+    assert isinstance(service, Served)
+    with service.open() as store:
+        return [e for _, e in AuditLog.for_vault(store).events(action=action)]
 
 
 def test_plan_approve_check_run_verify_close(umask_022, setup, monkeypatch, capsys) -> None:
@@ -90,6 +101,7 @@ def test_plan_approve_check_run_verify_close(umask_022, setup, monkeypatch, caps
     _as(monkeypatch, setup, "pgirard")
     code, _, err = run(capsys, "migrate", "approve", plan)
     assert code == 7, err  # the operator has no right to approve
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     _as(monkeypatch, setup, "alefevre")
     code, out, _ = run(capsys, "migrate", "approve", plan)
     assert code == 0 and "state approved" in out
@@ -111,6 +123,7 @@ def test_plan_approve_check_run_verify_close(umask_022, setup, monkeypatch, caps
 
     public_key = tmp / "network.pem"
     _as(monkeypatch, setup, "alefevre")
+    _unconverted(monkeypatch, setup)
     assert run(capsys, "audit", "export-key", str(public_key))[0] == 0
     code, out, err = run(
         capsys,
@@ -152,10 +165,17 @@ def test_plan_approve_check_run_verify_close(umask_022, setup, monkeypatch, caps
     (tmp / "cert.json").write_text(json.dumps(certificate))
     assert run(capsys, "migrate", "verify-certificate", str(tmp / "cert.json"))[0] == 5
 
-    with Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store:
-        actions = [e.action for _, e in AuditLog.for_vault(store).events()]
+    events = _events(setup)
+    actions = [e.action for e in events]
     for action in ("migration.plan", "migration.approve", "migration.run", "migration.close"):
         assert action in actions
+    outcomes = {(e.action, e.actor, str(e.outcome)) for e in events}
+    assert ("migration.approve", "pgirard", "denied") in outcomes  # refusals are audited
+    assert ("migration.run", "pgirard", "failed") in outcomes  # so are failures
+    checked = next(e for e in events if e.details.get("step") == "check")
+    assert checked.details["plan"] == "bionord-2026-02" and checked.details["records"] == 150
+    ran = next(e for e in events if e.action == "migration.run" and str(e.outcome) == "ok")
+    assert ran.details["records"] == report["valid"] and ran.client != "cli"
 
 
 def test_a_bad_plan_is_one_clear_line(setup, monkeypatch, capsys) -> None:
@@ -181,8 +201,10 @@ def test_the_next_command_after_expiry_shreds_the_package(setup, monkeypatch, ca
     _as(monkeypatch, setup, "pgirard")
     assert run(capsys, "migrate", "run", plan, "--out", str(tmp / "pkg"))[0] == 0
     assert (tmp / "pkg" / "manifest.json").exists()
+    service = setup["served"]
+    assert isinstance(service, Served)
     with (
-        Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store,
+        service.open() as store,
         store.engine.begin() as conn,  # the retention date has come
     ):
         conn.execute(
@@ -190,11 +212,12 @@ def test_the_next_command_after_expiry_shreds_the_package(setup, monkeypatch, ca
             .where(documents_table.c.id == "bionord-2026-02")
             .values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
         )
-    code, _, err = run(capsys, "whoami")
+    # the service's next migration operation, whoever asks, shreds what expired first
+    code, out, err = run(capsys, "migrate", "status", "--json")
     assert code == 0, err
     assert not (tmp / "pkg").exists()
-    with Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store:
-        closes = [e for _, e in AuditLog.for_vault(store).events(action="migration.close")]
+    assert json.loads(out)["plans"][0]["state"] == "closed"
+    closes = [e for e in _events(setup, "migration.close") if e.details.get("plan")]
     assert closes and closes[-1].actor == "system"
 
 
@@ -233,9 +256,12 @@ def test_a_leaked_package_is_traced_to_its_plan(setup, monkeypatch, capsys) -> N
         writer.writerows(rows)
 
     _as(monkeypatch, setup, "alefevre")
+    _unconverted(monkeypatch, setup)
     code, out, err = run(capsys, "trace", str(tmp / "leak.csv"), "--json")
     assert code == 0, err
-    with Vault.open(parse_location(str(setup["where"])), PASSPHRASE) as store:
+    service = setup["served"]
+    assert isinstance(service, Served)
+    with service.open() as store:
         exports = [e for e in Ledger(store).entries() if "bionord-2026-02" in e.purpose]
     assert len(exports) == 1
     sources = json.loads(out)["files"][0]["sources"]
@@ -259,32 +285,45 @@ def test_the_recipient_imports_and_the_marks_are_undone(setup, monkeypatch, caps
     assert run(capsys, "migrate", "run", str(plan_path), "--out", str(tmp / "pkg"))[0] == 0
 
     _as(monkeypatch, setup, "alefevre")
+    _unconverted(monkeypatch, setup)
     assert run(capsys, "audit", "export-key", str(tmp / "sender.pem"))[0] == 0
-    target = tmp / "target"
-    monkeypatch.setenv("ETANCHE_VAULT", str(target))
-    assert run(capsys, "init")[0] == 0
-    with Vault.open(parse_location(str(target)), PASSPHRASE) as store:
-        token = Staff(store).add("nrecipient", "Nora Recipient", Role.MIGRATION_OPERATOR, ["*"])
-    (tmp / "session-target").write_text(token)
-    (tmp / "session-target").chmod(0o600)
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp / "session-target"))
-    verify = ["migrate", "verify", str(tmp / "pkg"), "--identity", str(tmp / "recipient.key")]
-    code, _, err = run(capsys, *verify, "--import")
-    assert code == 2 and "--signer-key" in err  # never imported on the manifest's own key
-    code, out, err = run(
-        capsys, *verify, "--import", "--json", "--signer-key", str(tmp / "sender.pem")
-    )
-    assert code == 0, err
-    result = json.loads(out)
-    assert result["matches"] and result["canaries_dropped"] >= 2
-    expected = {
-        (p.birth_name, p.nir, p.emails[0] if p.emails else None)
-        for p in setup["network"].patients()  # type: ignore[attr-defined]
-        if p.lab_id == "L01"
-    }
-    with Vault.open(parse_location(str(target)), PASSPHRASE) as store:
-        got = {
+    monkeypatch.delenv("ETANCHE_VAULT")
+    # the recipient organisation's own service, on its own vault
+    with served(tmp / "target", monkeypatch) as target:
+        target.add_person("nrecipient", "Nora Recipient", Role.MIGRATION_OPERATOR, ["*"])
+        target.add_person("vreader", "Victor Reader", Role.AUDITOR, ["*"])
+        target.as_person("nrecipient")
+        verify = ["migrate", "verify", str(tmp / "pkg"), "--identity", str(tmp / "recipient.key")]
+        code, _, err = run(capsys, *verify, "--import")
+        assert code == 2 and "--signer-key" in err  # never imported on the manifest's own key
+        pinned = ["--signer-key", str(tmp / "sender.pem")]
+        target.as_person("vreader")
+        code, _, err = run(capsys, *verify, "--import", *pinned)
+        assert code == 7, err  # an auditor imports nothing
+        target.as_person("nrecipient")
+        code, _, err = run(capsys, *verify, "--import", "--signer-key", str(tmp / "recipient.key"))
+        assert code == 8 and "signature" in err, err  # the wrong pinned key rejects the package
+        code, out, err = run(capsys, *verify, "--import", "--json", *pinned)
+        assert code == 0, err
+        result = json.loads(out)
+        assert result["matches"] and result["canaries_dropped"] >= 2
+        assert result["signature"] == "pinned key"
+        expected = {
             (p.birth_name, p.nir, p.emails[0] if p.emails else None)
-            for p in (store.get(i) for i in store.patient_ids())
+            for p in setup["network"].patients()  # type: ignore[attr-defined]
+            if p.lab_id == "L01"
         }
-    assert len(got) == result["imported"] and got <= expected  # same writing as the source
+        with target.open() as store:
+            got = {
+                (p.birth_name, p.nir, p.emails[0] if p.emails else None)
+                for p in (store.get(i) for i in store.patient_ids())
+            }
+            imports = [e for _, e in AuditLog.for_vault(store).events(action="migration.import")]
+        assert len(got) == result["imported"] and got <= expected  # same writing as the source
+        outcomes = [(e.actor, str(e.outcome), e.details.get("error")) for e in imports]
+        assert outcomes == [
+            ("vreader", "denied", None),
+            ("nrecipient", "failed", "PackageRejected"),
+            ("nrecipient", "ok", None),
+        ]
+        assert imports[-1].details["imported"] == result["imported"]

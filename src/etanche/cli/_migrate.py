@@ -1,40 +1,25 @@
-"""``etanche migrate``: plan, approve, check, run, verify and close a migration."""
+"""``etanche migrate``: plan, approve, check, run, verify and close a migration.
+
+Person commands send the plan (its text and the absolute folder it was read
+from) to the service, which decides, audits, reads the sources and writes the
+package on its own host. ``verify`` without ``--import`` and
+``verify-certificate`` are the recipient's offline tools: they load the
+migration room only when run.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from etanche._files import write_private
-from etanche.access import Action
-from etanche.cli import _legacy as ctx
+from etanche.cli import _context as ctx
 from etanche.cli._app import app
-from etanche.cli._legacy import Keyfile, Vault_
-from etanche.crypto import AgeIdentity
-from etanche.errors import UsageError
-from etanche.leak.trace import unmark_row
-from etanche.migrate import (
-    CERTIFICATE_KIND,
-    MigrationPlan,
-    Plans,
-    build_package,
-    check_plan,
-    close_plan,
-    import_rows,
-    load_plan,
-    open_package,
-    package_rows,
-    verify_certificate,
-)
-from etanche.migrate._verify import Reconciliation
-from etanche.service import marker_for, plan_marks
-from etanche.vault import Documents
+from etanche.errors import ConfigError, UsageError
 
 migrate_app = typer.Typer(
     help="Safe migration: approved plans, minimal encrypted packages, signed deletion.",
@@ -49,52 +34,42 @@ Workers = Annotated[
 ]
 
 
-def _reporter(bar: Progress) -> Callable[[int], None]:
-    """A progress callback taking running totals (the migrate API reports totals)."""
-    last = [0]
-
-    def advance(done: int) -> None:
-        ctx.advance(bar, done - last[0])
-        last[0] = done
-
-    return advance
-
-
-def _lab_of(plan: MigrationPlan) -> str | None:
-    """The one lab a single-lab plan concerns; None (network-wide) for several."""
-    return plan.labs[0] if len(plan.labs) == 1 else None
+def _plan(path: Path) -> dict[str, str]:
+    """The plan as the service reads it: text, name as given, absolute folder."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), None, None, f"cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, None, "not valid UTF-8 YAML") from None
+    return {"text": text, "name": str(path), "folder": str(path.absolute().parent)}
 
 
-def _details(plan: MigrationPlan) -> dict[str, Any]:
-    return {"plan": plan.id, "plan_sha256": plan.sha256[:16]}
+def _read_text(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise UsageError(f"{option}: cannot read {path.name}") from None
 
 
 @migrate_app.command("plan")
-def register(plan_file: PlanFile, vault: Vault_ = None, keyfile: Keyfile = None) -> None:
+def register(plan_file: PlanFile) -> None:
     """Register a plan (again): it waits for its two named approvers."""
-    plan = load_plan(plan_file)
-    plan_marks(plan)
-    with ctx.authorized(
-        vault, keyfile, Action.MIGRATION_PLAN, _details(plan), lab_id=_lab_of(plan)
-    ) as (store, actor, _):
-        record = Plans(store).register(plan, actor.username)
-    names = " and ".join(a.username for a in plan.approvers)
-    ctx.console.print(
-        f"Plan {plan.id} registered (SHA-256 {plan.sha256[:16]}…), state {record.state}; "
+    done = ctx.service().post("/migrations/plan", _plan(plan_file))
+    names = " and ".join(done["approvers"])
+    ctx.say(
+        f"Plan {done['plan']} registered (SHA-256 {done['sha256'][:16]}…), state {done['state']}; "
         f"approvals needed from {names}."
     )
 
 
 @migrate_app.command()
-def approve(plan_file: PlanFile, vault: Vault_ = None, keyfile: Keyfile = None) -> None:
+def approve(plan_file: PlanFile) -> None:
     """Approve a registered plan as one of its two named approvers (signed)."""
-    plan = load_plan(plan_file)
-    with ctx.authorized(
-        vault, keyfile, Action.MIGRATION_APPROVE, _details(plan), lab_id=_lab_of(plan)
-    ) as (store, actor, event):
-        record = Plans(store).approve(plan, actor.username)
-        event["state"] = record.state
-    ctx.console.print(f"Plan {plan.id}: approved by {actor.username}; state {record.state}.")
+    done = ctx.service().post("/migrations/approve", _plan(plan_file))
+    ctx.say(f"Plan {done['plan']}: approved by {done['approved_by']}; state {done['state']}.")
 
 
 @migrate_app.command()
@@ -103,26 +78,14 @@ def check(
     as_json: AsJson = False,
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report.")] = None,
     workers: Workers = 1,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Dry run over the whole source: counts and located problems, nothing written."""
-    plan = load_plan(plan_file)
-    with ctx.authorized(
-        vault,
-        keyfile,
-        Action.MIGRATION_PLAN,
-        {**_details(plan), "step": "check"},
-        lab_id=_lab_of(plan),
-    ) as (_, _, event):
-        with ctx.progress_bar("Checking the source", None) as bar:
-            report = check_plan(plan, progress=_reporter(bar), workers=workers)
-        event.update(
-            records=report.records, valid=report.valid, rejected=report.in_scope - report.valid
-        )
-    data = report.to_dict()
+    body = {**_plan(plan_file), "workers": workers, "html": html is not None}
+    lines = ctx.service().stream("POST", "/migrations/check", body)
+    result = ctx.follow(lines, "Checking the source")
+    data: dict[str, Any] = result["report"]
     if html is not None:
-        write_private(html, report.to_html())
+        write_private(html, result["html"])
     if as_json:
         typer.echo(json.dumps(data))
         return
@@ -155,12 +118,10 @@ def _print_check(data: dict[str, Any]) -> None:
     ctx.console.print(problems)
     columns = data["columns"]
     if columns["refused_credentials"]:
-        ctx.console.print(
-            "Refused credential columns: " + ", ".join(columns["refused_credentials"])
-        )
+        ctx.say("Refused credential columns: " + ", ".join(columns["refused_credentials"]))
     if columns["free_text_for_review"]:
-        ctx.console.print("Free text to review: " + ", ".join(columns["free_text_for_review"]))
-    ctx.console.print(
+        ctx.say("Free text to review: " + ", ".join(columns["free_text_for_review"]))
+    ctx.say(
         f"{data['records']} records: {data['valid']} valid in scope, {data['rejected']} rejected, "
         f"{data['out_of_scope']} out of scope."
     )
@@ -171,36 +132,16 @@ def run(
     plan_file: PlanFile,
     out: Annotated[Path, typer.Option("--out", help="Package folder (resumes a killed run).")],
     workers: Workers = 1,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Build the encrypted, signed package of an approved plan (resumable)."""
-    plan = load_plan(plan_file)
-    with ctx.authorized(
-        vault, keyfile, Action.MIGRATION_RUN, _details(plan), lab_id=_lab_of(plan)
-    ) as (store, actor, event):
-        Plans(store).require_approved(plan)  # refuse before any progress is drawn
-        with ctx.progress_bar("Packaging", None) as bar:
-            result = build_package(
-                plan,
-                store,
-                out,
-                actor=actor.username,
-                progress=_reporter(bar),
-                outbound=marker_for(plan, store),
-                workers=workers,
-            )
-        event.update(
-            package=result.package_id,
-            records=result.records,
-            parts=result.parts,
-            resumed_parts=result.resumed_parts,
-        )
-    ctx.console.print(
-        f"Package {result.package_id}: {result.records} records and {result.canaries} canaries "
-        f"in {result.parts} parts "
-        f"({result.resumed_parts} from an earlier run), content {result.content_sha256[:16]}…, "
-        f"in {out}"
+    body = {**_plan(plan_file), "out": str(out.absolute()), "workers": workers}
+    lines = ctx.service().stream("POST", "/migrations/run", body)
+    result = ctx.follow(lines, "Packaging")
+    ctx.say(
+        f"Package {result['package']}: {result['records']} records and {result['canaries']} "
+        f"canaries in {result['parts']} parts "
+        f"({result['resumed_parts']} from an earlier run), "
+        f"content {result['content_sha256'][:16]}…, in {out}"
     )
 
 
@@ -212,13 +153,13 @@ def verify(
         Path | None,
         typer.Option("--signer-key", help="Sender's public key (PEM) to pin the signature."),
     ] = None,
-    into: Annotated[bool, typer.Option("--import", help="Import into --vault.")] = False,
+    into: Annotated[
+        bool, typer.Option("--import", help="Import through the service (your organisation's).")
+    ] = False,
     to_fhir: Annotated[Path | None, typer.Option("--to-fhir", help="Write FHIR NDJSON.")] = None,
     to_csv: Annotated[Path | None, typer.Option("--to-csv", help="Write canonical CSV.")] = None,
     as_json: AsJson = False,
     workers: Workers = 1,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Check a received package (signature, hashes, counts), then import or convert it."""
     if sum(bool(x) for x in (into, to_fhir, to_csv)) > 1:
@@ -226,47 +167,55 @@ def verify(
     if into and signer_key is None:
         # the manifest's own key proves nothing about who sent it: never import on it
         raise UsageError("--import: pin the sender's public key with --signer-key")
-    try:
-        key = AgeIdentity.from_text(identity.read_text(), field="--identity")
-    except OSError:
-        raise UsageError(f"--identity: cannot read {identity.name}") from None
-    pinned = signer_key.read_bytes() if signer_key is not None else None
-    with ctx.progress_bar("Verifying", None) as bar:
-        checked = open_package(
-            package,
-            [key],
-            signer_key_pem=pinned,
-            progress=_reporter(bar),
-        )
+    identity_text = _read_text(identity, "--identity")
+    pinned = _read_text(signer_key, "--signer-key") if signer_key is not None else None
     if into:
-        if not vault:
-            raise UsageError("--import: give the target vault with --vault")
-        with ctx.authorized(
-            vault, keyfile, Action.MIGRATION_IMPORT, {"package": checked.manifest["package_id"]}
-        ) as (store, _, event):
-            with ctx.progress_bar("Importing", checked.manifest["counts"]["records"]) as bar:
-                report = import_rows(
-                    checked, store, workers=workers, normalise=unmark_row, progress=_reporter(bar)
-                )
-            event.update(imported=report.imported, canaries_dropped=report.canaries_dropped)
+        body = {
+            "package": str(package.absolute()),
+            "identity": identity_text,
+            "signer_key_pem": pinned,
+            "workers": workers,
+        }
+        lines = ctx.service().stream("POST", "/migrations/import", body)
+        data = ctx.follow(lines, "Verifying and importing")
     else:
-        report = Reconciliation(checked.manifest)
-        rows = (record for _, _, record in package_rows(checked, report))
-        from etanche import exchange
-
-        if to_fhir is not None:
-            exchange.write_fhir_ndjson(rows, to_fhir)
-        elif to_csv is not None:
-            exchange.write_canonical_csv(rows, to_csv)
-        else:
-            for _ in rows:
-                pass
-    data = report.to_dict()
-    data["signature"] = "pinned key" if checked.pinned else "key in the manifest (not pinned)"
+        data = _verify_offline(package, identity_text, pinned, to_fhir, to_csv)
     if as_json:
         typer.echo(json.dumps(data))
         return
     _print_reconciliation(data)
+
+
+def _verify_offline(
+    package: Path,
+    identity_text: str,
+    pinned: str | None,
+    to_fhir: Path | None,
+    to_csv: Path | None,
+) -> dict[str, Any]:
+    """The recipient's local check (and conversion): no service, no vault."""
+    from etanche import exchange
+    from etanche.migrate import Reconciliation, open_received, package_rows
+
+    with ctx.progress_bar("Verifying", None) as bar:
+        checked = open_received(
+            package,
+            identity_text,
+            signer_key_pem=pinned.encode("utf-8") if pinned is not None else None,
+            progress=ctx.totals(bar),
+        )
+    report = Reconciliation(checked.manifest)
+    rows = (record for _, _, record in package_rows(checked, report))
+    if to_fhir is not None:
+        exchange.write_fhir_ndjson(rows, to_fhir)
+    elif to_csv is not None:
+        exchange.write_canonical_csv(rows, to_csv)
+    else:
+        for _ in rows:
+            pass
+    data = report.to_dict()
+    data["signature"] = "pinned key" if checked.pinned else "key in the manifest (not pinned)"
+    return data
 
 
 def _print_reconciliation(data: dict[str, Any]) -> None:
@@ -283,13 +232,17 @@ def _print_reconciliation(data: dict[str, Any]) -> None:
         )
     ctx.console.print(table)
     for compartment, c in data["per_compartment"].items():
-        ctx.console.print(f"{compartment}: {c['received']} values of {c['announced']} announced")
+        ctx.say(f"{compartment}: {c['received']} values of {c['announced']} announced")
     verdict = "match the manifest" if data["matches"] else "DIFFER from the manifest"
-    ctx.console.print(
+    ctx.say(
         f"Signature checked with the {data['signature']}; counts {verdict}; "
         f"{data['canaries_dropped']} canary records dropped, {data['imported']} imported. "
         f"The plan expires on {data['expires_at'][:10]}: delete this package and its key by then."
     )
+
+
+def _certificate_text(signed: dict[str, Any]) -> str:
+    return json.dumps(signed, indent=1, sort_keys=True) + "\n"
 
 
 @migrate_app.command()
@@ -298,25 +251,17 @@ def close(
     certificate: Annotated[
         Path | None, typer.Option("--certificate", help="Write the signed certificate here.")
     ] = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Destroy the plan's packages, shred their keys, write a signed deletion certificate."""
-    with ctx.authorized(vault, keyfile, Action.MIGRATION_CLOSE, {"plan": plan_id}) as (
-        store,
-        actor,
-        event,
-    ):
-        signed = close_plan(store, plan_id, actor=actor.username, reason="closed on demand")
-        event["artefacts"] = len(signed["certificate"]["artefacts"])
-    text = json.dumps(signed, indent=1, sort_keys=True)
+    signed = ctx.service().post(f"/migrations/{plan_id}/close")
     if certificate is not None:
-        write_private(certificate, text + "\n")
-    deleted = sum(1 for a in signed["certificate"]["artefacts"] if a["deleted"])
-    ctx.console.print(
+        write_private(certificate, _certificate_text(signed))
+    body = signed["certificate"]
+    deleted = sum(1 for a in body["artefacts"] if a["deleted"])
+    ctx.say(
         f"Plan {plan_id} closed: {deleted} files destroyed, "
-        f"{len(signed['certificate']['keys_shredded'])} keys shredded; certificate signed "
-        f"by key {signed['certificate']['signer']['key_id']}."
+        f"{len(body['keys_shredded'])} keys shredded; certificate signed "
+        f"by key {body['signer']['key_id']}."
     )
 
 
@@ -324,14 +269,11 @@ def close(
 def certificate_cmd(
     plan_id: Annotated[str, typer.Argument(help="Id of a closed plan.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write it (JSON).")],
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Write the signed deletion certificate of a closed plan."""
-    with ctx.authorized(vault, keyfile, Action.MIGRATION_CLOSE, {"plan": plan_id}) as (store, _, _):
-        signed = Documents(store).get(CERTIFICATE_KIND, plan_id).body
-    write_private(out, json.dumps(signed, indent=1, sort_keys=True) + "\n")
-    ctx.console.print(f"Certificate of plan {plan_id} written to {out}")
+    signed = ctx.service().post(f"/migrations/{plan_id}/certificate")
+    write_private(out, _certificate_text(signed))
+    ctx.say(f"Certificate of plan {plan_id} written to {out}")
 
 
 @migrate_app.command("verify-certificate")
@@ -342,38 +284,34 @@ def verify_certificate_cmd(
     ] = None,
 ) -> None:
     """Check a deletion certificate's signature offline; exit 5 if it fails."""
+    from etanche.migrate import verify_certificate
+
     try:
         signed = json.loads(certificate.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise UsageError(f"{certificate.name}: not a readable JSON certificate") from None
-    verify_certificate(signed, public_key.read_bytes() if public_key else None)
+    pem = None
+    if public_key is not None:
+        try:
+            pem = public_key.read_bytes()
+        except OSError:
+            raise UsageError(f"--public-key: cannot read {public_key.name}") from None
+    verify_certificate(signed, pem)
     plan = signed["certificate"]["plan"]["id"]
-    ctx.console.print(f"Certificate of plan {plan}: signature verifies.")
+    ctx.say(f"Certificate of plan {plan}: signature verifies.")
 
 
 @migrate_app.command()
-def status(as_json: AsJson = False, vault: Vault_ = None, keyfile: Keyfile = None) -> None:
+def status(as_json: AsJson = False) -> None:
     """Plans, their approvals, packages and certificates."""
-    with ctx.authorized(vault, keyfile, Action.MIGRATION_CLOSE) as (store, _, _):
-        records = Plans(store).all()
-    data: list[dict[str, Any]] = [
-        {
-            "plan": r.id,
-            "state": r.state,
-            "sha256": r.sha256,
-            "approvals": [a["username"] for a in r.approvals],
-            "expires_at": r.expires_at.isoformat() if r.expires_at else None,
-            "recipients": list(r.recipients),
-        }
-        for r in records
-    ]
+    data = ctx.service().get("/migrations")
     if as_json:
-        typer.echo(json.dumps({"plans": data}))
+        typer.echo(json.dumps(data))
         return
     table = Table(title="Migration plans")
     for column in ("plan", "state", "approvals", "expires", "recipients"):
         table.add_column(column)
-    for row in data:
+    for row in data["plans"]:
         table.add_row(
             row["plan"],
             row["state"],

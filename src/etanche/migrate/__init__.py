@@ -22,6 +22,7 @@ from etanche.migrate._verify import (
     Reconciliation,
     import_rows,
     open_package,
+    open_received,
     package_rows,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "import_rows",
     "load_plan",
     "open_package",
+    "open_received",
     "package_rows",
     "parse_plan",
     "shred_expired",

@@ -160,6 +160,22 @@ def open_package(
     )
 
 
+def open_received(
+    directory: Path,
+    identity_text: str,
+    *,
+    signer_key_pem: bytes | None,
+    progress: Callable[[int], None] | None = None,
+) -> CheckedPackage:
+    """The recipient's side of ``open_package``: its age identity as its key file's text.
+
+    Lets a recipient tool (the CLI offline, or the recipient's service importing)
+    open a package without handling key objects itself.
+    """
+    key = AgeIdentity.from_text(identity_text, field="--identity")
+    return open_package(directory, [key], signer_key_pem=signer_key_pem, progress=progress)
+
+
 def _part_plaintext(
     directory: Path, part: dict[str, Any], identities: Sequence[AgeIdentity]
 ) -> bytes:

@@ -15,6 +15,7 @@ from etanche.service._incidents import IncidentService, incident_detail, inciden
 from etanche.service._keys import KeyService
 from etanche.service._leaks import ExportAsked, LeakService
 from etanche.service._migration import marker_for, plan_marks
+from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._rights import (
@@ -47,11 +48,13 @@ __all__ = [
     "IncidentService",
     "KeyService",
     "LeakService",
+    "MigrationService",
     "Opener",
     "Outcome",
     "Oversight",
     "PatientService",
     "People",
+    "PlanText",
     "SearchTally",
     "SheetRights",
     "Trail",

@@ -3,7 +3,7 @@
 A package's rows pass the leak-tracing marker (fingerprints, canaries, ledger
 entry) chosen from the plan: which marks the recipient tolerates, how many
 canaries, how long the ledger keeps what tracing needs. Neither room knows the
-other; the CLI and the demo build the marker here.
+other; the migration service (and the demo) build the marker here.
 """
 
 from __future__ import annotations

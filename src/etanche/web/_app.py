@@ -190,4 +190,4 @@ def _status_for(exc: EtancheError) -> int:
         return 403
     if isinstance(exc, AccessError):
         return 401
-    return {2: 400, 3: 422, 4: 404, 5: 500, 6: 422}.get(exit_code_for(exc), 500)
+    return {2: 400, 3: 422, 4: 404, 5: 500, 6: 422, 8: 409}.get(exit_code_for(exc), 500)

@@ -1,0 +1,243 @@
+"""Migrations as people run them: plan, approve, check, run, import, close.
+
+Each operation is decided by the policy (the lab is taken from the plan: one
+lab for a single-lab plan, network-wide for several), performed on the
+service's own host (it reads the plan's sources and writes the package
+itself) and audited once, denials and failures included. The plan arrives as
+its YAML text and the absolute folder it was read from, so relative source
+paths resolve as they did when the operator's command read the file itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from etanche.access import Action, Actor, Resource, can
+from etanche.audit import Outcome
+from etanche.audit._events import DetailValue
+from etanche.errors import EtancheError, PermissionDenied, UsageError
+from etanche.leak.trace import unmark_row
+from etanche.migrate import (
+    CERTIFICATE_KIND,
+    CheckReport,
+    MigrationPlan,
+    PackageResult,
+    PlanRecord,
+    Plans,
+    Reconciliation,
+    build_package,
+    check_plan,
+    close_plan,
+    import_rows,
+    open_received,
+    parse_plan,
+)
+from etanche.service._housekeeping import shred_expired_artefacts
+from etanche.service._migration import marker_for, plan_marks
+from etanche.service._trail import Trail
+from etanche.vault import Documents, Vault
+
+__all__ = ["MigrationService", "PlanText"]
+
+Progress = Callable[[int], None]
+MIGRATION = "migration"
+
+
+@dataclass(frozen=True)
+class PlanText:
+    """A plan as the operator's command read it: its text, its file name, its folder."""
+
+    text: str
+    name: str
+    folder: str
+
+    def parse(self) -> MigrationPlan:
+        """Validate the plan; relative source paths resolve against ``folder``."""
+        base = Path(self.folder)
+        if not base.is_absolute():
+            raise UsageError(f"{self.name}: the plan's folder must be an absolute path")
+        return parse_plan(self.text.encode("utf-8"), source=self.name, base=base)
+
+
+def _lab_of(plan: MigrationPlan) -> str | None:
+    """The one lab a single-lab plan concerns; None (network-wide) for several."""
+    return plan.labs[0] if len(plan.labs) == 1 else None
+
+
+def _details(plan: MigrationPlan) -> dict[str, DetailValue]:
+    return {"plan": plan.id, "plan_sha256": plan.sha256[:16]}
+
+
+def _absolute(path: str, option: str) -> Path:
+    folder = Path(path)
+    if not folder.is_absolute():
+        raise UsageError(f"{option}: give an absolute path (the service resolves no other)")
+    return folder
+
+
+class MigrationService:
+    """One person's migration operations on one vault session, each audited once."""
+
+    def __init__(self, vault: Vault, trail: Trail, actor: Actor, *, client: str | None = None):
+        self.vault = vault
+        self.trail = trail
+        self.actor = actor
+        self.client = client
+
+    # -- the sender's side ---------------------------------------------------------
+    def register(self, given: PlanText) -> tuple[PlanRecord, tuple[str, ...]]:
+        """Register a plan's exact text (a changed text resets its approvals).
+
+        Returns the record and the user names of the approvers it waits for.
+        """
+        plan = given.parse()
+        plan_marks(plan)
+        with self._allowed(Action.MIGRATION_PLAN, _details(plan), _lab_of(plan)):
+            record = Plans(self.vault).register(plan, self.actor.username)
+        return record, tuple(a.username for a in plan.approvers)
+
+    def approve(self, given: PlanText) -> PlanRecord:
+        """Sign the plan as one of its two named approvers."""
+        plan = given.parse()
+        with self._allowed(Action.MIGRATION_APPROVE, _details(plan), _lab_of(plan)) as event:
+            record = Plans(self.vault).approve(plan, self.actor.username)
+            event["state"] = record.state
+        return record
+
+    def check(
+        self, given: PlanText, *, workers: int = 1, progress: Progress | None = None
+    ) -> CheckReport:
+        """Dry run over the whole source: counts and located problems, nothing written."""
+        plan = given.parse()
+        details = {**_details(plan), "step": "check"}
+        with self._allowed(Action.MIGRATION_PLAN, details, _lab_of(plan)) as event:
+            report = check_plan(plan, progress=progress, workers=workers)
+            event.update(
+                records=report.records,
+                valid=report.valid,
+                rejected=report.in_scope - report.valid,
+            )
+        return report
+
+    def run(
+        self,
+        given: PlanText,
+        out: str,
+        *,
+        workers: int = 1,
+        progress: Progress | None = None,
+    ) -> PackageResult:
+        """Build (or resume) the package of an approved plan in ``out`` (0700, files 0600)."""
+        plan = given.parse()
+        folder = _absolute(out, "--out")
+        with self._allowed(Action.MIGRATION_RUN, _details(plan), _lab_of(plan)) as event:
+            Plans(self.vault).require_approved(plan)  # refuse before any progress
+            result = build_package(
+                plan,
+                self.vault,
+                folder,
+                actor=self.actor.username,
+                progress=progress,
+                outbound=marker_for(plan, self.vault),
+                workers=workers,
+            )
+            event.update(
+                package=result.package_id,
+                records=result.records,
+                parts=result.parts,
+                resumed_parts=result.resumed_parts,
+            )
+        return result
+
+    def close(self, plan_id: str) -> dict[str, Any]:
+        """Destroy the plan's packages, shred their keys; the signed deletion certificate."""
+        with self._allowed(Action.MIGRATION_CLOSE, {"plan": plan_id}, None) as event:
+            signed = close_plan(
+                self.vault, plan_id, actor=self.actor.username, reason="closed on demand"
+            )
+            event["artefacts"] = len(signed["certificate"]["artefacts"])
+        return signed
+
+    def certificate(self, plan_id: str) -> dict[str, Any]:
+        """The signed deletion certificate of a closed plan."""
+        with self._allowed(Action.MIGRATION_CLOSE, {"plan": plan_id}, None):
+            body: dict[str, Any] = Documents(self.vault).get(CERTIFICATE_KIND, plan_id).body
+        return body
+
+    def status(self) -> list[PlanRecord]:
+        """Every plan, its approvals and expiry."""
+        with self._allowed(Action.MIGRATION_CLOSE, {}, None):
+            return Plans(self.vault).all()
+
+    # -- the recipient's side ------------------------------------------------------
+    def import_package(
+        self,
+        package: str,
+        identity_text: str,
+        signer_key_pem: str | None,
+        *,
+        workers: int = 1,
+        progress: Progress | None = None,
+    ) -> tuple[Reconciliation, bool]:
+        """Verify a received package against the pinned key, then import it, all or nothing.
+
+        Progress is one running total: rows checked, then rows checked plus rows
+        imported. Returns the reconciliation and whether the signature was pinned.
+        """
+        if not signer_key_pem:
+            # the manifest's own key proves nothing about who sent it: never import on it
+            raise UsageError("--import: pin the sender's public key with --signer-key")
+        folder = _absolute(package, "package")
+        with self._allowed(Action.MIGRATION_IMPORT, {}, None) as event:
+            checked_rows = [0]
+
+            def verifying(done: int) -> None:
+                checked_rows[0] = done
+                if progress is not None:
+                    progress(done)
+
+            def importing(done: int) -> None:
+                if progress is not None:
+                    progress(checked_rows[0] + done)
+
+            checked = open_received(
+                folder,
+                identity_text,
+                signer_key_pem=signer_key_pem.encode("utf-8"),
+                progress=verifying,
+            )
+            event["package"] = str(checked.manifest["package_id"])
+            report = import_rows(
+                checked, self.vault, workers=workers, normalise=unmark_row, progress=importing
+            )
+            event.update(imported=report.imported, canaries_dropped=report.canaries_dropped)
+        return report, checked.pinned
+
+    # -- decision and audit --------------------------------------------------------
+    @contextmanager
+    def _allowed(
+        self, action: Action, details: dict[str, DetailValue], lab_id: str | None
+    ) -> Iterator[dict[str, DetailValue]]:
+        """Decide, unwrap the granted compartments, then one event with the outcome."""
+        shred_expired_artefacts(self.vault, self.trail, client=self.client or "server")
+        extra: dict[str, DetailValue] = dict(details)
+        decision = can(self.actor, action, Resource(MIGRATION, lab_id))
+        if not decision.allowed:
+            extra["reason"] = decision.reason
+            self._event(action, Outcome.DENIED, extra)
+            raise PermissionDenied(decision.reason)
+        self.vault.unlock(decision.compartments)
+        try:
+            yield extra
+        except EtancheError as exc:
+            extra["error"] = type(exc).__name__
+            self._event(action, Outcome.FAILED, extra)
+            raise
+        self._event(action, Outcome.OK, extra)
+
+    def _event(self, action: Action, outcome: Outcome, details: dict[str, DetailValue]) -> None:
+        self.trail.record(self.actor, action, outcome, client=self.client, details=details)
