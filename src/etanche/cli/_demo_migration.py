@@ -1,41 +1,26 @@
-"""The demo's migration: the 2020 case replayed the way Étanche makes it go.
+"""The demo's migration and supervision, as people run them through the service.
 
 The old system's flat export (synthetic) is the source; the migration operator
 registers a plan for one lab and a few fields, the lab admin and the DPO approve
-it, the dry run reports, the package is built (fingerprinted, with canaries,
-age-encrypted to the new system), the recipient verifies it, and the plan is
-closed with a signed deletion certificate. Every step is an audit event.
+it, the dry run reports, the service builds the package (fingerprinted, with
+canaries, age-encrypted to the new system), the recipient verifies it on their
+side, and the DPO closes the plan with a signed deletion certificate. Then the
+DPO plants decoys and the auditor verifies the whole log with its public key.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from etanche._files import private_dir, write_private
-from etanche.access import Action, Actor, Resource, can
-from etanche.audit import Outcome
-from etanche.cli import _legacy as ctx
-from etanche.crypto import AgeIdentity
-from etanche.exchange import LEGACY_COLUMNS, write_legacy_csv
-from etanche.migrate import (
-    Plans,
-    Reconciliation,
-    build_package,
-    check_plan,
-    close_plan,
-    load_plan,
-    open_package,
-    package_rows,
-    verify_certificate,
-)
-from etanche.service import Trail, marker_for
-from etanche.synth import SynthNetwork
-from etanche.vault import Vault
+from etanche.cli import _context as ctx
+from etanche.cli._demo_cast import Cast
 
-__all__ = ["migration_tour"]
+__all__ = ["migration_tour", "supervision_tour"]
 
 
 def _plan(folder: Path, lab: str, labs: list[str], recipient: str) -> Path:
@@ -63,76 +48,93 @@ def _plan(folder: Path, lab: str, labs: list[str], recipient: str) -> Path:
     return path
 
 
-def _log(trail: Trail, actor: Actor, action: Action, **details: str | int) -> None:
-    trail.record(actor, action, Outcome.OK, client="demo", details=dict(details))
+def _body(plan: Path) -> dict[str, Any]:
+    return {"text": plan.read_text(encoding="utf-8"), "name": plan.name, "folder": str(plan.parent)}
 
 
-def migration_tour(
-    store: Vault, trail: Trail, actors: dict[str, Actor], network: SynthNetwork, directory: Path
-) -> None:
+def migration_tour(cast: Cast, network: Any, directory: Path) -> None:
     """Plan, approve, check, run, verify and close one lab's migration."""
+    from etanche.exchange import LEGACY_COLUMNS, write_legacy_csv
+    from etanche.migrate import (
+        Reconciliation,
+        new_recipient_identity,
+        open_received,
+        package_rows,
+    )
+
     say = ctx.console.print
     folder = directory / "migration"
     private_dir(folder)
     source = folder / "legacy-export.csv"
     write_legacy_csv(network, source)  # the old system's extract (synthetic)
-    recipient = AgeIdentity.generate()
+    secret, public = new_recipient_identity()
     lab = network.labs[0].id
-    plan = load_plan(_plan(folder, lab, [x.id for x in network.labs], recipient.public_text()))
-    operator, admin, dpo = actors["tguivarch"], actors["ylegoff"], actors["aleroux"]
-    plans = Plans(store)
-    plans.register(plan, operator.username)
-    _log(trail, operator, Action.MIGRATION_PLAN, plan=plan.id)
-    for approver in (admin, dpo):
-        plans.approve(plan, approver.username)
-        _log(trail, approver, Action.MIGRATION_APPROVE, plan=plan.id)
+    plan = _plan(folder, lab, [x.id for x in network.labs], public)
+    operator = cast.client("tguivarch")
+    registered = operator.post("/migrations/plan", _body(plan))
+    for approver in ("ylegoff", "aleroux"):
+        cast.client(approver).post("/migrations/approve", _body(plan))
+    fields = len(yaml.safe_load(plan.read_text())["fields"]["admin"]) + 1
     say(
-        f"\n[bold]Thomas Guivarch (migration operator)[/bold] registers plan {plan.id}: lab "
-        f"{lab}, {len(plan.allowed)} fields of the {len(LEGACY_COLUMNS)} columns of the old "
-        "export; Yannick Le Goff and Anne Le Roux approve it (signed)."
+        f"\n[bold]Thomas Guivarch (migration operator)[/bold] registers plan "
+        f"{registered['plan']}: lab {lab}, {fields} fields of the {len(LEGACY_COLUMNS)} columns "
+        "of the old export; Yannick Le Goff and Anne Le Roux approve it (signed)."
     )
-    report = check_plan(plan, workers=1).to_dict()
-    _log(trail, operator, Action.MIGRATION_PLAN, plan=plan.id, step="check")
+    checked = ctx.follow(
+        operator.stream("POST", "/migrations/check", {**_body(plan), "workers": 1}),
+        "Dry run",
+    )
+    report = checked["report"]
     refused = ", ".join(report["columns"]["refused_credentials"]) or "none"
     say(
         f"  dry run: {report['records']:,} rows read, {report['valid']:,} valid in scope, "
         f"{report['rejected']} rejected, {report['out_of_scope']:,} out of scope; "
         f"credential columns refused: {refused}."
     )
-    decision = can(operator, Action.MIGRATION_RUN, Resource("migration", lab))
-    store.unlock(decision.compartments)  # canaries are planted as decoys: lab keys needed
-    result = build_package(
-        plan,
-        store,
-        folder / "package",
-        actor=operator.username,
-        outbound=marker_for(plan, store),
-        workers=1,
+    package = folder / "package"
+    result = ctx.follow(
+        operator.stream(
+            "POST", "/migrations/run", {**_body(plan), "out": str(package), "workers": 1}
+        ),
+        "Packaging",
     )
-    _log(trail, operator, Action.MIGRATION_RUN, plan=plan.id, package=result.package_id)
     say(
-        f"  package {result.package_id}: {result.records:,} records and {result.canaries} "
-        f"canaries in {result.parts} age-encrypted parts, manifest signed, fingerprinted for "
-        "its recipient."
+        f"  package {result['package']}: {result['records']:,} records and {result['canaries']} "
+        f"canaries in {result['parts']} age-encrypted parts, manifest signed, fingerprinted for "
+        "its recipient (written by the service, folder 0700, files 0600)."
     )
-    checked = open_package(
-        folder / "package", [recipient], signer_key_pem=plans.signer.public_key_pem()
-    )
-    reconciliation = Reconciliation(checked.manifest)
-    received = sum(1 for _ in package_rows(checked, reconciliation))
+    opened = open_received(package, secret, signer_key_pem=None)
+    reconciliation = Reconciliation(opened.manifest)
+    received = sum(1 for _ in package_rows(opened, reconciliation))
     say(
-        f"  the new system verifies signature and hashes: {received:,} records, "
+        f"  the new system verifies signature and hashes on its side: {received:,} records, "
         f"{reconciliation.canaries_dropped} canaries dropped, counts match the manifest: "
         f"{reconciliation.matches}."
     )
-    signed = close_plan(store, plan.id, actor=dpo.username, reason="migration done")
-    _log(trail, dpo, Action.MIGRATION_CLOSE, plan=plan.id)
-    verify_certificate(signed, plans.signer.public_key_pem())
+    signed = cast.client("aleroux").post(f"/migrations/{registered['plan']}/close")
     certificate = folder / "deletion-certificate.json"
     write_private(certificate, json.dumps(signed, indent=1, sort_keys=True))
     source.unlink()
+    body = signed.get("certificate", signed)
     say(
-        f"  closed: {len(signed['certificate']['artefacts'])} files destroyed, "
-        f"{len(signed['certificate']['keys_shredded'])} key shredded, certificate signed "
+        f"  Anne Le Roux closes it: {len(body['artefacts'])} files destroyed, "
+        f"{len(body['keys_shredded'])} key shredded, certificate signed "
         f"({certificate.name}); the legacy export is deleted."
+    )
+
+
+def supervision_tour(cast: Cast) -> None:
+    """Decoys planted by the DPO; the log verified by the auditor with its public key only."""
+    say = ctx.console.print
+    dpo = cast.client("aleroux")
+    planted = dpo.post("/decoys/plant", {"count": 10})
+    alerts = dpo.get("/alerts", all="true")
+    from etanche.cli._audit import verify_through
+
+    report = verify_through(cast.client("lpriol"))
+    say(
+        f"\n[bold]Audit log[/bold]: {report['events']} events, {report['heads']} signed heads, "
+        f"verified by Louise Priol (auditor) with the public key only: "
+        f"{'OK' if report['ok'] else 'FAILED'}; {planted.get('planted', 10)} decoy patients "
+        f"planted; {len(alerts.get('alerts', []))} alerts raised so far."
     )

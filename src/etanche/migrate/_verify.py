@@ -160,6 +160,12 @@ def open_package(
     )
 
 
+def new_recipient_identity() -> tuple[str, str]:
+    """A fresh age key pair for a package's recipient: (secret key text, age1… public key)."""
+    identity = AgeIdentity.generate()
+    return identity.secret_text(), identity.public_text()
+
+
 def open_received(
     directory: Path,
     identity_text: str,
