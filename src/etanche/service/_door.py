@@ -15,7 +15,10 @@ from etanche.errors import PermissionDenied
 from etanche.names import Action
 from etanche.service._acts import Acts
 from etanche.service._core import Core
+from etanche.service._incidents import IncidentService
 from etanche.service._keys import KeyService
+from etanche.service._leaks import LeakService
+from etanche.service._migrations import MigrationService
 from etanche.service._patients import PatientService
 from etanche.service._people import People
 from etanche.service._rights import holds_clinical_role
@@ -75,6 +78,15 @@ class Door:
 
     def keys(self, actor: Actor, *, client: str | None = None) -> KeyService:
         return KeyService(self.core.vault.session(()), self.core.trail, actor, client=client)
+
+    def migrations(self, actor: Actor, *, client: str | None = None) -> MigrationService:
+        return MigrationService(self.core.vault.session(()), self.core.trail, actor, client=client)
+
+    def leaks(self, actor: Actor, *, client: str | None = None) -> LeakService:
+        return LeakService(self.core.vault.session(()), self.core.trail, actor, client=client)
+
+    def incidents(self, actor: Actor, *, client: str | None = None) -> IncidentService:
+        return IncidentService(self.core.vault.session(()), self.core.trail, actor, client=client)
 
     def oversight(self, actor: Actor, *, client: str | None = None) -> Oversight:
         return Oversight(

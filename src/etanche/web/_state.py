@@ -14,7 +14,10 @@ from etanche.service import (
     Core,
     Door,
     FormTokens,
+    IncidentService,
     KeyService,
+    LeakService,
+    MigrationService,
     Oversight,
     PatientService,
     People,
@@ -96,6 +99,15 @@ class Person:
 
     def people(self) -> People:
         return self.state.door.people(self.client)
+
+    def migrations(self) -> MigrationService:
+        return self.state.door.migrations(self.actor, client=self.client)
+
+    def leaks(self) -> LeakService:
+        return self.state.door.leaks(self.actor, client=self.client)
+
+    def incidents(self) -> IncidentService:
+        return self.state.door.incidents(self.actor, client=self.client)
 
 
 def server(request: Request) -> ServerState:

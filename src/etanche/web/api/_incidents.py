@@ -66,9 +66,7 @@ class NotifyBody(BaseModel):
 
 def incidents(person: Person) -> IncidentService:
     """The person's incident operations on a session holding no key yet (pages too)."""
-    return IncidentService(
-        person.state.vault.session(()), person.state.trail, person.actor, client=person.client
-    )
+    return person.incidents()
 
 
 @router.post("/incidents")

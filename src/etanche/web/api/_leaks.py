@@ -53,9 +53,7 @@ class TraceBody(BaseModel):
 
 def leaks(person: Person) -> LeakService:
     """The person's leak operations on a request-scoped session holding no key yet."""
-    return LeakService(
-        person.state.vault.session(()), person.state.trail, person.actor, client=person.client
-    )
+    return person.leaks()
 
 
 @router.post("/exports")

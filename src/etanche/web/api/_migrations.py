@@ -57,10 +57,7 @@ class ImportBody(BaseModel):
 
 def _service(person: Person) -> MigrationService:
     """On a request-scoped vault session holding no key until the policy grants one."""
-    state = person.state
-    return MigrationService(
-        state.vault.session(()), state.trail, person.actor, client=person.client
-    )
+    return person.migrations()
 
 
 @router.post("/migrations/plan")

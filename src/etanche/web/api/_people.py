@@ -45,7 +45,7 @@ class NewToken(BaseModel):
 
 
 def _people(request: Request, state: ServerState) -> People:
-    return People(state.vault, state.trail, client=_client(request))
+    return state.people(_client(request))
 
 
 def _client(request: Request) -> str:
