@@ -11,6 +11,7 @@ from etanche.service._keys import KeyService
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._patients import PatientService
 from etanche.service._people import Enrolment, People
+from etanche.service._supervision import Supervision
 from etanche.service._trail import SYSTEM, Trail
 from etanche.service._views import patient_detail, patient_summary
 
@@ -23,6 +24,7 @@ __all__ = [
     "Opener",
     "PatientService",
     "People",
+    "Supervision",
     "Trail",
     "marker_for",
     "patient_detail",

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from etanche.access import Actor, Sessions
-from etanche.service import Core, KeyService, PatientService, Trail
+from etanche.service import Core, KeyService, PatientService, Supervision, Trail
 from etanche.vault import Vault
 from etanche.web._config import WebConfig
 from etanche.web._security import Csrf, RateLimit
@@ -86,6 +86,16 @@ class Person:
     def keys(self) -> KeyService:
         return KeyService(
             self.state.vault.session(()), self.state.trail, self.actor, client=self.client
+        )
+
+    def supervision(self) -> Supervision:
+        state = self.state
+        return Supervision(
+            state.vault.session(()),
+            state.trail,
+            self.actor,
+            rules=state.config.rules,
+            client=self.client,
         )
 
 

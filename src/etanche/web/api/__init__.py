@@ -7,12 +7,12 @@ OpenAPI document (``/openapi.json``, for logged-in people only).
 
 from fastapi import APIRouter
 
-from etanche.web.api import _custody, _keys, _patients, _people
+from etanche.web.api import _custody, _keys, _patients, _people, _supervision
 
 PREFIX = "/api/v1"
 
 router = APIRouter()
-for _module in (_custody, _people, _patients, _keys):
+for _module in (_custody, _people, _patients, _keys, _supervision):
     router.include_router(_module.router)
 
 __all__ = ["PREFIX", "router"]
