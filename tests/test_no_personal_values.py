@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from _cli import run
-from _staff import Staff
-from conftest import PASSPHRASE
+from _service import Served, served
 from etanche.access import Role
 from etanche.domain import Patient
 from etanche.synth import SynthConfig, generate
-from etanche.vault import Vault, parse_location
 
 SEED = 11
 
@@ -32,27 +31,25 @@ def personal_values(patient: Patient) -> list[str]:
     return [v for v in values if len(v) >= 6]
 
 
+@pytest.fixture
+def service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> Iterator[Served]:
+    """The network served, every logger (the service's too) captured at DEBUG from the start."""
+    caplog.set_level(logging.DEBUG)
+    with served(tmp_path, monkeypatch, generate(SynthConfig(patients=80, labs=2, seed=SEED))) as s:
+        yield s
+
+
 def test_nothing_personal_leaves_in_clear(
+    service: Served,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("COLUMNS", "200")
-    assert run(capsys, "init")[0] == 0
-    assert run(capsys, "synth", "--patients", "80", "--labs", "2", "--seed", str(SEED))[0] == 0
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
-        staff = Staff(store)
-        token = staff.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
-        dpo = staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"])
-    for name, value in (("bio", token), ("dpo", dpo)):
-        (tmp_path / name).write_text(value)
-        (tmp_path / name).chmod(0o600)
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "bio"))
+    service.add_person("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
+    service.add_person("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+    service.as_person("jmartin")
     people = list(generate(SynthConfig(patients=80, labs=2, seed=SEED)).patients())
     mine = [p for p in people if p.lab_id == "L01" and p.nir and p.phones]
     other = next(p for p in people if p.lab_id == "L02" and p.nir)
@@ -80,13 +77,22 @@ def test_nothing_personal_leaves_in_clear(
     code, out, err = run(capsys, "show", mine[0].id)
     assert code == 4
     printed += [out, err]
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "dpo"))
-    for argv in (("alerts", "list", "--all", "--json"), ("audit", "show", "--json")):
+    service.as_person("aleroux")
+    for argv in (
+        ("alerts", "list", "--all", "--json"),
+        ("audit", "show", "--json"),
+        ("alerts", "rules", "--json"),
+        ("decoys", "count"),
+        ("audit", "head"),
+        ("audit", "prove", "3"),
+        ("audit", "export-key", str(tmp_path / "key.pem")),
+        ("audit", "verify", "--public-key", str(tmp_path / "key.pem"), "--json"),
+    ):
         code, out, err = run(capsys, *argv)
         assert code == 0, err
         printed += [out, err]
 
-    with sqlite3.connect(where / "vault.sqlite") as conn:
+    with sqlite3.connect(service.directory / "vault.sqlite") as conn:
         bodies = [bytes(r[0]).decode() for r in conn.execute("SELECT body FROM audit_events")]
         summaries = [r[0] for r in conn.execute("SELECT summary FROM alerts")]
     logs = [r.getMessage() for r in caplog.records]
@@ -100,17 +106,11 @@ def test_the_scan_would_see_a_revealed_value(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The check can fail: --reveal output does hold the values it looks for."""
-    where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    assert run(capsys, "init")[0] == 0
-    assert run(capsys, "synth", "--patients", "20", "--labs", "1", "--seed", str(SEED))[0] == 0
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
-        token = Staff(store).add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
-    (tmp_path / "bio").write_text(token)
-    (tmp_path / "bio").chmod(0o600)
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "bio"))
-    patient = next(p for p in generate(SynthConfig(patients=20, labs=1, seed=SEED)).patients())
-    code, out, _ = run(capsys, "show", patient.id, "--json", "--reveal")
+    network = generate(SynthConfig(patients=20, labs=1, seed=SEED))
+    with served(tmp_path, monkeypatch, network) as service:
+        service.add_person("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
+        service.as_person("jmartin")
+        patient = next(p for p in generate(SynthConfig(patients=20, labs=1, seed=SEED)).patients())
+        code, out, _ = run(capsys, "show", patient.id, "--json", "--reveal")
     assert code == 0
     assert any(value in out for value in personal_values(patient))

@@ -1,60 +1,50 @@
-"""``etanche alerts`` and ``etanche decoys`` as a DPO uses them: clear lines, exit codes."""
+"""``etanche alerts`` and ``etanche decoys`` as a DPO uses them: clear lines, exit codes.
+
+Clients of the running service: it holds the rules, the alerts and the keys
+that seal the decoys; the CLI holds a session file.
+"""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from _cli import run
-from _staff import Staff
-from conftest import PASSPHRASE
+from _service import Served, passphrase_provider, served
 from etanche.access import Role
 from etanche.audit._alerts import AlertEngine
 from etanche.audit._decoys import is_decoy
 from etanche.audit._events import AuditEvent, Outcome
 from etanche.audit._rules import load_rules
-from etanche.vault import Vault, parse_location
+from etanche.errors import ConfigError
+from etanche.service import Custody
+from etanche.synth import SynthConfig, generate
+from etanche.web import WebConfig, create_app
 
 T0 = datetime(2024, 4, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def supervised(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Path:
-    where = tmp_path / "v"
-    monkeypatch.setenv("ETANCHE_VAULT", str(where))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.delenv("ETANCHE_RULES", raising=False)
-    monkeypatch.delenv("ETANCHE_USER", raising=False)
-    assert run(capsys, "init")[0] == 0
-    code, _, err = run(capsys, "synth", "--patients", "60", "--labs", "3", "--seed", "5")
-    assert code == 0, err
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
-        staff = Staff(store)
-        tokens = {
-            "dpo": staff.add("aleroux", "Anne Le Roux", Role.DPO, ["*"]),
-            "dpo2": staff.add("pgall", "Pierre Gall", Role.DPO, ["*"]),
-            "biologist": staff.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"]),
-        }
-    for name, token in tokens.items():
-        (tmp_path / name).write_text(token)
-        (tmp_path / name).chmod(0o600)
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "dpo"))
-    return where
+def supervised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    network = generate(SynthConfig(patients=60, labs=3, seed=5))
+    with served(tmp_path, monkeypatch, network) as service:
+        service.add_person("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+        service.add_person("pgall", "Pierre Gall", Role.DPO, ["*"])
+        service.add_person("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
+        service.as_person("aleroux")
+        monkeypatch.setenv("COLUMNS", "250")
+        yield service
 
 
-def as_person(monkeypatch: pytest.MonkeyPatch, where: Path, name: str) -> None:
-    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(where.parent / name))
-
-
-def raise_alerts(where: Path) -> list[str]:
+def raise_alerts(service: Served) -> list[str]:
     """What the service's trail does on every audited operation."""
-    with Vault.open(parse_location(str(where)), PASSPHRASE) as store:
+    with service.open() as store:
         engine = AlertEngine(store.engine, load_rules())
         fired = engine.observe(AuditEvent("kim", "operator", "export.create", Outcome.OK, at=T0))
         fired += engine.observe(
@@ -63,9 +53,7 @@ def raise_alerts(where: Path) -> list[str]:
     return [a.id for a in fired]
 
 
-def test_decoys_plant_and_count(
-    supervised: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_decoys_plant_and_count(supervised: Served, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "decoys", "count")
     assert code == 0 and "0 decoy patients" in out
     code, out, err = run(capsys, "decoys", "plant", "4")
@@ -73,22 +61,25 @@ def test_decoys_plant_and_count(
     assert "Planted 4 decoy patients" in out
     code, out, _ = run(capsys, "decoys", "count")
     assert "4 decoy patients" in out
-    with Vault.open(parse_location(str(supervised)), PASSPHRASE) as store:
+    with supervised.open() as store:
         ids = store.patient_ids()
         found = [pid for pid in ids if is_decoy(store, pid)]
     assert len(ids) == 64 and len(found) == 4
-    as_person(monkeypatch, supervised, "biologist")
+    supervised.as_person("jmartin")
     code, _, err = run(capsys, "decoys", "count")
     assert code == 7 and "decoy.manage" in err
-    as_person(monkeypatch, supervised, "dpo")
+    supervised.as_person("aleroux")
     assert not any(pid in out for pid in found)  # ids are never printed
     code, _, err = run(capsys, "decoys", "plant", "0")
     assert code == 2 and "Traceback" not in err
+    with sqlite3.connect(supervised.directory / "vault.sqlite") as conn:
+        logged = conn.execute(
+            "SELECT actor, outcome FROM audit_events WHERE action = 'decoy.manage' ORDER BY seq"
+        ).fetchall()
+    assert logged == [("aleroux", "ok")] * 3 + [("jmartin", "denied")]
 
 
-def test_alerts_list_ack_workflow(
-    supervised: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_alerts_list_ack_workflow(supervised: Served, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "alerts", "list")
     assert code == 0 and "No open alert." in out
     first, second = raise_alerts(supervised)
@@ -101,7 +92,7 @@ def test_alerts_list_ack_workflow(
     assert code == 0 and first in out and "export" in out
     code, out, err = run(capsys, "alerts", "ack", first, "--note", "planned export")
     assert code == 0 and f"Alert {first} (export) acknowledged by aleroux" in out, err
-    as_person(monkeypatch, supervised, "dpo2")
+    supervised.as_person("pgall")
     code, out, err = run(capsys, "alerts", "ack", first)
     assert code == 2 and f"alert {first}: already acknowledged by aleroux" in err
     assert "Traceback" not in out + err
@@ -116,34 +107,60 @@ def test_alerts_list_ack_workflow(
     assert acked["acknowledged_at"] is not None
     code, _, err = run(capsys, "alerts", "ack", "0" * 32)
     assert code == 4 and "not found" in err
+    supervised.as_person("jmartin")
+    code, _, err = run(capsys, "alerts", "list")
+    assert code == 7 and "alert.read" in err
 
 
 def test_bad_rules_file_is_one_clear_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
-    # The rules file is checked before the vault is even looked for.
-    monkeypatch.setenv("ETANCHE_VAULT", str(tmp_path / "nowhere"))
-    monkeypatch.setenv("ETANCHE_PASSPHRASE", PASSPHRASE)
+    # A local check: no service, no session, no vault is needed to validate a file.
+    for name in ("ETANCHE_SERVICE", "ETANCHE_SESSION_FILE", "ETANCHE_TOKEN", "ETANCHE_RULES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ETANCHE_SERVICE", f"unix:{tmp_path / 'nowhere.sock'}")
     bad = tmp_path / "rules.yaml"
     bad.write_text("rules:\n  bulk_reads:\n    parameters:\n      threshold: lots\n")
-    code, out, err = run(capsys, "alerts", "list", "--rules", str(bad))
+    code, out, err = run(capsys, "alerts", "rules", "--rules", str(bad))
     assert code == 2
     assert "rule bulk_reads: parameters.threshold: expected an integer" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
-    monkeypatch.setenv("ETANCHE_RULES", str(bad))
-    code, _, err = run(capsys, "alerts", "rules")
-    assert code == 2 and "parameters.threshold" in err
+    # The service holds the rules: it refuses to start on a bad file, and says why.
+    with served(tmp_path / "good", monkeypatch) as service:
+        provider = passphrase_provider(service.location, service.passphrase)
+        app = create_app(WebConfig(service.location, Custody.unsealed(provider), rules=bad))
+        refused = pytest.raises(ConfigError, match=r"rule bulk_reads: parameters\.threshold")
+        with refused, TestClient(app):
+            pass
 
 
 def test_alerts_rules_shows_what_is_in_force(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("ETANCHE_RULES", raising=False)
-    code, out, _ = run(capsys, "alerts", "rules", "--json")
-    shown = json.loads(out)
-    assert code == 0 and shown["sinks"] == []
-    assert [r["name"] for r in shown["rules"]][:2] == ["bulk_reads", "export"]
     site = tmp_path / "rules.yaml"
     site.write_text("rules: {off_hours: {enabled: false}}\nsinks: [{type: logfile, path: a.log}]\n")
-    code, out, _ = run(capsys, "alerts", "rules", "--rules", str(site))
-    assert code == 0 and "off_hours" in out and "logfile (LogFileSink)" in out
+    with served(tmp_path / "plain", monkeypatch) as service:
+        service.add_person("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+        service.as_person("aleroux")
+        code, out, _ = run(capsys, "alerts", "rules", "--json")
+        shown = json.loads(out)
+        assert code == 0 and shown["sinks"] == []
+        assert [r["name"] for r in shown["rules"]][:2] == ["bulk_reads", "export"]
+        assert shown["source"].endswith("(packaged)")
+        # a local file is checked here and shown, whatever the service runs
+        code, out, _ = run(capsys, "alerts", "rules", "--rules", str(site))
+        assert code == 0 and "off_hours" in out and "logfile (LogFileSink)" in out
+        service.as_person("ylegoff")  # a lab admin: not a supervisor
+        code, _, err = run(capsys, "alerts", "rules")
+        assert code == 7 and "alert.read" in err
+    with served(tmp_path / "site", monkeypatch, rules=site) as service:
+        service.add_person("aleroux", "Anne Le Roux", Role.DPO, ["*"])
+        service.as_person("aleroux")
+        code, out, _ = run(capsys, "alerts", "rules")
+        assert code == 0 and "off_hours" in out and "logfile (LogFileSink)" in out
+        assert str(site) in out.replace("\n", "")
+        code, out, _ = run(capsys, "alerts", "rules", "--json")
+        off = {r["name"]: r for r in json.loads(out)["rules"]}["off_hours"]
+        assert off["enabled"] is False

@@ -19,14 +19,17 @@ Checks, each problem naming a seq or a head and never a value:
    ``unsigned_tail`` but is not a problem: those events are not yet protected
    by any signature, which is why heads are frequent and witnessed.
 
-Reads run in one snapshot (SQLite ``BEGIN``, PostgreSQL ``REPEATABLE READ``), so a
+``verify_rows`` does all of this over rows given as data (a log downloaded from
+the service and checked on the verifier's own machine, trusting nothing but the
+pinned public key); ``verify_log`` is the thin wrapper that reads them from a
+database, in one snapshot (SQLite ``BEGIN``, PostgreSQL ``REPEATABLE READ``), so a
 log verified while it is being written does not report false problems.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -87,6 +90,34 @@ class _Problems(list[str]):
         return [*self, *extra]
 
 
+# (seq, at, actor, role, action, outcome, body): one audit_events row as stored.
+EventRow = tuple[int, Any, str, str, str, str, bytes]
+# (seq, object_id): one audit_objects row.
+ObjectRow = tuple[int, str]
+
+
+def verify_rows(
+    heads: Sequence[SignedTreeHead],
+    events: Iterable[EventRow],
+    objects: Iterable[ObjectRow],
+    public_key_pem: bytes | str,
+    *,
+    against: SignedTreeHead | Sequence[SignedTreeHead] = (),
+    head_every: int = 1000,
+    head_interval_s: float = 60.0,
+    clock_slack_s: float = 5.0,
+) -> VerificationReport:
+    """Verify stored heads, events (by seq) and object rows (by seq) given as data.
+
+    ``events`` and ``objects`` are consumed once, in step, so a log of any size
+    streams through in bounded memory.
+    """
+    verifier = Verifier.from_pem(public_key_pem)
+    saved = [against] if isinstance(against, SignedTreeHead) else list(against)
+    run = _Run(verifier, saved, head_every, timedelta(seconds=head_interval_s + clock_slack_s))
+    return run.check(list(heads), iter(events), iter(objects))
+
+
 def verify_log(
     source: Engine | Connection,
     public_key_pem: bytes | str,
@@ -96,24 +127,37 @@ def verify_log(
     head_interval_s: float = 60.0,
     clock_slack_s: float = 5.0,
 ) -> VerificationReport:
-    """Verify every event and head; give the writer's ``head_every``/``head_interval_s``.
+    """``verify_rows`` over a database's own tables (the service's live check).
 
     ``source`` may be a Connection already inside a transaction (the tamper tests
     mutate rows and verify before rolling back); an Engine gets its own snapshot.
     """
-    verifier = Verifier.from_pem(public_key_pem)
-    saved = [against] if isinstance(against, SignedTreeHead) else list(against)
-    run = _Run(verifier, saved, head_every, timedelta(seconds=head_interval_s + clock_slack_s))
+    Verifier.from_pem(public_key_pem)  # a bad key fails before the database is read
+
+    def run(conn: Connection) -> VerificationReport:
+        rows = conn.execute(select(audit_heads).order_by(audit_heads.c.tree_size))
+        heads = [_head_from_row(row) for row in rows]
+        return verify_rows(
+            heads,
+            _events(conn),
+            _objects(conn),
+            public_key_pem,
+            against=against,
+            head_every=head_every,
+            head_interval_s=head_interval_s,
+            clock_slack_s=clock_slack_s,
+        )
+
     try:
         if isinstance(source, Connection):
-            return run.on(source)
+            return run(source)
         with source.connect() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN")
             else:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             try:
-                return run.on(conn)
+                return run(conn)
             finally:
                 conn.rollback()
     except (sa_exc.OperationalError, sa_exc.ProgrammingError):
@@ -134,16 +178,19 @@ class _Run:
         self.tail_window = tail_window
         self.problems = _Problems()
 
-    def on(self, conn: Connection) -> VerificationReport:
+    def check(
+        self,
+        stored: list[SignedTreeHead],
+        events: Iterator[EventRow],
+        objects: Iterator[ObjectRow],
+    ) -> VerificationReport:
         problems = self.problems
-        rows = conn.execute(select(audit_heads).order_by(audit_heads.c.tree_size))
-        stored = [_head_from_row(row) for row in rows]
         signed = [h for h in stored if self._signed(h, "head")]
         saved = [h for h in self.saved if self._signed(h, "saved head")]
         sizes = {h.tree_size for h in signed} | {h.tree_size for h in saved}
         roots: dict[int, bytes] = {0: EMPTY_ROOT}
         tail_times: deque[tuple[int, str]] = deque(maxlen=self.head_every)
-        count = self._stream(conn, sizes, roots, tail_times)
+        count = self._stream(events, objects, sizes, roots, tail_times)
 
         good: list[SignedTreeHead] = []
         for label, heads in (("head", signed), ("saved head", saved)):
@@ -178,7 +225,8 @@ class _Run:
 
     def _stream(
         self,
-        conn: Connection,
+        events: Iterator[EventRow],
+        objects: Iterator[ObjectRow],
         sizes: set[int],
         roots: dict[int, bytes],
         tail_times: deque[tuple[int, str]],
@@ -188,10 +236,9 @@ class _Run:
         frontier = MerkleFrontier()
         append = frontier.append
         decode = msgspec.json.decode
-        objects = _objects(conn)
         pending = next(objects, None)
         expected = 0
-        for seq, at, actor, role, action, outcome, raw in _stream_sql(conn, _EVENTS_SQL):
+        for seq, at, actor, role, action, outcome, raw in events:
             if seq != expected:
                 add(
                     f"seq {expected}"
@@ -269,9 +316,16 @@ class _Run:
         return tail
 
 
-def _objects(conn: Connection) -> Iterator[Any]:
+def _events(conn: Connection) -> Iterator[EventRow]:
+    """audit_events rows in seq order, as stored."""
+    for seq, at, actor, role, action, outcome, body in _stream_sql(conn, _EVENTS_SQL):
+        yield int(seq), at, actor, role, action, outcome, bytes(body)
+
+
+def _objects(conn: Connection) -> Iterator[ObjectRow]:
     """(seq, object_id) rows in seq order."""
-    yield from _stream_sql(conn, _OBJECTS_SQL)
+    for seq, object_id in _stream_sql(conn, _OBJECTS_SQL):
+        yield int(seq), object_id
 
 
 def _stream_sql(conn: Connection, sql: str) -> Iterator[Any]:

@@ -1,41 +1,31 @@
 """``etanche audit``: verify the tamper-evident log, prove events, sign and show heads.
 
-``verify`` and ``verify-proof`` need no passphrase: only the database (or the
-proof) and the log's public key. Keep a copy of ``audit-public.pem`` and of signed
-heads outside the vault: a key or head an attacker can rewrite proves nothing.
+``verify`` trusts neither the server nor its database: it downloads the log as
+stored and checks every event and head HERE, with the public key you pinned
+(``--public-key``, exported once by ``audit export-key`` and kept outside the
+server). ``verify-proof`` needs only a proof file and that key. Keep copies of
+signed heads outside the server too (``--against``): a key or head an attacker
+can rewrite proves nothing.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy import Engine
 
 from etanche._files import write_private
-from etanche.access import Action
-from etanche.audit import (
-    AuditLog,
-    SignedTreeHead,
-    read_heads,
-    verify_inclusion_proof,
-    verify_log,
-)
-from etanche.audit._alerts import AlertEngine
-from etanche.audit._events import DetailValue
-from etanche.cli import _legacy as ctx
-from etanche.cli._app import app
-from etanche.cli._legacy import Keyfile, Vault_
-from etanche.errors import IntegrityError, SourceError, UsageError, VaultNotFound
-from etanche.vault import Vault, VaultLocation
-from etanche.vault._location import make_engine
+from etanche.cli import _context as ctx
+from etanche.cli._app import AsJson, app
+from etanche.client import ServiceClient
+from etanche.errors import EtancheError, IntegrityError, SourceError, UsageError
 
 PUBLIC_KEY_FILE = "audit-public.pem"
+PAGE = 5_000  # events per downloaded page
 
 audit_app = typer.Typer(
     help="Tamper-evident audit log: verify, prove inclusion, sign heads, show events.",
@@ -43,96 +33,110 @@ audit_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 
-PublicKey = Annotated[
-    Path | None,
-    typer.Option(
-        "--public-key",
-        help=f"PEM public key of the log (default: {PUBLIC_KEY_FILE} in a SQLite vault).",
-    ),
-]
-
 
 @audit_app.command("verify")
 def verify(
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help=f"The log's public key you pinned ({PUBLIC_KEY_FILE}, from `audit export-key`).",
+        ),
+    ] = None,
     against: Annotated[
         Path | None,
         typer.Option(help="Saved head (JSON) or witness file (JSON lines) to check against."),
     ] = None,
-    public_key: PublicKey = None,
     head_every: Annotated[int, typer.Option(min=1, help="The writer's head_every.")] = 1000,
     head_interval: Annotated[
         float, typer.Option(min=0, help="The writer's head interval, in seconds.")
     ] = 60.0,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON report on stdout.")] = False,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
+    as_json: AsJson = False,
 ) -> None:
-    """Verify every event and head with the public key only; exit 5 if the log was altered."""
-    where = ctx.location(vault, keyfile)
-    pem = _public_key(where, public_key)
-    saved = read_heads(against) if against is not None else []
-    engine = _database(where)
-    try:
-        report = verify_log(
-            engine, pem, against=saved, head_every=head_every, head_interval_s=head_interval
+    """Download the log and verify every event and head locally; exit 5 if it was altered."""
+    if public_key is None:
+        raise UsageError(
+            "audit verify: no public key pinned; give --public-key "
+            f"{PUBLIC_KEY_FILE} (exported once by `etanche audit export-key` and kept "
+            "outside the server): a key fetched from the server it checks proves nothing"
         )
-        if not report.ok:  # the critical alert of the supervision rules, to every sink
-            alerts = AlertEngine.from_config(engine, os.environ.get("ETANCHE_RULES"))
-            alerts.report_verification_failure(report.problems)
-    finally:
-        engine.dispose()
+    pem = _read(public_key)
+    from etanche import verify as offline  # the local verifier, loaded only here
+
+    key_id = offline.pinned_key_id(pem)
+    saved = offline.read_heads(against) if against is not None else []
+    client = ctx.service()
+    snapshot = client.get("/audit/log")
+    report = offline.verify_download(
+        snapshot,
+        _pages(client, int(snapshot["size"])),
+        pem,
+        against=saved,
+        head_every=head_every,
+        head_interval_s=head_interval,
+    )
+    if not report.ok:  # the critical alert of the supervision rules, raised by the service
+        _report_failure(client, report.problems)
     if as_json:
-        typer.echo(json.dumps(report.to_dict()))
+        ctx.echo_json(report.to_dict())
     else:
         for problem in report.problems:
-            typer.echo(f"problem: {problem}")
+            ctx.say(f"problem: {problem}")
         latest = report.latest_head
         covered = f"latest valid head {latest.tree_size}" if latest else "no valid head"
         status = "ok" if report.ok else "ALTERED"
-        typer.echo(
+        ctx.say(
             f"audit log {status}: {report.events} events, {report.heads} heads, {covered}, "
-            f"{report.unsigned_tail} unsigned, {len(saved)} saved heads checked"
+            f"{report.unsigned_tail} unsigned, {len(saved)} saved heads checked "
+            f"(key {key_id}, verified locally)"
         )
     if not report.ok:
         raise IntegrityError(f"audit log: {len(report.problems)} problems found; it was altered")
 
 
+def _pages(client: ServiceClient, size: int) -> Iterator[dict[str, Any]]:
+    """The stored rows below the snapshot's bound, one page at a time."""
+    start: int | None = 0
+    while start is not None:
+        page: dict[str, Any] = client.get("/audit/log/events", start=start, stop=size, limit=PAGE)
+        yield page
+        start = page.get("next")
+
+
+def _report_failure(client: ServiceClient, problems: list[str]) -> None:
+    """Tell the service, which raises the alert; a refusal is said, never hidden."""
+    try:
+        client.post("/audit/verification-failure", {"problems": problems})
+    except EtancheError as exc:
+        ctx.err_console.print(
+            f"warning: the failure could not be reported to the service ({exc})",
+            markup=False,
+            highlight=False,
+        )
+
+
 @audit_app.command("export-key")
 def export_key(
     file: Annotated[
-        Path | None,
-        typer.Argument(help=f"Where to write the PEM (default: {PUBLIC_KEY_FILE} in the vault)."),
-    ] = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
+        Path,
+        typer.Argument(help=f"Where to write the PEM (default: {PUBLIC_KEY_FILE} here)."),
+    ] = Path(PUBLIC_KEY_FILE),
 ) -> None:
-    """Write the log's public key (PEM): all a verifier needs."""
-    where = ctx.location(vault, keyfile)
-    target = file if file is not None else _default_key_path(where)
-    if target is None:
-        raise UsageError("export-key: give a FILE (a PostgreSQL vault has no directory)")
-    with ctx.authorized(vault, keyfile, Action.AUDIT_VERIFY, {"operation": "export-key"}) as (
-        store,
-        _,
-        _e,
-    ):
-        log = AuditLog.for_vault(store)
-        write_private(target, log.public_key_pem())
-    ctx.console.print(f"Public key {log.key_id} written to {target}.")
+    """Write the log's public key (PEM): all a verifier needs. Pin it outside the server."""
+    answer = ctx.service().get("/audit/public-key")
+    write_private(file, answer["pem"])
+    ctx.say(f"Public key {answer['key_id']} written to {file}.")
 
 
 @audit_app.command("prove")
 def prove(
     event_id: Annotated[int, typer.Argument(min=0, help="Event seq, as shown by `audit show`.")],
     out: Annotated[Path | None, typer.Option(help="Write the proof JSON here.")] = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Inclusion proof of one event in the latest signed head (JSON)."""
-    details: dict[str, DetailValue] = {"operation": "prove", "event": event_id}
-    with ctx.authorized(vault, keyfile, Action.AUDIT_VERIFY, details) as (store, _, _e):
-        proof = AuditLog.for_vault(store).prove(event_id)
-    _emit(proof.to_json(indent=2), out, f"Proof of event {event_id} in head {proof.tree_size}")
+    proof = ctx.service().post("/audit/prove", {"seq": event_id})
+    text = json.dumps(proof, indent=2, ensure_ascii=False)
+    _emit(text, out, f"Proof of event {event_id} in head {proof['tree_size']}")
 
 
 @audit_app.command("verify-proof")
@@ -141,8 +145,10 @@ def verify_proof(
     public_key: Annotated[Path, typer.Option("--public-key", help="PEM public key of the log.")],
 ) -> None:
     """Check an inclusion proof offline with the public key; exit 5 if it fails."""
-    proof = verify_inclusion_proof(_read(proof_file), _read(public_key))
-    typer.echo(
+    from etanche import verify as offline
+
+    proof = offline.verify_inclusion_proof(_read(proof_file), _read(public_key))
+    ctx.say(
         f"proof ok: event {proof.seq} is in the log of head {proof.tree_size} "
         f"(key {proof.head.key_id}, signed {proof.head.to_dict()['signed_at']})"
     )
@@ -151,14 +157,11 @@ def verify_proof(
 @audit_app.command("head")
 def head(
     out: Annotated[Path | None, typer.Option(help="Write the head JSON here.")] = None,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
 ) -> None:
     """Sign a tree head now (or return the latest if no event is new); keep it safe."""
-    details: dict[str, DetailValue] = {"operation": "head"}
-    with ctx.authorized(vault, keyfile, Action.AUDIT_VERIFY, details) as (store, _, _e):
-        signed: SignedTreeHead = AuditLog.for_vault(store).sign_head()
-    _emit(signed.to_json(), out, f"Head {signed.tree_size}")
+    signed = ctx.service().post("/audit/head")
+    text = json.dumps(signed, sort_keys=True, separators=(",", ":"))
+    _emit(text, out, f"Head {signed['tree_size']}")
 
 
 @audit_app.command("show")
@@ -169,30 +172,27 @@ def show(
     since: Annotated[str | None, typer.Option(help="From this UTC date or time (ISO).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this UTC date or time (ISO).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many events.")] = 100,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
-    vault: Vault_ = None,
-    keyfile: Keyfile = None,
+    as_json: AsJson = False,
 ) -> None:
     """List events, newest first, filtered by actor, patient, action and time."""
-    details: dict[str, DetailValue] = {"operation": "show"}
-    with ctx.authorized(vault, keyfile, Action.AUDIT_READ, details) as (store, _, event):
-        found = AuditLog.for_vault(store).events(
-            actor=actor,
-            object_id=patient,
-            action=action,
-            since=_parse_time(since, "--since"),
-            until=_parse_time(until, "--until"),
-            limit=limit,
-            newest_first=True,
-        )
-        event["count"] = len(found)
-    rows = [{"seq": seq, **json.loads(event.canonical())} for seq, event in found]
+    body = {
+        "actor": actor,
+        "patient": patient,
+        "action": action,
+        "since": _iso(_parse_time(since, "--since")),
+        "until": _iso(_parse_time(until, "--until")),
+        "limit": limit,
+    }
+    found = ctx.service().post("/audit/events", body)
     if as_json:
-        typer.echo(json.dumps({"count": len(rows), "events": rows}, ensure_ascii=False))
+        ctx.echo_json(found)
         return
+    rows = found["events"]
     if not rows:
-        ctx.console.print("No event found.")
+        ctx.say("No event found.")
         return
+    from rich.table import Table
+
     table = Table("seq", "at (UTC)", "actor", "role", "action", "outcome", "objects")
     for row in rows:
         table.add_row(
@@ -207,28 +207,6 @@ def show(
     ctx.console.print(table)
 
 
-def _database(where: VaultLocation) -> Engine:
-    """The vault's database alone, without its keys (verification needs none)."""
-    if where.directory is not None and not where.sqlite_path.exists():
-        raise VaultNotFound(f"vault {where.describe()}: not found")
-    return make_engine(where)
-
-
-def _default_key_path(where: VaultLocation) -> Path | None:
-    return where.directory / PUBLIC_KEY_FILE if where.directory is not None else None
-
-
-def _public_key(where: VaultLocation, given: Path | None) -> bytes:
-    """The given PEM, else the exported one, else derived from the vault (passphrase)."""
-    if given is not None:
-        return _read(given)
-    default = _default_key_path(where)
-    if default is not None and default.exists():
-        return default.read_bytes()
-    with Vault.open(where, ctx.passphrase(), compartments=()) as store:
-        return AuditLog.for_vault(store).public_key_pem()
-
-
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -241,7 +219,11 @@ def _emit(text: str, out: Path | None, what: str) -> None:
         typer.echo(text)
         return
     write_private(out, text + "\n")
-    ctx.console.print(f"{what} written to {out}.")
+    ctx.say(f"{what} written to {out}.")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def _parse_time(value: str | None, option: str) -> datetime | None:

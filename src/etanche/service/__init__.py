@@ -26,6 +26,7 @@ from etanche.service._rights import (
     sheet_rights,
 )
 from etanche.service._search_tally import SearchTally
+from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
 from etanche.service._trail import SYSTEM, Trail
 from etanche.service._views import patient_detail, patient_summary
@@ -57,6 +58,7 @@ __all__ = [
     "PlanText",
     "SearchTally",
     "SheetRights",
+    "Supervision",
     "Trail",
     "User",
     "VaultLocation",

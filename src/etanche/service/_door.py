@@ -23,6 +23,7 @@ from etanche.service._patients import PatientService
 from etanche.service._people import People
 from etanche.service._rights import holds_clinical_role
 from etanche.service._search_tally import SearchTally
+from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
 
 
@@ -87,6 +88,15 @@ class Door:
 
     def incidents(self, actor: Actor, *, client: str | None = None) -> IncidentService:
         return IncidentService(self.core.vault.session(()), self.core.trail, actor, client=client)
+
+    def supervision(self, actor: Actor, *, client: str | None = None) -> Supervision:
+        return Supervision(
+            self.core.vault.session(()),
+            self.core.trail,
+            actor,
+            rules=self.core.rules,
+            client=client,
+        )
 
     def oversight(self, actor: Actor, *, client: str | None = None) -> Oversight:
         return Oversight(

@@ -21,6 +21,7 @@ from etanche.service import (
     Oversight,
     PatientService,
     People,
+    Supervision,
 )
 from etanche.web._config import WebConfig
 from etanche.web._security import RateLimit
@@ -108,6 +109,10 @@ class Person:
 
     def incidents(self) -> IncidentService:
         return self.state.door.incidents(self.actor, client=self.client)
+
+    def supervision(self) -> Supervision:
+        """This person's audit, alert and decoy operations of the CLI's API."""
+        return self.state.door.supervision(self.actor, client=self.client)
 
 
 def server(request: Request) -> ServerState:

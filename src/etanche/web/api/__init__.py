@@ -7,12 +7,30 @@ OpenAPI document (``/openapi.json``, for logged-in people only).
 
 from fastapi import APIRouter
 
-from etanche.web.api import _custody, _incidents, _keys, _leaks, _migrations, _patients, _people
+from etanche.web.api import (
+    _custody,
+    _incidents,
+    _keys,
+    _leaks,
+    _migrations,
+    _patients,
+    _people,
+    _supervision,
+)
 
 PREFIX = "/api/v1"
 
 router = APIRouter()
-for _module in (_custody, _people, _patients, _keys, _leaks, _incidents, _migrations):
+for _module in (
+    _custody,
+    _people,
+    _patients,
+    _keys,
+    _leaks,
+    _incidents,
+    _migrations,
+    _supervision,
+):
     router.include_router(_module.router)
 
 __all__ = ["PREFIX", "router"]

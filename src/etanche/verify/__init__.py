@@ -1,0 +1,65 @@
+"""Offline verification: what anyone holding the log's public key can check alone.
+
+The public surface of an outside verifier (a DPO's laptop, an auditor, a
+witness). ``verify_download`` checks a log downloaded from the service with the
+PINNED public key, so a lying service is caught like an edited database;
+``verify_inclusion_proof`` checks one event's proof; ``read_heads`` reads heads
+saved by hand or by a witness; ``check_rules_file`` validates an alert rules
+file before it is handed to the service. Nothing here opens a vault, holds a
+secret or talks to the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from etanche.audit._describe import check_rules_file
+from etanche.audit._download import DownloadedRows, heads_from_wire
+from etanche.audit._heads import SignedTreeHead, read_heads
+from etanche.audit._proof import InclusionProof, verify_inclusion_proof
+from etanche.audit._verify import VerificationReport, verify_rows
+from etanche.crypto import Verifier
+
+__all__ = [
+    "InclusionProof",
+    "SignedTreeHead",
+    "VerificationReport",
+    "check_rules_file",
+    "pinned_key_id",
+    "read_heads",
+    "verify_download",
+    "verify_inclusion_proof",
+    "verify_rows",
+]
+
+
+def pinned_key_id(public_key_pem: bytes | str) -> str:
+    """The id of a pinned public key; CryptoError if it is not an Ed25519 PEM key."""
+    return Verifier.from_pem(public_key_pem).key_id
+
+
+def verify_download(
+    snapshot: Mapping[str, Any],
+    pages: Iterable[Mapping[str, Any]],
+    public_key_pem: bytes | str,
+    *,
+    against: Sequence[SignedTreeHead] = (),
+    head_every: int = 1000,
+    head_interval_s: float = 60.0,
+) -> VerificationReport:
+    """Verify a downloaded log (its snapshot of heads, then its pages) with the pinned key.
+
+    ``pages`` may be a generator fetching each page when it is needed.
+    """
+    heads = heads_from_wire(snapshot)
+    rows = DownloadedRows(pages)
+    return verify_rows(
+        heads,
+        rows.events(),
+        rows.objects(),
+        public_key_pem,
+        against=against,
+        head_every=head_every,
+        head_interval_s=head_interval_s,
+    )
