@@ -99,7 +99,7 @@ def demo(
         from etanche.cli._demo_migration import migration_tour
 
         migration_tour(cast, network, directory)
-        _supervision(cast)
+        _supervision(cast, directory)
         _raw_file_check(location.sqlite_path, samples)
         _print_cast(cast, address, directory)
         if serve:
@@ -203,11 +203,11 @@ def _tour(cast: Cast, samples: list[Any]) -> None:
     say(f"[bold]Erase[/bold] {victim.id}: now found by NIR {remaining} time(s).")
 
 
-def _supervision(cast: Cast) -> None:
+def _supervision(cast: Cast, directory: Path) -> None:
     """Decoys planted and the log verified, by the DPO and the auditor, through the service."""
     from etanche.cli._demo_migration import supervision_tour
 
-    supervision_tour(cast)
+    supervision_tour(cast, directory)
 
 
 def _print_cast(cast: Cast, address: str, directory: Path) -> None:

@@ -123,18 +123,26 @@ def migration_tour(cast: Cast, network: Any, directory: Path) -> None:
     )
 
 
-def supervision_tour(cast: Cast) -> None:
+def supervision_tour(cast: Cast, directory: Path) -> None:
     """Decoys planted by the DPO; the log verified by the auditor with its public key only."""
+    from etanche import verify as offline
+    from etanche.cli._audit import _pages
+
     say = ctx.console.print
     dpo = cast.client("aleroux")
     planted = dpo.post("/decoys/plant", {"count": 10})
     alerts = dpo.get("/alerts", all="true")
-    from etanche.cli._audit import verify_through
-
-    report = verify_through(cast.client("lpriol"))
+    auditor = cast.client("lpriol")
+    auditor.post("/audit/head")
+    pinned = directory / "audit-public.pem"  # exported once, kept outside the server
+    write_private(pinned, str(auditor.get("/audit/public-key")["pem"]))
+    snapshot = auditor.get("/audit/log")
+    report = offline.verify_download(
+        snapshot, _pages(auditor, int(snapshot["size"])), pinned.read_bytes()
+    )
     say(
-        f"\n[bold]Audit log[/bold]: {report['events']} events, {report['heads']} signed heads, "
-        f"verified by Louise Priol (auditor) with the public key only: "
-        f"{'OK' if report['ok'] else 'FAILED'}; {planted.get('planted', 10)} decoy patients "
-        f"planted; {len(alerts.get('alerts', []))} alerts raised so far."
+        f"\n[bold]Audit log[/bold]: {report.events} events, {report.heads} signed heads, "
+        f"downloaded and verified by Louise Priol (auditor) with the pinned public key only: "
+        f"{'OK' if report.ok else 'FAILED'}; {planted.get('planted', 10)} decoy patients "
+        f"planted; {alerts.get('count', len(alerts.get('alerts', [])))} alerts so far."
     )
