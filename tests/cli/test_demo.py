@@ -9,8 +9,8 @@ import pytest
 
 from etanche.access import Sessions, current_code
 from etanche.cli import main
-from etanche.cli._demo import DEMO_PASSPHRASE
-from etanche.cli._demo_people import DEMO_PASSWORD
+from etanche.cli._demo_cast import DEMO_PASSWORD
+from etanche.service.bootstrap import opened_provider
 from etanche.vault import Vault, parse_location
 
 
@@ -24,8 +24,12 @@ def test_demo_builds_tours_and_verifies(
         main(["demo", "--patients", "300", "--vault", str(where), "--no-serve"])
     except SystemExit as exc:
         assert not exc.code
-    out = capsys.readouterr().out
-    assert "verified with the public key only: OK" in out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "with the pinned public key only: OK" in out
+    share = where.with_name("demo-share.txt")
+    assert share.stat().st_mode & 0o777 == 0o600  # the demo's one share, said loudly
+    assert "WARNING: demo custody" in captured.err
     assert "0 of " in out and "sample values found in clear" in out
     assert "refused" in out  # the DPO cannot open a patient
     assert "clinical data present: False" in out  # reception
@@ -37,7 +41,8 @@ def test_demo_builds_tours_and_verifies(
     }
     assert set(secrets) == {"ylegoff", "mkerbrat", "jmartin", "aleroux", "tguivarch", "lpriol"}
     # a printed login works at once with the current code
-    with Vault.open(parse_location(str(where)), DEMO_PASSPHRASE, compartments=()) as store:
+    provider = opened_provider(where.with_name("demo-custody"), [share.read_text()])
+    with Vault.open_with(parse_location(str(where)), provider, compartments=()) as store:
         code = current_code(secrets["jmartin"], datetime.now(UTC))
         session, _ = Sessions(store).authenticate("jmartin", DEMO_PASSWORD, code)
     assert session.role.value == "biologist"

@@ -94,8 +94,7 @@ def init(
     --shares-out; --pkcs11-module with --token and --pin-file; --demo-share FILE.
     The first account's password comes from ETANCHE_PASSWORD or a prompt.
     """
-    from etanche.crypto import Custodian
-    from etanche.service.bootstrap import DemoPlan, QuorumPlan, TokenPlan, initialise
+    from etanche.service.bootstrap import Custodian, DemoPlan, QuorumPlan, TokenPlan, initialise
 
     location, folder = _where(vault, custody)
     chosen = [bool(custodian), demo_share is not None, pkcs11_module is not None]

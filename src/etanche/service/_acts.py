@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from etanche.access import Actor, Resource, can
-from etanche.audit import Outcome
-from etanche.audit._events import DetailValue
+from etanche.audit import DetailValue, Outcome
 from etanche.errors import PermissionDenied
 from etanche.names import Action
 from etanche.service._trail import Trail

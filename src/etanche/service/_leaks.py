@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from etanche.access import Action, Actor, Decision, Resource, can
-from etanche.audit import Outcome
-from etanche.audit._events import DetailValue
+from etanche.audit import DetailValue, Outcome
 from etanche.errors import EtancheError, PermissionDenied, UsageError
 from etanche.leak.trace import Ledger, LedgerEntry, parse_marks
 from etanche.leak.trace._export import FORMATS, ExportRequest, parse_fields, write_export

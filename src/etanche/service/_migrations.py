@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from etanche.access import Action, Actor, Resource, can
-from etanche.audit import Outcome
-from etanche.audit._events import DetailValue
+from etanche.audit import DetailValue, Outcome
 from etanche.errors import EtancheError, PermissionDenied, UsageError
 from etanche.leak.trace import unmark_row
 from etanche.migrate import (

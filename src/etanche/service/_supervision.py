@@ -15,14 +15,24 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from etanche.access import Action, Actor, Resource, can
-from etanche.audit import AuditEvent, InclusionProof, Outcome, SignedTreeHead, VerificationReport
+from etanche.audit import (
+    DEFAULT_SOURCE,
+    MAX_PAGE,
+    Alert,
+    AuditEvent,
+    DetailValue,
+    InclusionProof,
+    LogSnapshot,
+    Outcome,
+    SignedTreeHead,
+    VerificationReport,
+    decoy_count,
+    describe_supervision,
+    plant_decoys,
+    read_page,
+    read_snapshot,
+)
 from etanche.audit import verify_log as _verify_log
-from etanche.audit._alerts import Alert
-from etanche.audit._decoys import decoy_count, plant_decoys
-from etanche.audit._describe import describe_supervision
-from etanche.audit._download import MAX_PAGE, LogSnapshot, read_page, read_snapshot
-from etanche.audit._events import DetailValue
-from etanche.audit._rules import DEFAULT_SOURCE
 from etanche.errors import EtancheError, PermissionDenied, UsageError
 from etanche.service._trail import Trail
 from etanche.vault import ALL_COMPARTMENTS, Vault

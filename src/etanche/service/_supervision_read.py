@@ -13,10 +13,18 @@ from datetime import datetime
 from pathlib import Path
 
 from etanche.access import Actor, Resource, can
-from etanche.audit import AuditEvent, AuditLog, Outcome, VerificationReport, verify_log
-from etanche.audit._alerts import Alert, AlertEngine
-from etanche.audit._decoys import decoy_count, plant_decoys
-from etanche.audit._events import DetailValue
+from etanche.audit import (
+    Alert,
+    AlertEngine,
+    AuditEvent,
+    AuditLog,
+    DetailValue,
+    Outcome,
+    VerificationReport,
+    decoy_count,
+    plant_decoys,
+    verify_log,
+)
 from etanche.errors import PermissionDenied, RecordNotFound, UsageError, ValidationError
 from etanche.names import Action
 from etanche.service._acts import Acts

@@ -1,5 +1,6 @@
 """Public door to the bootstrap operations (init, serve, unseal, synth, upgrade)."""
 
+from etanche.crypto import Custodian
 from etanche.service._bootstrap import (
     DemoPlan,
     InitReport,
@@ -19,6 +20,7 @@ from etanche.service._bootstrap import (
 from etanche.vault import VaultLocation
 
 __all__ = [
+    "Custodian",
     "DemoPlan",
     "InitReport",
     "QuorumOpener",

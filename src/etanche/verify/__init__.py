@@ -14,11 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from etanche.audit._describe import check_rules_file
-from etanche.audit._download import DownloadedRows, heads_from_wire
-from etanche.audit._heads import SignedTreeHead, read_heads
-from etanche.audit._proof import InclusionProof, verify_inclusion_proof
-from etanche.audit._verify import VerificationReport, verify_rows
+from etanche.audit import (
+    DownloadedRows,
+    InclusionProof,
+    SignedTreeHead,
+    VerificationReport,
+    check_rules_file,
+    heads_from_wire,
+    read_heads,
+    verify_inclusion_proof,
+    verify_rows,
+)
 from etanche.crypto import Verifier
 
 __all__ = [

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from etanche.access import Action, role_actions
-from etanche.audit._events import DetailValue
+from etanche.audit import DetailValue
 from etanche.errors import PermissionDenied, RecordNotFound
 from etanche.migrate import CERTIFICATE_KIND, PACKAGE_KIND, Plans, parse_plan
 from etanche.vault import Documents
