@@ -58,6 +58,7 @@ class Action(StrEnum):
     BREAK_GLASS = "auth.break_glass"
     KEY_OPERATION = "keys.operation"
     CUSTODY_UNSEAL = "custody.unseal"
+    CUSTODY_APPROVE = "custody.approve"
 
 
 PATIENT_ACTIONS = frozenset(

@@ -232,3 +232,58 @@ def test_the_served_process_keeps_no_secret_in_its_environment(site: Site, tmp_p
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _log_in(address: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyotp
+
+    from etanche.client import connect, write_session
+
+    anonymous = connect(address)
+    enrol = anonymous.post("/login", {"username": "ylegoff", "password": PASSWORD})
+    code = pyotp.TOTP(enrol["secret"]).now()
+    session = anonymous.post("/login", {"username": "ylegoff", "password": PASSWORD, "code": code})
+    write_session(root / "admin.session", session["token"])
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(root / "admin.session"))
+    monkeypatch.delenv("ETANCHE_TOKEN", raising=False)
+
+
+def test_a_lab_admin_alone_cannot_rotate_the_kek(
+    sealed: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Custody changes need a fresh quorum: each custodian approves with their own share."""
+
+    def give(name: str, *extra: str) -> tuple[int, str, str]:
+        return run(
+            capsys,
+            "unseal",
+            *extra,
+            "--share",
+            str(sealed.shares[name]),
+            "--identity",
+            str(sealed.identities[name]),
+        )
+
+    for name in ("ylegoff", "mkerbrat"):
+        assert give(name)[0] == 0
+    _log_in(os.environ["ETANCHE_SERVICE"], sealed.root, monkeypatch)
+    code, _, err = run(capsys, "keys", "rotate-kek")
+    assert code == 7 and "needs 2 custodians' approval" in err
+    code, out, err = give("aleroux", "--for", "rotate-kek")
+    assert code == 0 and "1 of 2" in out, err
+    code, out, _ = give("aleroux", "--for", "rotate-kek")  # the same custodian again
+    assert "1 of 2" in out
+    code, _, err = run(capsys, "keys", "rotate-kek")
+    assert code == 7 and "(1 given" in err
+    forged = sealed.share_line("mkerbrat").split()
+    forged[-1] = base64.b64encode(os.urandom(32)).decode()
+    (sealed.root / "forged.txt").write_text(" ".join(forged))
+    code, _, err = run(
+        capsys, "unseal", "--for", "rotate-kek", "--share-file", str(sealed.root / "forged.txt")
+    )
+    assert code == 5 and "does not open this custody" in err
+    assert give("mkerbrat", "--for", "rotate-kek")[0] == 0
+    code, out, err = run(capsys, "keys", "rotate-kek")
+    assert code == 0 and "rewrapped" in out, err
+    code, _, err = run(capsys, "keys", "rotate-kek")  # an approval is used once
+    assert code == 7 and "custodians' approval" in err

@@ -144,4 +144,5 @@ def test_public_paths_are_only_the_allowed_ones() -> None:
         "/api/v1/login",
         "/api/v1/status",
         "/api/v1/custody/unseal",
+        "/api/v1/custody/approve",
     }

@@ -119,6 +119,7 @@ _EVENTS_ONLY = frozenset(
         Action.BREAK_GLASS,
         Action.KEY_OPERATION,
         Action.CUSTODY_UNSEAL,
+        Action.CUSTODY_APPROVE,
     }
 )
 

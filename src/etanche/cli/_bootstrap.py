@@ -175,11 +175,9 @@ def serve(
     an HSM token, --share-file for a demo share). It is the only process that
     unwraps keys.
     """
-    from dataclasses import replace
 
     from fastapi import FastAPI
 
-    from etanche.service import Custody
     from etanche.service.bootstrap import open_custody
     from etanche.web import Background, WebConfig, bind_tcp, bind_unix, create_app, run_workers
 
@@ -225,11 +223,11 @@ def serve(
         sealed_phase.stop()
         return
     sealed_phase.stop(close_sockets=False)
-    provider = custody_state.provider()
     ctx.say(f"Unsealed: serving with {count} worker processes.")
 
     def worker_app() -> FastAPI:
-        return create_app(replace(config, custody=Custody.unsealed(provider)))
+        # forked after the unseal: the custody object (provider and custodians) is inherited
+        return create_app(config)
 
     run_workers(worker_app, sockets, count, certfile=certfile, tls_key=tls_key)
 
@@ -248,8 +246,16 @@ def unseal(
     pin: Annotated[
         bool, typer.Option("--pin", help="Give the HSM token's PIN (prompted, never echoed).")
     ] = False,
+    for_operation: Annotated[
+        str | None,
+        typer.Option("--for", help="Approve a custody operation instead: rotate-kek or reshare."),
+    ] = None,
 ) -> None:
-    """Give your custodian share (or the token PIN) to the sealed service."""
+    """Give your custodian share (or the token PIN) to the sealed service.
+
+    With --for OPERATION, approve that custody operation on the unsealed service
+    (a lab admin's `keys rotate-kek` then needs the custodians' quorum within 15 min).
+    """
     client = ctx.service(anonymous=True)
     if pin:
         secret = ctx.ask(None, "Token PIN", "", hide=True)
@@ -258,6 +264,13 @@ def unseal(
 
         secret = share_from(share_file, share, identity)
     body = {"pin": secret} if pin else {"share": secret}
+    if for_operation is not None:
+        done = client.post("/custody/approve", {**body, "operation": for_operation})
+        ctx.say(
+            f"{for_operation} approved by {', '.join(done['approved_by'])} "
+            f"({len(done['approved_by'])} of {done['threshold']} custodians needed)."
+        )
+        return
     status = client.post("/custody/unseal", body)
     if status["sealed"]:
         given = len(status.get("given", []))

@@ -49,6 +49,7 @@ from etanche.crypto._quorum import (
     Custodian,
     QuorumKeyProvider,
     Unsealer,
+    check_share,
     create_quorum,
     open_share,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "age_decrypt",
     "age_encrypt",
     "age_recipient",
+    "check_share",
     "consistency_path",
     "content_hash",
     "create_quorum",

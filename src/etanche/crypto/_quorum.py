@@ -67,6 +67,7 @@ _SECRET_BYTES = 32
 _HALF = 16
 _WRAP_INFO = b"etanche/custody/kek-wrap/v1"
 _CHECK_INFO = b"etanche/custody/check/v1"
+_SHARE_CHECK_INFO = b"etanche/custody/share-check/v1"
 _KEK_AAD = "etanche-custody/kek/1/"
 _NAME = re.compile(r"[!-~]{1,64}")  # printable ASCII, no space: a share line splits on spaces
 
@@ -200,10 +201,41 @@ def _deal(
     for custodian, (index, data) in zip(
         custodians, _split(secret, threshold, len(custodians)), strict=True
     ):
-        entries.append({"name": custodian.name, "recipient": custodian.recipient, "index": index})
+        entries.append(
+            {
+                "name": custodian.name,
+                "recipient": custodian.recipient,
+                "index": index,
+                # one share checked alone: a custodian approves a ceremony by themselves
+                "share_check": _b64(_share_check(custody_id, custodian.name, index, data)),
+            }
+        )
         line = _share_line(custody_id, custodian.name, index, data) + "\n"
         encrypted[custodian.name] = age_encrypt(line.encode("ascii"), [custodian.recipient])
     return entries, encrypted
+
+
+def _share_check(custody_id: str, name: str, index: int, data: bytes) -> bytes:
+    """A value that tells one share right or wrong and reveals nothing of it (HKDF)."""
+    return _derive(data, _SHARE_CHECK_INFO + f"/{custody_id}/{name}/{index}".encode())
+
+
+def check_share(directory: Path, share_line: str) -> str:
+    """The custodian whose genuine share this is; WrongShares for a forged one.
+
+    Lets the service count custodians approving a ceremony (KEK rotation,
+    resharing) one at a time, in any worker process, without holding shares.
+    """
+    custody = _Custody.read(directory)
+    name, index, data = _parse_share(custody, share_line)
+    entry = next(c for c in custody.doc["custodians"] if c["name"] == name)
+    expected = entry.get("share_check")
+    if not isinstance(expected, str):
+        raise KeyProviderError("custody: made before per-share checks; reshare it first")
+    given = _share_check(custody.custody_id, name, index, data)
+    if not hmac.compare_digest(given, _unb64(expected)):
+        raise WrongShares("share: it does not open this custody")
+    return name
 
 
 def _custody_doc(
@@ -299,6 +331,27 @@ class _Custody:
             ) from None
 
 
+def _parse_share(custody: _Custody, share_line: str) -> tuple[str, int, bytes]:
+    """(custodian, index, data) of a share line of ``custody``; UsageError naming the part."""
+    parts = share_line.strip().split(" ")
+    if len(parts) != 5 or parts[0] != SHARE_FORMAT:
+        raise UsageError(f"share: not an {SHARE_FORMAT} line")
+    _, custody_id, name, index_text, data_text = parts
+    if custody_id != custody.custody_id:
+        raise UsageError("share custody: the share belongs to another custody")
+    if name not in custody.indices:
+        raise UsageError(f"share custodian: {name} is not a custodian of this custody")
+    if not index_text.isdigit() or int(index_text) != custody.indices[name]:
+        raise UsageError(f"share index: not the index of custodian {name}")
+    try:
+        data = _unb64(data_text)
+    except (binascii.Error, ValueError):
+        data = b""
+    if len(data) != _SECRET_BYTES:
+        raise UsageError(f"share data: custodian {name}'s share is not {_SECRET_BYTES} bytes")
+    return name, int(index_text), data
+
+
 class Unsealer:
     """Collects custodians' shares until the quorum can open the custody.
 
@@ -330,27 +383,12 @@ class Unsealer:
 
     def add(self, share_line: str) -> bool:
         """Accept one custodian's share line; True once the quorum is reached."""
-        parts = share_line.strip().split(" ")
-        if len(parts) != 5 or parts[0] != SHARE_FORMAT:
-            raise UsageError(f"share: not an {SHARE_FORMAT} line")
-        _, custody_id, name, index_text, data_text = parts
-        if custody_id != self._custody.custody_id:
-            raise UsageError("share custody: the share belongs to another custody")
-        if name not in self._custody.indices:
-            raise UsageError(f"share custodian: {name} is not a custodian of this custody")
-        if not index_text.isdigit() or int(index_text) != self._custody.indices[name]:
-            raise UsageError(f"share index: not the index of custodian {name}")
-        try:
-            data = _unb64(data_text)
-        except (binascii.Error, ValueError):
-            data = b""
-        if len(data) != _SECRET_BYTES:
-            raise UsageError(f"share data: custodian {name}'s share is not {_SECRET_BYTES} bytes")
+        name, index, data = _parse_share(self._custody, share_line)
         if name in self._shares:
             raise UsageError(f"share of custodian {name}: already given")
         if len(self._shares) >= self.threshold:
             raise UsageError(f"custody: the {self.threshold} shares needed are already given")
-        self._shares[name] = (int(index_text), data)
+        self._shares[name] = (index, data)
         return len(self._shares) >= self.threshold
 
     def reset(self) -> None:

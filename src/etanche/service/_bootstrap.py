@@ -23,6 +23,7 @@ from etanche.crypto import (
     KeyProvider,
     Pkcs11KeyProvider,
     Unsealer,
+    check_share,
     create_quorum,
     open_share,
 )
@@ -166,6 +167,7 @@ class QuorumOpener:
     kind = QUORUM_KIND
 
     def __init__(self, folder: Path) -> None:
+        self._folder = folder
         self._unsealer = Unsealer(folder)
 
     def status(self) -> dict[str, Any]:
@@ -183,6 +185,9 @@ class QuorumOpener:
 
     def reset(self) -> None:
         self._unsealer.reset()
+
+    def check(self, secret: str) -> str:
+        return check_share(self._folder, secret.strip())
 
 
 class TokenOpener:
@@ -208,6 +213,10 @@ class TokenOpener:
 
     def reset(self) -> None:
         self._pin = None
+
+    def check(self, secret: str) -> str:
+        Pkcs11KeyProvider.open(self._module, self._token, secret).close()
+        return "token"
 
 
 def _custody_doc(folder: Path) -> dict[str, Any]:

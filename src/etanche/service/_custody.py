@@ -33,6 +33,10 @@ class Opener(Protocol):
 
     def reset(self) -> None: ...
 
+    def check(self, secret: str) -> str:
+        """Whose share (or PIN) this is, checked alone; raises if it is not genuine."""
+        ...
+
 
 @dataclass
 class Custody:

@@ -14,6 +14,7 @@ from etanche.domain import Lab
 from etanche.errors import PermissionDenied
 from etanche.names import Action
 from etanche.service._acts import Acts
+from etanche.service._ceremony import Ceremonies
 from etanche.service._core import Core
 from etanche.service._incidents import IncidentService
 from etanche.service._keys import KeyService
@@ -78,7 +79,17 @@ class Door:
         return self.patients(actor, client=client)
 
     def keys(self, actor: Actor, *, client: str | None = None) -> KeyService:
-        return KeyService(self.core.vault.session(()), self.core.trail, actor, client=client)
+        return KeyService(
+            self.core.vault.session(()),
+            self.core.trail,
+            actor,
+            client=client,
+            ceremonies=self.ceremonies(),
+        )
+
+    def ceremonies(self) -> Ceremonies:
+        """Custodians' approvals of custody operations (KEK rotation, resharing)."""
+        return Ceremonies(self.core.vault, self.core.trail, self.core.custody)
 
     def migrations(self, actor: Actor, *, client: str | None = None) -> MigrationService:
         return MigrationService(self.core.vault.session(()), self.core.trail, actor, client=client)

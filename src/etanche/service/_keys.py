@@ -7,6 +7,7 @@ from collections.abc import Callable
 from etanche.access import Action, Actor, Resource, can
 from etanche.audit import DetailValue, Outcome
 from etanche.errors import EtancheError, PermissionDenied
+from etanche.service._ceremony import Ceremonies
 from etanche.service._trail import Trail
 from etanche.vault import RotationReport, Vault
 
@@ -14,24 +15,45 @@ from etanche.vault import RotationReport, Vault
 class KeyService:
     """KEK and lab-key rotation for a lab_admin, each step an audit event."""
 
-    def __init__(self, vault: Vault, trail: Trail, actor: Actor, *, client: str | None = None):
+    def __init__(
+        self,
+        vault: Vault,
+        trail: Trail,
+        actor: Actor,
+        *,
+        client: str | None = None,
+        ceremonies: Ceremonies | None = None,
+    ):
         self.vault = vault
         self.trail = trail
         self.actor = actor
         self.client = client
+        self.ceremonies = ceremonies
 
     def lab_size(self, lab_id: str) -> int:
         """How many patients a lab rotation will re-encrypt (for a progress bar)."""
         return len(self.vault.patient_ids(lab_id))
 
     def rotate_kek(self) -> tuple[str, int]:
+        """A new KEK: a lab admin asks, and a fresh quorum of custodians must have approved."""
         self._allow(None, "rotate-kek")
+        custodians: tuple[str, ...] = ()
         try:
+            if self.ceremonies is not None:
+                custodians = self.ceremonies.consume("rotate-kek")
             kek_id, count = self.vault.rotate_kek()
         except EtancheError as exc:
             self._event(Outcome.FAILED, {"operation": "rotate-kek", "error": type(exc).__name__})
             raise
-        self._event(Outcome.OK, {"operation": "rotate-kek", "kek": kek_id, "data_keys": count})
+        self._event(
+            Outcome.OK,
+            {
+                "operation": "rotate-kek",
+                "kek": kek_id,
+                "data_keys": count,
+                "custodians": ",".join(custodians),
+            },
+        )
         return kek_id, count
 
     def rotate_lab(

@@ -41,6 +41,7 @@ PUBLIC_PATHS = (
     "/fhir/metadata",
     "/api/v1/status",
     "/api/v1/custody/unseal",
+    "/api/v1/custody/approve",
     "/api/v1/login",
 )
 

@@ -31,3 +31,16 @@ def unseal(body: UnsealBody, state: ServerState = Depends(server)) -> dict[str, 
     if not given:
         raise UsageError("unseal: give a share or a PIN")
     return state.core.unseal(given)
+
+
+class ApproveBody(UnsealBody):
+    operation: str = Field(max_length=32)
+
+
+@router.post("/custody/approve")
+def approve(body: ApproveBody, state: ServerState = Depends(server)) -> dict[str, Any]:
+    """One custodian approves a custody operation (KEK rotation, resharing) with their share."""
+    given = body.share if body.share is not None else body.pin
+    if not given:
+        raise UsageError("approve: give a share or a PIN")
+    return state.door.ceremonies().approve(body.operation, given, client="custody")
