@@ -287,3 +287,31 @@ def test_a_lab_admin_alone_cannot_rotate_the_kek(
     assert code == 0 and "rewrapped" in out, err
     code, _, err = run(capsys, "keys", "rotate-kek")  # an approval is used once
     assert code == 7 and "custodians' approval" in err
+
+
+def test_new_custodians_need_the_quorum_and_old_shares_die(
+    sealed: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def give(name: str, *extra: str) -> int:
+        share, key = str(sealed.shares[name]), str(sealed.identities[name])
+        return run(capsys, "unseal", *extra, "--share", share, "--identity", key)[0]
+
+    assert give("ylegoff") == 0 and give("mkerbrat") == 0
+    _log_in(os.environ["ETANCHE_SERVICE"], sealed.root, monkeypatch)
+    newcomer = AgeIdentity.generate()
+    argv = [
+        "custody", "reshare", "--threshold", "2", "--shares-out", str(sealed.root / "new"),
+        "--custodian", f"ylegoff={AgeIdentity.generate().public_text()}",
+        "--custodian", f"lpriol={newcomer.public_text()}",
+    ]  # fmt: skip
+    code, _, err = run(capsys, *argv)
+    assert code == 7 and "reshare: needs 2 custodians' approval" in err
+    assert give("aleroux", "--for", "reshare") == 0
+    assert give("ylegoff", "--for", "reshare") == 0
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and "old shares open nothing" in out, err
+    assert _mode(sealed.root / "new" / "share-lpriol.age") == 0o600
+    with pytest.raises(EtancheError):  # the old shares of the custody are dead
+        opened_provider(
+            sealed.custody, [sealed.share_line("aleroux"), sealed.share_line("mkerbrat")]
+        )

@@ -375,3 +375,41 @@ def _write_csv(network: object, path: Path, total: int) -> None:
     except OSError as exc:
         raise UsageError(f"--legacy-csv {path}: cannot write ({exc.strerror})") from None
     ctx.say(f"Wrote {rows} rows of synthetic legacy export to {path}.")
+
+
+custody_app = typer.Typer(help="Custody of the service's keys: custodians.", no_args_is_help=True)
+app.add_typer(custody_app, name="custody")
+
+
+@custody_app.command("reshare")
+def custody_reshare(
+    custodian: Annotated[
+        list[str], typer.Option(help="NAME=age1… : a custodian and their age public key (repeat).")
+    ],
+    threshold: Annotated[int, typer.Option(min=1, help="Shares needed to unseal.")],
+    shares_out: Annotated[Path, typer.Option(help="Folder for the new encrypted shares.")],
+) -> None:
+    """New custodians or threshold (lab admin), once a quorum approved `unseal --for reshare`.
+
+    A new unseal secret is drawn: the old shares open nothing any more.
+    """
+    people = []
+    for given in custodian:
+        name, sep, recipient = given.partition("=")
+        if not sep or not name.strip():
+            raise UsageError("--custodian: expected NAME=age1…")
+        people.append({"name": name.strip(), "recipient": recipient.strip()})
+    done = ctx.service().post("/custody/reshare", {"custodians": people, "threshold": threshold})
+    import base64
+
+    from etanche._files import private_dir, write_private
+
+    private_dir(shares_out)
+    for name, data in done["shares"].items():
+        target = shares_out / f"share-{name}.age"
+        write_private(target, base64.b64decode(data))
+        ctx.say(f"  share written to {target} (mode 0600)")
+    ctx.say(
+        f"Custody reshared: {threshold} of {len(done['shares'])} custodians; the old shares "
+        "open nothing any more."
+    )

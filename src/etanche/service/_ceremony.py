@@ -13,8 +13,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from etanche.audit import Outcome
-from etanche.errors import PermissionDenied, UsageError
+from etanche.access import Actor, Resource, can
+from etanche.audit import DetailValue, Outcome
+from etanche.crypto import Custodian, QuorumKeyProvider
+from etanche.errors import EtancheError, PermissionDenied, UsageError
 from etanche.names import Action
 from etanche.service._custody import Custody
 from etanche.service._trail import Trail
@@ -104,3 +106,47 @@ class Ceremonies:
         for name in names:
             self.docs.delete(APPROVAL_KIND, f"{operation}:{name}"[:64])
         return tuple(names)
+
+
+def reshare(
+    ceremonies: Ceremonies,
+    actor: Actor,
+    custodians: list[tuple[str, str]],
+    threshold: int,
+    *,
+    client: str | None = None,
+) -> dict[str, bytes]:
+    """New custodians (or a new threshold): a lab admin asks, a fresh quorum approved.
+
+    A new unseal secret is drawn and every KEK resealed under it; the old shares
+    open nothing any more. Returns each new custodian's share, encrypted to them.
+    """
+    decision = can(actor, Action.KEYS_ROTATE, Resource("keys", None))
+    details: dict[str, DetailValue] = {
+        "operation": "reshare",
+        "custodians": ",".join(name for name, _ in custodians),
+        "threshold": threshold,
+    }
+    if not decision.allowed:
+        ceremonies.trail.record(
+            actor, Action.KEY_OPERATION, Outcome.DENIED, client=client,
+            details={**details, "reason": decision.reason},
+        )  # fmt: skip
+        raise PermissionDenied(decision.reason)
+    provider = ceremonies.custody.provider()
+    if not isinstance(provider, QuorumKeyProvider):
+        raise UsageError("reshare: this custody has no custodians (an HSM token, or tests)")
+    try:
+        approved = ceremonies.consume("reshare")
+        shares = provider.reshare([Custodian(n, r) for n, r in custodians], threshold)
+    except EtancheError as exc:
+        ceremonies.trail.record(
+            actor, Action.KEY_OPERATION, Outcome.FAILED, client=client,
+            details={**details, "error": type(exc).__name__},
+        )  # fmt: skip
+        raise
+    ceremonies.trail.record(
+        actor, Action.KEY_OPERATION, Outcome.OK, client=client,
+        details={**details, "approved_by": ",".join(approved)},
+    )  # fmt: skip
+    return shares

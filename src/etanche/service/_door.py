@@ -14,7 +14,7 @@ from etanche.domain import Lab
 from etanche.errors import PermissionDenied
 from etanche.names import Action
 from etanche.service._acts import Acts
-from etanche.service._ceremony import Ceremonies
+from etanche.service._ceremony import Ceremonies, reshare
 from etanche.service._core import Core
 from etanche.service._incidents import IncidentService
 from etanche.service._keys import KeyService
@@ -86,6 +86,16 @@ class Door:
             client=client,
             ceremonies=self.ceremonies(),
         )
+
+    def reshare(
+        self,
+        actor: Actor,
+        custodians: list[tuple[str, str]],
+        threshold: int,
+        *,
+        client: str | None = None,
+    ) -> dict[str, bytes]:
+        return reshare(self.ceremonies(), actor, custodians, threshold, client=client)
 
     def ceremonies(self) -> Ceremonies:
         """Custodians' approvals of custody operations (KEK rotation, resharing)."""

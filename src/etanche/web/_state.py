@@ -107,6 +107,10 @@ class Person:
     def leaks(self) -> LeakService:
         return self.state.door.leaks(self.actor, client=self.client)
 
+    def reshare(self, custodians: list[tuple[str, str]], threshold: int) -> dict[str, bytes]:
+        """New custodians for the service's custody (a quorum must have approved)."""
+        return self.state.door.reshare(self.actor, custodians, threshold, client=self.client)
+
     def incidents(self) -> IncidentService:
         return self.state.door.incidents(self.actor, client=self.client)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from etanche.errors import UsageError
-from etanche.web._state import ServerState, server
+from etanche.web._auth import api_person
+from etanche.web._state import Person, ServerState, server
 
 router = APIRouter(tags=["custody"])
 
@@ -44,3 +46,23 @@ def approve(body: ApproveBody, state: ServerState = Depends(server)) -> dict[str
     if not given:
         raise UsageError("approve: give a share or a PIN")
     return state.door.ceremonies().approve(body.operation, given, client="custody")
+
+
+class NewCustodian(BaseModel):
+    name: str = Field(max_length=64)
+    recipient: str = Field(max_length=200)
+
+
+class ReshareBody(BaseModel):
+    custodians: list[NewCustodian] = Field(min_length=1, max_length=16)
+    threshold: int = Field(ge=1, le=16)
+
+
+@router.post("/custody/reshare")
+def reshare_custody(body: ReshareBody, person: Person = Depends(api_person)) -> dict[str, Any]:
+    """New custodians or threshold (lab admin, after a fresh quorum approved "reshare")."""
+    shares = person.reshare([(c.name, c.recipient) for c in body.custodians], body.threshold)
+    return {
+        "threshold": body.threshold,
+        "shares": {name: base64.b64encode(data).decode("ascii") for name, data in shares.items()},
+    }
