@@ -100,7 +100,10 @@ def _pages(client: ServiceClient, size: int) -> Iterator[dict[str, Any]]:
     while start is not None:
         page: dict[str, Any] = client.get("/audit/log/events", start=start, stop=size, limit=PAGE)
         yield page
-        start = page.get("next")
+        following = page.get("next")
+        if following is not None and not (isinstance(following, int) and start < following):
+            raise SourceError("audit log: the service sent a page that does not move forward")
+        start = following
 
 
 def _report_failure(client: ServiceClient, problems: list[str]) -> None:
