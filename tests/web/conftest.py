@@ -197,7 +197,7 @@ class WebVault:
     @staticmethod
     def flush(app: Any) -> None:
         """Wait for an app's audit trail to commit what it recorded (buffered mode)."""
-        app.state.etanche.trail.flush()
+        app.state.etanche.core.trail.flush()
 
     @staticmethod
     def sign_in(client: TestClient, member: Member) -> str:

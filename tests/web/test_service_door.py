@@ -30,7 +30,7 @@ def _actor(client: TestClient, member: Member) -> Actor:
 
 
 def _last(web_vault: WebVault, client: TestClient, username: str, action: Action) -> Any:
-    client.app.state.etanche.trail.flush()  # type: ignore[attr-defined]
+    client.app.state.etanche.core.trail.flush()  # type: ignore[attr-defined]
     mine = [e for e in web_vault.events(action.value) if e.actor == username]
     return mine[-1] if mine else None
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etanche.access import Action, Actor, Resource, can
+from etanche.access import Action, Actor, Decision, Resource, can
 from etanche.audit import DetailValue, Outcome
-from etanche.errors import EtancheError, PermissionDenied, UsageError
+from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
 from etanche.leak.trace import unmark_row
 from etanche.migrate import (
     CERTIFICATE_KIND,
+    PACKAGE_KIND,
     CheckReport,
     MigrationPlan,
     PackageResult,
@@ -37,6 +38,16 @@ from etanche.migrate import (
 )
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._migration import marker_for, plan_marks
+from etanche.service._migration_views import (
+    MigrationOverview,
+    PackageSummary,
+    PlanView,
+    package_summary,
+    scope_of,
+    view_action,
+    visible_to,
+)
+from etanche.service._rights import actions_of
 from etanche.service._trail import Trail
 from etanche.vault import Documents, Vault
 
@@ -44,6 +55,8 @@ __all__ = ["MigrationService", "PlanText"]
 
 Progress = Callable[[int], None]
 MIGRATION = "migration"
+# Approving reads no source: a registered text is parsed against this folder.
+_REGISTERED = "/"
 
 
 @dataclass(frozen=True)
@@ -164,13 +177,86 @@ class MigrationService:
     def certificate(self, plan_id: str) -> dict[str, Any]:
         """The signed deletion certificate of a closed plan."""
         with self._allowed(Action.MIGRATION_CLOSE, {"plan": plan_id}, None):
-            body: dict[str, Any] = Documents(self.vault).get(CERTIFICATE_KIND, plan_id).body
-        return body
+            return self._certificate_body(plan_id)
 
     def status(self) -> list[PlanRecord]:
         """Every plan, its approvals and expiry."""
         with self._allowed(Action.MIGRATION_CLOSE, {}, None):
             return Plans(self.vault).all()
+
+    # -- what the pages show -------------------------------------------------------
+    # Seeing the plans needs any one migration action (operator, approver, DPO);
+    # a person bound to labs sees only the plans of those labs.
+    def overview(self) -> MigrationOverview:
+        """Every plan of the person's labs, with its packages and deletion certificate."""
+        action = view_action(self.actor)
+        details: dict[str, DetailValue] = {"operation": "list"}
+        with self._allowed(action, details, scope_of(self.actor), unlock=False) as event:
+            docs = Documents(self.vault)
+            packages: dict[str, list[PackageSummary]] = {}
+            for document in docs.list(PACKAGE_KIND):
+                plan_id = str(document.body["plan_id"])
+                packages.setdefault(plan_id, []).append(package_summary(document))
+            certificates = {d.id: d.body["certificate"] for d in docs.list(CERTIFICATE_KIND)}
+            plans = [p for p in Plans(self.vault).all() if visible_to(self.actor, p.labs)]
+            event["count"] = len(plans)
+        return MigrationOverview(plans=plans, packages=packages, certificates=certificates)
+
+    def plan_view(self, plan_id: str) -> PlanView:
+        """One plan's exact registered text, its named approvers, and whether I may sign now.
+
+        Reading a plan is decided (a refusal is audited) but not logged on
+        success: the text holds no patient value.
+        """
+        short = plan_id[:48]
+        self._decide(view_action(self.actor), {"plan": short}, scope_of(self.actor))
+        plans = Plans(self.vault)
+        record = self._visible_plan(plans, plan_id)
+        text = str(plans.body(plan_id).get("text", ""))
+        approvers: tuple[str, ...] = ()
+        if text:
+            approvers = tuple(a.username for a in self._registered(plan_id, text).approvers)
+        me = self.actor.username
+        can_approve = (
+            Action.MIGRATION_APPROVE in actions_of(self.actor)
+            and me in approvers
+            and me not in {a["username"] for a in record.approvals}
+            and record.state == "pending"
+        )
+        return PlanView(plan=record, text=text, approvers=approvers, can_approve=can_approve)
+
+    def approve_by_id(self, plan_id: str) -> PlanRecord:
+        """Sign the plan's registered text (what the page showed) as a named approver."""
+        text = str(Plans(self.vault).body(plan_id).get("text", ""))
+        if not text:
+            raise PermissionDenied(f"migration.approve: plan {plan_id[:48]} is closed")
+        return self.approve(PlanText(text, f"plan {plan_id}", _REGISTERED))
+
+    def certificate_for_view(self, plan_id: str) -> dict[str, Any]:
+        """The signed deletion certificate of a plan the person may see (page download)."""
+        details: dict[str, DetailValue] = {"plan": plan_id[:48], "operation": "certificate"}
+        action = view_action(self.actor)
+        with self._allowed(action, details, scope_of(self.actor), unlock=False):
+            self._visible_plan(Plans(self.vault), plan_id)
+            return self._certificate_body(plan_id)
+
+    def _visible_plan(self, plans: Plans, plan_id: str) -> PlanRecord:
+        """The plan's record; a plan of other labs is as unknown as a missing one."""
+        try:
+            record = plans.get(plan_id)
+        except RecordNotFound:
+            raise RecordNotFound(f"plan {plan_id[:48]}: not registered") from None
+        if not visible_to(self.actor, record.labs):
+            raise RecordNotFound(f"plan {plan_id[:48]}: not registered")
+        return record
+
+    @staticmethod
+    def _registered(plan_id: str, text: str) -> MigrationPlan:
+        return PlanText(text, f"plan {plan_id}", _REGISTERED).parse()
+
+    def _certificate_body(self, plan_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = Documents(self.vault).get(CERTIFICATE_KIND, plan_id).body
+        return body
 
     # -- the recipient's side ------------------------------------------------------
     def import_package(
@@ -219,17 +305,22 @@ class MigrationService:
     # -- decision and audit --------------------------------------------------------
     @contextmanager
     def _allowed(
-        self, action: Action, details: dict[str, DetailValue], lab_id: str | None
+        self,
+        action: Action,
+        details: dict[str, DetailValue],
+        lab_id: str | None,
+        *,
+        unlock: bool = True,
     ) -> Iterator[dict[str, DetailValue]]:
-        """Decide, unwrap the granted compartments, then one event with the outcome."""
-        shred_expired_artefacts(self.vault, self.trail, client=self.client or "server")
+        """Decide, unwrap the granted compartments, then one event with the outcome.
+
+        ``unlock=False`` for reads of plans and certificates: they hold no
+        patient value, so no compartment key is unwrapped for them.
+        """
         extra: dict[str, DetailValue] = dict(details)
-        decision = can(self.actor, action, Resource(MIGRATION, lab_id))
-        if not decision.allowed:
-            extra["reason"] = decision.reason
-            self._event(action, Outcome.DENIED, extra)
-            raise PermissionDenied(decision.reason)
-        self.vault.unlock(decision.compartments)
+        decision = self._decide(action, extra, lab_id)
+        if unlock:
+            self.vault.unlock(decision.compartments)
         try:
             yield extra
         except EtancheError as exc:
@@ -237,6 +328,17 @@ class MigrationService:
             self._event(action, Outcome.FAILED, extra)
             raise
         self._event(action, Outcome.OK, extra)
+
+    def _decide(
+        self, action: Action, details: dict[str, DetailValue], lab_id: str | None
+    ) -> Decision:
+        """Shred what expired, ask the policy; a refusal is audited with its reason, raised."""
+        shred_expired_artefacts(self.vault, self.trail, client=self.client or "server")
+        decision = can(self.actor, action, Resource(MIGRATION, lab_id))
+        if not decision.allowed:
+            self._event(action, Outcome.DENIED, {**details, "reason": decision.reason})
+            raise PermissionDenied(decision.reason)
+        return decision
 
     def _event(self, action: Action, outcome: Outcome, details: dict[str, DetailValue]) -> None:
         self.trail.record(self.actor, action, outcome, client=self.client, details=details)

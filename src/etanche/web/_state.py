@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -49,16 +48,6 @@ class ServerState:
     @property
     def sealed(self) -> bool:
         return self.core.sealed
-
-    # Still read by modules outside the pages' conversion (the JSON API's people
-    # routes, the incident and migration pages); the other pages use ``door`` only.
-    @property
-    def vault(self) -> Any:
-        return self.core.vault
-
-    @property
-    def trail(self) -> Any:
-        return self.core.trail
 
     @property
     def csrf(self) -> FormTokens:
