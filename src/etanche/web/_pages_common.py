@@ -21,8 +21,6 @@ from etanche.domain import Lab
 from etanche.names import Action
 from etanche.service import (
     Actor,
-    DetailValue,
-    Outcome,
     PatientService,
     SearchTally,
     actions_of,
@@ -147,32 +145,6 @@ def person_labs(state: ServerState, actor: Actor) -> list[Lab]:
     if actor.network_wide:
         return labs
     return [lab for lab in labs if lab.id in actor.labs]
-
-
-def authorize(
-    person: Person,
-    action: Action,
-    details: dict[str, DetailValue] | None = None,
-    *,
-    lab_id: str | None = None,
-) -> None:
-    """The service asks the policy for a non-patient action; a refusal is audited, raised."""
-    person.state.door.acts(person.actor, client=person.client).require(
-        action, details, lab_id=lab_id
-    )
-
-
-def record(
-    person: Person,
-    action: Action,
-    outcome: Outcome = Outcome.OK,
-    details: dict[str, DetailValue] | None = None,
-    objects: tuple[str, ...] = (),
-) -> None:
-    """The service logs what a page did (for pages whose work is not an operation yet)."""
-    person.state.door.acts(person.actor, client=person.client).note(
-        action, outcome, details, objects
-    )
 
 
 def counting_patients(person: Person) -> tuple[PatientService, SearchTally]:
