@@ -95,7 +95,7 @@ def demo(
         home = tuple(lab.id for lab in network.labs[:2])
         cast = enrol_cast(anonymous, home)
         samples = _samples(network, home)
-        _tour(cast, samples)
+        _tour(cast, samples, line)
         from etanche.cli._demo_migration import migration_tour
 
         migration_tour(cast, network, directory)
@@ -144,7 +144,7 @@ def _timed(call: Any) -> tuple[Any, float]:
     return answer, (time.perf_counter() - started) * 1000
 
 
-def _tour(cast: Cast, samples: list[Any]) -> None:
+def _tour(cast: Cast, samples: list[Any], share: str) -> None:
     """Each step as a named person does it, through the service: decided, audited."""
     say = ctx.console.print
     first = samples[0]
@@ -195,8 +195,16 @@ def _tour(cast: Cast, samples: list[Any]) -> None:
         f"{report['patients']} patients re-encrypted under v{report['version']} in "
         f"{time.perf_counter() - started:.1f} s; old key shredded."
     )
+    try:
+        admin.post("/keys/rotate-kek")
+    except PermissionDenied as exc:
+        say(f"  she asks for a new KEK alone: refused ({exc}).", markup=False)
+    connect(cast.address).post("/custody/approve", {"operation": "rotate-kek", "share": share})
     rotated = admin.post("/keys/rotate-kek")
-    say(f"  then the KEK: {rotated['data_keys']} data keys rewrapped under {rotated['kek']}.")
+    say(
+        f"  the demo's custodian approves with her share; the KEK rotates: "
+        f"{rotated['data_keys']} data keys rewrapped under {rotated['kek']}."
+    )
     victim = samples[-1]
     biologist.post(f"/patients/{victim.id}/erase")
     remaining = biologist.post("/patients/search", {"nir": victim.nir})["count"]
