@@ -41,6 +41,12 @@ _Event = tuple[str, str, list[str]]
 # a quote or a dollar quote: one pass, no nested quantifier.
 _NEXT = re.compile(r"""(\s*)(?:([(),;])|([^\s(),;'"`\-/#$][^\s(),;'"`]*))?""")
 _WORD_REST = re.compile(r"""[^\s(),;'"`]*""")
+# A simple cell and the "," or ")" after it, whole in the current block: a string
+# without quote or backslash inside, or a bare word. Anything else (and a cell cut
+# by the end of the block) fails to match and goes through the tokenizer.
+_CELL = re.compile(
+    r"""\s*(?:'([^'\\]*)'|([^\s(),;'"`\-/#$][^\s(),;'"`]*|-(?!-)[^\s(),;'"`]*))\s*([,)])"""
+)
 _DOLLAR = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]{0,62})?\$")
 _STOP = {
     ("'", True): re.compile(r"['\\]"),
@@ -51,6 +57,7 @@ _STOP = {
 }
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "Z": "\x1a", "b": "\b"}
 _COPY_ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{1,2})|([0-7]{1,3})|(.))", re.S)
+_BYTE = re.compile("[\udc80-\udcff]")
 _COPY_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v"}
 
 _INSERT_WORDS = {"LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "OR", "REPLACE"}
@@ -251,6 +258,28 @@ class _Lexer:
                 self._pos = len(self._buf)
                 return
 
+    def cells(self, row: list[str]) -> bool:
+        """Appends the simple cells starting here (see ``_CELL``); True if ")" ended them.
+
+        A fast path for the bulk of a dump, one match per cell; a failed match
+        scans at most one cell, which the tokenizer then reads: still linear.
+        """
+        buf, pos = self._buf, self._pos
+        match = _CELL.match(buf, pos)
+        while match is not None:
+            quoted, bare, end = match.groups()
+            if quoted is None:
+                quoted = "" if len(bare) == 4 and bare.upper() == "NULL" else bare
+            if len(row) < _MAX_CELLS:
+                row.append(quoted)
+            pos = match.end()
+            if end == ")":
+                self._pos = pos
+                return True
+            match = _CELL.match(buf, pos)
+        self._pos = pos
+        return False
+
     def line(self) -> str | None:
         """The rest of the current line (no newline), None at the end of the stream."""
         text = _Text()
@@ -344,6 +373,8 @@ def _tuple(lexer: _Lexer) -> tuple[list[str], bool]:
     strings: list[str] = []
     words: list[str] = []
     depth = 0
+    if lexer.cells(row):
+        return row, False
     while (token := lexer.next()) is not None:
         kind, text = token
         if kind == _PUNCT:
@@ -353,6 +384,8 @@ def _tuple(lexer: _Lexer) -> tuple[list[str], bool]:
                 if text != ",":
                     return row, text == ";"
                 strings, words = [], []
+                if lexer.cells(row):
+                    return row, False
                 continue
             depth += text == "("
             depth -= text == ")"
@@ -428,15 +461,18 @@ def _copy_field(field: str) -> str:
         return ""
     if "\\" not in field:
         return field
-    return _COPY_ESCAPE.sub(_copy_escape, field)
+    text = _COPY_ESCAPE.sub(_copy_escape, field)
+    if _BYTE.search(text) is not None:  # byte escapes: UTF-8 bytes once joined
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def _copy_escape(match: re.Match[str]) -> str:
+    """One COPY escape; \\ooo and \\xhh are bytes, kept as surrogates until decoded."""
     hexa, octal, char = match.groups()
-    if hexa is not None:
-        return chr(int(hexa, 16))
-    if octal is not None:
-        return chr(int(octal, 8) & 0xFF)
+    if hexa is not None or octal is not None:
+        byte = int(hexa, 16) if hexa is not None else int(octal, 8) & 0xFF
+        return chr(byte) if byte < 0x80 else chr(0xDC00 + byte)
     return _COPY_ESCAPES.get(char, char)
 
 
