@@ -156,6 +156,19 @@ def test_postgres_copy_from_stdin(tmp_path: Path) -> None:
     ]
 
 
+def test_pg_dump_with_more_than_a_block_of_schema_before_its_data(tmp_path: Path) -> None:
+    schema = "".join(f"CREATE TABLE public.t{i} (id integer, nom text);\n" for i in range(3_000))
+    path = tmp_path / "pg.sql"
+    path.write_bytes(
+        PG_DUMP.replace(
+            b"CREATE TABLE public.patients", schema.encode() + b"CREATE TABLE public.patients"
+        )
+    )
+    assert len(schema) > 64 * 1024
+    columns, rows = _read(path)["patients"]
+    assert columns == ["id", "nom", "note"] and len(rows) == 4
+
+
 def test_mysql_multi_row_insert_with_escaped_quotes(tmp_path: Path) -> None:
     path = tmp_path / "my.sql"
     path.write_bytes(MYSQL_DUMP)

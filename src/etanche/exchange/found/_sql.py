@@ -71,13 +71,17 @@ _SQL_START = re.compile(
     r"\s*(?:--|/\*|#|(?:CREATE|INSERT|REPLACE|COPY|SET|DROP|LOCK|USE|BEGIN|PRAGMA|START)\b)",
     re.I,
 )
+# Data in the first block, or the banner of a dump tool: pg_dump writes every
+# CREATE TABLE before the first COPY, often more than a block of them.
 _DATA_STATEMENT = re.compile(
-    r"\b(?:INSERT|REPLACE)\b[^;(]{0,200}?\bINTO\b|\bCOPY\b[^;]{0,2000}?\bFROM\s+stdin\b", re.I
+    r"\b(?:INSERT|REPLACE)\b[^;(]{0,200}?\bINTO\b|\bCOPY\b[^;\n]{0,2000}?\bFROM\s+stdin\b"
+    r"|^-- (?:PostgreSQL database|MySQL|MariaDB) dump\b|^PRAGMA foreign_keys=OFF;",
+    re.I | re.M,
 )
 
 
 def looks_like_sql(head: str) -> bool:
-    """A dump starts like SQL and holds data (INSERT or COPY) in its first block."""
+    """A dump starts like SQL and holds data (INSERT or COPY) or a dump tool's banner."""
     return bool(_SQL_START.match(head)) and _DATA_STATEMENT.search(head) is not None
 
 
@@ -554,7 +558,7 @@ def _scan(source: Source, encoding: str) -> dict[str, list[str]]:
 def sql_tables(source: Source, encoding: str) -> Iterator[FoundTable]:
     tables = _scan(source, encoding)
     if not tables:
-        raise SourceError(f"{source.name}: no INSERT statement found")
+        raise SourceError(f"{source.name}: no INSERT or COPY data found")
     for table, known in tables.items():
         columns = known or _first_width(source, encoding, table)
 
