@@ -1,6 +1,8 @@
 """Fuzz every source reader: only Étanche errors may come out, whatever the bytes.
 
     python bench/fuzz_readers.py --json [--inputs 100000] [--atheris-seconds 60]
+    python bench/fuzz_readers.py --sql-mb 1,10,50
+
 
 Per reader (legacy-csv, csv, hprim, hl7v2, fhir json, fhir ndjson): ``--inputs``
 inputs, 90 % mutations of a small valid file (bit flips, truncation, delimiter and
@@ -11,6 +13,10 @@ time summed over chunks). Then, when atheris is importable, a
 coverage-guided run per reader seeded with the same files. A crash is any
 exception that is not an EtancheError.
 JSON keys: inputs_per_reader, crashes, crash_sites, atheris, atheris_runs, seconds.
+``--sql-mb`` instead reads generated SQL dumps of those sizes (multi-row INSERTs,
+escaped quotes, a 10,000-character unquoted run across every 1 MiB block) through
+the found-file readers and prints their speed in MB/s: small fuzz inputs never
+showed that one long run made the old SQL reader hang.
 """
 
 from __future__ import annotations
@@ -179,6 +185,43 @@ def run_atheris(names: list[str], seconds: int) -> dict[str, Any]:
     return {"atheris": True, "atheris_runs": runs, "atheris_crashes": crashes}
 
 
+def sql_dump(size: int) -> bytes:
+    """A mysqldump-like dump of about ``size`` bytes, hostile where the old reader hung."""
+    parts = [b"-- MySQL dump\nCREATE TABLE `t` (`id` int, `nom` text, `note` text);\n"]
+    length, boundary, row = len(parts[0]), 1 << 20, 0
+    while length < size:
+        notes = ("l\\'x" if i % 10 == 0 else "note" for i in range(row, row + 100))
+        values = ",".join(
+            f"({i},'Nom {i}','{note} {i}')" for i, note in enumerate(notes, start=row)
+        )
+        statement = f"INSERT INTO `t` VALUES {values};\n".encode()
+        row += 100
+        if length + len(statement) > boundary - 10_000:
+            statement = b"\n" * (boundary - 5_000 - length) + b"INSERT INTO `t` VALUES ("
+            statement += b"9" * 10_000 + b", 'run', NULL);\n"
+            boundary += 1 << 20
+        parts.append(statement)
+        length += len(statement)
+    return b"".join(parts)
+
+
+def sql_speed(sizes_mb: list[int]) -> dict[str, float]:
+    """MB/s of reading every row of a generated dump (sniffing, scan and rows)."""
+    from etanche.exchange.found import read_tables
+
+    speeds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(dir=SCRATCH) as folder:
+        path = Path(folder) / "dump.sql"
+        for mb in sizes_mb:
+            path.write_bytes(sql_dump(mb * 1_000_000))
+            began = time.perf_counter()
+            for table in read_tables(path):
+                for _ in table.batches():
+                    pass
+            speeds[f"{mb} MB"] = round(mb / (time.perf_counter() - began), 2)
+    return speeds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
@@ -188,7 +231,12 @@ def main() -> None:
     parser.add_argument("--atheris-child", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--sql-mb", help="comma-separated dump sizes: SQL reading speed only")
     args = parser.parse_args()
+    if args.sql_mb:
+        sizes = [int(mb) for mb in args.sql_mb.split(",")]
+        print(json.dumps({"sql_mb_per_s": sql_speed(sizes), "machine": machine()}))
+        return
     if args.atheris_child:
         atheris_child(args.atheris_child, args.atheris_seconds, args.corpus)
         return
