@@ -10,25 +10,39 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from etanche import settings
 from etanche.client import ServiceClient, connect, read_session
 from etanche.errors import AccessError, UsageError
 
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+
+class _LazyConsole:
+    """A Rich console built on first use: a plain command's answer never loads Rich."""
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def real(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real(), name)
+
+
+console: Any = _LazyConsole()
+err_console: Any = _LazyConsole(stderr=True)
 
 
 def config() -> settings.Settings:
@@ -47,8 +61,8 @@ def service(*, anonymous: bool = False) -> ServiceClient:
 
 
 def say(text: str) -> None:
-    """One plain line on stdout (no Rich markup: values may hold brackets)."""
-    console.print(text, markup=False, highlight=False)
+    """One plain line on stdout (no markup: values may hold brackets)."""
+    typer.echo(text)
 
 
 def ask(value: str | None, label: str, env: str, *, hide: bool = False) -> str:
@@ -72,13 +86,22 @@ def new_password(value: str | None, env: str) -> str:
 @contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[Progress]:
     """A Rich progress bar on stderr, so --json output on stdout stays clean."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=err_console,
+        console=err_console.real(),
         transient=False,
     )
     with bar:
