@@ -268,3 +268,15 @@ def test_init_needs_its_first_account(env: Path, capsys: pytest.CaptureFixture[s
     code, _, err = init(capsys, env)
     assert code == 2 and "--admin-user" in err
     assert not (env / "v").exists()
+
+
+def test_the_api_login_is_rate_limited_per_address(
+    admin: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guessing passwords through the CLI's API meets the login page's limit (10 a minute)."""
+    monkeypatch.setenv("ETANCHE_PASSWORD", "Mauvais-mot-de-passe-tape-42")
+    monkeypatch.setenv("ETANCHE_TOTP", "123456")
+    codes = [run(capsys, "login")[0] for _ in range(12)]
+    assert set(codes) == {7}
+    code, _, err = run(capsys, "login")
+    assert code == 7 and "too many failed attempts" in err

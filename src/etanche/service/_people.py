@@ -140,9 +140,9 @@ class People:
             )
         return token
 
-    def login_refused(self, username: str, error: str) -> None:
+    def login_refused(self, username: str, error: str, *, kind: str = "web") -> None:
         """An attempt stopped before the password check (rate limit): still audited."""
-        self._event(username or "?", Action.LOGIN, Outcome.FAILED, {"kind": "web", "error": error})
+        self._event(username or "?", Action.LOGIN, Outcome.FAILED, {"kind": kind, "error": error})
 
     def _enrolment(self, user: User) -> Enrolment:
         secret, uri = self.sessions.totp.begin_enrolment(user)

@@ -44,12 +44,21 @@ class RateLimit:
         self._lock = threading.Lock()
 
     def allow(self, key: str) -> bool:
+        """Count one attempt of ``key``; False once it is over the limit."""
+        if not self.open(key):
+            return False
+        self.count(key)
+        return True
+
+    def open(self, key: str) -> bool:
+        """Whether ``key`` is under the limit, without counting an attempt."""
         now = time.monotonic()
         with self._lock:
             hits = self._hits.setdefault(key, deque())
             while hits and now - hits[0] > self.window:
                 hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
+            return len(hits) < self.limit
+
+    def count(self, key: str) -> None:
+        with self._lock:
+            self._hits.setdefault(key, deque()).append(time.monotonic())

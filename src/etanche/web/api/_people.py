@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from etanche.errors import UsageError
+from etanche.errors import AccessError, AuthenticationFailed, UsageError
 from etanche.names import Action, Role
 from etanche.service import People
 from etanche.web._auth import api_person
@@ -62,8 +62,25 @@ def login(body: LoginBody, request: Request, state: ServerState = Depends(server
     """
     people = _people(request, state)
     username = body.username.strip().lower()
+    address = client_of(request) or "unix"
+    if not state.login_limit.open(address):
+        # the login page's limit, counted on failures: an address guessing passwords waits
+        people.login_refused(username, "RateLimited", kind="cli")
+        raise AuthenticationFailed("login: too many failed attempts from this address; wait")
+    try:
+        return _login(people, username, body)
+    except AccessError:
+        state.login_limit.count(address)
+        raise
+
+
+def _login(people: People, username: str, body: LoginBody) -> Any:
     if body.code is None:
-        user = people.accounts.check_password(username, body.password)
+        try:
+            user = people.accounts.check_password(username, body.password)
+        except AccessError as exc:
+            people.login_refused(username, type(exc).__name__, kind="cli")
+            raise
         if user.totp_enrolled:
             return {"need": "totp"}
         enrolment = people.begin_enrolment(username, body.password, kind="cli")
