@@ -118,6 +118,7 @@ def test_key_rotations(cli_vault: Path, capsys, monkeypatch) -> None:
     [
         (["find", "--nir", "x"], {"ETANCHE_SERVICE": "unix:/nonexistent.sock"}, 9, "serve"),
         (["find", "--nir", "x"], {"ETANCHE_SERVICE": "ftp://x"}, 2, "ETANCHE_SERVICE"),
+        (["whoami"], {"ETANCHE_SERVICE": "http://192.0.2.7:8000"}, 2, "https://"),
         (["find"], {}, 2, "exactly one"),
         (
             ["find", "--name", "X", "--first-name", "Y", "--birth-date", "31/13/1990"],

@@ -19,6 +19,7 @@ from etanche import errors
 from etanche.errors import EtancheError, ServiceUnavailable
 
 API = "/api/v1"
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TIMEOUT_S = 3600.0  # long operations (rotations, packages) stream progress lines
 
 
@@ -77,6 +78,12 @@ class ServiceClient:
             self._port: int | None = None
             self._tls = False
         elif parts.scheme in ("http", "https") and parts.hostname:
+            if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+                # passwords, TOTP codes, tokens and custodian shares travel in these requests
+                raise errors.UsageError(
+                    "ETANCHE_SERVICE: plain http only to this machine (127.0.0.1, localhost, "
+                    "::1); use https:// to reach another host"
+                )
             self._unix = None
             self._host = parts.hostname
             self._port = parts.port
