@@ -20,14 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from etanche.access import Accounts, Action, Actor, Decision, Resource, can
+from etanche.access import Accounts, Action, Actor, Decision
 from etanche.audit import DetailValue, Outcome, is_decoy
 from etanche.domain import Compartment, Patient
-from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
+from etanche.errors import EtancheError, RecordNotFound, UsageError
 from etanche.leak.incident._letters import LetterRun, letter_text, write_letters
 from etanche.leak.incident._model import CLOSED, KIND, OPEN, Entry, Incident, countdown
 from etanche.leak.incident._notification import Notification, build_notification
 from etanche.leak.incident._severity import CIRCUMSTANCES, Circumstances, parse_circumstances
+from etanche.service._operations import Operations
 from etanche.service._trail import Trail
 from etanche.vault import Documents, Vault
 
@@ -49,16 +50,13 @@ def _text(value: str, what: str, limit: int) -> str:
     return cleaned
 
 
-class IncidentService:
+class IncidentService(Operations):
     """Incidents of one person (the DPO) on one vault session."""
 
     def __init__(
         self, vault: Vault, trail: Trail, actor: Actor, *, client: str | None = None
     ) -> None:
-        self.vault = vault
-        self.trail = trail
-        self.actor = actor
-        self.client = client
+        super().__init__(vault, trail, actor, client=client)
         self.docs = Documents(vault)
 
     # -- opening -------------------------------------------------------------------
@@ -84,7 +82,7 @@ class IncidentService:
         its rows' normalised identifiers are matched here, as ``leak.scan``.
         """
         details: dict[str, DetailValue] = {"operation": "open"}
-        self._decide(Action.INCIDENT_MANAGE, details)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
         moment = now or datetime.now(UTC)
         discovered = discovered_at or moment
         if discovered.tzinfo is None:
@@ -150,7 +148,7 @@ class IncidentService:
         self, found: Sequence[Path], progress: Callable[[int], None] | None
     ) -> tuple[dict[str, Any], dict[str, list[str]]]:
         details: dict[str, DetailValue] = {"operation": "scan", "files": len(found)}
-        self._decide(Action.LEAK_SCAN, details)
+        self._decide_incident(Action.LEAK_SCAN, details)
         from etanche.leak.scan import scan_paths
 
         result = self._run(
@@ -177,7 +175,7 @@ class IncidentService:
             "operation": "scan",
             "files": len(report.get("files") or ()),
         }
-        self._decide(Action.LEAK_SCAN, details)
+        self._decide_incident(Action.LEAK_SCAN, details)
         from etanche.leak.scan import match_identifiers, per_lab
 
         found = self._run(
@@ -197,7 +195,7 @@ class IncidentService:
     # -- reading -------------------------------------------------------------------
     def list(self, *, state: str | None = None) -> list[Incident]:
         details: dict[str, DetailValue] = {"operation": "list"}
-        self._decide(Action.INCIDENT_MANAGE, details)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
         found = self._run(
             Action.INCIDENT_MANAGE,
             details,
@@ -211,7 +209,7 @@ class IncidentService:
 
     def get(self, incident_id: str) -> Incident:
         details = self._about("show", incident_id)
-        self._decide(Action.INCIDENT_MANAGE, details)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
         incident = self._run(Action.INCIDENT_MANAGE, details, lambda: self._load(incident_id))
         self._record(Action.INCIDENT_MANAGE, Outcome.OK, details, [incident_id])
         return incident
@@ -220,7 +218,7 @@ class IncidentService:
     def note(self, incident_id: str, text: str, *, measure: bool = False) -> Incident:
         """A timeline entry; ``measure`` marks it as a measure taken (art. 33(3)(d))."""
         details = self._about("measure" if measure else "note", incident_id)
-        self._decide(Action.INCIDENT_MANAGE, details)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
         body = _text(text, "note", MAX_NOTE)
         details["length"] = len(body)
         kind = "measure" if measure else "note"
@@ -229,7 +227,7 @@ class IncidentService:
     def assess(self, incident_id: str, tokens: Sequence[str]) -> Incident:
         """Replace the circumstances of the breach (the severity follows)."""
         details = self._about("assess", incident_id)
-        self._decide(Action.INCIDENT_MANAGE, details)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
         circumstances = parse_circumstances(tokens)
         described = "; ".join(CIRCUMSTANCES[t][2] for t in circumstances.tokens()) or "aucune"
         details["circumstances"] = ",".join(circumstances.tokens())
@@ -245,7 +243,7 @@ class IncidentService:
 
     def close(self, incident_id: str) -> Incident:
         details = self._about("close", incident_id)
-        self._decide(Action.INCIDENT_MANAGE, details)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
 
         def change(incident: Incident) -> Incident:
             if not incident.is_open:
@@ -266,7 +264,7 @@ class IncidentService:
     ) -> Notification:
         """The art. 33 draft; records the drafting (and a delay reason) on the timeline."""
         details = self._about("report", incident_id)
-        self._decide(Action.INCIDENT_MANAGE, details)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
         moment = now or datetime.now(UTC)
         reason = _text(delay_reason, "delay reason", MAX_NOTE) if delay_reason else None
         contact = _text(dpo_contact, "DPO contact", MAX_CONTACT) if dpo_contact else None
@@ -355,12 +353,13 @@ class IncidentService:
         Also answers how many patients the job will consider.
         """
         details = self._about("notify", incident_id)
-        self._decide(Action.INCIDENT_NOTIFY, details)
+        self._decide_incident(Action.INCIDENT_NOTIFY, details)
         incident = self._run(Action.INCIDENT_NOTIFY, details, lambda: self._load(incident_id))
         labs = sorted(incident.matched)
         details["labs"] = ",".join(labs)
         decisions = [
-            self._decide(Action.INCIDENT_NOTIFY, {**details, "lab": lab}, lab=lab) for lab in labs
+            self._decide_incident(Action.INCIDENT_NOTIFY, {**details, "lab": lab}, lab=lab)
+            for lab in labs
         ]
         granted = frozenset().union(*(d.compartments for d in decisions)) & {Compartment.ADMIN}
         self.vault.unlock(granted)
@@ -453,33 +452,10 @@ class IncidentService:
             self._record(action, Outcome.OK, details, [incident_id])
         return incident
 
-    def _decide(
+    def _decide_incident(
         self, action: Action, details: dict[str, DetailValue], *, lab: str | None = None
     ) -> Decision:
-        decision = can(self.actor, action, Resource(INCIDENT, lab))
-        if not decision.allowed:
-            self._record(action, Outcome.DENIED, {**details, "reason": decision.reason})
-            raise PermissionDenied(decision.reason)
-        return decision
-
-    def _run(self, action: Action, details: dict[str, DetailValue], work: Callable[[], _T]) -> _T:
-        try:
-            return work()
-        except EtancheError as exc:
-            failed = {**details, "error": type(exc).__name__}
-            self._record(action, Outcome.FAILED, failed)
-            raise
-
-    def _record(
-        self,
-        action: Action,
-        outcome: Outcome,
-        details: Mapping[str, DetailValue],
-        objects: Sequence[str] = (),
-    ) -> None:
-        self.trail.record(
-            self.actor, action, outcome, objects=objects, client=self.client, details=details
-        )
+        return self._decide(action, INCIDENT, lab, details)
 
 
 def _replace(incident: Incident, **changes: Any) -> Incident:

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from etanche.access import Action, Actor, Decision, Resource, can
+from etanche.access import Action
 from etanche.audit import DetailValue, Outcome
-from etanche.errors import EtancheError, PermissionDenied, UsageError
+from etanche.errors import UsageError
 from etanche.leak.trace import Ledger, LedgerEntry, parse_marks
 from etanche.leak.trace._export import FORMATS, ExportRequest, parse_fields, write_export
 from etanche.leak.trace._files import FileTrace, trace_file
-from etanche.service._trail import Trail
-from etanche.vault import Vault
+from etanche.service._operations import Operations
 
 __all__ = ["ExportAsked", "LeakService"]
 
@@ -43,16 +42,8 @@ class ExportAsked:
     fields: str | None = None
 
 
-class LeakService:
+class LeakService(Operations):
     """One person's exports, scans and traces on one vault session."""
-
-    def __init__(
-        self, vault: Vault, trail: Trail, actor: Actor, *, client: str | None = None
-    ) -> None:
-        self.vault = vault
-        self.trail = trail
-        self.actor = actor
-        self.client = client
 
     # -- export (F10: every bulk output marked and in the ledger) ------------------------
     def export(
@@ -172,28 +163,6 @@ class LeakService:
         return path
 
     # -- internals --------------------------------------------------------------------------
-    def _decide(
-        self,
-        action: Action,
-        kind: str,
-        lab: str | None,
-        details: dict[str, DetailValue],
-    ) -> Decision:
-        decision = can(self.actor, action, Resource(kind, lab))
-        if not decision.allowed:
-            self._record(action, Outcome.DENIED, {**details, "reason": decision.reason})
-            raise PermissionDenied(decision.reason)
-        return decision
-
-    def _run(self, action: Action, details: dict[str, DetailValue], work: Callable[[], _T]) -> _T:
-        try:
-            return work()
-        except EtancheError as exc:
-            self._record(action, Outcome.FAILED, {**details, "error": type(exc).__name__})
-            raise
-
-    def _record(self, action: Action, outcome: Outcome, details: dict[str, DetailValue]) -> None:
-        self.trail.record(self.actor, action, outcome, client=self.client, details=details)
 
 
 def _absolute(given: str, what: str) -> Path:
