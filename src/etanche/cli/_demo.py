@@ -20,7 +20,7 @@ import typer
 from etanche.cli import _context as ctx
 from etanche.cli._app import app
 from etanche.cli._demo_cast import DEMO_PASSWORD, Cast, enrol_cast
-from etanche.client import ServiceClient, connect
+from etanche.client import connect
 from etanche.errors import PermissionDenied, UsageError
 
 FULL_SIZE = 491_840
@@ -253,7 +253,3 @@ def _raw_file_check(database: Path, samples: list[Any]) -> None:
         f"\n[bold]Raw database file[/bold] ({len(raw) / 1e6:.1f} MB, WAL included): "
         f"{leaked} of {len(needles)} sample values found in clear."
     )
-
-
-def client_for(address: str, token: str) -> ServiceClient:
-    return connect(address, token)
