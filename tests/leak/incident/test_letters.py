@@ -211,3 +211,23 @@ def test_french_dates_in_words() -> None:
     assert fr_date(datetime(2026, 3, 1, 10, tzinfo=UTC)) == "1er mars 2026"
     # Paris time: 23:30 UTC on 31 July is already 1 August there
     assert fr_date(datetime(2026, 7, 31, 23, 30, tzinfo=UTC)) == "1er août 2026"
+
+
+def test_the_scan_keeps_what_each_rows_identifiers_held(tmp_path: Path) -> None:
+    from etanche.leak.scan import scan_paths
+    from etanche.leak.scan._vault_match import IdentifierSet
+
+    found = tmp_path / "found.csv"
+    found.write_text(
+        "nom;prenom;ddn;email;mot de passe;commentaire\n"
+        "DUPONT;Jean;12/03/1980;jean.dupont@example.org;;RAS\n"
+        "MARTIN;Claire;01/02/1975;claire.martin@example.org;Secret123!;patiente VIH positive\n"
+    )
+    ids = IdentifierSet()
+    scan_paths([found], identifiers=ids)
+    by_email = {row[3]: set(e.split()) for row, e in zip(ids.rows, ids.exposures(), strict=True)}
+    assert "credential" not in by_email["jean.dupont@example.org"]
+    assert not any(t.startswith("health") for t in by_email["jean.dupont@example.org"])
+    assert {"credential", "health", "health:hiv"} <= by_email["claire.martin@example.org"]
+    # tokens only: no value of the row travels with them
+    assert not any("Secret" in t or "martin" in t for t in by_email["claire.martin@example.org"])
