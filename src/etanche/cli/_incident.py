@@ -107,6 +107,7 @@ def incident_open(
         assert identifiers is not None
         body["report"] = report.to_dict()
         body["identifiers"] = [list(row) for row in identifiers.rows]
+        body["exposures"] = identifiers.exposures()
     incident = client.post("/incidents", body)
     if as_json:
         ctx.echo_json(incident)

@@ -43,6 +43,8 @@ class Lab:
     name: str
     finess: str  # 9-character FINESS établissement number
     city: str
+    street: str = ""  # postal address, the sender of its letters (empty when unknown)
+    postcode: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ ids; never a title, a note or a value.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from etanche.access import Accounts, Action, Actor, Decision
 from etanche.audit import DetailValue, Outcome, is_decoy
-from etanche.domain import Compartment, Patient
+from etanche.domain import Compartment, Patient, Sex
 from etanche.errors import EtancheError, RecordNotFound, UsageError
 from etanche.leak.incident._letters import LetterRun, letter_text, write_letters
 from etanche.leak.incident._model import CLOSED, KIND, OPEN, Entry, Incident, countdown
@@ -70,14 +70,17 @@ class IncidentService(Operations):
         found: Sequence[Path] = (),
         report: Mapping[str, Any] | None = None,
         matched: Mapping[str, Sequence[str]] | None = None,
+        exposed: Mapping[str, Iterable[str]] | None = None,
         identifiers: Sequence[Sequence[str | None]] | None = None,
+        row_exposures: Sequence[str] | None = None,
         progress: Callable[[int], None] | None = None,
         now: datetime | None = None,
     ) -> Incident:
         """Open an incident; with ``found`` files, scan them first (contract B).
 
         ``report`` and ``matched`` give an already made scan (its ``to_dict()``
-        and ``matched_patients``) instead of ``found``. ``report`` with
+        and ``matched_patients``) instead of ``found``; ``exposed`` gives what each
+        matched patient's own rows held (categories, ``health:<concept>``). ``report`` with
         ``identifiers`` is a scan made where the files are (the DPO's client):
         its rows' normalised identifiers are matched here, as ``leak.scan``.
         """
@@ -94,11 +97,11 @@ class IncidentService(Operations):
         if found and report is not None:
             raise UsageError("open: give found files or a scan report, not both")
         if found:
-            report, matched = self._scan(found, progress)
+            report, matched, exposed = self._scan(found, progress)
         elif identifiers is not None:
             if report is None:
                 raise UsageError("open: identifiers come with their scan report")
-            matched = self._match(report, identifiers)
+            matched, exposed = self._match(report, identifiers, row_exposures)
         if circumstances is None:
             circumstances = Circumstances(confidentiality="copied" if report else None)
         incident_id = f"INC-{discovered.astimezone(UTC):%Y%m%d}-{secrets.token_hex(3)}"
@@ -131,6 +134,7 @@ class IncidentService(Operations):
             report=dict(report) if report is not None else None,
             matched=kept,
             dpo_contact=contact,
+            exposed=_kept_exposures(exposed, kept),
         )
         details.update(
             {
@@ -146,7 +150,7 @@ class IncidentService(Operations):
 
     def _scan(
         self, found: Sequence[Path], progress: Callable[[int], None] | None
-    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, frozenset[str]]]:
         details: dict[str, DetailValue] = {"operation": "scan", "files": len(found)}
         self._decide_incident(Action.LEAK_SCAN, details)
         from etanche.leak.scan import scan_paths
@@ -166,20 +170,26 @@ class IncidentService(Operations):
             }
         )
         self._record(Action.LEAK_SCAN, Outcome.OK, details)
-        return report, matched
+        return report, matched, dict(result.matched_exposure)
 
     def _match(
-        self, report: Mapping[str, Any], identifiers: Sequence[Sequence[str | None]]
-    ) -> dict[str, list[str]]:
+        self,
+        report: Mapping[str, Any],
+        identifiers: Sequence[Sequence[str | None]],
+        exposures: Sequence[str] | None = None,
+    ) -> tuple[dict[str, list[str]], dict[str, frozenset[str]]]:
         details: dict[str, DetailValue] = {
             "operation": "scan",
             "files": len(report.get("files") or ()),
         }
         self._decide_incident(Action.LEAK_SCAN, details)
-        from etanche.leak.scan import match_identifiers, per_lab
+        from etanche.leak.scan import match_exposures, per_lab
 
-        found = self._run(
-            Action.LEAK_SCAN, details, lambda: match_identifiers(self.vault, identifiers)
+        if exposures is not None and len(exposures) != len(identifiers):
+            raise UsageError("open: one exposure per identifier row")
+        tokens = exposures if exposures is not None else [""] * len(identifiers)
+        found, exposed = self._run(
+            Action.LEAK_SCAN, details, lambda: match_exposures(self.vault, identifiers, tokens)
         )
         matched = per_lab(found)
         details.update(
@@ -190,7 +200,7 @@ class IncidentService(Operations):
             }
         )
         self._record(Action.LEAK_SCAN, Outcome.OK, details)
-        return matched
+        return matched, exposed
 
     # -- reading -------------------------------------------------------------------
     def list(self, *, state: str | None = None) -> list[Incident]:
@@ -238,6 +248,18 @@ class IncidentService(Operations):
             text = f"Circonstances réévaluées : {described}. Gravité {level.french}."
             details["level"] = level.value
             return _with(updated, "assessed", self.actor, text)
+
+        return self._change(details, incident_id, change)
+
+    def filed(self, incident_id: str, at: datetime | None = None) -> Incident:
+        """Record that the DPO filed the notification with the CNIL (letters may then say so)."""
+        details = self._about("filed", incident_id)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
+        moment = at or datetime.now(UTC)
+
+        def change(incident: Incident) -> Incident:
+            filed = _replace(incident, notified_at=moment)
+            return _with(filed, "filed", self.actor, "Notification à la CNIL déposée.", at=moment)
 
         return self._change(details, incident_id, change)
 
@@ -322,6 +344,7 @@ class IncidentService(Operations):
         *,
         dpo_contact: str | None = None,
         batch: int = 500,
+        dpo_sex: Sex | None = None,
         total: Callable[[int], None] | None = None,
         progress: Callable[[int], None] | None = None,
         now: datetime | None = None,
@@ -331,7 +354,7 @@ class IncidentService(Operations):
         ``total`` hears the number of patients to write to, once decided.
         """
         job, count = self.letters_job(
-            incident_id, out, dpo_contact=dpo_contact, batch=batch, now=now
+            incident_id, out, dpo_contact=dpo_contact, batch=batch, dpo_sex=dpo_sex, now=now
         )
         if total is not None:
             total(count)
@@ -344,6 +367,7 @@ class IncidentService(Operations):
         *,
         dpo_contact: str | None = None,
         batch: int = 500,
+        dpo_sex: Sex | None = None,
         now: datetime | None = None,
     ) -> tuple[Callable[[Callable[[int], None] | None], LetterRun], int]:
         """Decide the letters now; the returned job writes them into ``out`` (a long run).
@@ -385,7 +409,7 @@ class IncidentService(Operations):
                     written.append(patient_id)
                     yield patient
 
-        text = letter_text(incident, dpo_name=self.dpo_name(), dpo_contact=contact)
+        text = letter_text(incident, dpo_name=self.dpo_name(), dpo_contact=contact, dpo_sex=dpo_sex)
         lab_rows = {lab.id: lab for lab in self.vault.labs()}
 
         def job(progress: Callable[[int], None] | None) -> LetterRun:
@@ -393,7 +417,14 @@ class IncidentService(Operations):
                 Action.INCIDENT_NOTIFY,
                 details,
                 lambda: write_letters(
-                    patients(), out, text, labs=lab_rows, batch=batch, progress=progress, now=now
+                    patients(),
+                    out,
+                    text,
+                    labs=lab_rows,
+                    exposures=incident.exposed if incident.exposed else None,
+                    batch=batch,
+                    progress=progress,
+                    now=now,
                 ),
             )
             details.update(
@@ -456,6 +487,14 @@ class IncidentService(Operations):
         self, action: Action, details: dict[str, DetailValue], *, lab: str | None = None
     ) -> Decision:
         return self._decide(action, INCIDENT, lab, details)
+
+
+def _kept_exposures(
+    exposed: Mapping[str, Iterable[str]] | None, kept: Mapping[str, Sequence[str]]
+) -> dict[str, frozenset[str]]:
+    """The exposures of the matched patients only (nothing kept about anyone else)."""
+    ids = {pid for group in kept.values() for pid in group}
+    return {pid: frozenset(t) for pid, t in (exposed or {}).items() if pid in ids}
 
 
 def _replace(incident: Incident, **changes: Any) -> Incident:

@@ -44,6 +44,15 @@ LAB_SITES: tuple[tuple[str, str, int], ...] = (
     ("Vitré", "BioVitré", 4),
 )
 
+_LAB_STREETS = (
+    "rue de la République",
+    "boulevard Gambetta",
+    "avenue Jean Jaurès",
+    "rue Pasteur",
+    "place de la Mairie",
+    "rue du Général de Gaulle",
+)
+
 
 def finess(dept: str, rng: random.Random) -> str:
     """A FINESS établissement number: département, 6 digits, Luhn key over the 8 first."""
@@ -66,6 +75,18 @@ def build_labs(n: int, rng: random.Random) -> tuple[tuple[Lab, ...], tuple[int, 
             number = finess(dept, rng)
         seen.add(number)
         name = f"Laboratoire de biologie médicale {brand}"
-        labs.append(Lab(id=f"L{k + 1:02d}", name=name, finess=number, city=city))
+        # derived from the rank, not drawn: the network's random stream stays as it was
+        street = f"{(k * 7) % 50 + 3} {_LAB_STREETS[k % len(_LAB_STREETS)]}"
+        postcode = COMMUNES_BY_NAME[city].postcode
+        labs.append(
+            Lab(
+                id=f"L{k + 1:02d}",
+                name=name,
+                finess=number,
+                city=city,
+                street=street,
+                postcode=postcode,
+            )
+        )
         weights.append(weight)
     return tuple(labs), tuple(weights)

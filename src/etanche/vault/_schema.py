@@ -48,6 +48,8 @@ labs = Table(
     Column("name", String(200), nullable=False),
     Column("finess", String(9), nullable=False),
     Column("city", String(100), nullable=False),
+    Column("street", String(200), nullable=True),
+    Column("postcode", String(10), nullable=True),
     Column("key_version", Integer, nullable=False),
 )
 

@@ -396,6 +396,8 @@ class Vault:
                         "name": lab.name,
                         "finess": lab.finess,
                         "city": lab.city,
+                        "street": lab.street or None,
+                        "postcode": lab.postcode or None,
                         "key_version": 1,
                     }
                 ],
@@ -406,7 +408,7 @@ class Vault:
     def labs(self) -> list[Lab]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(labs).order_by(labs.c.id)).all()
-        return [Lab(r.id, r.name, r.finess, r.city) for r in rows]
+        return [Lab(r.id, r.name, r.finess, r.city, r.street or "", r.postcode or "") for r in rows]
 
     # -- writes ---------------------------------------------------------------
     def add(

@@ -327,3 +327,34 @@ def test_without_dejavu_the_pdf_falls_back_to_a_core_font(
         assert heading in text, heading
     run = world["desk"].letters(incident.id, tmp_path / "out")
     assert len(pages(tmp_path / "out" / run.files[0])) == run.letters == 10
+
+
+def test_letters_follow_what_each_patients_own_rows_held(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    affected: list[Patient] = world["affected"]
+    matched: dict[str, list[str]] = {}
+    for p in affected:
+        matched.setdefault(p.lab_id, []).append(p.id)
+    exposed = {p.id: ["name", "address"] for p in affected}
+    exposed[affected[0].id] = ["name", "address", "credential", "health", "health:hiv"]
+    desk: IncidentService = world["desk"]
+    incident = desk.open(
+        "Fichier",
+        report=scan_report(10, {lab: len(ids) for lab, ids in matched.items()}),
+        matched=matched,
+        exposed={**exposed, "not-matched": ["nir"]},
+        dpo_contact=CONTACT,
+    )
+    assert set(desk.get(incident.id).exposed) == {p.id for p in affected}
+    out = tmp_path / "out"
+    run = desk.letters(incident.id, out)
+    index = json.loads((out / INDEX).read_text())
+    ids = [x["patient"] for f in index["files"] for x in f["letters"]]
+    texts = [" ".join(t.split()) for name in run.files for t in pages(out / name)]
+    by_id = dict(zip(ids, texts, strict=True))
+    assert "Changez le mot de passe" in by_id[affected[0].id]
+    assert "affection grave" in by_id[affected[0].id]
+    for p in affected[1:]:
+        assert "mot de passe de votre espace" not in by_id[p.id]
+        assert "affection grave" not in by_id[p.id]

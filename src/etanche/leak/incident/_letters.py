@@ -15,7 +15,8 @@ matter of seconds.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +28,76 @@ from etanche.errors import UsageError
 from etanche.leak.incident._model import Incident
 from etanche.leak.incident._notification import PARIS
 from etanche.leak.incident._pdf import LineWriter, new_pdf
-from etanche.leak.incident._severity import CATEGORY_LABELS, found_categories
+from etanche.leak.incident._severity import found_categories
 
-__all__ = ["INDEX", "LetterRun", "LetterText", "letter_text", "write_letters"]
+__all__ = [
+    "INDEX",
+    "SERIOUS",
+    "UNREACHABLE",
+    "LetterRun",
+    "LetterText",
+    "dpo_role",
+    "exposure_tokens",
+    "fr_date",
+    "letter_text",
+    "write_letters",
+]
 
 INDEX = "index.json"
+UNREACHABLE = "sans-adresse.json"
 BATCH = 500
 _FILE = "lettres-{:04d}.pdf"
+
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+# What a patient reads about a category: no label names a condition (an envelope can be
+# opened by someone else), none mentions pregnancy.
+_LETTER_LABELS: dict[str, str] = {
+    "name": "vos nom et prénoms",
+    "birth_date": "votre date de naissance",
+    "ins_traits": "vos traits d'identité (nom de naissance, prénoms, sexe, date et lieu de "
+    "naissance)",
+    "nir": "votre numéro de sécurité sociale",
+    "address": "votre adresse postale",
+    "phone": "votre numéro de téléphone",
+    "email": "votre adresse électronique",
+    "iban": "vos coordonnées bancaires (IBAN)",
+    "credential": "vos identifiants de connexion au portail de résultats d'analyses",
+    "blood_group": "votre groupe sanguin",
+    "drug": "des traitements médicamenteux",
+    "health": "des informations relatives à votre santé",
+}
+SERIOUS = frozenset({"hiv", "hepatitis", "cancer", "genetic", "renal"})
+"""Health concepts of the scan's lexicon that letters call "une affection grave"."""
+
+_SERIOUS_SENTENCE = (
+    "Parmi ces informations figuraient des données de santé relatives à une affection grave "
+    "vous concernant. Nous ne la nommons pas dans ce courrier, qui pourrait être ouvert par "
+    "une autre personne que vous ; notre délégué(e) à la protection des données peut vous en "
+    "préciser la nature si vous le souhaitez."
+)
+_HEALTH = frozenset({"health", "blood_group", "drug"})
+
+
+def fr_date(moment: datetime) -> str:
+    """« 2 décembre 2026 », « 1er mars 2026 »: how a French letter dates itself."""
+    local = moment.astimezone(PARIS)
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{day} {_MONTHS[local.month - 1]} {local.year}"
+
 
 _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
     (
@@ -46,7 +110,7 @@ _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
         "pour paraître crédibles",
     ),
     (
-        frozenset({"health", "blood_group", "drug"}),
+        _HEALTH,
         "des informations sur votre santé pourraient être connues de personnes qui n'ont pas à "
         "les connaître",
     ),
@@ -58,22 +122,105 @@ _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
 )
 
 
+def exposure_tokens(categories: Iterable[str], concepts: Iterable[str] = ()) -> frozenset[str]:
+    """A row's exposure as kept for its patient: categories and ``health:<concept>``."""
+    return frozenset(categories) | {f"health:{c}" for c in concepts}
+
+
+def dpo_role(sex: Sex | None) -> str:
+    """The DPO's title agreed with the DPO's gender; neutral when it is not known."""
+    if sex is Sex.FEMALE:
+        return "Déléguée à la protection des données"
+    if sex is Sex.MALE:
+        return "Délégué à la protection des données"
+    return "Délégué(e) à la protection des données"
+
+
+_TITLES = re.compile(r"^(dpo|d[ée]l[ée]gu[ée]\(?e?\)?( [àa] la protection des donn[ée]es)?)$", re.I)
+
+
+def _contact_without_name(contact: str, name: str) -> str:
+    """The contact as given, less the DPO's name and title (already written beside it)."""
+    rest = re.sub(re.escape(name), "", contact, flags=re.I) if name else contact
+    parts = [p.strip(" ()") for p in re.split(r"[,;]", rest)]
+    return ", ".join(p for p in parts if p and not _TITLES.match(p)) or contact
+
+
 @dataclass(frozen=True, slots=True)
 class LetterText:
-    """The paragraphs every letter of one incident shares: (heading, text) pairs."""
+    """What every letter of one incident shares, and the categories to fall back on.
+
+    ``categories`` is the whole file's: used only for a patient whose own rows
+    were not recorded (an incident opened before per-patient exposures were kept).
+    """
 
     reference: str
     dpo_name: str
-    sections: tuple[tuple[str, str], ...]
+    dpo_role: str
+    happened: str
+    measures: str
+    contact: str
+    categories: frozenset[str]
+
+    def sections(self, exposure: frozenset[str] | None) -> tuple[tuple[str, str], ...]:
+        """(heading, text) pairs for one patient, from that patient's own rows."""
+        own = self.categories if exposure is None else exposure
+        categories = {t for t in own if ":" not in t}
+        concepts = {t.split(":", 1)[1] for t in own if t.startswith("health:")}
+        if concepts:
+            categories.add("health")
+        labels = [_LETTER_LABELS[c] for c in _LETTER_LABELS if c in categories]
+        data = (
+            "Le fichier contenait, vous concernant : "
+            + (", ".join(labels) if labels else "des informations d'identité")
+            + "."
+        )
+        if concepts & SERIOUS:
+            data += " " + _SERIOUS_SENTENCE
+        risks = [text for names, text in _YOUR_CONSEQUENCES if names & categories]
+        consequences = (
+            ("Concrètement, " + " ; ".join(risks) + ".")
+            if risks
+            else "Nous n'avons pas identifié de conséquence particulière pour vous à ce stade."
+        )
+        advice = [
+            "Méfiez-vous des messages et appels qui citent vos données : ni le laboratoire ni "
+            "l'Assurance maladie ne vous demanderont jamais un mot de passe ou vos coordonnées "
+            "bancaires."
+        ]
+        if "credential" in categories:
+            advice.append(
+                "Changez le mot de passe de votre espace de résultats, et celui de tout service "
+                "où vous utilisiez le même."
+            )
+        if "iban" in categories or "nir" in categories:
+            advice.append("Surveillez vos relevés bancaires et vos remboursements de santé.")
+        advice.append(
+            "Vous pouvez signaler une tentative d'escroquerie sur cybermalveillance.gouv.fr, "
+            "porter plainte, et adresser une réclamation à la CNIL (www.cnil.fr)."
+        )
+        return (
+            ("Ce qui s'est passé", self.happened),
+            ("Les données vous concernant", data),
+            ("Les conséquences possibles", consequences),
+            ("Ce que nous avons fait", self.measures),
+            ("Ce que vous pouvez faire", " ".join(advice)),
+            ("Pour nous contacter", self.contact),
+        )
 
 
-def letter_text(incident: Incident, *, dpo_name: str, dpo_contact: str) -> LetterText:
-    """Plain French, from the incident's categories and circumstances only."""
+def letter_text(
+    incident: Incident, *, dpo_name: str, dpo_contact: str, dpo_sex: Sex | None = None
+) -> LetterText:
+    """Plain French for patients; never the DPO's timeline notes, which are written for the CNIL.
+
+    The CNIL is named only once the incident records the notification as filed.
+    """
     report = incident.report or {}
     categories = set(found_categories(report))
     if report.get("special_category"):
         categories.add("health")
-    when = incident.discovered_at.astimezone(PARIS).strftime("%d/%m/%Y")
+    when = fr_date(incident.discovered_at)
     spread = {
         "published": ", et qu'il a été diffusé sur Internet",
         "copied": ", copié par des personnes qui n'avaient pas à le détenir",
@@ -81,66 +228,39 @@ def letter_text(incident: Incident, *, dpo_name: str, dpo_contact: str) -> Lette
     happened = (
         f"Le {when}, nous avons découvert qu'un fichier contenant des données de patients de "
         f"notre réseau de laboratoires se trouvait hors de nos systèmes{spread}. Vos données "
-        "figurent dans ce fichier. Nous vous prions de nous en excuser."
+        "figurent dans ce fichier. Nous vous prions de bien vouloir nous en excuser."
     )
-    labels = [CATEGORY_LABELS[c] for c in CATEGORY_LABELS if c in categories]
-    data = (
-        "Le fichier contient, pour tout ou partie des personnes, les informations suivantes : "
-        + (", ".join(labels) if labels else "des informations d'identité")
-        + "."
-    )
-    risks = [text for names, text in _YOUR_CONSEQUENCES if names & categories]
-    consequences = (
-        ("Concrètement, " + " ; ".join(risks) + ".")
-        if risks
-        else "Nous n'avons pas identifié de conséquence particulière pour vous à ce stade."
-    )
-    taken = [e.text.rstrip(".") for e in incident.timeline if e.kind == "measure"]
-    measures = (
-        "Nous avons signalé cette violation à la Commission nationale de l'informatique et des "
-        "libertés (CNIL)"
-        + ("".join(f" ; {m[:1].lower()}{m[1:]}" for m in taken[:3]))
-        + ". Nous recherchons l'origine de la copie et demandons le retrait du fichier partout "
-        "où il est trouvé."
-    )
-    advice = [
-        "Méfiez-vous des messages et appels qui citent vos données : ni le laboratoire ni "
-        "l'Assurance maladie ne vous demanderont jamais un mot de passe ou vos coordonnées "
-        "bancaires."
-    ]
-    if "credential" in categories:
-        advice.append(
-            "Changez le mot de passe de votre espace de résultats, et celui de tout service où "
-            "vous utilisiez le même."
+    done = []
+    if incident.notified_at is not None:
+        done.append(
+            "Nous avons signalé cette violation à la Commission nationale de l'informatique et "
+            f"des libertés (CNIL) le {fr_date(incident.notified_at)}."
         )
-    if "iban" in categories or "nir" in categories:
-        advice.append("Surveillez vos relevés bancaires et vos remboursements de santé.")
-    advice.append(
-        "Vous pouvez signaler une tentative d'escroquerie sur cybermalveillance.gouv.fr, porter "
-        "plainte, et adresser une réclamation à la CNIL (www.cnil.fr)."
+    done.append(
+        "Nous recherchons l'origine de la copie et demandons le retrait du fichier partout où "
+        "il est trouvé."
     )
+    role = dpo_role(dpo_sex)
+    reach = _contact_without_name(dpo_contact, dpo_name)
     contact = (
-        f"Pour toute question, ou pour exercer vos droits sur vos données, écrivez à notre "
-        f"délégué à la protection des données, {dpo_name} ({dpo_contact}), en rappelant la "
-        "référence de ce courrier."
+        f"Pour toute question, ou pour exercer vos droits sur vos données, vous pouvez écrire à "
+        f"{dpo_name}, {role[:1].lower()}{role[1:]} : {reach}, "
+        "en rappelant la référence de ce courrier."
     )
     return LetterText(
         reference=incident.id,
         dpo_name=dpo_name,
-        sections=(
-            ("Ce qui s'est passé", happened),
-            ("Les données concernées", data),
-            ("Les conséquences possibles", consequences),
-            ("Ce que nous avons fait", measures),
-            ("Ce que vous pouvez faire", " ".join(advice)),
-            ("Pour nous contacter", contact),
-        ),
+        dpo_role=role,
+        happened=happened,
+        measures=" ".join(done),
+        contact=contact,
+        categories=frozenset(categories),
     )
 
 
 @dataclass
 class LetterRun:
-    """What was written: counts and file names (the index holds the ids)."""
+    """What was written: counts and file names (the index and the list hold the ids)."""
 
     out: Path
     letters: int = 0
@@ -149,11 +269,12 @@ class LetterRun:
 
 
 def _civility(patient: Patient) -> tuple[str, str]:
+    """(title in the postal block, salutation without comma)."""
     if patient.sex is Sex.FEMALE:
-        return "Madame", "Madame,"
+        return "Madame", "Madame"
     if patient.sex is Sex.MALE:
-        return "Monsieur", "Monsieur,"
-    return "", "Madame, Monsieur,"
+        return "Monsieur", "Monsieur"
+    return "", "Madame, Monsieur"
 
 
 def _recipient(patient: Patient) -> list[str]:
@@ -161,20 +282,32 @@ def _recipient(patient: Patient) -> list[str]:
     civility, _ = _civility(patient)
     surname = (patient.used_name or patient.birth_name).upper()
     name = " ".join(x for x in (civility, patient.first_first_name, surname) if x)
-    lines = [name]
-    if patient.addresses:
-        address = patient.addresses[0]
-        lines += [address.line, f"{address.postcode} {address.city.upper()}"]
-        if address.country not in ("", "FR"):
-            lines.append(address.country)
+    address = patient.addresses[0]
+    lines = [name, address.line, f"{address.postcode} {address.city.upper()}"]
+    if address.country not in ("", "FR"):
+        lines.append(address.country)
     return lines
+
+
+def _sender(lab: Lab | None) -> list[str]:
+    """The lab as sender: its name and postal address when the vault holds one."""
+    if lab is None:
+        return ["Réseau Étanche"]
+    if lab.street and lab.postcode:
+        return [lab.street, f"{lab.postcode} {lab.city.upper()}"]
+    return [f"Laboratoire de biologie médicale — {lab.city}"]
 
 
 def _prepare(out: Path) -> None:
     """The DPO's folder: created 0700, and never mixed with an earlier run."""
     private_dir(out)
-    if (out / INDEX).exists() or any(out.glob("lettres-*.pdf")):
+    if (out / INDEX).exists() or (out / UNREACHABLE).exists() or any(out.glob("lettres-*.pdf")):
         raise UsageError(f"{out}: already holds letters; choose an empty folder")
+
+
+def _channels(patient: Patient) -> list[str]:
+    """Which other channel the vault holds for a patient (never the value)."""
+    return [name for name, held in (("email", patient.emails), ("phone", patient.phones)) if held]
 
 
 def write_letters(
@@ -183,17 +316,24 @@ def write_letters(
     text: LetterText,
     *,
     labs: Mapping[str, Lab],
+    exposures: Mapping[str, frozenset[str]] | None = None,
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
 ) -> LetterRun:
-    """One page per patient, ``batch`` pages per PDF, and ``index.json`` (ids only)."""
+    """One page per patient with a postal address, ``batch`` pages per PDF, ``index.json``.
+
+    Patients without a postal address get no page that could not be posted: they
+    go to ``sans-adresse.json`` (pseudonymous ids, reason, other channels held) for
+    another channel, and are counted.
+    """
     if batch < 1:
         raise UsageError("batch: must be at least 1")
     _prepare(out)
-    today = (now or datetime.now(UTC)).astimezone(PARIS).strftime("%d/%m/%Y")
+    today = fr_date(now or datetime.now(UTC))
     run = LetterRun(out)
     index: list[dict[str, Any]] = []
+    unreachable: list[dict[str, Any]] = []
     shared: dict[str, list[str]] = {}
     pdf = None
     writer: LineWriter | None = None
@@ -211,24 +351,32 @@ def write_letters(
 
     size = 0.0
     for patient in patients:
+        if progress is not None:
+            progress(1)
+        if not patient.addresses:
+            run.without_address += 1
+            unreachable.append(
+                {
+                    "patient": patient.id,
+                    "lab": patient.lab_id,
+                    "reason": "aucune adresse postale enregistrée",
+                    "channels": _channels(patient),
+                }
+            )
+            continue
+        lab = labs.get(patient.lab_id)
+        sections = text.sections(None if exposures is None else exposures.get(patient.id))
         if not size:
-            size = _fitting_size(patient, labs.get(patient.lab_id), text, today)
+            size = _fitting_size(patient, lab, text, today)
         if pdf is None:
             pdf = new_pdf(f"Information sur une violation de données — {text.reference}")
             pdf.set_auto_page_break(False)
             writer = LineWriter(pdf)
         assert writer is not None
         pdf.add_page()
-        lab = labs.get(patient.lab_id)
         run.letters += 1
-        postal = bool(patient.addresses)
-        run.without_address += 0 if postal else 1
-        _draw(writer, patient, lab, text, shared, today, run.letters, size)
-        pages.append(
-            {"page": len(pages) + 1, "patient": patient.id, "lab": patient.lab_id, "postal": postal}
-        )
-        if progress is not None:
-            progress(1)
+        _draw(writer, patient, lab, text, sections, shared, today, run.letters, size)
+        pages.append({"page": len(pages) + 1, "patient": patient.id, "lab": patient.lab_id})
         if len(pages) >= batch:
             flush()
     flush()
@@ -236,9 +384,17 @@ def write_letters(
         "incident": text.reference,
         "letters": run.letters,
         "without_address": run.without_address,
+        "unreachable": UNREACHABLE,
         "files": index,
     }
     write_private(out / INDEX, json.dumps(doc, indent=1))
+    write_private(
+        out / UNREACHABLE,
+        json.dumps(
+            {"incident": text.reference, "count": len(unreachable), "patients": unreachable},
+            indent=1,
+        ),
+    )
     return run
 
 
@@ -246,18 +402,20 @@ _SIZES = (9.5, 9.0, 8.5, 8.0, 7.5)
 
 
 def _fitting_size(patient: Patient, lab: Lab | None, text: LetterText, today: str) -> float:
-    """The largest body font that keeps the letter on one page (long measure notes).
+    """The largest body font that keeps the letter on one page.
 
-    Only the common text varies in length, so one trial page tells for every letter.
+    Tried on the longest letter this incident can produce (every category, a
+    serious condition), so one trial tells for every letter.
     """
+    longest = text.sections(frozenset(_LETTER_LABELS) | {"health:hiv"})
     for size in _SIZES:
         pdf = new_pdf("trial")
         pdf.set_auto_page_break(False)
         pdf.add_page()
-        _draw(LineWriter(pdf), patient, lab, text, {}, today, 1, size)
+        _draw(LineWriter(pdf), patient, lab, text, longest, {}, today, 1, size)
         if pdf.page == 1:
             return size
-    raise UsageError("letters: the text does not fit on one page; shorten the measure notes")
+    raise UsageError("letters: the text does not fit on one page; shorten the DPO's contact")
 
 
 def _draw(
@@ -265,27 +423,23 @@ def _draw(
     patient: Patient,
     lab: Lab | None,
     text: LetterText,
+    sections: Sequence[tuple[str, str]],
     shared: dict[str, list[str]],
     today: str,
     number: int,
     size: float,
 ) -> None:
-    """One page. ``shared`` caches the wrapped common paragraphs across pages and files."""
-    out.y = 22
-    out.leading = 4.6
+    """One page. ``shared`` caches wrapped paragraphs by their text across pages and files."""
+    out.y = 18
+    out.leading = 4.4
     out.font(11, bold=True)
     out.lines([lab.name if lab else "Laboratoire de biologie médicale"])
     out.font(9)
-    out.lines(
-        [
-            f"Laboratoire de biologie médicale — {lab.city}" if lab else "Réseau Étanche",
-            f"Délégué à la protection des données : {text.dpo_name}",
-        ]
-    )
+    out.lines(_sender(lab))
     out.font(10.5)
-    out.y = 52
+    out.y = 50
     out.lines(_recipient(patient), x=115)
-    out.y = 82
+    out.y = 80
     out.font(9)
     city = lab.city if lab else ""
     out.lines(
@@ -297,22 +451,23 @@ def _draw(
     out.gap(2)
     out.font(size)
     out.leading = size * 0.485
-    out.lines([_civility(patient)[1]])
+    salutation = _civility(patient)[1]
+    out.lines([f"{salutation},"])
     out.gap(1)
-    for heading, body in text.sections:
+    for heading, body in sections:
         out.font(size, bold=True)
         out.lines([heading])
         out.font(size)
-        if heading not in shared:
-            shared[heading] = out.wrap(body)
-        out.lines(shared[heading])
+        if body not in shared:
+            shared[body] = out.wrap(body)
+        out.lines(shared[body])
         out.gap(1.6)
-    out.gap(2)
-    out.lines(
-        [
-            "Veuillez agréer nos salutations distinguées.",
-            "",
-            text.dpo_name,
-            "Délégué à la protection des données",
-        ]
+    out.gap(1)
+    closing = (
+        f"Nous vous prions d'agréer, {salutation}, l'expression de nos salutations distinguées."
     )
+    if closing not in shared:
+        shared[closing] = out.wrap(closing)
+    out.lines(shared[closing])
+    out.gap(3)
+    out.lines([text.dpo_name, text.dpo_role])

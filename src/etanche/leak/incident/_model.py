@@ -102,7 +102,13 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Incident:
-    """The opened document, typed. ``matched``: lab -> pseudonymous patient ids."""
+    """The opened document, typed. ``matched``: lab -> pseudonymous patient ids.
+
+    ``exposed``: patient id -> what that patient's own rows held (categories and
+    ``health:<concept>`` tokens, never a value), so each letter tells its reader
+    only what concerns them. ``notified_at``: when the DPO filed the notification
+    with the CNIL (the draft's time is ``reported_at``); letters say so only then.
+    """
 
     id: str
     state: str
@@ -118,6 +124,8 @@ class Incident:
     delay_reason: str | None = None
     reported_at: datetime | None = None
     letters: int | None = None
+    exposed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    notified_at: datetime | None = None
 
     @property
     def deadline(self) -> datetime:
@@ -156,11 +164,14 @@ class Incident:
             "delay_reason": self.delay_reason,
             "reported_at": self.reported_at.isoformat() if self.reported_at else None,
             "letters": self.letters,
+            "exposed": {pid: sorted(tokens) for pid, tokens in self.exposed.items()},
+            "notified_at": self.notified_at.isoformat() if self.notified_at else None,
         }
 
     @classmethod
     def from_body(cls, doc_id: str, state: str, body: Mapping[str, Any]) -> Incident:
         reported = body.get("reported_at")
+        notified = body.get("notified_at")
         return cls(
             id=doc_id,
             state=state,
@@ -176,4 +187,6 @@ class Incident:
             delay_reason=body.get("delay_reason"),
             reported_at=datetime.fromisoformat(reported) if reported else None,
             letters=body.get("letters"),
+            exposed={pid: frozenset(t) for pid, t in (body.get("exposed") or {}).items()},
+            notified_at=datetime.fromisoformat(notified) if notified else None,
         )

@@ -16,7 +16,12 @@ from etanche.leak.scan._report import (
     ScanReport,
 )
 from etanche.leak.scan._scan import scan_paths
-from etanche.leak.scan._vault_match import IdentifierSet, match_identifiers, per_lab
+from etanche.leak.scan._vault_match import (
+    IdentifierSet,
+    match_exposures,
+    match_identifiers,
+    per_lab,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -29,6 +34,7 @@ __all__ = [
     "ScanReport",
     "TablePlan",
     "detect_frame",
+    "match_exposures",
     "match_identifiers",
     "per_lab",
     "plan_table",

@@ -87,6 +87,8 @@ class ScanReport:
     special_category: bool = False
     vault_matches: dict[str, int] | None = None
     matched_patients: dict[str, list[str]] = field(default_factory=dict)
+    # patient id -> categories and health:<concept> of that patient's rows (never printed)
+    matched_exposure: dict[str, frozenset[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -108,9 +108,9 @@ def scan_table(
         if parts:
             state.persons.append(_person_hashes(frame, found.extra["person"], parts[1:]))
         if state.matcher is not None:
-            state.matcher.feed(frame, plan)
+            state.matcher.feed(frame, plan, found, state.cache)
         if state.identifiers is not None:
-            state.identifiers.feed(frame, plan)
+            state.identifiers.feed(frame, plan, found, state.cache)
         finding.rows += frame.height
         if progress is not None:
             progress(frame.height)
@@ -226,6 +226,7 @@ def _finish(report: ScanReport, state: _State) -> None:
             f"first {NLP_CAP} distinct texts were not analysed (counts are a lower bound)"
         )
     if state.matcher is not None:
-        per_lab = state.matcher.per_lab()
+        per_lab, exposed = state.matcher.match()
         report.matched_patients = per_lab
+        report.matched_exposure = exposed
         report.vault_matches = {lab: len(ids) for lab, ids in sorted(per_lab.items())}

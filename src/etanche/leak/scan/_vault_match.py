@@ -11,21 +11,30 @@ its only index does when the row has just one.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import polars as pl
 
 from etanche.domain import normalize_name
 from etanche.leak.scan import _values as v
 from etanche.leak.scan._classify import TablePlan
-from etanche.leak.scan._detect import role_mask
+from etanche.leak.scan._detect import FrameFindings, HealthCache, role_mask
+from etanche.leak.scan._report import CATEGORIES
 from etanche.vault import EMAIL_INDEX as EMAIL
 from etanche.vault import NAME_DOB_INDEX as NAME_DOB
 from etanche.vault import NIR_INDEX as NIR
 from etanche.vault import PHONE_INDEX as PHONE
 from etanche.vault import Vault, name_dob_key
 
-__all__ = ["IdentifierSet", "Identifiers", "VaultMatcher", "match_identifiers", "per_lab"]
+__all__ = [
+    "IdentifierSet",
+    "Identifiers",
+    "VaultMatcher",
+    "match_exposures",
+    "match_identifiers",
+    "per_lab",
+    "row_exposures",
+]
 
 _INDEXES = (NIR, NAME_DOB, PHONE, EMAIL)
 
@@ -44,21 +53,78 @@ class IdentifierSet:
 
     def __init__(self) -> None:
         self.rows: dict[Identifiers, None] = {}
+        # what the rows of each identifier tuple held: categories and health:<concept>
+        self.exposure: dict[Identifiers, set[str]] = {}
 
-    def feed(self, frame: pl.DataFrame, plan: TablePlan) -> None:
+    def feed(
+        self,
+        frame: pl.DataFrame,
+        plan: TablePlan,
+        found: FrameFindings | None = None,
+        cache: HealthCache | None = None,
+    ) -> None:
         values = _index_values(frame, plan)
         if values is None:
             return
-        for row in values.iter_rows():
+        exposures = row_exposures(frame, found, cache) if found is not None else None
+        for position, row in enumerate(values.iter_rows()):
             if any(row):
-                self.rows[(row[0], row[1], row[2], row[3])] = None
+                key = (row[0], row[1], row[2], row[3])
+                self.rows[key] = None
+                if exposures is not None and exposures[position]:
+                    self.exposure.setdefault(key, set()).update(exposures[position])
+
+    def exposures(self) -> list[str]:
+        """One space-joined token string per row of ``rows``, in order (for the service)."""
+        return [" ".join(sorted(self.exposure.get(row, ()))) for row in self.rows]
 
     def __len__(self) -> int:
         return len(self.rows)
 
 
-def match_identifiers(vault: Vault, rows: Iterable[Sequence[str | None]]) -> dict[str, str]:
-    """Matched patient id -> lab: two agreeing indexes, or the only one a row has."""
+def row_exposures(
+    frame: pl.DataFrame, found: FrameFindings, cache: HealthCache | None
+) -> list[frozenset[str]]:
+    """Per row, the categories its cells held and its health concepts (never a value).
+
+    Categories travel as one bit each through polars; only rows with a health
+    finding in free text are looked at one by one, for their concepts.
+    """
+    bits = {category: 1 << n for n, category in enumerate(CATEGORIES)}
+    held: dict[str, pl.Series] = {}
+    concepts: dict[int, set[str]] = defaultdict(set)
+    for category, column, source, cells in found.masks:
+        if category not in bits or (category == "ins_traits" and source != "ins_row"):
+            continue
+        held[category] = held[category] | cells if category in held else cells
+        if category == "health" and source == "free_text" and cache is not None:
+            texts = frame[column]
+            for position in cells.arg_true().to_list():
+                result = cache.results.get(texts[position])
+                if result is not None:
+                    concepts[position].update(result.health)
+    if not held:
+        return [frozenset()] * frame.height
+    mask = pl.Series([0] * frame.height, dtype=pl.Int64)
+    for category, cells in held.items():
+        mask = mask + cells.cast(pl.Int64) * bits[category]
+    names = list(bits.items())
+    decoded: dict[int, frozenset[str]] = {}
+    out: list[frozenset[str]] = []
+    for position, value in enumerate(mask.to_list()):
+        tokens = decoded.get(value)
+        if tokens is None:
+            tokens = decoded[value] = frozenset(c for c, bit in names if value & bit)
+        if position in concepts:
+            tokens = tokens | {f"health:{c}" for c in concepts[position]}
+        out.append(tokens)
+    return out
+
+
+def _matches(
+    vault: Vault, rows: Iterable[Sequence[str | None]]
+) -> Iterator[tuple[tuple[str | None, ...], str, str]]:
+    """(row, patient id, lab) for every row that matches: two agreeing indexes, or the only one."""
     distinct = [tuple(row) for row in rows]
     cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for position, name in enumerate(_INDEXES):
@@ -70,7 +136,6 @@ def match_identifiers(vault: Vault, rows: Iterable[Sequence[str | None]]) -> dic
         if digests:
             for digest, patient_id, lab in vault.patients_by_digest(name, list(digests)):
                 cache[(name, digests[digest])].append((patient_id, lab))
-    matched: dict[str, str] = {}
     for row in distinct:
         keys = [(name, value) for name, value in zip(_INDEXES, row, strict=True) if value]
         if not keys:
@@ -84,8 +149,29 @@ def match_identifiers(vault: Vault, rows: Iterable[Sequence[str | None]]) -> dic
         need = min(2, len(keys))
         for patient_id, count in votes.items():
             if count >= need:
-                matched[patient_id] = labs[patient_id]
-    return matched
+                yield row, patient_id, labs[patient_id]
+
+
+def match_identifiers(vault: Vault, rows: Iterable[Sequence[str | None]]) -> dict[str, str]:
+    """Matched patient id -> lab: two agreeing indexes, or the only one a row has."""
+    return {patient_id: lab for _, patient_id, lab in _matches(vault, rows)}
+
+
+def match_exposures(
+    vault: Vault, rows: Sequence[Sequence[str | None]], exposures: Sequence[str]
+) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """As ``match_identifiers``, and what each matched patient's own rows held.
+
+    ``exposures`` is parallel to ``rows`` (``IdentifierSet.exposures``): a patient
+    matched by several rows gets the union of theirs.
+    """
+    of_row = {tuple(row): set(tokens.split()) for row, tokens in zip(rows, exposures, strict=True)}
+    matched: dict[str, str] = {}
+    exposed: dict[str, set[str]] = defaultdict(set)
+    for row, patient_id, lab in _matches(vault, rows):
+        matched[patient_id] = lab
+        exposed[patient_id].update(of_row.get(row, ()))
+    return matched, {pid: frozenset(tokens) for pid, tokens in exposed.items()}
 
 
 def per_lab(matched: dict[str, str]) -> dict[str, list[str]]:
@@ -103,11 +189,23 @@ class VaultMatcher:
         self._vault = vault
         self.identifiers = IdentifierSet()
 
-    def feed(self, frame: pl.DataFrame, plan: TablePlan) -> None:
-        self.identifiers.feed(frame, plan)
+    def feed(
+        self,
+        frame: pl.DataFrame,
+        plan: TablePlan,
+        found: FrameFindings | None = None,
+        cache: HealthCache | None = None,
+    ) -> None:
+        self.identifiers.feed(frame, plan, found, cache)
 
     def per_lab(self) -> dict[str, list[str]]:
         return per_lab(match_identifiers(self._vault, self.identifiers.rows))
+
+    def match(self) -> tuple[dict[str, list[str]], dict[str, frozenset[str]]]:
+        """Matched ids per lab, and each matched patient's exposure."""
+        rows = list(self.identifiers.rows)
+        matched, exposed = match_exposures(self._vault, rows, self.identifiers.exposures())
+        return per_lab(matched), exposed
 
 
 def _index_values(frame: pl.DataFrame, plan: TablePlan) -> pl.DataFrame | None:

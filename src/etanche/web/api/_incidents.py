@@ -40,6 +40,8 @@ class OpenBody(BaseModel):
     identifiers: list[tuple[str | None, str | None, str | None, str | None]] | None = Field(
         default=None, max_length=_IDENTIFIERS
     )
+    # parallel to identifiers: what each row held (categories, health:<concept>), space-joined
+    exposures: list[str] | None = Field(default=None, max_length=_IDENTIFIERS)
 
 
 class NoteBody(BaseModel):
@@ -81,6 +83,7 @@ def open_incident(body: OpenBody, person: Person = Depends(api_person)) -> dict[
         dpo_contact=body.dpo_contact,
         report=body.report,
         identifiers=body.identifiers,
+        row_exposures=body.exposures,
     )
     return incident_summary(incident)
 
