@@ -54,8 +54,8 @@ def test_spoofed_forwarded_for_does_not_reset_the_limit(web_vault: WebVault) -> 
             ]
     finally:
         server.stop()
-    assert statuses[:10] == [401] * 10
-    assert statuses[10:] == [429, 429]  # the server stopped: its trail is committed
+    # other tests of the session may also have tried from 127.0.0.1: only the end is sure
+    assert statuses[-2:] == [429, 429]
     clients = {e.client for e in web_vault.events(action="auth.login") if e.actor == "nobodyhere"}
     assert not any(c and c.startswith("203.0.113.") for c in clients)
 
