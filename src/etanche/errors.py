@@ -27,8 +27,8 @@ terminals. The CLI maps each branch to a documented exit code (``EXIT_CODES``).
     │   └── ArtefactExpired        the plan's retention date has passed
     ├── AccessError                who may do what                         (exit 7)
     │   ├── AuthenticationFailed   wrong user name, password or TOTP code
-    │   │   └── EnrolmentRequired  password right, TOTP not enrolled yet
-    │   ├── AccountLocked          too many failures: locked for a while
+    │   │   ├── EnrolmentRequired  password right, TOTP not enrolled yet
+    │   │   └── AccountLocked      too many failures (answered as a wrong password)
     │   ├── PermissionDenied       the policy refused the action
     │   └── SessionExpired         session or token expired, revoked or unknown
     └── ServiceError               the service cannot be reached or used   (exit 9)
@@ -215,8 +215,9 @@ class EnrolmentRequired(AuthenticationFailed):
     """The password was right but the account has no confirmed TOTP yet."""
 
 
-class AccountLocked(AccessError):
-    """Too many failed logins: the account is locked for a while (progressive)."""
+class AccountLocked(AuthenticationFailed):
+    """Too many failed logins: locked for a while (progressive). Audited under its own
+    name, answered as a plain AuthenticationFailed so a probe cannot tell."""
 
 
 class PermissionDenied(AccessError):

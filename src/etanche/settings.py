@@ -37,6 +37,7 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_VAULT": "vault location for the service and bootstrap commands (directory or URL)",
     "ETANCHE_CUSTODY": "custody folder of the service (default: the vault folder + '-custody')",
     "ETANCHE_RULES": "alert rules file (YAML) of the service",
+    "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
     "ETANCHE_PDF_FONT_DIR": "folder of the DejaVu fonts used in PDF letters and reports",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
 }
@@ -58,6 +59,7 @@ class Settings:
     vault: str | None = None
     custody: str | None = None
     rules: str | None = None
+    trusted_proxies: tuple[str, ...] = ()
     pdf_font_dir: str | None = None
     debug: bool = False
 
@@ -79,6 +81,11 @@ def _get(name: str) -> str | None:
     return value or None
 
 
+def _addresses(value: str | None) -> tuple[str, ...]:
+    """Comma-separated addresses; none by default (no client may claim another address)."""
+    return tuple(a.strip() for a in (value or "").split(",") if a.strip())
+
+
 def current() -> Settings:
     """The settings of this process, from its environment."""
     session = _get("ETANCHE_SESSION_FILE")
@@ -95,6 +102,7 @@ def current() -> Settings:
         vault=_get("ETANCHE_VAULT"),
         custody=_get("ETANCHE_CUSTODY"),
         rules=_get("ETANCHE_RULES"),
+        trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),
         pdf_font_dir=_get("ETANCHE_PDF_FONT_DIR"),
         debug=bool(_get("ETANCHE_DEBUG")),
     )

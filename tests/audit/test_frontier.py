@@ -28,6 +28,7 @@ from etanche.vault._documents import documents_table
 from etanche.vault._location import make_engine
 from etanche.vault._schema import metadata as vault_metadata
 from etanche.vault._store import _alembic_config
+from etanche.vault._throttle import throttle_table
 
 EVERY = 100
 
@@ -200,9 +201,15 @@ def test_a_head_beyond_the_stored_events_is_refused(
 
 
 def test_fresh_vault_schema_equals_the_rooms_tables(vault: Vault) -> None:
-    """The frozen revisions plus 0004 and 0005 build exactly what the rooms declare."""
+    """The frozen revisions plus 0004 to 0006 build exactly what the rooms declare."""
     declared = MetaData()
-    for metadata in (vault_metadata, audit_metadata, access_metadata, documents_table.metadata):
+    for metadata in (
+        vault_metadata,
+        audit_metadata,
+        access_metadata,
+        documents_table.metadata,
+        throttle_table.metadata,
+    ):
         for table in metadata.tables.values():
             table.to_metadata(declared)
     with vault.engine.connect() as conn:

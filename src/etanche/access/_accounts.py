@@ -491,13 +491,12 @@ class Accounts:
             raise failed
         now = self._clock()
         locked_until = aware(row.locked_until)
+        right = self._passwords.verify(row.password_hash, password)  # same time, locked or not
         if locked_until is not None and locked_until > now:
-            seconds = int((locked_until - now).total_seconds()) + 1
-            raise AccountLocked(
-                f"login: account locked for {seconds} s after repeated failures; try later"
-            )
-        if not self._passwords.verify(row.password_hash, password):
-            self.record_failure(row.id)
+            raise AccountLocked("login: account locked after repeated failures")
+        if not right:
+            if self.record_failure(row.id):
+                raise AccountLocked("login: account locked after repeated failures")
             raise failed
         if self._passwords.needs_rehash(row.password_hash):
             with self._engine.begin() as conn:
@@ -508,8 +507,8 @@ class Accounts:
                 )
         return User.from_row(row)
 
-    def record_failure(self, user_id: str) -> None:
-        """Count a failed login; lock progressively past the threshold."""
+    def record_failure(self, user_id: str) -> bool:
+        """Count a failed login; lock progressively past the threshold (True: it locked now)."""
         now = self._clock()
         with self._engine.begin() as conn:
             conn.execute(
@@ -534,6 +533,7 @@ class Accounts:
                 lock.total_seconds(),
                 failures,
             )
+        return lock is not None
 
     def record_success(self, user_id: str) -> None:
         with self._engine.begin() as conn:

@@ -25,6 +25,7 @@ from etanche.access._totp import Totp
 from etanche.access._user import Clock, User, aware, session_id_of, split_labs, utc_now
 from etanche.crypto import hash_token
 from etanche.errors import (
+    AccountLocked,
     AuthenticationFailed,
     EnrolmentRequired,
     PermissionDenied,
@@ -168,7 +169,8 @@ class Sessions:
             else:
                 self._totp.confirm_enrolment(user, totp_code)
         except AuthenticationFailed:
-            self._accounts.record_failure(user.id)
+            if self._accounts.record_failure(user.id):
+                raise AccountLocked("login: account locked after repeated failures") from None
             raise
         self._accounts.record_success(user.id)
         return self._open(user, kind, client)

@@ -358,6 +358,8 @@ class AlertEngine:
             found.extend(self._break_glass(event, at, ref))
         if rules.off_hours.enabled:
             found.extend(self._off_hours(event, at, ref))
+        if rules.account_locked.enabled:
+            found.extend(self._account_locked(event, at, ref))
         return found
 
     def _bulk_reads(
@@ -483,6 +485,29 @@ class AlertEngine:
                 at=at,
                 window=p.window,
                 new_episode=declared,
+            )
+        ]
+
+    def _account_locked(self, event: AuditEvent, at: datetime, ref: str) -> list[_Candidate]:
+        rule = self.rules.account_locked
+        if (
+            event.action != Action.LOGIN.value
+            or event.outcome is not Outcome.FAILED
+            or event.details.get("error") != "AccountLocked"
+        ):
+            return []
+        who = _name(event.actor)
+        return [
+            _Candidate(
+                rule=rule,
+                subject=f"account:{who}",
+                actor=event.actor,
+                summary=(
+                    f"Account {who} is locked after repeated failed logins ({ref}); "
+                    "its person is kept out until the lock ends."
+                ),
+                at=at,
+                window=rule.parameters.window,
             )
         ]
 

@@ -124,6 +124,13 @@ class DecoyTouch:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountLockedParams:
+    """Further attempts on the same locked account within ``window`` join one alert."""
+
+    window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class NoParameters:
     """A rule driven by its caller only."""
 
@@ -154,7 +161,7 @@ class Rule(Generic[P]):
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """The seven rules, typed; iterate for all of them."""
+    """The rules, typed; iterate for all of them."""
 
     bulk_reads: Rule[BulkReads]
     export: Rule[ExportParams]
@@ -163,6 +170,7 @@ class RuleSet:
     failed_logins: Rule[FailedLogins]
     decoy_touch: Rule[DecoyTouch]
     audit_verification_failed: Rule[NoParameters]
+    account_locked: Rule[AccountLockedParams]
     source: str = DEFAULT_SOURCE
 
     def __iter__(self) -> Iterator[Rule[Any]]:
@@ -343,6 +351,7 @@ _SPECS: dict[str, tuple[type[Any], dict[str, _Parser]]] = {
     ),
     "decoy_touch": (DecoyTouch, {"window": parse_duration}),
     "audit_verification_failed": (NoParameters, {}),
+    "account_locked": (AccountLockedParams, {"window": parse_duration}),
 }
 RULE_NAMES: tuple[str, ...] = tuple(_SPECS)
 

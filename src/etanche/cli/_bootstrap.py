@@ -204,7 +204,8 @@ def serve(
     count = workers or max(1, min(4, os.cpu_count() or 1))
     if custody_state.kind == "pkcs11":
         count = 1  # a token session does not survive fork(): one process talks to the HSM
-    sealed_phase = Background(app_, sockets).start()
+    proxies = settings.trusted_proxies
+    sealed_phase = Background(app_, sockets, trusted_proxies=proxies).start()
     state = app_.state.etanche
     try:
         for secret in secrets:
@@ -229,7 +230,9 @@ def serve(
         # forked after the unseal: the custody object (provider and custodians) is inherited
         return create_app(config)
 
-    run_workers(worker_app, sockets, count, certfile=certfile, tls_key=tls_key)
+    run_workers(
+        worker_app, sockets, count, certfile=certfile, tls_key=tls_key, trusted_proxies=proxies
+    )
 
 
 @app.command()

@@ -28,6 +28,7 @@ from etanche.service._rights import (
 from etanche.service._search_tally import SearchTally
 from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
+from etanche.service._throttle import LoginThrottle
 from etanche.service._trail import SYSTEM, Trail
 from etanche.service._views import patient_detail, patient_summary
 from etanche.vault import VaultLocation, new_record_id
@@ -49,6 +50,7 @@ __all__ = [
     "IncidentService",
     "KeyService",
     "LeakService",
+    "LoginThrottle",
     "MigrationService",
     "Opener",
     "Outcome",

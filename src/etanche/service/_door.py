@@ -26,6 +26,7 @@ from etanche.service._rights import holds_clinical_role
 from etanche.service._search_tally import SearchTally
 from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
+from etanche.service._throttle import LoginThrottle
 
 
 class Door:
@@ -36,6 +37,10 @@ class Door:
 
     def people(self, client: str | None = None) -> People:
         return People(self.core.vault, self.core.trail, client=client)
+
+    def login_throttle(self, limit: int) -> LoginThrottle:
+        """The login limit per client address, shared by every worker through the vault."""
+        return LoginThrottle(self.core.vault, limit)
 
     def patients(
         self, actor: Actor, *, client: str | None = None, purpose: str | None = None

@@ -32,6 +32,7 @@ from etanche.access import (
 )
 from etanche.audit import DetailValue, Outcome
 from etanche.errors import (
+    AccountLocked,
     AuthenticationFailed,
     EnrolmentRequired,
     EtancheError,
@@ -41,6 +42,18 @@ from etanche.errors import (
 )
 from etanche.service._trail import Trail
 from etanche.vault import Vault
+
+_REFUSED = "login: wrong user name, password or code"
+
+
+@contextmanager
+def _lock_hidden() -> Iterator[None]:
+    """A locked account answers like a wrong password (after its event is recorded):
+    otherwise a probe learns which user names exist, and which it has locked."""
+    try:
+        yield
+    except AccountLocked:
+        raise AuthenticationFailed(_REFUSED) from None
 
 
 @dataclass(frozen=True)
@@ -94,13 +107,13 @@ class People:
     # -- sessions --------------------------------------------------------------
     def begin_enrolment(self, username: str, password: str, *, kind: str) -> Enrolment:
         """First login: the password is checked, then a TOTP seed is issued once."""
-        with self._audited(username, Action.LOGIN, {"kind": kind, "step": "enrol"}):
+        with _lock_hidden(), self._audited(username, Action.LOGIN, {"kind": kind, "step": "enrol"}):
             user, secret, uri = self.sessions.begin_enrolment(username, password)
         return Enrolment(user.username, secret, uri)
 
     def login(self, username: str, password: str, code: str | None, *, kind: str) -> str:
         """Password and TOTP code in, a session token out (shown once)."""
-        with self._audited(username, Action.LOGIN, {"kind": kind}):
+        with _lock_hidden(), self._audited(username, Action.LOGIN, {"kind": kind}):
             _, token = self.sessions.authenticate(
                 username,
                 password,
@@ -115,12 +128,13 @@ class People:
 
         The password is hashed once per attempt; a failure is an audited failed login.
         """
-        with self._failed_login(username):
+        with _lock_hidden(), self._failed_login(username):
             if not code:
                 # No code: only a first login (or a reset TOTP) may go on, to its QR code.
                 user = self.accounts.check_password(username, password)
                 if user.totp_enrolled:
-                    self.accounts.record_failure(user.id)  # counts toward lock-out
+                    if self.accounts.record_failure(user.id):  # counts toward lock-out
+                        raise AccountLocked("login: account locked after repeated failures")
                     raise AuthenticationFailed("login: a TOTP code is required")
                 return self._enrolment(user)
             try:
@@ -134,11 +148,17 @@ class People:
 
     def web_enrol(self, username: str, password: str, code: str | None) -> str:
         """Confirm a pending TOTP seed with its first code: a session token out."""
-        with self._failed_login(username):
+        with _lock_hidden(), self._failed_login(username):
             _, token = self.sessions.authenticate(
                 username, password, code, client=self.client, kind="web"
             )
         return token
+
+    def first_factor(self, username: str, password: str, *, kind: str) -> User:
+        """The password alone (the CLI asks for a code next); a failure is audited and a
+        locked account answers like a wrong password."""
+        with _lock_hidden(), self._failed_login(username, kind=kind):
+            return self.accounts.check_password(username, password)
 
     def login_refused(self, username: str, error: str, *, kind: str = "web") -> None:
         """An attempt stopped before the password check (rate limit): still audited."""
@@ -149,11 +169,11 @@ class People:
         return Enrolment(user.username, secret, uri)
 
     @contextmanager
-    def _failed_login(self, username: str) -> Iterator[None]:
+    def _failed_login(self, username: str, *, kind: str = "web") -> Iterator[None]:
         try:
             yield
         except EtancheError as exc:
-            self.login_refused(username, type(exc).__name__)
+            self.login_refused(username, type(exc).__name__, kind=kind)
             raise
 
     def logged_in(self, token: str, kind: str) -> Actor:

@@ -10,6 +10,7 @@ from etanche.vault._location import VaultLocation, parse_location
 from etanche.vault._schema import patients as patients_table
 from etanche.vault._schema import specimens as specimens_table
 from etanche.vault._store import ALL_COMPARTMENTS, RotationReport, Vault, new_record_id
+from etanche.vault._throttle import SlidingWindow, throttle_table
 
 __all__ = [
     "ALL_COMPARTMENTS",
@@ -20,6 +21,7 @@ __all__ = [
     "Document",
     "Documents",
     "RotationReport",
+    "SlidingWindow",
     "Vault",
     "VaultLocation",
     "name_dob_key",
@@ -27,4 +29,5 @@ __all__ = [
     "parse_location",
     "patients_table",
     "specimens_table",
+    "throttle_table",
 ]

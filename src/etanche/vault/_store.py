@@ -47,6 +47,7 @@ from etanche.crypto import (
     BlindIndexer,
     Context,
     KdfCost,
+    KeyedPrf,
     KeyProvider,
     KeyRing,
     PassphraseKeyFile,
@@ -354,6 +355,13 @@ class Vault:
     def network_key(self, purpose: str) -> bytes:
         """Raw network-wide key for another room's primitive (audit signing seed)."""
         return self._ring.network_key(purpose)
+
+    def client_digest(self, purpose: str, address: str) -> str:
+        """A keyed hash of a client address (throttling): equal for every worker,
+        meaningless without the vault's system key."""
+        return KeyedPrf(self._ring.network_key(SYSTEM_PURPOSE), f"client/{purpose}").hexdigest(
+            address
+        )
 
     def index_digest(self, index: str, normalised: str) -> bytes:
         """Blind-index digest under this vault's keys (decoy registry, leak tracing)."""

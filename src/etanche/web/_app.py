@@ -28,7 +28,7 @@ from etanche.errors import (
 )
 from etanche.web._auth import CsrfRejected, LoginRequired, any_person
 from etanche.web._config import WebConfig
-from etanche.web._security import RateLimit, SecurityHeaders
+from etanche.web._security import SecurityHeaders
 from etanche.web._state import STATIC, TEMPLATES, Person, ServerState
 
 # Routes reachable without a person: everything else depends on page_person,
@@ -51,7 +51,6 @@ def create_app(config: WebConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = ServerState(
             config,
-            login_limit=RateLimit(config.login_attempts_per_minute),
             templates=Jinja2Templates(directory=str(TEMPLATES)),
         )
         app.state.etanche = state

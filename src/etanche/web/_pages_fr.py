@@ -49,6 +49,7 @@ RULES = {
     "off_hours": "Accès hors des heures ouvrées",
     "failed_logins": "Échecs de connexion répétés",
     "decoy_touch": "Dossier leurre consulté",
+    "account_locked": "Compte verrouillé après des échecs de connexion",
     "audit_verification_failed": "Échec de vérification du journal",
 }
 
@@ -212,9 +213,7 @@ STATUS_MESSAGES: dict[int, str] = {
 
 def error_fr(exc: EtancheError) -> str:
     """One clear French sentence for an error, never its (English) message."""
-    if isinstance(exc, AccountLocked):
-        return "Compte verrouillé temporairement après plusieurs échecs : réessayez plus tard."
-    if isinstance(exc, AuthenticationFailed):
+    if isinstance(exc, AccountLocked | AuthenticationFailed):  # a probe cannot tell them apart
         return "Identifiant, mot de passe ou code incorrect."
     if isinstance(exc, SessionExpired):
         return STATUS_MESSAGES[401]

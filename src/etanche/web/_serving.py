@@ -61,10 +61,23 @@ def bind_tcp(host: str, port: int) -> socket.socket:
 
 
 def server_for(
-    app: FastAPI, *, certfile: Path | None = None, tls_key: Path | None = None
+    app: FastAPI,
+    *,
+    certfile: Path | None = None,
+    tls_key: Path | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> uvicorn.Server:
+    """A uvicorn server for ``app``; forwarded headers believed from ``trusted_proxies`` only.
+
+    uvicorn believes ``X-Forwarded-For`` from loopback by default: any local client,
+    or anything relayed through a local port, could then pick its own address and
+    reset the per-address login limit. Without configured proxies nobody is believed.
+    """
+    proxies = [p.strip() for p in trusted_proxies if p.strip()]
     config = uvicorn.Config(
         app,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         log_level="warning",
         access_log=False,  # URLs may hold search terms: never log them
         lifespan="on",
@@ -77,8 +90,14 @@ def server_for(
 class Background:
     """A server running in a thread of this process (the demo, the tests)."""
 
-    def __init__(self, app: FastAPI, sockets: Sequence[socket.socket]) -> None:
-        self.server = server_for(app)
+    def __init__(
+        self,
+        app: FastAPI,
+        sockets: Sequence[socket.socket],
+        *,
+        trusted_proxies: Sequence[str] = (),
+    ) -> None:
+        self.server = server_for(app, trusted_proxies=trusted_proxies)
         self._sockets = list(sockets)
         # asyncio closes the sockets it served: it gets duplicates, so the listening
         # sockets outlive this server (the workers forked after an unseal reuse them)
@@ -118,6 +137,7 @@ def run_workers(
     *,
     certfile: Path | None = None,
     tls_key: Path | None = None,
+    trusted_proxies: Sequence[str] = (),
 ) -> None:
     """``count`` forked worker processes serving the same sockets, until Ctrl+C or SIGTERM.
 
@@ -131,9 +151,12 @@ def run_workers(
         if pid == 0:  # a worker: serve until told to stop, never return to the caller
             code = 0
             try:
-                server_for(make_app(), certfile=certfile, tls_key=tls_key).run(
-                    sockets=list(sockets)
-                )
+                server_for(
+                    make_app(),
+                    certfile=certfile,
+                    tls_key=tls_key,
+                    trusted_proxies=trusted_proxies,
+                ).run(sockets=list(sockets))
             except BaseException:
                 code = 1
             finally:

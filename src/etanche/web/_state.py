@@ -16,6 +16,7 @@ from etanche.service import (
     IncidentService,
     KeyService,
     LeakService,
+    LoginThrottle,
     MigrationService,
     Oversight,
     PatientService,
@@ -23,7 +24,6 @@ from etanche.service import (
     Supervision,
 )
 from etanche.web._config import WebConfig
-from etanche.web._security import RateLimit
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -33,21 +33,23 @@ COOKIE = "etanche_session"
 class ServerState:
     """What one server process holds: the service core and its door, and web helpers."""
 
-    def __init__(
-        self, config: WebConfig, login_limit: RateLimit, templates: Jinja2Templates
-    ) -> None:
+    def __init__(self, config: WebConfig, templates: Jinja2Templates) -> None:
         self.config = config
         self.core = Core(
             config.location, config.custody, rules=config.rules, trail_mode=config.trail_mode
         )
         self.door = Door(self.core)
-        self.login_limit = login_limit
         self.templates = templates
         self._csrf: FormTokens | None = None
 
     @property
     def sealed(self) -> bool:
         return self.core.sealed
+
+    @property
+    def login_limit(self) -> LoginThrottle:
+        """Login attempts per client address, counted in the vault (all workers share it)."""
+        return self.door.login_throttle(self.config.login_attempts_per_minute)
 
     @property
     def csrf(self) -> FormTokens:

@@ -63,7 +63,7 @@ def login(body: LoginBody, request: Request, state: ServerState = Depends(server
     people = _people(request, state)
     username = body.username.strip().lower()
     address = client_of(request) or "unix"
-    if not state.login_limit.open(address):
+    if not state.login_limit.open(address):  # counted in the vault: every worker sees it
         # the login page's limit, counted on failures: an address guessing passwords waits
         people.login_refused(username, "RateLimited", kind="cli")
         raise AuthenticationFailed("login: too many failed attempts from this address; wait")
@@ -76,11 +76,7 @@ def login(body: LoginBody, request: Request, state: ServerState = Depends(server
 
 def _login(people: People, username: str, body: LoginBody) -> Any:
     if body.code is None:
-        try:
-            user = people.accounts.check_password(username, body.password)
-        except AccessError as exc:
-            people.login_refused(username, type(exc).__name__, kind="cli")
-            raise
+        user = people.first_factor(username, body.password, kind="cli")
         if user.totp_enrolled:
             return {"need": "totp"}
         enrolment = people.begin_enrolment(username, body.password, kind="cli")
