@@ -1,7 +1,7 @@
 """Login throttling shared by every worker: hits per keyed client digest.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 A per-process counter is reset by forking more workers; this table is seen by
 all of them. ``key`` is a keyed hash of the client address, never the address
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
