@@ -18,7 +18,7 @@ import etanche.web
 WEB = Path(etanche.web.__file__).parent
 FORBIDDEN_ROOMS = ("etanche.vault", "etanche.crypto", "etanche.access", "etanche.audit")
 
-# Pages a colleague is converting to their own service operations; remove an
+# Modules not yet converted to service operations; remove an
 # entry when its module passes (test_pending_modules_still_listed_for_a_reason).
 PENDING: frozenset[str] = frozenset()
 
