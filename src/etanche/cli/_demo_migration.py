@@ -38,7 +38,7 @@ def _plan(folder: Path, lab: str, labs: list[str], recipient: str) -> Path:
         "recipients": [{"name": "Nouveau LIS (synthetic)", "age": recipient}],
         "retention": {"expires": "2099-12-31"},
         "approvers": [
-            {"username": "ylegoff", "role": "controller lab"},
+            {"username": "ylegoff", "role": "lab_admin"},
             {"username": "aleroux", "role": "dpo"},
         ],
         "canary_rate": 0.002,
