@@ -123,9 +123,10 @@ class ExportOperations(Operations):
             raise
 
     def _request(self, asked: ExportAsked, plan: MigrationPlan | None) -> ExportRequest:
-        for option in _DECIDED_BY_PLAN:
-            if asked.refused.get(option) not in (None, False):
-                raise UsageError(_DECIDED_BY_PLAN[option])
+        for option, refusal in _DECIDED_BY_PLAN.items():
+            given = asked.refused.get(option)
+            if given is not None and given is not False:  # 0 is given: a canary rate of 0
+                raise UsageError(refusal)
         if asked.fmt not in FORMATS:
             raise UsageError(f"--format: expected one of {', '.join(FORMATS)}")
         if plan is None:
