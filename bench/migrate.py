@@ -61,7 +61,7 @@ def _plan(folder: Path, source: Path, recipient: str, labs: list[str]) -> Path:
         "recipients": [{"name": "New LIS", "age": recipient}],
         "retention": {"expires": "2099-12-31"},
         "approvers": [
-            {"username": "approver.one", "role": "controller"},
+            {"username": "approver.one", "role": "lab_admin"},
             {"username": "approver.two", "role": "dpo"},
         ],
     }

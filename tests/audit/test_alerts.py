@@ -325,6 +325,8 @@ def test_exports_alert_once_per_event(light: Engine) -> None:
     assert engine.observe(export, seq=3) == []  # the same event observed twice
     run = event("kim", "migration.run", at=T0 + timedelta(minutes=5))
     assert [a.rule for a in engine.observe(run)] == ["export"]
+    letters = event("anne", "incident.notify", at=T0 + timedelta(minutes=9))
+    assert [a.rule for a in engine.observe(letters)] == ["export"]  # art. 34 letters: bulk too
 
 
 def test_break_glass_declaration_and_accesses_under_it(light: Engine) -> None:

@@ -36,7 +36,7 @@ def test_packaged_defaults_follow_the_issue() -> None:
     assert bulk.parameters.threshold == 50 and bulk.parameters.window == timedelta(hours=1)
     assert bulk.parameters.actions == {"patient.read", "patient.search"}
     assert rules.export.severity is Severity.MEDIUM
-    assert rules.export.parameters.actions == {"export.create", "migration.run"}
+    assert rules.export.parameters.actions == {"export.create", "migration.run", "incident.notify"}
     assert rules.break_glass.severity is Severity.HIGH
     assert rules.break_glass.parameters.detail == "break_glass"
     off = rules.off_hours

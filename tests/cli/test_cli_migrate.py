@@ -58,7 +58,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
             "recipients": [{"name": "NewLIS SAS", "age": recipient.public_text()}],
             "retention": {"expires": "2099-01-31"},
             "approvers": [
-                {"username": "cbernard", "role": "lab"},
+                {"username": "cbernard", "role": "lab_admin"},
                 {"username": "alefevre", "role": "dpo"},
             ],
         }

@@ -48,7 +48,7 @@ class Migration:
             "recipients": [{"name": "NewLIS SAS", "age": self.recipient.public_text()}],
             "retention": {"expires": "2099-12-31"},
             "approvers": [
-                {"username": "cbernard", "role": "controller"},
+                {"username": "cbernard", "role": "lab_admin"},
                 {"username": "alefevre", "role": "dpo"},
             ],
         }

@@ -35,7 +35,15 @@ def test_a_valid_plan_loads_with_its_hash(migration: Migration) -> None:
         ({"fields": {"admin": ["nir", "password"]}}, "fields: admin: unknown field password"),
         ({"fields": {"admin": ["blood_group"]}}, "belongs to the clinical compartment"),
         ({"scope": {"labs": ["L09"]}}, "L09 not among the controller's labs"),
-        ({"approvers": [{"username": "cbernard", "role": "x"}]}, "two different named persons"),
+        ({"approvers": [{"username": "cbernard", "role": "dpo"}]}, "two different named persons"),
+        (
+            {"approvers": [{"username": "cbernard", "role": "controller lab"}]},
+            "approvers[1]: role: expected a role of the policy",
+        ),
+        ({"kind": "dump"}, "kind: expected one of migration, export"),
+        ({"canary_rate": 0}, "canary_rate: expected a number between"),
+        ({"marks": []}, "marks: expected a non-empty list"),
+        ({"marks": None}, "marks: expected a non-empty list"),
         ({"source": {"format": "csv", "path": "x.csv"}}, "mapping: required for format csv"),
         ({"source": {"format": "dbase", "path": "x"}}, "format: expected one of"),
         ({"retention": {"expires": "soon"}}, "retention: expires: expected a date"),
@@ -60,12 +68,11 @@ def test_missing_key_and_bad_yaml(migration: Migration, tmp_path: Path) -> None:
         parse_plan(b"plan: [unclosed", source="p.yaml", base=tmp_path)
 
 
-def test_marks_absent_all_or_none(migration: Migration) -> None:
+def test_marks_absent_all_or_some_never_none(migration: Migration) -> None:
     from etanche.service import plan_marks
 
     assert load_plan(migration.write_plan()).marks is None
     assert plan_marks(load_plan(migration.write_plan())) is None  # every mark
-    assert plan_marks(load_plan(migration.write_plan(marks=[]))) == frozenset()  # unmarked
     assert plan_marks(load_plan(migration.write_plan(marks=["phone", "NFD"]))) == {"phone", "nfd"}
     with pytest.raises(ConfigError, match="marks: unknown mark"):
         plan_marks(load_plan(migration.write_plan(marks=["glitter"])))

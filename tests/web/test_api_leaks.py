@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from etanche.access import Role
 from etanche.audit import Outcome
+from etanche.crypto import AgeIdentity, age_decrypt
 from etanche.domain import normalize_email
 from etanche.vault import name_dob_key
 
@@ -62,11 +64,42 @@ def test_every_route_needs_a_person(client: TestClient, method: str, path: str) 
     assert answer.json()["error"]["exit"] == 7
 
 
+def approved_export_plan(
+    web_vault: WebVault, client: TestClient, tmp_path: Path, recipient: AgeIdentity
+) -> dict[str, str]:
+    """An export plan of L01 for NewLIS, registered by the operator, approved by two."""
+    admin, dpo = web_vault.members[Role.LAB_ADMIN], web_vault.members[Role.DPO]
+    plan = {
+        "plan": f"api-export-{tmp_path.name[-12:]}",
+        "kind": "export",
+        "controller": {"name": "Groupe BioNord", "labs": ["L01"]},
+        "processor": {"name": "NewLIS SAS"},
+        "purpose": "Identity extract for the new system",
+        "scope": {"labs": ["L01"]},
+        "fields": {"admin": ["birth_name", "first_names", "birth_date", "nir"]},
+        "recipients": [{"name": "NewLIS", "age": recipient.public_text()}],
+        "retention": {"expires": "2099-12-31"},
+        "approvers": [
+            {"username": admin.username, "role": "lab_admin"},
+            {"username": dpo.username, "role": "dpo"},
+        ],
+    }
+    body = {"text": yaml.safe_dump(plan), "name": "plan.yaml", "folder": str(tmp_path)}
+    operator = bearer(web_vault.members[Role.MIGRATION_OPERATOR])
+    assert client.post(API + "/migrations/plan", json=body, headers=operator).status_code == 200
+    for approver in (admin, dpo):
+        answer = client.post(API + "/migrations/approve", json=body, headers=bearer(approver))
+        assert answer.status_code == 200, answer.text
+    return body
+
+
 def test_export_is_for_the_operator_written_0600_audited(
     web_vault: WebVault, client: TestClient, tmp_path: Path
 ) -> None:
-    out = tmp_path / "e.csv"
-    body = {"lab": "L01", "recipient": "NewLIS", "out": str(out), "canary_rate": 0}
+    out = tmp_path / "e.csv.age"
+    recipient = AgeIdentity.generate()
+    plan = approved_export_plan(web_vault, client, tmp_path, recipient)
+    body = {"plan": plan, "out": str(out)}
     refused = client.post(
         API + "/exports", json=body, headers=bearer(web_vault.members[Role.RECEPTION])
     )
@@ -84,19 +117,23 @@ def test_export_is_for_the_operator_written_0600_audited(
     assert done.status_code == 200
     streamed = lines(done)
     result = streamed[-1]["result"]
-    assert result["rows"] > 0 and result["canaries"] == 0 and result["out"] == str(out)
+    assert result["rows"] > 0 and result["canaries"] >= 2 and result["out"] == str(out)
     assert any("done" in line for line in streamed[:-1])
     assert out.stat().st_mode & 0o777 == 0o600
+    clear = tmp_path / "e.csv"  # what the recipient reads once decrypted
+    clear.write_bytes(age_decrypt(out.read_bytes(), [recipient], what="export"))
     events = web_vault.events("export.create")
     assert [e.outcome for e in events[-2:]] == [Outcome.DENIED, Outcome.OK]
     assert events[-1].details["export_id"] == result["export_id"]
 
     # the DPO traces the file, read on the service's host; HTML comes back in the answer
     dpo = bearer(web_vault.members[Role.DPO])
-    traced = client.post(API + "/leak/trace", json={"paths": [str(out)], "html": True}, headers=dpo)
+    traced = client.post(
+        API + "/leak/trace", json={"paths": [str(clear)], "html": True}, headers=dpo
+    )
     assert traced.status_code == 200
     report = traced.json()
-    assert report["files"][0]["identified_rows"] == result["rows"]
+    assert report["files"][0]["identified_rows"] == result["rows"] + result["canaries"]
     assert report["html"].startswith("<!doctype html>")
     assert web_vault.events("leak.trace")[-1].outcome is Outcome.OK
 

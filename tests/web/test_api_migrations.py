@@ -33,6 +33,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
                 store.add_lab(lab)
         service.add_person("pgirard", "Pierre Girard", Role.MIGRATION_OPERATOR, ["*"])
         service.add_person("jmartin", "Jeanne Martin", Role.BIOLOGIST, ["L01"])
+        service.add_person("cbernard", "Claire Bernard", Role.DPO, ["*"])
         write_legacy_csv(network, tmp_path / "export.csv")
         plan = {
             "plan": "api-2026-01",
@@ -45,7 +46,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
             "recipients": [{"name": "NewLIS SAS", "age": AgeIdentity.generate().public_text()}],
             "retention": {"expires": "2099-01-31"},
             "approvers": [
-                {"username": "ylegoff", "role": "lab"},
+                {"username": "ylegoff", "role": "lab_admin"},
                 {"username": "cbernard", "role": "dpo"},
             ],
         }

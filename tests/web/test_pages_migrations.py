@@ -30,7 +30,7 @@ def _register(web_vault: WebVault, tmp_path: Path, plan_id: str) -> str:
         "recipients": [{"name": "NewLIS SAS", "age": AgeIdentity.generate().public_text()}],
         "retention": {"expires": "2099-12-31"},
         "approvers": [
-            {"username": admin.username, "role": "controller"},
+            {"username": admin.username, "role": "lab_admin"},
             {"username": dpo.username, "role": "dpo"},
         ],
     }

@@ -324,6 +324,10 @@ def synth(
 
     Into a vault, custody must open as for an unseal: --share-file (repeat up to
     the quorum) or --pin-file.
+
+    ``--legacy-csv`` is not a bulk patient output and needs no plan: it writes
+    patients generated from the seed, never read from a vault (it opens none),
+    to give tests, benchmarks and the demo the leaked file's shape.
     """
     from etanche.synth import SynthConfig, generate
 

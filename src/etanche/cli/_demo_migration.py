@@ -6,6 +6,10 @@ it, the dry run reports, the service builds the package (fingerprinted, with
 canaries, age-encrypted to the new system), the recipient verifies it on their
 side, and the DPO closes the plan with a signed deletion certificate. Then the
 DPO plants decoys and the auditor verifies the whole log with its public key.
+
+The only bulk output of the demo is that package, through an approved plan; the
+legacy CSV it starts from is synthetic (``write_legacy_csv`` of the generated
+network, 0600) and is deleted when the plan closes.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def _plan(folder: Path, lab: str, labs: list[str], recipient: str) -> Path:
         "recipients": [{"name": "Nouveau LIS (synthetic)", "age": recipient}],
         "retention": {"expires": "2099-12-31"},
         "approvers": [
-            {"username": "ylegoff", "role": "controller lab"},
+            {"username": "ylegoff", "role": "lab_admin"},
             {"username": "aleroux", "role": "dpo"},
         ],
         "canary_rate": 0.002,

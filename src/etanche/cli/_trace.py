@@ -1,7 +1,8 @@
 """``etanche export`` and ``etanche trace``: fingerprinted exports, naming a leak's source (F10).
 
-Both are clients of the service. ``export`` asks the service to write the file
-at the absolute ``--out`` path on its own host (0600); ``trace`` names found
+Both are clients of the service. ``export`` sends an approved export plan and
+asks the service to write the file at the absolute ``--out`` path on its own
+host (age-encrypted to the plan's recipient, 0600); ``trace`` names found
 files on the service's host and prints the report it answers; ``--html`` is
 written here, 0600.
 """
@@ -17,58 +18,57 @@ from rich.table import Table
 from etanche._files import write_private
 from etanche.cli import _context as ctx
 from etanche.cli._app import app
+from etanche.cli._migrate import _plan as plan_file_body
 
 
 @app.command("export")
 def export_cmd(
-    lab: Annotated[str, typer.Option("--lab", help="Lab whose patients are exported.")],
-    recipient: Annotated[str, typer.Option("--recipient", help="Who receives the file.")],
     out: Annotated[
         Path, typer.Option("--out", help="File to write (on the service's host; made absolute).")
     ],
-    fmt: Annotated[str, typer.Option("--format", help="csv (canonical columns) or fhir.")] = "csv",
-    marks: Annotated[
-        str | None,
+    plan: Annotated[
+        Path | None,
         typer.Option(
-            "--marks",
-            help="Marks the recipient's system tolerates: phone,case,nfd,street,nir,order "
-            "(default all; 'none' for none).",
+            "--plan",
+            help="The export plan (kind: export) two named approvers signed; it fixes the lab, "
+            "fields, recipient, marks and canaries.",
         ),
     ] = None,
-    canary_rate: Annotated[
-        float, typer.Option("--canary-rate", help="Canaries per row (at least 2; 0 for none).")
-    ] = 0.001,
-    retention_days: Annotated[
-        int, typer.Option("--retention-days", help="How long the ledger keeps this export.")
-    ] = 3650,
-    purpose: Annotated[
-        str, typer.Option("--purpose", help="Why the recipient gets the file (ledger).")
-    ] = "export",
-    fields: Annotated[
-        str | None,
-        typer.Option("--fields", help="Comma-separated canonical fields (default: admin ones)."),
-    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv (canonical columns) or fhir.")] = "csv",
+    lab: Annotated[str | None, typer.Option("--lab", hidden=True)] = None,
+    recipient: Annotated[str | None, typer.Option("--recipient", hidden=True)] = None,
+    fields: Annotated[str | None, typer.Option("--fields", hidden=True)] = None,
+    marks: Annotated[str | None, typer.Option("--marks", hidden=True)] = None,
+    canary_rate: Annotated[float | None, typer.Option("--canary-rate", hidden=True)] = None,
+    retention_days: Annotated[int | None, typer.Option("--retention-days", hidden=True)] = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", hidden=True)] = None,
+    plaintext: Annotated[bool, typer.Option("--plaintext", hidden=True)] = False,
 ) -> None:
-    """Write a lab's patients for one recipient: fingerprinted, with canaries, in the ledger."""
-    target = out.absolute()
-    body = {
+    """Write an approved export plan's lab: fingerprinted, with canaries, age-encrypted, 0600.
+
+    The hidden options are what the plan decides; they are sent so that the
+    service refuses them by name and audits the attempt.
+    """
+    body: dict[str, Any] = {
+        "plan": plan_file_body(plan) if plan is not None else None,
+        "out": str(out.absolute()),
+        "format": fmt,
         "lab": lab,
         "recipient": recipient,
-        "out": str(target),
-        "format": fmt,
+        "fields": fields,
         "marks": marks,
         "canary_rate": canary_rate,
         "retention_days": retention_days,
         "purpose": purpose,
-        "fields": fields,
+        "plaintext": plaintext or None,
     }
     lines = ctx.service().stream("POST", "/exports", body)
-    done = ctx.follow(lines, f"Exporting lab {lab}")
+    done = ctx.follow(lines, "Exporting")
     expires = str(done.get("expires_at") or "")[:10] or "never"
     ctx.say(
-        f"Export {done['export_id']} for {done['recipient']}: {done['rows']} patients and "
-        f"{done['canaries']} canaries written to {out} ({done['format']}); ledger entry kept "
-        f"until {expires}."
+        f"Export {done['export_id']} for {done['recipient']}: {done['rows']} patients of lab "
+        f"{done['lab']} and {done['canaries']} canaries written to {out} ({done['format']}, "
+        f"age-encrypted to the recipient, 0600); ledger entry kept until {expires}."
     )
 
 

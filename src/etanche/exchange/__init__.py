@@ -7,9 +7,20 @@ HL7 v2 or FHIR into a stream of canonical ``SourceRecord`` objects and
 """
 
 from etanche.exchange._convert import build_patient, patient_fields
-from etanche.exchange._csv import CANONICAL_COLUMNS, CsvReader, write_canonical_csv
+from etanche.exchange._csv import (
+    CANONICAL_COLUMNS,
+    CsvReader,
+    write_canonical_csv,
+    write_canonical_csv_to,
+)
 from etanche.exchange._escape import HL7_DEFAULT, HPRIM_DEFAULT, Delimiters
-from etanche.exchange._fhir import FhirReader, write_fhir, write_fhir_ndjson, write_fhir_records
+from etanche.exchange._fhir import (
+    FhirReader,
+    write_fhir,
+    write_fhir_ndjson,
+    write_fhir_records,
+    write_fhir_records_to,
+)
 from etanche.exchange._hl7v2 import Hl7Reader, write_hl7v2
 from etanche.exchange._hprim import HprimReader, write_hprim
 from etanche.exchange._model import (
@@ -48,9 +59,11 @@ __all__ = [
     "open_source",
     "patient_fields",
     "write_canonical_csv",
+    "write_canonical_csv_to",
     "write_fhir",
     "write_fhir_ndjson",
     "write_fhir_records",
+    "write_fhir_records_to",
     "write_hl7v2",
     "write_hprim",
     "write_legacy_csv",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TextIO
 
 from etanche._files import open_private
 from etanche.errors import ConfigError, SourceError
@@ -280,11 +281,16 @@ def canonical_row(record: SourceRecord) -> list[str]:
 
 def write_canonical_csv(records: Iterable[SourceRecord], path: Path) -> int:
     """Write records as UTF-8, comma-separated, canonical headers; return the row count."""
-    written = 0
     with open_private(path, "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(CANONICAL_COLUMNS)
-        for record in records:
-            writer.writerow(canonical_row(record))
-            written += 1
+        return write_canonical_csv_to(records, handle)
+
+
+def write_canonical_csv_to(records: Iterable[SourceRecord], handle: TextIO) -> int:
+    """The same CSV into an open text stream (an export encrypts it before any disk)."""
+    written = 0
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow(CANONICAL_COLUMNS)
+    for record in records:
+        writer.writerow(canonical_row(record))
+        written += 1
     return written

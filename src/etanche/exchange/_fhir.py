@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -663,25 +663,30 @@ def write_fhir_records(
     records: Iterable[tuple[str, SourceRecord]], path: Path, *, ndjson: bool
 ) -> int:
     """Write (key, record) pairs as a collection Bundle or NDJSON; return patients."""
+    with open_private(path, "wb") as handle:
+        return write_fhir_records_to(records, handle, ndjson=ndjson)
+
+
+def write_fhir_records_to(
+    records: Iterable[tuple[str, SourceRecord]], handle: BinaryIO, *, ndjson: bool
+) -> int:
+    """The same resources into an open binary stream (an export encrypts it before any disk)."""
     encoder = msgspec.json.Encoder()
     maker = _Resources()
     written = 0
-    with open_private(path, "wb") as handle:
-        if not ndjson:
-            handle.write(b'{"resourceType":"Bundle","type":"collection","entry":[')
-        first = True
-        for key, record in records:
-            written += 1
-            for resource in maker.of(_patient_id(key, written), record):
-                if ndjson:
-                    handle.write(encoder.encode(resource) + b"\n")
-                else:
-                    handle.write(
-                        (b"" if first else b",\n") + encoder.encode({"resource": resource})
-                    )
-                    first = False
-        if not ndjson:
-            handle.write(b"]}\n")
+    if not ndjson:
+        handle.write(b'{"resourceType":"Bundle","type":"collection","entry":[')
+    first = True
+    for key, record in records:
+        written += 1
+        for resource in maker.of(_patient_id(key, written), record):
+            if ndjson:
+                handle.write(encoder.encode(resource) + b"\n")
+            else:
+                handle.write((b"" if first else b",\n") + encoder.encode({"resource": resource}))
+                first = False
+    if not ndjson:
+        handle.write(b"]}\n")
     return written
 
 

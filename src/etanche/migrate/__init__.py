@@ -15,7 +15,16 @@ from etanche.migrate._close import (
 )
 from etanche.migrate._outbound import Outbound, OutboundFactory, Unmarked, unmarked
 from etanche.migrate._package import PACKAGE_KIND, PackageResult, build_package
-from etanche.migrate._plan import Approver, MigrationPlan, Recipient, load_plan, parse_plan
+from etanche.migrate._plan import (
+    EXPORT,
+    MIGRATION,
+    VAULT_SOURCE,
+    Approver,
+    MigrationPlan,
+    Recipient,
+    load_plan,
+    parse_plan,
+)
 from etanche.migrate._registry import PLAN_KIND, PlanRecord, Plans, PlanState
 from etanche.migrate._verify import (
     CheckedPackage,
@@ -29,8 +38,11 @@ from etanche.migrate._verify import (
 
 __all__ = [
     "CERTIFICATE_KIND",
+    "EXPORT",
+    "MIGRATION",
     "PACKAGE_KIND",
     "PLAN_KIND",
+    "VAULT_SOURCE",
     "Approver",
     "CheckReport",
     "CheckedPackage",

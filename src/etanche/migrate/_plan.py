@@ -6,6 +6,14 @@ identified by the SHA-256 of its exact bytes: an approval is a signature over
 that hash, so a plan edited after approval is a different plan and nothing
 runs on it. The allow-list of fields is the only way a field gets into a
 package; credential columns are refused even if a plan lists them.
+
+A plan is of one of two kinds: ``migration`` (the default: a legacy source
+packaged for a new system) or ``export`` (one lab's patients read from the
+vault and written for one recipient). Either way what leaves is marked and
+carries canaries: a plan may narrow the mark families its recipient tolerates,
+never to none, and its canary rate is never zero. Approvers are named by user
+name and by a role of the policy, never a free-text capacity; whether those
+accounts exist and may approve is the service's check (it knows the accounts).
 """
 
 from __future__ import annotations
@@ -21,13 +29,31 @@ import yaml
 
 from etanche.crypto import age_recipient, content_hash
 from etanche.errors import ConfigError, EtancheError
-from etanche.exchange import FIELDS
+from etanche.exchange import FIELDS, SPECIMEN_FIELDS
+from etanche.names import Role
 
-__all__ = ["SOURCE_FORMATS", "Approver", "MigrationPlan", "Recipient", "load_plan", "parse_plan"]
+__all__ = [
+    "EXPORT",
+    "KINDS",
+    "MIGRATION",
+    "SOURCE_FORMATS",
+    "VAULT_SOURCE",
+    "Approver",
+    "MigrationPlan",
+    "Recipient",
+    "load_plan",
+    "parse_plan",
+]
 
 SOURCE_FORMATS = ("legacy-csv", "csv", "hprim", "hl7v2", "fhir")
+MIGRATION = "migration"
+EXPORT = "export"
+KINDS = (MIGRATION, EXPORT)
+VAULT_SOURCE = "vault"  # the source format of an export plan: the vault itself
+MIN_CANARY_RATE = 0.0001  # canaries are never off: at least one per 10,000 rows (and 2)
 _TOP_KEYS = (
     "plan",
+    "kind",
     "controller",
     "processor",
     "purpose",
@@ -41,9 +67,9 @@ _TOP_KEYS = (
     "canary_rate",
     "ledger_retention_days",
 )
-_REQUIRED = tuple(
-    k for k in _TOP_KEYS if k not in ("marks", "canary_rate", "ledger_retention_days")
-)
+_OPTIONAL = ("kind", "marks", "canary_rate", "ledger_retention_days")
+_REQUIRED = tuple(k for k in _TOP_KEYS if k not in _OPTIONAL)
+_EXPORT_REQUIRED = tuple(k for k in _REQUIRED if k != "source")
 LEDGER_DAYS = 3650  # a copy found years later must still be traced
 _PLAN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,47}$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -60,14 +86,18 @@ class Recipient:
 @dataclass(frozen=True, slots=True)
 class Approver:
     username: str
-    role: str  # the capacity in which they approve (controller, dpo…), for the record
+    role: Role  # the policy role the account must hold when it approves
 
 
 @dataclass(frozen=True, slots=True)
 class MigrationPlan:
-    """A validated plan; ``sha256`` identifies its exact text."""
+    """A validated plan; ``sha256`` identifies its exact text.
+
+    An export plan has ``kind`` ``export`` and ``source_format`` ``vault``.
+    """
 
     id: str
+    kind: str
     sha256: str
     text: str
     controller: str
@@ -86,7 +116,7 @@ class MigrationPlan:
     recipients: tuple[Recipient, ...]
     expires_at: datetime
     approvers: tuple[Approver, ...]
-    marks: tuple[str, ...] | None  # None: every mark; (): an unmarked package
+    marks: tuple[str, ...] | None  # None: every mark; never empty
     canary_rate: float
     ledger_retention_days: int  # how long the export ledger keeps what tracing needs
 
@@ -187,7 +217,10 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
         raise ConfigError(source, where, None, "not valid UTF-8 YAML") from None
     top = _Reader(source, None, data)
     top.only(_TOP_KEYS)
-    for key in _REQUIRED:
+    kind = top.text("kind", required=False) or MIGRATION
+    if kind not in KINDS:
+        raise top.error("kind", f"expected one of {', '.join(KINDS)}")
+    for key in _EXPORT_REQUIRED if kind == EXPORT else _REQUIRED:
         if key not in top.data:
             raise top.error(key, "required")
     plan_id = top.text("plan", pattern=_PLAN_ID)
@@ -199,15 +232,21 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
     processor = top.child("processor")
     processor.only(("name", "contact"))
 
-    source_entry = top.child("source")
-    source_entry.only(("format", "path", "encoding", "mapping"))
-    fmt = source_entry.text("format")
-    if fmt not in SOURCE_FORMATS:
-        raise source_entry.error("format", f"expected one of {', '.join(SOURCE_FORMATS)}")
-    source_path = Path(source_entry.text("path"))
-    if not source_path.is_absolute():
-        source_path = base / source_path
-    mapping = _mapping(source_entry, fmt)
+    if kind == EXPORT:
+        if "source" in top.data:
+            raise top.error("source", "an export plan reads the vault: remove its source")
+        fmt, source_path, mapping, encoding = VAULT_SOURCE, base, None, None
+    else:
+        source_entry = top.child("source")
+        source_entry.only(("format", "path", "encoding", "mapping"))
+        fmt = source_entry.text("format")
+        if fmt not in SOURCE_FORMATS:
+            raise source_entry.error("format", f"expected one of {', '.join(SOURCE_FORMATS)}")
+        source_path = Path(source_entry.text("path"))
+        if not source_path.is_absolute():
+            source_path = base / source_path
+        mapping = _mapping(source_entry, fmt)
+        encoding = source_entry.text("encoding", required=False) or None
 
     scope = top.child("scope")
     scope.only(("labs", "specimens"))
@@ -226,6 +265,8 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
 
     fields = _fields(top.child("fields"))
     recipients = _recipients(top)
+    if kind == EXPORT:
+        _export_scope(top, scope, labs, fields, recipients)
     retention = top.child("retention")
     retention.only(("expires",))
     expires = retention.day("expires", required=True)
@@ -234,18 +275,30 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
     marks: tuple[str, ...] | None = None
     if "marks" in top.data:
         raw_marks = top.data["marks"]
-        if raw_marks is not None and not isinstance(raw_marks, list):
-            raise top.error("marks", "expected a list of mark names ([] for none)")
-        marks = tuple(str(m).strip().lower() for m in raw_marks or ())
+        if not isinstance(raw_marks, list) or not raw_marks:
+            raise top.error(
+                "marks",
+                "expected a non-empty list of the mark families the recipient tolerates "
+                "(leave it out for all); what leaves is never unmarked",
+            )
+        marks = tuple(str(m).strip().lower() for m in raw_marks)
     ledger_days = top.data.get("ledger_retention_days", LEDGER_DAYS)
     if not isinstance(ledger_days, int) or isinstance(ledger_days, bool) or ledger_days < 1:
         raise top.error("ledger_retention_days", "expected a positive number of days")
     canary_rate = top.data.get("canary_rate", 0.001)
-    if not isinstance(canary_rate, int | float) or not 0 <= canary_rate <= 0.05:
-        raise top.error("canary_rate", "expected a number between 0 and 0.05")
+    if (
+        not isinstance(canary_rate, int | float)
+        or isinstance(canary_rate, bool)
+        or not MIN_CANARY_RATE <= canary_rate <= 0.05
+    ):
+        raise top.error(
+            "canary_rate",
+            f"expected a number between {MIN_CANARY_RATE} and 0.05 (canaries are never off)",
+        )
 
     return MigrationPlan(
         id=plan_id,
+        kind=kind,
         sha256=content_hash(raw).hexdigest(),
         text=text,
         controller=controller.text("name"),
@@ -255,7 +308,7 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
         purpose=top.text("purpose"),
         source_format=fmt,
         source_path=source_path,
-        source_encoding=source_entry.text("encoding", required=False) or None,
+        source_encoding=encoding,
         source_mapping=mapping,
         labs=labs,
         specimens_from=specimens_from,
@@ -327,12 +380,42 @@ def _recipients(top: _Reader) -> tuple[Recipient, ...]:
     return tuple(found)
 
 
+def _export_scope(
+    top: _Reader,
+    scope: _Reader,
+    labs: tuple[str, ...],
+    fields: dict[str, tuple[str, ...]],
+    recipients: tuple[Recipient, ...],
+) -> None:
+    """An export writes one lab's patients (no specimens) for one recipient."""
+    if len(labs) != 1:
+        raise scope.error("labs", "an export plan names exactly one lab")
+    if "specimens" in scope.data:
+        raise scope.error("specimens", "an export writes patients: no specimen window")
+    specimen = [f for names in fields.values() for f in names if f in SPECIMEN_FIELDS]
+    if specimen:
+        raise top.error("fields", f"{', '.join(specimen)}: specimen fields are not exported")
+    if len(recipients) != 1:
+        raise top.error("recipients", "an export plan names exactly one recipient")
+
+
+def _role(entry: _Reader) -> Role:
+    """A role of the policy: the capacity is checked against the account, never free text."""
+    text = entry.text("role")
+    try:
+        return Role(text)
+    except ValueError:
+        raise entry.error(
+            "role", f"expected a role of the policy ({', '.join(r.value for r in Role)})"
+        ) from None
+
+
 def _approvers(top: _Reader) -> tuple[Approver, ...]:
     found: list[Approver] = []
     for index, item in enumerate(top.items("approvers"), start=1):
         entry = _Reader(top.source, f"approvers[{index}]", item)
         entry.only(("username", "role"))
-        found.append(Approver(entry.text("username", pattern=_USERNAME), entry.text("role")))
+        found.append(Approver(entry.text("username", pattern=_USERNAME), _role(entry)))
     if len({a.username for a in found}) != 2 or len(found) != 2:
         raise top.error("approvers", "exactly two different named persons approve a plan")
     return tuple(found)

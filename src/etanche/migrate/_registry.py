@@ -4,7 +4,8 @@ Registering stores the plan's exact text and hash. Each named approver then
 signs ``(plan id, plan hash, username, time)`` with the network's Ed25519 key;
 a plan with two valid approvals from its two named approvers is approved. The
 hash is checked again before every run, so editing the file after approval
-only produces an unapproved plan.
+only produces an unapproved plan. An export plan is used once: its one export
+is recorded on it, and a second export needs a new plan and new approvals.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from etanche.errors import (
     PlanNotApproved,
     RecordNotFound,
 )
-from etanche.migrate._plan import MigrationPlan
+from etanche.migrate._plan import EXPORT, MigrationPlan
 from etanche.vault import Documents, Vault
 
 __all__ = ["PLAN_KIND", "PlanRecord", "PlanState", "Plans"]
@@ -91,6 +92,7 @@ class Plans:
             "purpose": plan.purpose,
             "recipients": [r.name for r in plan.recipients],
             "labs": list(plan.labs),
+            "kind": plan.kind,
             "packages": [],
         }
         self._docs.put(
@@ -160,6 +162,12 @@ class Plans:
         document = self._docs.get(PLAN_KIND, plan_id)
         self._docs.put(PLAN_KIND, plan_id, body, state=state, expires_at=document.expires_at)
 
+    def record_export(self, plan: MigrationPlan, export_id: str) -> None:
+        """Note the one export an export plan allowed; the plan cannot be used again."""
+        body = self.body(plan.id)
+        body["exports"] = [*body.get("exports", []), export_id]
+        self.update_body(plan.id, body, PlanState.RUN)
+
     def require_approved(self, plan: MigrationPlan) -> PlanRecord:
         """The record of an approved, unchanged, unexpired, open plan; else why not."""
         try:
@@ -170,6 +178,10 @@ class Plans:
             ) from None
         if record.state == PlanState.CLOSED:
             raise PlanNotApproved(f"plan {plan.id}: closed")
+        if plan.kind == EXPORT and record.state == PlanState.RUN:
+            raise PlanNotApproved(
+                f"plan {plan.id}: already used for an export; a new export needs a new plan"
+            )
         if record.sha256 != plan.sha256:
             raise PlanNotApproved(f"plan {plan.id}: the file changed since it was registered")
         if plan.expired():

@@ -10,10 +10,11 @@ from etanche.service._acts import Acts
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
 from etanche.service._door import Door, FormTokens
+from etanche.service._exports import ExportAsked
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._incidents import IncidentService, incident_detail, incident_summary
 from etanche.service._keys import KeyService
-from etanche.service._leaks import ExportAsked, LeakService
+from etanche.service._leaks import LeakService
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import PatientService

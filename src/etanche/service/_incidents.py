@@ -375,6 +375,14 @@ class IncidentService(Operations):
         Decided per lab of the matched patients; the session unwraps the admin
         compartment only. Decoys and erased patients get no letter (counted).
         Also answers how many patients the job will consider.
+
+        Not behind an approved plan, on purpose: art. 34 asks for the letters
+        without undue delay, each page goes to the one patient it names, pages
+        hold a name and a postal address only (no NIR, no clinical field), the
+        patients are only those the incident's scan matched, and the files are
+        for printing and posting (folder 0700, files 0600). What stands in for a
+        second person is visibility: every run is an ``incident.notify`` event
+        that the ``export`` alert rule (bulk outputs) raises.
         """
         details = self._about("notify", incident_id)
         self._decide_incident(Action.INCIDENT_NOTIFY, details)

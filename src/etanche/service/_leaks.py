@@ -1,7 +1,8 @@
 """Exports, scans and traces as people run them: decided once, audited once, here.
 
-``export`` (migration operator, ``export.create``) writes a lab's marked file on
-the service's host; ``match`` (DPO, ``leak.scan``) counts our patients among the
+``export`` (migration operator, ``export.create``, see ``_exports``) writes the
+lab of an approved export plan, marked and age-encrypted, on the service's
+host; ``match`` (DPO, ``leak.scan``) counts our patients among the
 identifiers of a scan made where the found files are; ``trace`` (DPO,
 ``leak.trace``) reads found files on the service's host and names their source.
 Identifiers and paths are never written to an audit event or a log.
@@ -9,95 +10,24 @@ Identifiers and paths are never written to an audit event or a log.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from etanche.access import Action
 from etanche.audit import DetailValue, Outcome
 from etanche.errors import UsageError
-from etanche.leak.trace import Ledger, LedgerEntry, parse_marks
-from etanche.leak.trace._export import FORMATS, ExportRequest, parse_fields, write_export
+from etanche.leak.trace import Ledger
 from etanche.leak.trace._files import FileTrace, trace_file
-from etanche.service._operations import Operations
+from etanche.service._exports import ExportOperations
 
-__all__ = ["ExportAsked", "LeakService"]
+__all__ = ["LeakService"]
 
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExportAsked:
-    """What the operator asked for, as the client sent it (checked by ``LeakService``)."""
-
-    lab: str
-    recipient: str
-    out: str
-    fmt: str = "csv"
-    marks: str | None = None
-    canary_rate: float = 0.001
-    retention_days: int = 3650
-    purpose: str = "export"
-    fields: str | None = None
-
-
-class LeakService(Operations):
+class LeakService(ExportOperations):
     """One person's exports, scans and traces on one vault session."""
-
-    # -- export (F10: every bulk output marked and in the ledger) ------------------------
-    def export(
-        self, asked: ExportAsked, *, progress: Callable[[int], None] | None = None
-    ) -> LedgerEntry:
-        """Write a lab's patients for one recipient at ``asked.out`` on this host (0600)."""
-        return self.export_job(asked)(progress)
-
-    def export_job(
-        self, asked: ExportAsked
-    ) -> Callable[[Callable[[int], None] | None], LedgerEntry]:
-        """Check and decide an export now; the returned job writes it (a long operation).
-
-        The policy decides once for the lab and grants the compartments the
-        planting of canaries needs; patients are read through the vault in bulk.
-        """
-        action = Action.EXPORT_CREATE
-        details: dict[str, DetailValue] = {
-            "lab": asked.lab,
-            "recipient": asked.recipient,
-            "format": asked.fmt,
-        }
-        decision = self._decide(action, "export", asked.lab, details)
-        if asked.fmt not in FORMATS:
-            raise UsageError(f"--format: expected one of {', '.join(FORMATS)}")
-        request = ExportRequest(
-            lab_id=asked.lab,
-            recipient=asked.recipient,
-            purpose=asked.purpose,
-            fmt=asked.fmt,
-            out=_absolute(asked.out, "--out"),
-            marks=parse_marks(asked.marks),
-            canary_rate=asked.canary_rate,
-            retention_days=asked.retention_days,
-            fields=parse_fields(asked.fields),
-        )
-        self.vault.unlock(decision.compartments)
-
-        def job(progress: Callable[[int], None] | None) -> LedgerEntry:
-            def work() -> LedgerEntry:
-                Ledger(self.vault).purge_expired()
-                return write_export(self.vault, request, progress=progress)
-
-            entry = self._run(action, details, work)
-            details.update(
-                export_id=entry.export_id,
-                rows=len(entry.rows),
-                canaries=len(entry.canaries),
-                marks=",".join(sorted(entry.mark.marks)) or "none",
-            )
-            self._record(action, Outcome.OK, details)
-            return entry
-
-        return job
 
     # -- scan --vault -------------------------------------------------------------------
     def match(

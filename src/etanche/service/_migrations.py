@@ -6,6 +6,11 @@ service's own host (it reads the plan's sources and writes the package
 itself) and audited once, denials and failures included. The plan arrives as
 its YAML text and the absolute folder it was read from, so relative source
 paths resolve as they did when the operator's command read the file itself.
+
+Named approvers are checked against the live accounts and the policy when the
+plan is registered and again at every approval; a refused approval is audited
+as denied. Export plans (``kind: export``) are approved here and used by
+``LeakService.export``, never by ``run``.
 """
 
 from __future__ import annotations
@@ -18,10 +23,18 @@ from typing import Any
 
 from etanche.access import Action, Actor, Decision, Resource, can
 from etanche.audit import DetailValue, Outcome
-from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
+from etanche.errors import (
+    ConfigError,
+    EtancheError,
+    PermissionDenied,
+    PlanNotApproved,
+    RecordNotFound,
+    UsageError,
+)
 from etanche.leak.trace import unmark_row
 from etanche.migrate import (
     CERTIFICATE_KIND,
+    EXPORT,
     PACKAGE_KIND,
     CheckReport,
     MigrationPlan,
@@ -36,6 +49,7 @@ from etanche.migrate import (
     open_received,
     parse_plan,
 )
+from etanche.service._approvers import check_approvers, plan_lab
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migration_views import (
@@ -75,9 +89,7 @@ class PlanText:
         return parse_plan(self.text.encode("utf-8"), source=self.name, base=base)
 
 
-def _lab_of(plan: MigrationPlan) -> str | None:
-    """The one lab a single-lab plan concerns; None (network-wide) for several."""
-    return plan.labs[0] if len(plan.labs) == 1 else None
+_lab_of = plan_lab
 
 
 def _details(plan: MigrationPlan) -> dict[str, DetailValue]:
@@ -108,17 +120,40 @@ class MigrationService:
         """
         plan = given.parse()
         plan_marks(plan)
-        with self._allowed(Action.MIGRATION_PLAN, _details(plan), _lab_of(plan)):
+        with self._allowed(Action.MIGRATION_PLAN, _details(plan), _lab_of(plan)) as event:
+            event["kind"] = plan.kind
+            check_approvers(self.vault, plan, author=self.actor.username)
             record = Plans(self.vault).register(plan, self.actor.username)
         return record, tuple(a.username for a in plan.approvers)
 
     def approve(self, given: PlanText) -> PlanRecord:
-        """Sign the plan as one of its two named approvers."""
+        """Sign the plan as one of its two named approvers, each checked live.
+
+        Refused (and audited as denied) when I am not named, hold another role
+        than the plan names for me, wrote the plan, or when the other named
+        approver is not an account that may approve it.
+        """
         plan = given.parse()
         with self._allowed(Action.MIGRATION_APPROVE, _details(plan), _lab_of(plan)) as event:
-            record = Plans(self.vault).approve(plan, self.actor.username)
+            plans = Plans(self.vault)
+            self._may_approve(plans, plan)
+            record = plans.approve(plan, self.actor.username)
             event["state"] = record.state
         return record
+
+    def _may_approve(self, plans: Plans, plan: MigrationPlan) -> None:
+        """PermissionDenied unless the plan's approvers are all live accounts able to approve."""
+        me = self.actor.username
+        if me not in {a.username for a in plan.approvers}:
+            raise PermissionDenied(f"migration.approve: {me} is not a named approver of {plan.id}")
+        try:
+            author = plans.get(plan.id).registered_by
+        except RecordNotFound:
+            raise PlanNotApproved(f"plan {plan.id}: not registered") from None
+        try:
+            check_approvers(self.vault, plan, author=author)
+        except ConfigError as exc:
+            raise PermissionDenied(f"migration.approve: {exc}") from None
 
     def check(
         self, given: PlanText, *, workers: int = 1, progress: Progress | None = None
@@ -127,6 +162,10 @@ class MigrationService:
         plan = given.parse()
         details = {**_details(plan), "step": "check"}
         with self._allowed(Action.MIGRATION_PLAN, details, _lab_of(plan)) as event:
+            if plan.kind == EXPORT:
+                raise UsageError(
+                    f"plan {plan.id}: an export plan reads the vault; nothing to check"
+                )
             report = check_plan(plan, progress=progress, workers=workers)
             event.update(
                 records=report.records,
@@ -147,6 +186,8 @@ class MigrationService:
         plan = given.parse()
         folder = _absolute(out, "--out")
         with self._allowed(Action.MIGRATION_RUN, _details(plan), _lab_of(plan)) as event:
+            if plan.kind == EXPORT:
+                raise UsageError(f"plan {plan.id}: an export plan; write it with `etanche export`")
             Plans(self.vault).require_approved(plan)  # refuse before any progress
             result = build_package(
                 plan,
@@ -323,6 +364,10 @@ class MigrationService:
             self.vault.unlock(decision.compartments)
         try:
             yield extra
+        except PermissionDenied as exc:
+            extra["reason"] = str(exc)[:300]
+            self._event(action, Outcome.DENIED, extra)
+            raise
         except EtancheError as exc:
             extra["error"] = type(exc).__name__
             self._event(action, Outcome.FAILED, extra)

@@ -1,4 +1,9 @@
-"""``etanche export`` then ``etanche trace`` as an operator and a DPO use them."""
+"""``etanche export`` then ``etanche trace`` as an operator and a DPO use them.
+
+Each export runs on its own export plan, registered by the operator and
+approved by the lab admin and the DPO; the file is age-encrypted to the plan's
+recipient, and what leaks is the recipient's decrypted copy.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from _cli import run
 from _service import Served, served
@@ -17,6 +23,7 @@ from conftest import mode_of
 from etanche.access import Role
 from etanche.audit import AuditLog, Outcome
 from etanche.audit._decoys import is_decoy
+from etanche.crypto import AgeIdentity, age_decrypt
 from etanche.leak.trace import Ledger
 from etanche.synth import SynthConfig, generate
 
@@ -39,12 +46,61 @@ def as_person(site: Served, name: str) -> None:
     site.as_person(PEOPLE[name])
 
 
-def export(capsys: pytest.CaptureFixture[str], out: Path, recipient: str, *extra: str) -> str:
-    code, stdout, err = run(
-        capsys, "export", "--lab", "L01", "--recipient", recipient, "--out", str(out), *extra
-    )
+def plan_file(site: Served, recipient: str, **changes: object) -> tuple[Path, AgeIdentity]:
+    """A fresh export plan of L01 for ``recipient`` (a new plan id each time)."""
+    identity = AgeIdentity.generate()
+    plan_id = f"exp-{len(list(site.root.glob('exp-*.yaml'))):03d}"
+    data: dict[str, object] = {
+        "plan": plan_id,
+        "kind": "export",
+        "controller": {"name": "Groupe BioNord", "labs": ["L01", "L02"]},
+        "processor": {"name": recipient},
+        "purpose": "export",
+        "scope": {"labs": ["L01"]},
+        "fields": {"admin": ["birth_name", "first_names", "birth_date", "phone", "email", "nir"]},
+        "recipients": [{"name": recipient, "age": identity.public_text()}],
+        "retention": {"expires": "2099-12-31"},
+        "approvers": [
+            {"username": "ylegoff", "role": "lab_admin"},
+            {"username": "aleroux", "role": "dpo"},
+        ],
+        "canary_rate": 0.001,
+        **changes,
+    }
+    path = site.root / f"{plan_id}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path, identity
+
+
+def approved_plan(
+    site: Served, capsys: pytest.CaptureFixture[str], recipient: str, **changes: object
+) -> tuple[Path, AgeIdentity]:
+    """A fresh export plan, registered by the operator, approved by the lab admin and DPO."""
+    path, identity = plan_file(site, recipient, **changes)
+    as_person(site, "operator")
+    assert run(capsys, "migrate", "plan", str(path))[0] == 0
+    for approver in ("ylegoff", "aleroux"):
+        site.as_person(approver)
+        assert run(capsys, "migrate", "approve", str(path))[0] == 0
+    as_person(site, "operator")
+    return path, identity
+
+
+def export(
+    site: Served,
+    capsys: pytest.CaptureFixture[str],
+    out: Path,
+    recipient: str,
+    *extra: str,
+    **changes: object,
+) -> str:
+    """Export on a fresh approved plan; ``out`` then holds the recipient's decrypted copy."""
+    plan, identity = approved_plan(site, capsys, recipient, **changes)
+    sealed = out.with_name(out.name + ".age")
+    code, stdout, err = run(capsys, "export", "--plan", str(plan), "--out", str(sealed), *extra)
     assert code == 0, err
     assert "canaries written" in stdout
+    out.write_bytes(age_decrypt(sealed.read_bytes(), [identity], what=sealed.name))
     return stdout.split()[1]  # "Export <id> for ..."
 
 
@@ -52,8 +108,8 @@ def test_export_then_trace_names_the_source(
     site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     as_person(site, "operator")
-    ids = [export(capsys, tmp_path / f"e{i}.csv", f"Lab system {i}") for i in range(3)]
-    fhir_id = export(capsys, tmp_path / "e.ndjson", "FHIR hub", "--format", "fhir")
+    ids = [export(site, capsys, tmp_path / f"e{i}.csv", f"Lab system {i}") for i in range(3)]
+    fhir_id = export(site, capsys, tmp_path / "e.ndjson", "FHIR hub", "--format", "fhir")
     with site.open() as store:
         entries = {e.export_id: e for e in Ledger(store).entries()}
         assert set(entries) == {*ids, fhir_id}
@@ -101,8 +157,7 @@ def test_export_then_trace_names_the_source(
 def test_trace_of_a_file_with_none_of_our_rows(
     site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    as_person(site, "operator")
-    export(capsys, tmp_path / "e.csv", "Lab system")
+    export(site, capsys, tmp_path / "e.csv", "Lab system")
     other = tmp_path / "other.csv"
     other.write_text("nom;prenom;tel\nDurand;Paul;06 00 00 00 01\n", encoding="utf-8")
     as_person(site, "dpo")
@@ -114,27 +169,23 @@ def test_trace_of_a_file_with_none_of_our_rows(
 def test_who_may_export_and_trace(
     site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    plan, _ = approved_plan(site, capsys, "X")
     as_person(site, "reception")
-    code, _, err = run(
-        capsys, "export", "--lab", "L01", "--recipient", "X", "--out", str(tmp_path / "x.csv")
-    )
+    code, _, err = run(capsys, "export", "--plan", str(plan), "--out", str(tmp_path / "x.csv"))
     assert code == 7 and "Traceback" not in err
     assert not (tmp_path / "x.csv").exists()
     as_person(site, "operator")
     code, _, err = run(capsys, "trace", str(tmp_path))
     assert code == 7
-    code, _, err = run(
-        capsys, "export", "--lab", "L01", "--recipient", "X", "--out", str(tmp_path / "x.csv"),
-        "--marks", "phone,bogus",
-    )  # fmt: skip
-    assert code == 2 and "bogus" in err
+    bogus, _ = plan_file(site, "Y", marks=["phone", "bogus"])
+    code, _, err = run(capsys, "migrate", "plan", str(bogus))
+    assert code == 2 and "marks: unknown mark(s) bogus" in err
 
 
 def test_expired_ledger_entries_are_deleted(
     site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    as_person(site, "operator")
-    export(capsys, tmp_path / "e.csv", "Lab system", "--retention-days", "1")
+    export(site, capsys, tmp_path / "e.csv", "Lab system", ledger_retention_days=1)
     with site.open() as store:
         ledger = Ledger(store)
         assert len(ledger.entries()) == 1
@@ -149,13 +200,12 @@ def test_exports_and_trace_reports_are_private_whatever_the_umask(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert mode_of(site.directory) == 0o700 and mode_of(site.directory / "vault.sqlite") == 0o600
-    as_person(site, "operator")
     folder = tmp_path / "exports"
     folder.mkdir()  # export wants an existing folder, and leaves its mode alone
-    export(capsys, folder / "e.csv", "Lab system")
-    export(capsys, folder / "e.ndjson", "FHIR hub", "--format", "fhir")
+    export(site, capsys, folder / "e.csv", "Lab system")
+    export(site, capsys, folder / "e.ndjson", "FHIR hub", "--format", "fhir")
     assert mode_of(folder) == 0o755
-    assert mode_of(folder / "e.csv") == mode_of(folder / "e.ndjson") == 0o600
+    assert mode_of(folder / "e.csv.age") == mode_of(folder / "e.ndjson.age") == 0o600
     as_person(site, "dpo")
     report = tmp_path / "reports" / "r.html"
     code, _, err = run(capsys, "trace", str(folder / "e.csv"), "--html", str(report))

@@ -10,12 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from etanche.service import ExportAsked, LeakService
 from etanche.web._auth import api_person
 from etanche.web._state import Person
 from etanche.web.api._common import Progress, streamed
+from etanche.web.api._migrations import PlanBody
 
 router = APIRouter(tags=["leaks"])
 
@@ -24,15 +25,25 @@ _PATH = 4096
 
 
 class ExportBody(BaseModel):
-    lab: str = Field(max_length=32)
-    recipient: str = Field(max_length=200)
+    """The approved export plan, where to write and the format.
+
+    The other fields are what the plan decides; they are accepted only so the
+    service refuses them by name, with an audited event (no plan, no choice).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: PlanBody | None = None
     out: str = Field(max_length=_PATH, description="Absolute path on the service's host.")
     format: str = Field(default="csv", max_length=16)
-    marks: str | None = Field(default=None, max_length=200)
-    canary_rate: float = 0.001  # bounds checked by the export, with its own message
-    retention_days: int = 3650
-    purpose: str = Field(default="export", max_length=500)
+    lab: str | None = Field(default=None, max_length=32)
+    recipient: str | None = Field(default=None, max_length=200)
     fields: str | None = Field(default=None, max_length=2000)
+    marks: str | None = Field(default=None, max_length=200)
+    canary_rate: float | None = None
+    retention_days: int | None = None
+    purpose: str | None = Field(default=None, max_length=500)
+    plaintext: bool | None = None
 
 
 class MatchBody(BaseModel):
@@ -58,17 +69,13 @@ def leaks(person: Person) -> LeakService:
 
 @router.post("/exports")
 def export(body: ExportBody, person: Person = Depends(api_person)) -> StreamingResponse:
-    """Write a lab's marked file on the service's host; rows written are streamed."""
+    """Write an approved plan's lab, marked and age-encrypted, on the service's host."""
+    decided = ("lab", "recipient", "fields", "marks", "canary_rate", "retention_days", "purpose")
     asked = ExportAsked(
-        lab=body.lab,
-        recipient=body.recipient,
+        plan=body.plan.plan() if body.plan is not None else None,
         out=body.out,
         fmt=body.format,
-        marks=body.marks,
-        canary_rate=body.canary_rate,
-        retention_days=body.retention_days,
-        purpose=body.purpose,
-        fields=body.fields,
+        refused={name: getattr(body, name) for name in (*decided, "plaintext")},
     )
     job = leaks(person).export_job(asked)  # refused here: 403 before any streaming
 
@@ -79,6 +86,8 @@ def export(body: ExportBody, person: Person = Depends(api_person)) -> StreamingR
             "recipient": entry.recipient,
             "lab": entry.lab_id,
             "format": entry.format,
+            "plan": body.plan.name if body.plan is not None else None,
+            "encrypted_to": "age",
             "out": body.out,
             "rows": len(entry.rows),
             "canaries": len(entry.canaries),
