@@ -179,7 +179,7 @@ def test_patient_search_parameters_never_travel_in_a_url(world: FhirWorld) -> No
         assert "POST" in issues[0]["diagnostics"] and "_search" in issues[0]["diagnostics"]
     # nor in the URL of a POST _search
     in_url = world.client.post(
-        f"/fhir/Patient/_search?phone=0612345678",
+        "/fhir/Patient/_search?phone=0612345678",
         data={"email": "x@example.org"},
         headers=world.headers("rmorvan"),
     )
@@ -305,7 +305,8 @@ def test_the_lab_comes_from_the_account_or_managing_organization(world: FhirWorl
 def test_search_never_shows_another_labs_patient(world: FhirWorld) -> None:
     # Alice (L01) and Bob (L02) share name, first name, birth date and phone
     for who, expected in (("rmorvan", ALICE.id), ("bjaouen", ALICE.id), ("bkerbrat", BOB.id)):
-        by_name = world.search(who, "Patient", family="Le Bihan", given="Maëlle", birthdate="1985-07-14"
+        by_name = world.search(
+            who, "Patient", family="Le Bihan", given="Maëlle", birthdate="1985-07-14"
         )
         assert [p["id"] for p in entries(by_name)] == [expected], who
         by_phone = world.search(who, "Patient", phone="06 12 34 56 78")
