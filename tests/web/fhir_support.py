@@ -225,6 +225,10 @@ class FhirWorld:
     def get(self, who: str | None, url: str, **params: str) -> httpx.Response:
         return self.client.get(url, params=params or None, headers=self.headers(who))
 
+    def search(self, who: str | None, kind: str, **params: str) -> httpx.Response:
+        """``POST /fhir/<kind>/_search`` with the parameters as a form: none in the URL."""
+        return self.client.post(f"/fhir/{kind}/_search", data=params, headers=self.headers(who))
+
     def post(self, who: str | None, url: str, doc: dict[str, Any]) -> httpx.Response:
         headers = {**self.headers(who), "Content-Type": FHIR_JSON}
         return self.client.post(url, json=doc, headers=headers)

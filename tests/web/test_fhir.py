@@ -90,7 +90,7 @@ def test_metadata_is_public_and_lists_what_the_routes_accept(world: FhirWorld) -
 @pytest.mark.parametrize(
     "path",
     [
-        "/fhir/Patient?phone=0612345678",
+        "/fhir/Patient",
         f"/fhir/Patient/{ALICE.id}",
         "/fhir/AuditEvent",
         "/fhir/Nope",
@@ -103,6 +103,7 @@ def test_without_a_valid_bearer_token_every_route_answers_401(world: FhirWorld, 
         assert response.headers["www-authenticate"].startswith("Bearer")
     create = world.client.post("/fhir/Patient", json=new_patient())
     assert codes(outcome(create, 401)) == {"login"}
+    assert codes(outcome(world.search(None, "Patient", phone="0612345678"), 401)) == {"login"}
 
 
 # -- Patient -----------------------------------------------------------------------
@@ -153,16 +154,54 @@ def test_patient_create_read_and_search_by_each_parameter(world: FhirWorld) -> N
         {"phone": "0698765432", "family": "Guillou-Tanguy"},
     ]
     for params in searches:
-        found = entries(world.get("rmorvan", "/fhir/Patient", **params))
+        found = entries(world.search("rmorvan", "Patient", **params))
         assert [p["id"] for p in found] == [patient["id"]], params
-    assert entries(world.get("rmorvan", "/fhir/Patient", phone="0698765432", given="Yann")) == []
+    assert entries(world.search("rmorvan", "Patient", phone="0698765432", given="Yann")) == []
     assert (
         entries(
-            world.get("rmorvan", "/fhir/Patient", identifier=f"{NIA_SYSTEM}|{nir('1920556260017')}")
+            world.search("rmorvan", "Patient", identifier=f"{NIA_SYSTEM}|{nir('1920556260017')}")
         )
         == []
     )
-    assert entries(world.get("rmorvan", "/fhir/Patient", identifier="urn:oid:9.9|123")) == []
+    assert entries(world.search("rmorvan", "Patient", identifier="urn:oid:9.9|123")) == []
+
+
+def test_patient_search_parameters_never_travel_in_a_url(world: FhirWorld) -> None:
+    """URLs land in proxy and access logs: a GET search is refused, telling to POST _search."""
+    for params in (
+        {"identifier": f"{NIR_SYSTEM}|{ALICE.nir}"},
+        {"family": "Le Bihan", "given": "Maëlle", "birthdate": "1985-07-14"},
+        {"phone": "0612345678"},
+        {},
+    ):
+        issues = outcome(world.get("rmorvan", "/fhir/Patient", **params), 400)
+        assert codes(issues) == {"not-supported"}, params
+        assert "POST" in issues[0]["diagnostics"] and "_search" in issues[0]["diagnostics"]
+    # nor in the URL of a POST _search
+    in_url = world.client.post(
+        "/fhir/Patient/_search?phone=0612345678",
+        data={"email": "x@example.org"},
+        headers=world.headers("rmorvan"),
+    )
+    assert expressions(outcome(in_url, 400)) == {"phone"}
+    as_json = world.client.post(
+        "/fhir/Patient/_search", json={"phone": "0612345678"}, headers=world.headers("rmorvan")
+    )
+    assert expressions(outcome(as_json, 400)) == {"Content-Type"}
+
+
+def test_a_search_bundle_links_to_no_searched_value(world: FhirWorld) -> None:
+    assert ALICE.nir is not None
+    for params in (
+        {"identifier": f"{NIR_SYSTEM}|{ALICE.nir}"},
+        {"family": "Le Bihan", "given": "Maëlle", "birthdate": "1985-07-14"},
+    ):
+        bundle = world.search("rmorvan", "Patient", **params).json()
+        assert [e["resource"]["id"] for e in bundle["entry"]] == [ALICE.id]
+        links = [link["url"] for link in bundle["link"]]
+        assert links == ["http://testserver/fhir/Patient/_search"]
+    specimens = world.get("bjaouen", "/fhir/Specimen", patient=ALICE.id).json()
+    assert [link["url"] for link in specimens["link"]] == ["http://testserver/fhir/Specimen"]
 
 
 def test_a_temporary_number_is_an_ins_nia(world: FhirWorld) -> None:
@@ -174,7 +213,7 @@ def test_a_temporary_number_is_an_ins_nia(world: FhirWorld) -> None:
     identifier = created.json()["identifier"][0]
     assert identifier["system"] == NIA_SYSTEM
     assert identifier["type"]["coding"][0]["code"] == "INS-NIA"
-    found = entries(world.get("rmorvan", "/fhir/Patient", identifier=f"{NIA_SYSTEM}|{nia}"))
+    found = entries(world.search("rmorvan", "Patient", identifier=f"{NIA_SYSTEM}|{nia}"))
     assert [p["id"] for p in found] == [created.json()["id"]]
 
     wrong = new_patient(identifier=[{"system": NIA_SYSTEM, "value": nir("1920556260017")}])
@@ -266,14 +305,14 @@ def test_the_lab_comes_from_the_account_or_managing_organization(world: FhirWorl
 def test_search_never_shows_another_labs_patient(world: FhirWorld) -> None:
     # Alice (L01) and Bob (L02) share name, first name, birth date and phone
     for who, expected in (("rmorvan", ALICE.id), ("bjaouen", ALICE.id), ("bkerbrat", BOB.id)):
-        by_name = world.get(
-            who, "/fhir/Patient", family="Le Bihan", given="Maëlle", birthdate="1985-07-14"
+        by_name = world.search(
+            who, "Patient", family="Le Bihan", given="Maëlle", birthdate="1985-07-14"
         )
         assert [p["id"] for p in entries(by_name)] == [expected], who
-        by_phone = world.get(who, "/fhir/Patient", phone="06 12 34 56 78")
+        by_phone = world.search(who, "Patient", phone="06 12 34 56 78")
         assert [p["id"] for p in entries(by_phone)] == [expected], who
     # rquere works in both labs
-    both = world.get("rquere", "/fhir/Patient", phone="0612345678")
+    both = world.search("rquere", "Patient", phone="0612345678")
     assert {p["id"] for p in entries(both)} == {ALICE.id, BOB.id}
 
 
@@ -286,7 +325,7 @@ def test_reading_outside_ones_labs_is_a_403_outcome(world: FhirWorld) -> None:
 
 
 def test_roles_without_patient_access_are_refused(world: FhirWorld) -> None:
-    issues = outcome(world.get("dleroux", "/fhir/Patient", phone="0612345678"), 403)
+    issues = outcome(world.search("dleroux", "Patient", phone="0612345678"), 403)
     assert codes(issues) == {"forbidden"}
     assert codes(outcome(world.get("agwenn", f"/fhir/Patient/{ALICE.id}"), 403)) == {"forbidden"}
 
@@ -311,10 +350,11 @@ def test_search_parameters_are_checked(world: FhirWorld) -> None:
         ({"telecom": "fax|0298"}, "telecom", "invalid"),
     ]
     for params, expression, code in cases:
-        issues = outcome(world.get("rmorvan", "/fhir/Patient", **params), 400)
+        issues = outcome(world.search("rmorvan", "Patient", **params), 400)
         assert codes(issues) == {code}, params
         assert expressions(issues) == {expression}, params
-    repeated = world.client.get("/fhir/Patient?phone=1&phone=2", headers=world.headers("rmorvan"))
+    form = {**world.headers("rmorvan"), "Content-Type": "application/x-www-form-urlencoded"}
+    repeated = world.client.post("/fhir/Patient/_search", content="phone=1&phone=2", headers=form)
     assert codes(outcome(repeated, 400)) == {"not-supported"}
     count = world.get("dleroux", "/fhir/AuditEvent", _count="many")
     assert codes(outcome(count, 400)) == {"invalid"}
@@ -496,7 +536,7 @@ def test_audit_events_are_for_the_dpo_and_auditors(world: FhirWorld) -> None:
 
 # -- tokens, unsupported interactions, the outcome function ----------------------------
 def test_an_api_token_is_limited_to_its_scopes(world: FhirWorld) -> None:
-    found = entries(world.get("lims", "/fhir/Patient", phone="0612345678"))
+    found = entries(world.search("lims", "Patient", phone="0612345678"))
     assert [p["id"] for p in found] == [ALICE.id]
     assert world.get("lims", f"/fhir/Patient/{ALICE.id}").status_code == 200
     refused = world.post("lims", "/fhir/Patient", new_patient())

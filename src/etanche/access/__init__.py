@@ -32,6 +32,7 @@ from etanche.access._policy import (
     can,
     compartments_for,
     role_actions,
+    scopes_cover,
 )
 from etanche.access._sessions import BREAK_GLASS_MIN_REASON, Session, SessionPolicy, Sessions
 from etanche.access._tokens import MAX_TOKEN_DAYS, ApiTokens, TokenInfo
@@ -75,5 +76,6 @@ __all__ = [
     "default_hasher",
     "provisioning_uri",
     "role_actions",
+    "scopes_cover",
     "validate_account",
 ]

@@ -14,6 +14,7 @@ role ever gets, so a reception session never holds a clinical key.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ __all__ = [
     "can",
     "compartments_for",
     "role_actions",
+    "scopes_cover",
 ]
 
 NETWORK_WIDE = "*"
@@ -257,6 +259,21 @@ def can(
     if resource.lab_id is None:
         return _deny(f"{action}: a network-wide resource needs a network-wide account")
     return _deny(f"{action}: {where} is outside this account's labs")
+
+
+def scopes_cover(actor: Actor, actions: Iterable[Action]) -> Decision:
+    """Whether an API token's scopes hold every action one API operation performs.
+
+    An operation is allowed to a token only if it may take all of them: a search
+    that returns patients is also a read of each, so ``patient.search`` alone
+    returns nothing. A session (no scopes) passes; ``can`` still decides each action.
+    """
+    if actor.scopes is None:
+        return Decision(True, "a session: the role decides each action")
+    missing = sorted(set(actions) - actor.scopes)
+    if missing:
+        return _deny(f"{', '.join(missing)}: not in the scopes of this API token")
+    return Decision(True, "every action of this operation is in the token's scopes")
 
 
 def _break_glass_applies(actor: Actor, action: Action, now: datetime) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from etanche.access import Actor, Resource, can
+from etanche.access import Actor, Resource, can, scopes_cover
 from etanche.audit import DetailValue, Outcome
 from etanche.errors import PermissionDenied
 from etanche.names import Action
@@ -36,6 +36,23 @@ class Acts:
         if not decision.allowed:
             self.note(action, Outcome.DENIED, {**(details or {}), "reason": decision.reason})
             raise PermissionDenied(decision.reason)
+
+    def require_scopes(self, operation: str, actions: Iterable[Action]) -> None:
+        """An API token must hold every action ``operation`` performs; a refusal is audited.
+
+        ``operation`` is the route's method and path template (``GET /fhir/Patient``),
+        never a requested value.
+        """
+        wanted = sorted(set(actions))
+        decision = scopes_cover(self.actor, wanted)
+        if decision.allowed:
+            return
+        missing = [
+            a for a in wanted if self.actor.scopes is not None and a not in self.actor.scopes
+        ]
+        details = {"operation": operation, "reason": f"{operation}: {decision.reason}"}
+        self.note(missing[0], Outcome.DENIED, details)
+        raise PermissionDenied(f"{operation}: {decision.reason}")
 
     def note(
         self,

@@ -158,32 +158,47 @@ class PatientService:
 
     # -- internals ------------------------------------------------------------
     def _search(self, index: str, lookup: Callable[[], list[Patient]]) -> list[Patient]:
-        """Search the whole network, then keep what the policy lets this person see."""
+        """Search the whole network, then keep what the policy lets this person read.
+
+        Returning a patient is reading it: a search needs ``patient.read`` as well
+        as ``patient.search``, and each patient returned is logged as a read. A
+        token scoped to search alone is refused before the lookup runs.
+        """
         action = Action.PATIENT_SEARCH
-        if action not in role_actions(self.actor.role) or (
-            self.actor.scopes is not None and action not in self.actor.scopes
-        ):
-            decision = can(self.actor, action, Resource(PATIENT))
-            self._denied(action, decision, [], {"index": index})
+        for needed in (action, Action.PATIENT_READ):
+            if needed not in role_actions(self.actor.role) or (
+                self.actor.scopes is not None and needed not in self.actor.scopes
+            ):
+                decision = can(self.actor, needed, Resource(PATIENT))
+                self._denied(needed, decision, [], {"index": index, "operation": action.value})
         # matching needs the admin compartment only; results carry no clinical data
         self.vault.unlock(compartments_for(self.actor.role) & {Compartment.ADMIN})
         candidates = self._run(action, [], lookup)
-        kept: list[Patient] = []
+        kept: list[tuple[Patient, Decision]] = []
         hidden = 0
         break_glass = False
         for patient in candidates:
-            decision = can(self.actor, action, Resource(PATIENT, patient.lab_id, patient.id))
-            if decision.allowed:
-                kept.append(patient)
-                break_glass |= decision.break_glass_used
+            where = Resource(PATIENT, patient.lab_id, patient.id)
+            found = can(self.actor, action, where)
+            read = can(self.actor, Action.PATIENT_READ, where)
+            if found.allowed and read.allowed:
+                kept.append((patient, read))
+                break_glass |= found.break_glass_used
             else:
                 hidden += 1
-        ids = [p.id for p in kept]
+        ids = [p.id for p, _ in kept]
         details: dict[str, DetailValue] = {"index": index, "results": len(kept), "hidden": hidden}
         if break_glass:
             details["break_glass"] = True
         self._record(action, Outcome.OK, ids, details, touched=ids)
-        return kept
+        for patient, read in kept:
+            self._done(
+                Action.PATIENT_READ,
+                read,
+                [patient.id],
+                {"lab": patient.lab_id, "compartments": Compartment.ADMIN.value, "via": index},
+            )
+        return [p for p, _ in kept]
 
     def _decide(self, action: Action, lab_id: str | None, patient_id: str | None) -> Decision:
         decision = can(self.actor, action, Resource(PATIENT, lab_id, patient_id))

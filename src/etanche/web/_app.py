@@ -28,6 +28,7 @@ from etanche.errors import (
 )
 from etanche.web._auth import CsrfRejected, LoginRequired, any_person
 from etanche.web._config import WebConfig
+from etanche.web._operations import bind
 from etanche.web._security import SecurityHeaders
 from etanche.web._state import STATIC, TEMPLATES, Person, ServerState
 
@@ -84,6 +85,7 @@ def create_app(config: WebConfig) -> FastAPI:
         return {"status": "ok"}
 
     _include_routers(app)
+    app.state.operations = bind(app)  # every API route has its scopes, or no server
     _error_handlers(app)
     return app
 

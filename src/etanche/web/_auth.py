@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from fastapi import Depends, Form, Request
 
-from etanche.errors import AccessError, EtancheError, ServiceSealed
+from etanche.errors import AccessError, EtancheError, PermissionDenied, ServiceSealed
+from etanche.web._operations import Operations
 from etanche.web._state import COOKIE, Person, ServerState, client_of, server
 
 
@@ -64,7 +65,24 @@ def api_person(request: Request, state: ServerState = Depends(server)) -> Person
         actor = state.people().actor_for(token)
     except EtancheError:
         raise LoginRequired("authorization: token expired, revoked or unknown") from None
-    return Person(actor, token, client_of(request), state, via_cookie=False)
+    person = Person(actor, token, client_of(request), state, via_cookie=False)
+    if actor.via_token:
+        _within_scopes(request, person)
+    return person
+
+
+def _within_scopes(request: Request, person: Person) -> None:
+    """A token calls an operation only if its scopes hold every action the operation performs.
+
+    An operation missing from the table (web/_operations.py) is refused: fail closed.
+    The server does not start with an unmapped route under /fhir or /api/v1, so
+    only a route elsewhere that takes bearer tokens could get there.
+    """
+    operations: Operations = request.app.state.operations
+    operation = operations.of(request.scope.get("route"), request.method)
+    if operation is None:
+        raise PermissionDenied(f"{request.method}: this operation has no scope mapping")
+    person.require_scopes(operation.name, operation.actions)
 
 
 def any_person(request: Request, state: ServerState = Depends(server)) -> Person:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from etanche.names import Action
 from etanche.service import (
     Actor,
     Core,
@@ -81,6 +83,10 @@ class Person:
     def patients(self, purpose: str | None = None) -> PatientService:
         """This person's patient operations (the service unwraps keys per action)."""
         return self.state.door.patients(self.actor, client=self.client, purpose=purpose)
+
+    def require_scopes(self, operation: str, actions: Iterable[Action]) -> None:
+        """An API token must hold every action of the operation it calls (audited refusal)."""
+        self.state.door.acts(self.actor, client=self.client).require_scopes(operation, actions)
 
     def keys(self) -> KeyService:
         return self.state.door.keys(self.actor, client=self.client)

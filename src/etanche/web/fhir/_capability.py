@@ -65,7 +65,11 @@ INTERACTIONS = {
 }
 
 _DOCS = {
-    "Patient": "INS identity (NIR/NIA, traits, identity status), contacts, treating doctor",
+    "Patient": (
+        "INS identity (NIR/NIA, traits, identity status), contacts, treating doctor. "
+        "Search only with POST /fhir/Patient/_search (form body): parameters in a GET URL "
+        "are refused. A search returning patients needs the patient.read scope too"
+    ),
     "Specimen": "Read by id, search per patient (patient=), create",
     "Observation": "Blood group (LOINC 882-1), clinical compartment only",
     "Coverage": "AMO (amo-<patient id>) and AMC (amc-<patient id>)",

@@ -128,7 +128,7 @@ def searchset(request: Request, resources: Sequence[dict[str, Any]]) -> dict[str
         "resourceType": "Bundle",
         "type": "searchset",
         "total": len(resources),
-        "link": [{"relation": "self", "url": str(request.url)}],
+        "link": [{"relation": "self", "url": self_link(request)}],
     }
     if resources:
         shell["entry"] = [{"fullUrl": url, "search": {"mode": "match"}} for url in urls]
@@ -141,19 +141,40 @@ def searchset(request: Request, resources: Sequence[dict[str, Any]]) -> dict[str
     return bundle
 
 
+def self_link(request: Request) -> str:
+    """The searched endpoint without its parameters.
+
+    A Bundle is kept, logged and forwarded; its ``self`` link must not carry what
+    was searched for (a NIR, a name, a birth date, an id), so it never has a query.
+    """
+    return str(request.base_url).rstrip("/") + request.url.path
+
+
 def only_params(request: Request, allowed: Iterable[str], repeatable: Iterable[str] = ()) -> None:
-    """Refuse unknown or repeated search parameters.
+    """Refuse unknown or repeated search parameters of the URL."""
+    checked_params(request.query_params.multi_items(), allowed, repeatable)
+
+
+def checked_params(
+    pairs: Iterable[tuple[str, object]], allowed: Iterable[str], repeatable: Iterable[str] = ()
+) -> dict[str, str]:
+    """The search parameters (URL or form) as a dict; unknown or repeated ones are refused.
 
     Silently ignoring one would widen the result (FHIR's lenient handling);
     a repeated one would silently keep only its last value.
     """
     known = set(allowed) | {"_format", "_pretty"}
     many = set(repeatable)
-    for name in request.query_params:
+    found: dict[str, str] = {}
+    for name, value in pairs:
         if name not in known:
             raise SearchError(name, "search parameter not supported", code="not-supported")
-        if name not in many and len(request.query_params.getlist(name)) > 1:
+        if name in found and name not in many:
             raise SearchError(name, "give this parameter once", code="not-supported")
+        if not isinstance(value, str):
+            raise SearchError(name, "expected a text value, not a file")
+        found[name] = value
+    return found
 
 
 def patient_id_param(value: str, name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from etanche.domain import (
@@ -43,6 +43,7 @@ from etanche.web.fhir._common import (
     INSEE_COMMUNE_SYSTEM,
     base_url,
     checked,
+    checked_params,
     fhir_date,
     lab_for,
     only_params,
@@ -56,7 +57,7 @@ from etanche.web.fhir._common import (
 )
 from etanche.web.fhir._outcome import FhirResponse, FhirRoute, SearchError
 from etanche.web.fhir._practitioner import physician_from, practitioner
-from etanche.web.fhir._request import ERRORS, body_of, fhir_body
+from etanche.web.fhir._request import ERRORS, body_of, fhir_body, form_of, search_form
 
 router = APIRouter(route_class=FhirRoute)
 
@@ -506,33 +507,54 @@ def _birthdate(value: str) -> date:
     return found
 
 
+_USE_POST = (
+    "personal values are not accepted in a URL (proxies and access logs keep URLs); "
+    "POST the search parameters as a form (application/x-www-form-urlencoded) to "
+    "/fhir/Patient/_search"
+)
+
+
 @router.get(
     "/Patient",
     response_class=FhirResponse,
-    summary="Search patients (searchset Bundle)",
+    summary="Refused: search patients with POST /fhir/Patient/_search",
     responses=ERRORS,
+)
+def search_patients_in_url(request: Request, person: Person = Depends(api_person)) -> Response:
+    """An identifier, name, birth date, phone or e-mail in a URL would be logged everywhere."""
+    named = [n for n in request.query_params if n not in ("_format", "_pretty")]
+    raise SearchError(named[0] if named else "identifier", _USE_POST, code="not-supported")
+
+
+@router.post(
+    "/Patient/_search",
+    response_class=FhirResponse,
+    summary="Search patients (searchset Bundle); parameters in a form body",
+    responses=ERRORS,
+    openapi_extra=search_form(SEARCH_PARAMS),
 )
 def search_patients(
     request: Request,
-    identifier: str | None = Query(
-        None, description=f"INS: `{INS_NIR_SYSTEM}|<NIR>` or `{INS_NIA_SYSTEM}|<NIA>`"
-    ),
-    family: str | None = Query(None, description="Birth or used name (with given and birthdate)"),
-    given: str | None = Query(None, description="First of the birth first names"),
-    birthdate: str | None = Query(None, description="YYYY-MM-DD"),
-    phone: str | None = Query(None, description="Phone number, any usual writing"),
-    email: str | None = Query(None, description="Email address"),
-    telecom: str | None = Query(None, description="`phone|<number>` or `email|<address>`"),
-    person: Person = Depends(api_person),
+    person: Person = Depends(api_person),  # first: an anonymous caller learns nothing
+    form: list[tuple[str, object]] = Depends(form_of),
 ) -> Response:
-    """Only indexed lookups: there is no way to list patients (no bulk read by API)."""
-    only_params(request, SEARCH_PARAMS)
+    """Only indexed lookups: there is no way to list patients (no bulk read by API).
+
+    Every patient returned is also a read (``patient.read``, audited per patient).
+    """
+    only_params(request, ())  # nothing personal in this URL either
+    params = checked_params(form, SEARCH_PARAMS)
+    identifier = params.get("identifier")
+    family, given = params.get("family"), params.get("given")
+    phone, email = params.get("phone"), params.get("email")
     nir: tuple[str | None, str] | None = None
     if identifier is not None:
         nir = token(identifier)
         if not nir[1].strip():
             raise SearchError("identifier", "a value is required")
+    birthdate = params.get("birthdate")
     born = _birthdate(birthdate) if birthdate is not None else None
+    telecom = params.get("telecom")
     if telecom is not None:
         system, value = token(telecom)
         if system not in (None, "phone", "email") or not value.strip():
