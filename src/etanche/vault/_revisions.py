@@ -27,6 +27,7 @@ _SHORT = {"admin": "a", "clinical": "c"}
 _LONG = {v: k for k, v in _SHORT.items()}
 _NULL = "-"
 _STREAM_ROWS = 5_000
+_DIGEST_BYTES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +90,18 @@ def decode(encoded: str) -> Iterator[Write]:
     for part in encoded.split(";"):
         try:
             row_id, short, revision, digest = part.split(",")
-            yield Write(
-                row_id,
-                _LONG[short],
-                int(revision),
-                None if digest == _NULL else base64.urlsafe_b64decode(digest + "="),
-            )
+            yield Write(row_id, _LONG[short], int(revision), _digest(digest))
         except (ValueError, KeyError):
             raise IntegrityError("audit log: a vault write record is malformed") from None
+
+
+def _digest(text: str) -> bytes | None:
+    if text == _NULL:
+        return None
+    raw = base64.b64decode(text + "=", altchars=b"-_", validate=True)
+    if len(raw) != _DIGEST_BYTES:
+        raise ValueError("not a SHA-256 digest")
+    return raw
 
 
 class Ledger:

@@ -39,6 +39,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     meta = sa.table("vault_meta", sa.column("key", sa.String), sa.column("value", sa.String))
     op.execute(sa.delete(meta).where(meta.c.key == _FLAG))
-    with op.batch_alter_table("patients") as batch:
-        batch.drop_column("clinical_revision")
-        batch.drop_column("admin_revision")
+    # Plain ALTER TABLE (SQLite 3.35+, PostgreSQL): a batch copy of ``patients`` would
+    # have to drop the table others point at, which SQLite's foreign keys refuse.
+    op.execute("ALTER TABLE patients DROP COLUMN clinical_revision")
+    op.execute("ALTER TABLE patients DROP COLUMN admin_revision")
