@@ -52,12 +52,14 @@ class Action(StrEnum):
     INCIDENT_NOTIFY = "incident.notify"  # letters to patients: reads their identity
     LEAK_SCAN = "leak.scan"
     LEAK_TRACE = "leak.trace"
+    VAULT_VERIFY = "vault.verify"  # stored ciphertexts against their logged writes
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"
     BREAK_GLASS = "auth.break_glass"
     KEY_OPERATION = "keys.operation"
     CUSTODY_UNSEAL = "custody.unseal"
+    VAULT_WRITE = "vault.write"  # revisions and ciphertext hashes of committed writes
     CUSTODY_APPROVE = "custody.approve"
 
 

@@ -13,8 +13,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from etanche.errors import UsageError
+
 __all__ = [
     "DEFAULT_SERVICE",
+    "DEFAULT_VERIFY_INTERVAL",
     "ENVIRONMENT",
     "Settings",
     "current",
@@ -22,6 +25,7 @@ __all__ = [
 ]
 
 DEFAULT_SERVICE = "http://127.0.0.1:8000"
+DEFAULT_VERIFY_INTERVAL = 3600.0  # seconds: a rollback raises its alert within the hour
 
 # name -> what it sets (docs/settings.md lists the same names; tests/test_docs.py checks)
 ENVIRONMENT: dict[str, str] = {
@@ -37,6 +41,8 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_VAULT": "vault location for the service and bootstrap commands (directory or URL)",
     "ETANCHE_CUSTODY": "custody folder of the service (default: the vault folder + '-custody')",
     "ETANCHE_RULES": "alert rules file (YAML) of the service",
+    "ETANCHE_VERIFY_INTERVAL": "seconds between the service's own `vault verify` runs "
+    "(default 3600; 0: never)",
     "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
     "ETANCHE_PDF_FONT_DIR": "folder of the DejaVu fonts used in PDF letters and reports",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
@@ -59,6 +65,7 @@ class Settings:
     vault: str | None = None
     custody: str | None = None
     rules: str | None = None
+    verify_interval: float = DEFAULT_VERIFY_INTERVAL
     trusted_proxies: tuple[str, ...] = ()
     pdf_font_dir: str | None = None
     debug: bool = False
@@ -86,6 +93,20 @@ def _addresses(value: str | None) -> tuple[str, ...]:
     return tuple(a.strip() for a in (value or "").split(",") if a.strip())
 
 
+def _seconds(name: str, default: float) -> float:
+    """A non-negative number of seconds, or the default when unset."""
+    value = _get(name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise UsageError(f"{name}: expected a number of seconds, 0 or more")
+    return seconds
+
+
 def current() -> Settings:
     """The settings of this process, from its environment."""
     session = _get("ETANCHE_SESSION_FILE")
@@ -102,6 +123,7 @@ def current() -> Settings:
         vault=_get("ETANCHE_VAULT"),
         custody=_get("ETANCHE_CUSTODY"),
         rules=_get("ETANCHE_RULES"),
+        verify_interval=_seconds("ETANCHE_VERIFY_INTERVAL", DEFAULT_VERIFY_INTERVAL),
         trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),
         pdf_font_dir=_get("ETANCHE_PDF_FONT_DIR"),
         debug=bool(_get("ETANCHE_DEBUG")),

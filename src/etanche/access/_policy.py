@@ -71,6 +71,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.INCIDENT_NOTIFY,
             Action.LEAK_SCAN,
             Action.LEAK_TRACE,
+            Action.VAULT_VERIFY,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.TOKEN_MANAGE,
@@ -86,7 +87,9 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.TOKEN_MANAGE,
         }
     ),
-    Role.AUDITOR: frozenset({Action.AUDIT_VERIFY, Action.AUDIT_READ, Action.TOKEN_MANAGE}),
+    Role.AUDITOR: frozenset(
+        {Action.AUDIT_VERIFY, Action.AUDIT_READ, Action.VAULT_VERIFY, Action.TOKEN_MANAGE}
+    ),
 }
 
 # Compartments the patient actions of a role unwrap: the cryptographic side of the rules.
@@ -122,6 +125,7 @@ _EVENTS_ONLY = frozenset(
         Action.KEY_OPERATION,
         Action.CUSTODY_UNSEAL,
         Action.CUSTODY_APPROVE,
+        Action.VAULT_WRITE,
     }
 )
 

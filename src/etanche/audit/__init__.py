@@ -22,6 +22,7 @@ from etanche.audit._heads import SignedTreeHead, read_heads
 from etanche.audit._log import AuditLog, WitnessFailure
 from etanche.audit._proof import InclusionProof, verify_inclusion_proof
 from etanche.audit._rules import DEFAULT_SOURCE
+from etanche.audit._stream import events_of
 from etanche.audit._verify import VerificationReport, verify_log, verify_rows
 from etanche.audit._witness import FileWitness, WebhookWitness, Witness
 
@@ -46,6 +47,7 @@ __all__ = [
     "check_rules_file",
     "decoy_count",
     "describe_supervision",
+    "events_of",
     "heads_from_wire",
     "is_decoy",
     "plant_decoys",

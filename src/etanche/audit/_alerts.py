@@ -292,14 +292,26 @@ class AlertEngine:
         self, problems: Iterable[str], *, actor: str = "system"
     ) -> Alert | None:
         """Raise the critical alert for a failed audit-log verification (one open at a time)."""
-        rule = self.rules.audit_verification_failed
+        return self._report_check(
+            self.rules.audit_verification_failed, "Audit log verification", problems, actor
+        )
+
+    def report_rollback(self, findings: Iterable[str], *, actor: str = "system") -> Alert | None:
+        """Raise the critical alert for stored values that are not their last logged write."""
+        return self._report_check(
+            self.rules.rollback_detected, "Vault revision verification", findings, actor
+        )
+
+    def _report_check(
+        self, rule: Rule[Any], check: str, problems: Iterable[str], actor: str
+    ) -> Alert | None:
         items = [_clip(str(p)) for p in problems]
         if not items:
             raise UsageError("problems: a failed verification reports at least one problem")
         if not rule.enabled:
             return None
         shown = "; ".join(items[:5]) + (f"; and {len(items) - 5} more" if len(items) > 5 else "")
-        summary = f"Audit log verification failed with {_plural(len(items), 'problem')}: {shown}."
+        summary = f"{check} failed with {_plural(len(items), 'problem')}: {shown}."
         candidate = _Candidate(
             rule=rule,
             subject=_name(actor),

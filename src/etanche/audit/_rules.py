@@ -171,6 +171,7 @@ class RuleSet:
     decoy_touch: Rule[DecoyTouch]
     audit_verification_failed: Rule[NoParameters]
     account_locked: Rule[AccountLockedParams]
+    rollback_detected: Rule[NoParameters]
     source: str = DEFAULT_SOURCE
 
     def __iter__(self) -> Iterator[Rule[Any]]:
@@ -352,6 +353,7 @@ _SPECS: dict[str, tuple[type[Any], dict[str, _Parser]]] = {
     "decoy_touch": (DecoyTouch, {"window": parse_duration}),
     "audit_verification_failed": (NoParameters, {}),
     "account_locked": (AccountLockedParams, {"window": parse_duration}),
+    "rollback_detected": (NoParameters, {}),
 }
 RULE_NAMES: tuple[str, ...] = tuple(_SPECS)
 

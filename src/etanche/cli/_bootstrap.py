@@ -196,6 +196,7 @@ def serve(
         rules_path,
         secure_cookies=certfile is not None,
         trail_mode="buffered",
+        verify_interval_s=settings.verify_interval,
     )
     app_ = create_app(config)
     sockets = [bind_tcp(host, port)]

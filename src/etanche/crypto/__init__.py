@@ -8,7 +8,14 @@ person holds them. Nothing else in Étanche touches AES, HMAC, SHA-256, Ed25519,
 Shamir, PKCS#11 or age.
 """
 
-from etanche.crypto._aead import FORMAT_VERSION, Context, new_key, open_sealed, seal
+from etanche.crypto._aead import (
+    FORMAT_VERSION,
+    Context,
+    ciphertext_digest,
+    new_key,
+    open_sealed,
+    seal,
+)
 from etanche.crypto._age import (
     AgeIdentity,
     ContentHash,
@@ -88,6 +95,7 @@ __all__ = [
     "age_encrypt",
     "age_recipient",
     "check_share",
+    "ciphertext_digest",
     "consistency_path",
     "content_hash",
     "create_quorum",

@@ -1,15 +1,17 @@
 """Authenticated encryption of one value, bound to where it lives.
 
 AES-256-GCM with a random 96-bit nonce. The associated data binds the format
-version, table, row id, lab, compartment and key version, so a ciphertext copied
-to another row, lab, compartment or key version fails to open instead of
-returning another patient's data.
+version, table, row id, lab, compartment, key version and the value's revision,
+so a ciphertext copied to another row, lab, compartment or key version, or an
+older ciphertext written back over its row, fails to open instead of returning
+another patient's data or last month's.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from hashlib import sha256
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -33,15 +35,21 @@ class Context:
     lab_id: str
     compartment: str
     key_version: int
+    # Which write of this value: 0 for values sealed before revisions existed,
+    # whose associated data stays what it was so they still open.
+    revision: int = 0
 
     def encode(self) -> bytes:
         """Length-prefixed fields: unambiguous whatever the field contents."""
-        parts = (self.table, self.row_id, self.lab_id, self.compartment, str(self.key_version))
+        parts = [self.table, self.row_id, self.lab_id, self.compartment, str(self.key_version)]
+        if self.revision:
+            parts.append(str(self.revision))
         return (_AAD_PREFIX + "".join(f"{len(p)}:{p}" for p in parts)).encode("utf-8")
 
     def describe(self) -> str:
         """Names the record without any personal value (ids are pseudonymous)."""
-        return f"{self.table} {self.row_id} ({self.compartment}, key v{self.key_version})"
+        revision = f", revision {self.revision}" if self.revision else ""
+        return f"{self.table} {self.row_id} ({self.compartment}, key v{self.key_version}{revision})"
 
 
 def new_key() -> bytes:
@@ -55,6 +63,11 @@ def seal(key: bytes, plaintext: bytes, context: Context) -> bytes:
     return _HEADER + nonce + AESGCM(key).encrypt(nonce, plaintext, context.encode())
 
 
+def ciphertext_digest(blob: bytes) -> bytes:
+    """SHA-256 of a stored ciphertext: what the audit log keeps of each write."""
+    return sha256(blob).digest()
+
+
 def open_sealed(key: bytes, blob: bytes, context: Context) -> bytes:
     """Decrypt a ``seal`` output, or raise IntegrityError naming the record."""
     if len(blob) < _OVERHEAD or blob[0] != FORMAT_VERSION:
@@ -65,5 +78,5 @@ def open_sealed(key: bytes, blob: bytes, context: Context) -> bytes:
     except InvalidTag:
         raise IntegrityError(
             f"{context.describe()}: ciphertext failed authentication "
-            "(altered, or moved from another record)"
+            "(altered, moved from another record, or an older revision written back)"
         ) from None

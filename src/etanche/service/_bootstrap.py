@@ -29,6 +29,8 @@ from etanche.crypto import (
 )
 from etanche.errors import KeyProviderError, UsageError, VaultNotFound
 from etanche.service._custody import Custody
+from etanche.service._revisions import journal_for
+from etanche.service._trail import Trail
 from etanche.synth import SynthNetwork
 from etanche.vault import Vault, VaultLocation, parse_location
 
@@ -270,16 +272,25 @@ def load_synthetic(
     network: SynthNetwork,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Labs, then patients and specimens in one transaction (generated valid)."""
+    """Labs, then patients and specimens in one transaction (generated valid).
+
+    Each batch's writes go to the audit log (one event per batch), like the
+    service's own writes, so ``vault verify`` knows every loaded value.
+    """
     with Vault.open_with(location, provider) as store:
-        for lab in network.labs:
-            store.add_lab(lab)
-        return store.add_many(
-            ((p, s) for batch in network.batches() for p, s in batch),
-            validate=False,  # generated valid by construction (tests/synth checks it)
-            progress=progress,
-            workers=1 if (os.cpu_count() or 1) > 1 else 0,
-        )
+        trail = Trail.for_vault(store)
+        try:
+            store.record_writes(journal_for(trail))
+            for lab in network.labs:
+                store.add_lab(lab)
+            return store.add_many(
+                ((p, s) for batch in network.batches() for p, s in batch),
+                validate=False,  # generated valid by construction (tests/synth checks it)
+                progress=progress,
+                workers=1 if (os.cpu_count() or 1) > 1 else 0,
+            )
+        finally:
+            trail.close()
 
 
 def upgrade_schema(location: VaultLocation) -> tuple[str, str]:

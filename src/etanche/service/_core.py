@@ -17,6 +17,8 @@ from etanche.errors import ServiceSealed
 from etanche.names import Action
 from etanche.service._custody import Custody
 from etanche.service._housekeeping import shred_expired_artefacts
+from etanche.service._revision_watch import RevisionWatch
+from etanche.service._revisions import adopt_older_rows, journal_for
 from etanche.service._trail import Trail
 from etanche.vault import Vault, VaultLocation
 
@@ -26,6 +28,7 @@ class _Opened:
     vault: Vault
     trail: Trail
     form_secret: bytes
+    watch: RevisionWatch | None
 
 
 class Core:
@@ -38,22 +41,30 @@ class Core:
         *,
         rules: Path | None = None,
         trail_mode: str = "sync",
+        verify_interval_s: float = 0.0,
     ) -> None:
         self.location = location
         self.custody = custody
         self.rules = rules
         self.trail_mode = trail_mode
+        self.verify_interval_s = verify_interval_s
         self._opened: _Opened | None = None
         custody.on_unseal(self._open)
 
     def _open(self, provider: KeyProvider) -> None:
         vault = Vault.open_with(self.location, provider, compartments=())
         trail = Trail.for_vault(vault, self.rules, mode=self.trail_mode)
+        # Every write of every session of this vault is logged (rollback detection).
+        vault.record_writes(journal_for(trail))
+        adopt_older_rows(vault, trail)
         shred_expired_artefacts(vault, trail, client="server")
         # Derived from the vault's system key: every worker process and every restart
         # agrees on the same form (CSRF) tokens, and no secret sits in a file.
         secret = sign_payload(vault.network_key(SYSTEM_PURPOSE), b"etanche/csrf/v1").encode()
-        self._opened = _Opened(vault, trail, secret)
+        watch = None
+        if self.verify_interval_s > 0:
+            watch = RevisionWatch(vault, trail, self.verify_interval_s).start()
+        self._opened = _Opened(vault, trail, secret, watch)
 
     def unseal(self, secret: str) -> dict[str, Any]:
         """One custodian's share or the token PIN; the opening itself is an audit event."""
@@ -96,5 +107,7 @@ class Core:
     def close(self) -> None:
         if self._opened is not None:
             opened, self._opened = self._opened, None
+            if opened.watch is not None:
+                opened.watch.stop()
             opened.trail.close()
             opened.vault.close()

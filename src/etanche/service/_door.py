@@ -22,6 +22,7 @@ from etanche.service._leaks import LeakService
 from etanche.service._migrations import MigrationService
 from etanche.service._patients import PatientService
 from etanche.service._people import People
+from etanche.service._revisions import Revisions
 from etanche.service._rights import holds_clinical_role
 from etanche.service._search_tally import SearchTally
 from etanche.service._supervision import Supervision
@@ -123,6 +124,10 @@ class Door:
             rules=self.core.rules,
             client=client,
         )
+
+    def revisions(self, actor: Actor, *, client: str | None = None) -> Revisions:
+        """Rollback detection: stored ciphertexts against their logged writes."""
+        return Revisions(self.core.vault.session(()), self.core.trail, actor, client=client)
 
     def oversight(self, actor: Actor, *, client: str | None = None) -> Oversight:
         return Oversight(

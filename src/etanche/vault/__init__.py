@@ -7,6 +7,8 @@ from etanche.vault._indexes import NIR as NIR_INDEX
 from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
+from etanche.vault._revisions import Finding, Journal, Ledger, Write, WriteBatch
+from etanche.vault._revisions import decode as decode_writes
 from etanche.vault._schema import patients as patients_table
 from etanche.vault._schema import specimens as specimens_table
 from etanche.vault._store import ALL_COMPARTMENTS, RotationReport, Vault, new_record_id
@@ -20,10 +22,16 @@ __all__ = [
     "PHONE_INDEX",
     "Document",
     "Documents",
+    "Finding",
+    "Journal",
+    "Ledger",
     "RotationReport",
     "SlidingWindow",
     "Vault",
     "VaultLocation",
+    "Write",
+    "WriteBatch",
+    "decode_writes",
     "name_dob_key",
     "new_record_id",
     "parse_location",

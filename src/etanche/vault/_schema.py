@@ -63,6 +63,10 @@ patients = Table(
     Column("clinical_key", LargeBinary, nullable=True),
     Column("admin", LargeBinary, nullable=True),
     Column("clinical", LargeBinary, nullable=True),
+    # Which write of each compartment this is (bound in its associated data, and
+    # logged with the ciphertext's hash): 0 before revisions existed or never written.
+    Column("admin_revision", Integer, nullable=False, server_default="0"),
+    Column("clinical_revision", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),

@@ -69,6 +69,7 @@ from etanche.domain import (
     validate_specimen,
 )
 from etanche.errors import (
+    IntegrityError,
     KeyNotFound,
     RecordNotFound,
     SchemaError,
@@ -77,9 +78,10 @@ from etanche.errors import (
     VaultExists,
     VaultNotFound,
 )
-from etanche.vault import _codec, _indexes
+from etanche.vault import _codec, _indexes, _revisions
 from etanche.vault._bulk import BulkInsert
 from etanche.vault._location import VaultLocation, make_engine
+from etanche.vault._revisions import Journal, Ledger, Write, WriteBatch
 from etanche.vault._schema import data_keys, labs, patient_index, patients, specimens, vault_meta
 
 ALL_COMPARTMENTS: tuple[Compartment, ...] = (Compartment.ADMIN, Compartment.CLINICAL)
@@ -92,6 +94,7 @@ Progress = Callable[[int], None]
 
 
 _DIGEST_BATCH = 500  # bound parameters per IN (...) lookup
+_REVISION_LOG = "revision_log"  # vault_meta: "adopt" until the service logged older rows
 
 
 def _now() -> datetime:
@@ -140,6 +143,7 @@ class Vault:
         # Set by session(): the process-wide unwrapped keys its request sessions copy.
         self._shared: list[KeyRing] | None = None
         self._shared_lock = threading.Lock()
+        self._journal: Journal | None = None
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod
@@ -325,7 +329,51 @@ class Vault:
         child._last_row = None
         child._shared = self._shared
         child._shared_lock = self._shared_lock
+        child._journal = self._journal
         return child
+
+    # -- revisions ------------------------------------------------------------
+    def record_writes(self, journal: Journal | None) -> None:
+        """Give every committed write of this session (and its children) to ``journal``.
+
+        The service logs them in the audit log; ``check_revisions`` later
+        compares the tables with them. Called after the commit: a crash in
+        between shows as a finding, never as silence.
+        """
+        self._journal = journal
+
+    def _emit(self, writes: Sequence[Write]) -> None:
+        if self._journal is not None and writes:
+            self._journal(_revisions.encode(writes))
+
+    def check_revisions(self, ledger: Ledger) -> tuple[int, list[_revisions.Finding]]:
+        """(values checked, findings): stored values that are not their last logged write."""
+        with self._engine.connect() as conn:
+            return ledger.check(conn)
+
+    def adopt_unlogged(self, ledger: Ledger, batch: int = _BATCH) -> Iterator[WriteBatch]:
+        """Batches of writes for stored values with none logged (rows older than revisions)."""
+        pending: list[Write] = []
+        with self._engine.connect() as conn:
+            for write in ledger.unlogged(conn):
+                pending.append(write)
+                if len(pending) >= batch:
+                    yield _revisions.encode(pending)
+                    pending = []
+        if pending:
+            yield _revisions.encode(pending)
+
+    def adoption_pending(self) -> bool:
+        """Whether rows written before revisions still wait to be logged once."""
+        with self._engine.connect() as conn:
+            flag = conn.execute(
+                select(vault_meta.c.value).where(vault_meta.c.key == _REVISION_LOG)
+            ).scalar()
+        return flag == "adopt"
+
+    def adoption_done(self) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(vault_meta).where(vault_meta.c.key == _REVISION_LOG))
 
     def lab_of(self, patient_id: str) -> str:
         """The home lab of a live patient (a clear column: no key needed).
@@ -460,11 +508,17 @@ class Vault:
                 if workers > 0
                 else (self._seal_prepared(batch) for batch in prepared)
             )
+            logged: list[WriteBatch] = []
             for p_rows, i_rows, s_rows in sealed:
                 writers.flush(conn, p_rows, i_rows, s_rows)
+                if self._journal is not None:
+                    logged.append(_revisions.encode(_row_writes(p_rows)))
                 total += len(p_rows)
                 if progress:
                     progress(len(p_rows))
+        if self._journal is not None:
+            for batch in logged:  # after the commit: the log's own transactions follow it
+                self._journal(batch)
         return total
 
     def _prepare(
@@ -521,10 +575,12 @@ class Vault:
                 "key_version": version,
                 "admin_key": ring.wrap_patient_key(admin_key, pid, lab, _ADMIN, version),
                 "admin": seal(
-                    admin_key, admin_plain, Context("patients", pid, lab, _ADMIN, version)
+                    admin_key, admin_plain, Context("patients", pid, lab, _ADMIN, version, 1)
                 ),
                 "clinical_key": None,
                 "clinical": None,
+                "admin_revision": 1,
+                "clinical_revision": 0,
                 "created_at": now,
                 "updated_at": now,
                 "erased_at": None,
@@ -535,8 +591,11 @@ class Vault:
                     clinical_key, pid, lab, _CLINICAL, version
                 )
                 row["clinical"] = seal(
-                    clinical_key, clinical_plain, Context("patients", pid, lab, _CLINICAL, version)
+                    clinical_key,
+                    clinical_plain,
+                    Context("patients", pid, lab, _CLINICAL, version, 1),
                 )
+                row["clinical_revision"] = 1
             p_rows.append(row)
             i_rows.extend(
                 {"name": name, "digest": digest, "patient_id": pid}
@@ -565,25 +624,36 @@ class Vault:
                 raise VaultError(f"patient {patient.id}: lab_id cannot change on update")
             version = row.key_version
             admin_key = self._patient_key(row, _ADMIN)
+            admin_rev = row.admin_revision + 1
             values: dict[str, Any] = {
-                "admin": seal(admin_key, _codec.encode_admin(patient), _ctx(row, _ADMIN)),
+                "admin": seal(
+                    admin_key, _codec.encode_admin(patient), _ctx(row, _ADMIN, admin_rev)
+                ),
+                "admin_revision": admin_rev,
                 "updated_at": _now(),
             }
+            written = [(_ADMIN, admin_rev, values["admin"])]
             if self._ring.allows(_CLINICAL):
                 clinical_key = (
                     self._patient_key(row, _CLINICAL) if row.clinical_key is not None else new_key()
                 )
+                clinical_rev = row.clinical_revision + 1
                 values["clinical_key"] = self._ring.wrap_patient_key(
                     clinical_key, row.id, row.lab_id, _CLINICAL, version
                 )
                 values["clinical"] = seal(
-                    clinical_key, _codec.encode_clinical(patient), _ctx(row, _CLINICAL)
+                    clinical_key,
+                    _codec.encode_clinical(patient),
+                    _ctx(row, _CLINICAL, clinical_rev),
                 )
+                values["clinical_revision"] = clinical_rev
+                written.append((_CLINICAL, clinical_rev, values["clinical"]))
             conn.execute(update(patients).where(patients.c.id == patient.id).values(**values))
             conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient.id))
             index_rows = self._index_rows(patient)
             if index_rows:
                 conn.execute(insert(patient_index), index_rows)
+        self._emit(_revisions.writes_of(patient.id, written))
 
     def add_specimen(self, specimen: Specimen, *, validate: bool = True) -> None:
         """Record a specimen, sealed with its patient's admin key."""
@@ -605,7 +675,8 @@ class Vault:
         """
         self._last_row = None
         with self._engine.begin() as conn:
-            self._live_row(conn, patient_id)
+            row = self._live_row(conn, patient_id)
+            admin_rev, clinical_rev = row.admin_revision + 1, row.clinical_revision + 1
             conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient_id))
             conn.execute(delete(specimens).where(specimens.c.patient_id == patient_id))
             conn.execute(
@@ -616,10 +687,18 @@ class Vault:
                     clinical_key=None,
                     admin=None,
                     clinical=None,
+                    admin_revision=admin_rev,
+                    clinical_revision=clinical_rev,
                     erased_at=_now(),
                     updated_at=_now(),
                 )
             )
+        # An erasure is a write of NULL: logged, so it is never taken for a rollback.
+        self._emit(
+            _revisions.writes_of(
+                patient_id, [(_ADMIN, admin_rev, None), (_CLINICAL, clinical_rev, None)]
+            )
+        )
         self._purge_freed_space()
 
     # -- reads ----------------------------------------------------------------
@@ -820,8 +899,10 @@ class Vault:
                 ).all()
                 if not rows_:
                     break
+                written: list[Write] = []
                 for row in rows_:
-                    self._reencrypt(conn, row, current)
+                    written.extend(self._reencrypt(conn, row, current))
+            self._emit(written)  # re-encryptions are writes: new revisions, new hashes
             done += len(rows_)
             batches += 1
             if progress:
@@ -917,13 +998,24 @@ class Vault:
 
     def _decrypt(self, row: Row[Any]) -> Patient:
         if row.admin is None:
+            if row.admin_revision:
+                raise IntegrityError(
+                    f"patient {row.id}: admin is NULL where revision {row.admin_revision} "
+                    "was written (run `etanche vault verify`)"
+                )
             raise KeyNotFound(f"patient {row.id}: admin data was shredded")
         admin = open_sealed(self._patient_key(row, _ADMIN), row.admin, _ctx(row, _ADMIN))
         clinical: bytes | None = None
-        if self._ring.allows(_CLINICAL) and row.clinical is not None:
-            clinical = open_sealed(
-                self._patient_key(row, _CLINICAL), row.clinical, _ctx(row, _CLINICAL)
-            )
+        if self._ring.allows(_CLINICAL):
+            if row.clinical is not None:
+                clinical = open_sealed(
+                    self._patient_key(row, _CLINICAL), row.clinical, _ctx(row, _CLINICAL)
+                )
+            elif row.clinical_revision:
+                raise IntegrityError(
+                    f"patient {row.id}: clinical is NULL where revision "
+                    f"{row.clinical_revision} was written (run `etanche vault verify`)"
+                )
         patient = _codec.decode_patient(admin, clinical)
         if patient.id != row.id or patient.lab_id != row.lab_id:
             raise VaultError(f"patient {row.id}: payload does not belong to this row")
@@ -938,29 +1030,39 @@ class Vault:
         found = [self._decrypt(r) for r in rows if r.erased_at is None]
         return [p for p in found if matches(p)]
 
-    def _reencrypt(self, conn: Connection, row: Row[Any], version: int) -> None:
-        """Fresh patient keys under lab key ``version``; payloads re-sealed."""
+    def _reencrypt(self, conn: Connection, row: Row[Any], version: int) -> list[Write]:
+        """Fresh patient keys under lab key ``version``; payloads re-sealed at a new revision."""
         old_admin = self._patient_key(row, _ADMIN)
         admin_plain = open_sealed(old_admin, row.admin, _ctx(row, _ADMIN))
         pid, lab = row.id, row.lab_id
         admin_key = new_key()
+        admin_rev = row.admin_revision + 1
         values: dict[str, Any] = {
             "key_version": version,
             "admin_key": self._ring.wrap_patient_key(admin_key, pid, lab, _ADMIN, version),
-            "admin": seal(admin_key, admin_plain, Context("patients", pid, lab, _ADMIN, version)),
+            "admin": seal(
+                admin_key, admin_plain, Context("patients", pid, lab, _ADMIN, version, admin_rev)
+            ),
+            "admin_revision": admin_rev,
             "updated_at": _now(),
         }
+        written = [(_ADMIN, admin_rev, values["admin"])]
         if row.clinical is not None:
             clinical_plain = open_sealed(
                 self._patient_key(row, _CLINICAL), row.clinical, _ctx(row, _CLINICAL)
             )
             clinical_key = new_key()
+            clinical_rev = row.clinical_revision + 1
             values["clinical_key"] = self._ring.wrap_patient_key(
                 clinical_key, pid, lab, _CLINICAL, version
             )
             values["clinical"] = seal(
-                clinical_key, clinical_plain, Context("patients", pid, lab, _CLINICAL, version)
+                clinical_key,
+                clinical_plain,
+                Context("patients", pid, lab, _CLINICAL, version, clinical_rev),
             )
+            values["clinical_revision"] = clinical_rev
+            written.append((_CLINICAL, clinical_rev, values["clinical"]))
         for spec in conn.execute(
             select(specimens.c.id, specimens.c.data).where(specimens.c.patient_id == pid)
         ).all():
@@ -970,6 +1072,7 @@ class Vault:
             sealed = seal(admin_key, plain, Context("specimens", spec.id, lab, _ADMIN, version))
             conn.execute(update(specimens).where(specimens.c.id == spec.id).values(data=sealed))
         conn.execute(update(patients).where(patients.c.id == pid).values(**values))
+        return _revisions.writes_of(pid, written)
 
     def _purge_freed_space(self) -> None:
         """Make shredded bytes leave the files: WAL truncated (SQLite), VACUUM (PostgreSQL)."""
@@ -999,8 +1102,24 @@ def _system_ctx(table: str, row_id: str) -> Context:
     return Context(table, row_id, INDEX_OWNER, SYSTEM_PURPOSE, 1)
 
 
-def _ctx(row: Row[Any], compartment: str) -> Context:
-    return Context("patients", row.id, row.lab_id, compartment, row.key_version)
+def _ctx(row: Row[Any], compartment: str, revision: int | None = None) -> Context:
+    """Where ``row``'s compartment belongs: at its stored revision, or at ``revision``."""
+    if revision is None:
+        revision = row.admin_revision if compartment == _ADMIN else row.clinical_revision
+    return Context("patients", row.id, row.lab_id, compartment, row.key_version, revision)
+
+
+def _row_writes(rows: list[dict[str, Any]]) -> list[Write]:
+    """The writes of freshly sealed patient rows (bulk loads)."""
+    return [
+        w
+        for r in rows
+        for w in _revisions.writes_of(
+            r["id"],
+            [(_ADMIN, r["admin_revision"], r["admin"])]
+            + ([(_CLINICAL, r["clinical_revision"], r["clinical"])] if r["clinical"] else []),
+        )
+    ]
 
 
 def _patient_key_columns() -> tuple[Any, ...]:

@@ -18,3 +18,5 @@ class WebConfig:
     # "buffered": events committed in batches every few ms (`etanche serve`).
     trail_mode: str = "sync"
     login_attempts_per_minute: int = 10
+    # Seconds between the service's own `vault verify` runs; 0: none (tests).
+    verify_interval_s: float = 0.0

@@ -51,6 +51,7 @@ RULES = {
     "decoy_touch": "Dossier leurre consulté",
     "account_locked": "Compte verrouillé après des échecs de connexion",
     "audit_verification_failed": "Échec de vérification du journal",
+    "rollback_detected": "Donnée chiffrée remplacée par une version antérieure",
 }
 
 OUTCOMES = {"ok": "réussi", "denied": "refusé", "failed": "échoué", "error": "erreur"}
@@ -80,6 +81,8 @@ ACTIONS = {
     "auth.logout": "Déconnexion",
     "auth.break_glass": "Bris de glace",
     "keys.operation": "Opération sur les clés",
+    "vault.write": "Écriture chiffrée",
+    "vault.verify": "Vérification des révisions du coffre",
 }
 
 # English reasons of the validators (etanche.domain, etanche.access) -> French.

@@ -23,6 +23,7 @@ from etanche.service import (
     Oversight,
     PatientService,
     People,
+    Revisions,
     Supervision,
 )
 from etanche.web._config import WebConfig
@@ -38,7 +39,11 @@ class ServerState:
     def __init__(self, config: WebConfig, templates: Jinja2Templates) -> None:
         self.config = config
         self.core = Core(
-            config.location, config.custody, rules=config.rules, trail_mode=config.trail_mode
+            config.location,
+            config.custody,
+            rules=config.rules,
+            trail_mode=config.trail_mode,
+            verify_interval_s=config.verify_interval_s,
         )
         self.door = Door(self.core)
         self.templates = templates
@@ -110,6 +115,10 @@ class Person:
 
     def incidents(self) -> IncidentService:
         return self.state.door.incidents(self.actor, client=self.client)
+
+    def revisions(self) -> Revisions:
+        """This person's rollback check of the vault (auditor, DPO)."""
+        return self.state.door.revisions(self.actor, client=self.client)
 
     def supervision(self) -> Supervision:
         """This person's audit, alert and decoy operations of the CLI's API."""

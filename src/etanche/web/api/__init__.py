@@ -16,6 +16,7 @@ from etanche.web.api import (
     _patients,
     _people,
     _supervision,
+    _vault,
 )
 
 PREFIX = "/api/v1"
@@ -30,6 +31,7 @@ for _module in (
     _incidents,
     _migrations,
     _supervision,
+    _vault,
 ):
     router.include_router(_module.router)
 
