@@ -119,6 +119,7 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "GET /api/v1/alerts": _one(Action.ALERT_READ),
     "POST /api/v1/alerts/ack": _one(Action.ALERT_ACK),
     "GET /api/v1/alerts/rules": _one(Action.ALERT_READ),
+    "POST /api/v1/vault/verify": _one(Action.VAULT_VERIFY),
     "POST /api/v1/decoys/plant": _one(Action.DECOY_MANAGE),
     "GET /api/v1/decoys/count": _one(Action.DECOY_MANAGE),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
