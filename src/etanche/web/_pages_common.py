@@ -43,7 +43,6 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
     ("Rechercher un patient", "/patients", Action.PATIENT_SEARCH),
     ("Nouveau patient", "/patients/new", Action.PATIENT_CREATE),
     ("Utilisateurs", "/users", Action.USER_MANAGE),
-    ("Demandes de comptes", "/account-requests", Action.USER_APPROVE),
     ("Journal d'audit", "/audit", Action.AUDIT_READ),
     ("Alertes", "/alerts", Action.ALERT_READ),
     ("Leurres", "/decoys", Action.DECOY_MANAGE),
@@ -53,6 +52,7 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
         (Action.MIGRATION_PLAN, Action.MIGRATION_APPROVE, Action.MIGRATION_CLOSE),
     ),
     ("Incidents", "/incidents", Action.INCIDENT_MANAGE),
+    ("Demandes de comptes", "/account-requests", Action.USER_APPROVE),
 )
 _LATER: tuple[str, ...] = ()
 
