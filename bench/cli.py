@@ -43,7 +43,7 @@ from etanche.service.bootstrap import (
     opened_provider,
     share_from,
 )
-from etanche.synth import SynthConfig, generate
+from etanche.synth import SynthConfig, generate, staff_rpps
 from etanche.vault import parse_location
 
 GOALS = {"help_ms": 300.0, "whoami_ms": 300.0, "find_p50_ms": 400.0}
@@ -133,8 +133,31 @@ def main() -> None:
                 "role": "biologist",
                 "labs": labs,
                 "password": PASSWORD,
+                "rpps": staff_rpps("jmartin"),
             },
         )
+        # her second approval: a first DPO, approved by the custodians, approves her
+        admin.post(
+            "/users",
+            {
+                "username": "aleroux",
+                "full_name": "Anne Le Roux",
+                "role": "dpo",
+                "labs": ["*"],
+                "password": PASSWORD,
+            },
+        )
+        for i in (0, 2, 4):
+            _run_ms(
+                [*cli, "unseal", "--for", "approve-dpo", "--share", str(shares[i]),
+                 "--identity", str(keys[i])],
+                env,
+            )  # fmt: skip
+        admin.post("/users/aleroux/approve")
+        enrol = client.post("/login", {"username": "aleroux", "password": PASSWORD})
+        code = pyotp.TOTP(enrol["secret"]).now()
+        dpo = client.post("/login", {"username": "aleroux", "password": PASSWORD, "code": code})
+        connect(f"unix:{sock}", dpo["token"]).post("/users/jmartin/approve")
         enrol = client.post("/login", {"username": "jmartin", "password": PASSWORD})
         code = pyotp.TOTP(enrol["secret"]).now()
         bio = client.post("/login", {"username": "jmartin", "password": PASSWORD, "code": code})

@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 import httpx
 
 from _common import emit, machine, today
-from etanche.access import Accounts, Role, Sessions, current_code
+from etanche.access import Accounts, Approvals, Role, Sessions, current_code
 from etanche.service.bootstrap import DemoPlan, custody_folder, initialise, opened_provider
-from etanche.synth import SynthConfig, generate
+from etanche.synth import SynthConfig, generate, staff_rpps
 from etanche.vault import Vault, parse_location
 
 PASSWORD = "Bench-Goelette-Brume-2026"
@@ -64,7 +64,19 @@ def prepare(directory: Path, patients: int) -> tuple[list[str], str]:
         )
         admin = sessions.resume(admin_token)
         labs = {lab.id for lab in network.labs}
-        accounts.add("jmartin", "Jeanne Martin", Role.BIOLOGIST, labs, PASSWORD, admin)
+        accounts.add(
+            "jmartin", "Jeanne Martin", Role.BIOLOGIST, labs, PASSWORD, admin,
+            rpps=staff_rpps("jmartin"),
+        )  # fmt: skip
+        # her second person: a first DPO, approved by the demo custody's one custodian
+        approvals = Approvals(store, accounts)
+        accounts.add("aleroux", "Anne Le Roux", Role.DPO, {"*"}, PASSWORD, admin)
+        approvals.approve("aleroux", admin, quorum=lambda: ("demo",))
+        _, dpo_secret, _ = sessions.begin_enrolment("aleroux", PASSWORD)
+        _, dpo_token = sessions.authenticate(
+            "aleroux", PASSWORD, current_code(dpo_secret, datetime.now(UTC))
+        )
+        approvals.approve("jmartin", sessions.resume(dpo_token))
         _, secret, _ = sessions.begin_enrolment("jmartin", PASSWORD)
         _, token = sessions.authenticate(
             "jmartin", PASSWORD, current_code(secret, datetime.now(UTC)), kind="web"

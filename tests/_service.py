@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from _staff import Staff
+from _staff import APPROVER, Staff
 from etanche.access import Role
 from etanche.crypto import KdfCost, KeyProvider, PassphraseKeyFile
 from etanche.service import Custody
@@ -102,7 +102,8 @@ def served(
     rules: Path | None = None,
     passphrase: str = "served vault passphrase",
 ) -> Iterator[Served]:
-    """A vault (with ``network`` loaded), a lab admin ``ylegoff``, and the service running.
+    """A vault (with ``network`` loaded), a lab admin ``ylegoff``, the DPO ``nquillec`` (the
+    second approver of privileged accounts), and the service running.
 
     The test keeps its own connection (``staff``) to set people up, as an
     administrator would have done beforehand; the CLI itself never opens the vault.
@@ -123,8 +124,9 @@ def served(
         with running_service(location, provider, root / "run", rules=rules) as address:
             monkeypatch.setenv("ETANCHE_SERVICE", address)
             result = Served(root, location, passphrase, staff, address, monkeypatch)
-            assert staff.root_token is not None
+            assert staff.root_token is not None and staff.approver_token is not None
             result._save("ylegoff", staff.root_token)
+            result._save(APPROVER[0], staff.approver_token)  # the DPO, second approver
             result.as_person("ylegoff")
             yield result
     finally:

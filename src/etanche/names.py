@@ -39,6 +39,7 @@ class Action(StrEnum):
     MIGRATION_CLOSE = "migration.close"
     # administration
     USER_MANAGE = "user.manage"
+    USER_APPROVE = "user.approve"  # second person on a privileged account or role
     TOKEN_MANAGE = "token.manage"  # noqa: S105 (an action name, not a secret)
     KEYS_ROTATE = "keys.rotate"
     LAB_MANAGE = "lab.manage"

@@ -11,12 +11,14 @@ from etanche.access import (
     Accounts,
     Actor,
     ApiTokens,
+    Approvals,
     Passwords,
     Role,
     Sessions,
     User,
     current_code,
 )
+from etanche.synth import staff_rpps
 from etanche.vault import Vault
 
 START = datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC)
@@ -53,6 +55,11 @@ class People:
     tokens: ApiTokens
     secrets: dict[str, str] = field(default_factory=dict)
     root: Actor | None = None
+    approver: Actor | None = None  # the DPO, second person of every privileged account
+
+    @property
+    def approvals(self) -> Approvals:
+        return Approvals(self.vault, self.accounts, clock=self.clock)
 
     def add(
         self,
@@ -61,8 +68,20 @@ class People:
         role: Role,
         labs: set[str],
         password: str = PASSWORD,
+        *,
+        rpps: str | None = None,
     ) -> User:
-        return self.accounts.add(username, full_name, role, labs, password, self.root)
+        """Create an account; a privileged one is approved by ``approver`` when there is one.
+
+        Biologists get a synthetic RPPS number unless ``rpps`` is given.
+        """
+        if rpps is None and role is Role.BIOLOGIST:
+            rpps = staff_rpps(username)
+        user = self.accounts.add(username, full_name, role, labs, password, self.root, rpps=rpps)
+        if user.pending and self.approver is not None:
+            self.approvals.approve(username, self.approver)
+            user = self.accounts.get(username)
+        return user
 
     def enrol(self, user: User, password: str = PASSWORD) -> str:
         """First login of ``user``: returns the TOTP secret (and opens a session)."""

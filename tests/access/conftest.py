@@ -38,4 +38,9 @@ def people(vault: Vault, clock: Clock, passwords: Passwords) -> People:
     )
     room.enrol(first)
     room.root, _ = room.login("cmorvan")
+    # the first DPO: approved by the custodians' quorum, then the second person of the rest
+    dpo = room.add("nquillec", "Nolwenn Quillec", Role.DPO, {"*"})
+    room.approvals.approve(dpo.username, room.root, quorum=lambda: ("custodian",))
+    room.enrol(room.accounts.get(dpo.username))
+    room.approver, _ = room.login(dpo.username)
     return room

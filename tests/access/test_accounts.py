@@ -16,6 +16,7 @@ from etanche.errors import (
     SessionExpired,
     ValidationError,
 )
+from etanche.synth import staff_rpps
 
 WRONG = "Pas le bon mot de passe 1"
 
@@ -99,7 +100,7 @@ def test_add_get_list(people: People) -> None:
     assert user.labs == {"L01"} and not user.totp_enrolled and user.active
     assert people.root is not None and user.created_by == people.root.user_id
     assert people.accounts.get("MLeGuen") == user
-    assert [u.username for u in people.accounts.list()] == ["cmorvan", "mleguen"]
+    assert [u.username for u in people.accounts.list()] == ["cmorvan", "mleguen", "nquillec"]
     with pytest.raises(RecordNotFound):
         people.accounts.get("nobody-here")
 
@@ -121,7 +122,7 @@ def test_generic_account_refused_by_the_store(people: People) -> None:
         people.add("mleguen", "Accueil Nantes", Role.RECEPTION, {"L01"})
     with pytest.raises(ValidationError):
         people.add("mleguen", "Marie Le Guen", Role.RECEPTION, {"L07"})  # no such lab
-    assert people.accounts.count() == 1
+    assert people.accounts.count() == 2  # the first lab admin and the DPO
 
 
 def test_a_person_cannot_become_another(people: People) -> None:
@@ -130,7 +131,12 @@ def test_a_person_cannot_become_another(people: People) -> None:
     with pytest.raises(ValidationError) as caught:
         people.accounts.update("mleguen", by=people.root, full_name="Paul Tanguy")
     assert caught.value.field == "full_name"
-    moved = people.accounts.update("mleguen", by=people.root, role=Role.BIOLOGIST, labs={"L02"})
+    people.accounts.update(
+        "mleguen", by=people.root, role=Role.BIOLOGIST, labs={"L02"}, rpps=staff_rpps("mleguen")
+    )
+    assert people.approver is not None
+    people.approvals.approve("mleguen", people.approver)
+    moved = people.accounts.get("mleguen")
     assert moved.full_name == "Marie Le Guen" and moved.role is Role.BIOLOGIST
     assert moved.labs == {"L02"}
 

@@ -21,6 +21,7 @@ import pytest
 
 from etanche.access import Role
 from etanche.audit._decoys import plant_decoys
+from etanche.synth import staff_rpps
 
 if TYPE_CHECKING:
     from tests.web.conftest import Member, WebVault
@@ -211,13 +212,14 @@ def test_a_lab_admin_adds_then_disables_an_account(tabs: Any, web_vault: WebVaul
     form.get_by_label(re.compile(r"^Nom complet")).fill("Gwenola Cadiou")
     form.get_by_label(re.compile(r"^Rôle")).select_option("biologist")
     form.get_by_label(re.compile("L01 —")).check()
+    form.get_by_label(re.compile(r"^Numéro RPPS")).fill(staff_rpps("gcadiou"))
     password = "Pointe-Saint-Mathieu-1835"
     form.get_by_label(re.compile(r"^Mot de passe initial")).fill(password)
     form.get_by_label(re.compile(r"^Confirmation du mot de passe")).fill(password)
     form.get_by_role("button", name="Créer le compte").click()
-    page.wait_for_url("**/users?ok=compte")
+    page.wait_for_url("**/users?ok=demande")  # a biologist waits for a second person
     row = page.locator("tr", has=page.get_by_text("gcadiou", exact=True))
-    assert "en attente du code TOTP" in row.inner_text()
+    assert "en attente d'une seconde approbation" in row.inner_text()
     shot(page, "users")
     row.get_by_role("button", name=re.compile("^Désactiver")).click()  # confirm() accepted
     page.wait_for_url("**/users?ok=desactive")
@@ -275,8 +277,10 @@ def test_a_first_login_enrols_the_totp_with_a_local_qr_code(tabs: Any, web_vault
     root = web_vault.staff.root
     assert root is not None
     web_vault.staff.accounts.add(
-        "mriou", "Malo Riou", Role.BIOLOGIST, {"L01"}, web_vault.password, root
-    )
+        "mriou", "Malo Riou", Role.BIOLOGIST, {"L01"}, web_vault.password, root,
+        rpps=staff_rpps("mriou"),
+    )  # fmt: skip
+    web_vault.staff.approve("mriou")  # the second person
     page = tabs()
     page.goto("/login")
     page.get_by_label("Identifiant", exact=True).fill("mriou")

@@ -1,7 +1,8 @@
 """People, authentication and the one policy function (DESIGN.md, findings F6 and F7).
 
 Every account belongs to one named person and needs a password and a TOTP code;
-sessions and API tokens are opaque random tokens stored hashed; ``can`` decides
+a privileged account or role waits for a second person's approval; sessions and
+API tokens are opaque random tokens stored hashed; ``can`` decides
 every action for CLI, API and web alike, and ``compartments_for`` bounds the keys
 a session may unwrap.
 """
@@ -15,6 +16,7 @@ from etanche.access._accounts import (
     check_username,
     validate_account,
 )
+from etanche.access._approvals import Approvals, Verdict, approval_decision
 from etanche.access._passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -34,6 +36,14 @@ from etanche.access._policy import (
     role_actions,
     scopes_cover,
 )
+from etanche.access._requests import (
+    LAB_ROLES,
+    PRIVILEGED_ROLES,
+    AccountRequest,
+    check_rpps,
+    is_lab_request,
+    needs_approval,
+)
 from etanche.access._sessions import BREAK_GLASS_MIN_REASON, Session, SessionPolicy, Sessions
 from etanche.access._tokens import MAX_TOKEN_DAYS, ApiTokens, TokenInfo
 from etanche.access._totp import ISSUER, Totp, current_code, provisioning_uri
@@ -44,16 +54,20 @@ __all__ = [
     "BREAK_GLASS_MIN_REASON",
     "GENERIC_NAMES",
     "ISSUER",
+    "LAB_ROLES",
     "MAX_PASSWORD_LENGTH",
     "MAX_TOKEN_DAYS",
     "MIN_PASSWORD_LENGTH",
     "NETWORK_ROLES",
     "NETWORK_WIDE",
     "PATIENT_ACTIONS",
+    "PRIVILEGED_ROLES",
+    "AccountRequest",
     "Accounts",
     "Action",
     "Actor",
     "ApiTokens",
+    "Approvals",
     "BreakGlass",
     "Decision",
     "LockoutPolicy",
@@ -66,14 +80,19 @@ __all__ = [
     "TokenInfo",
     "Totp",
     "User",
+    "Verdict",
+    "approval_decision",
     "can",
     "check_full_name",
     "check_labs",
     "check_password_policy",
+    "check_rpps",
     "check_username",
     "compartments_for",
     "current_code",
     "default_hasher",
+    "is_lab_request",
+    "needs_approval",
     "provisioning_uri",
     "role_actions",
     "scopes_cover",

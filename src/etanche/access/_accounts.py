@@ -4,7 +4,9 @@ A shared "accueil" account makes every access anonymous, so the audit log could
 never say who read a record. Here an account carries a person's full name (fixed
 for life: a new person gets a new account), a personal user name that is not a
 service or role name, a role and the labs it covers. Failed logins lock the
-account progressively, so guessing a password or a code is slow.
+account progressively, so guessing a password or a code is slow. A privileged
+account or role is only a request until a second person approves it
+(``_requests``, ``_approvals``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from etanche.access._passwords import Passwords, check_password_policy
 from etanche.access._policy import NETWORK_ROLES, NETWORK_WIDE, Actor, Resource, can
+from etanche.access._requests import check_rpps, needs_approval, open_request
 from etanche.access._schema import api_tokens, sessions, users
 from etanche.access._totp import Totp
 from etanche.access._user import Clock, User, aware, join_labs, session_id_of, utc_now
@@ -244,11 +247,13 @@ def validate_account(
     labs: Iterable[str],
     password: str,
     known_labs: Iterable[str] | None = None,
+    rpps: str | None = None,
 ) -> tuple[str, str, frozenset[str]]:
     """Every check of a new account that needs no database: (username, full name, labs)."""
     name = check_username(username)
     person = check_full_name(full_name)
     chosen = check_labs(Role(role), labs, known_labs)
+    check_rpps(Role(role), rpps)
     check_password_policy(password, name, person)
     return name, person, chosen
 
@@ -322,17 +327,21 @@ class Accounts:
         labs: Iterable[str],
         password: str,
         created_by: Actor | None,
+        *,
+        rpps: str | None = None,
     ) -> User:
         """Create the account of one named person.
 
         ``created_by`` must hold ``user.manage`` over every lab of the new account.
         It may be None only to bootstrap an empty vault, and then only for a
-        network-wide lab admin.
+        network-wide lab admin. A privileged account is created pending: it logs
+        in once a second person approved its request.
         """
         role = Role(role)
         name, person, chosen = validate_account(
-            username, full_name, role, labs, password, [lab.id for lab in self._vault.labs()]
+            username, full_name, role, labs, password, [lab.id for lab in self._vault.labs()], rpps
         )
+        number = check_rpps(role, rpps)
         if created_by is None:
             if self.count() > 0:
                 raise PermissionDenied("user.manage: log in to create accounts")
@@ -345,6 +354,7 @@ class Accounts:
         password_hash = self._passwords.hash(password)
         now = self._clock()
         user_id = uuid.uuid4().hex
+        pending = created_by is not None and needs_approval(role, chosen)
         with self._engine.begin() as conn:
             taken = conn.execute(select(users.c.id).where(users.c.username == name)).first()
             if taken is not None:
@@ -355,6 +365,7 @@ class Accounts:
                     "an active account already belongs to a person of that name; one account "
                     "per person (tell homonyms apart with a middle name)",
                 )
+            self._check_rpps_free(conn, number, None)
             conn.execute(
                 insert(users),
                 [
@@ -374,10 +385,24 @@ class Accounts:
                         "created_by": created_by.user_id if created_by else None,
                         "password_changed_at": now,
                         "disabled_at": None,
+                        "rpps": number,
+                        "approved_at": None if pending else now,
                     }
                 ],
             )
-        log.info("account %s created (%s)", user_id, role.value)
+            if pending:
+                assert created_by is not None
+                open_request(
+                    conn,
+                    user_id=user_id,
+                    kind="create",
+                    role=role,
+                    labs=chosen,
+                    rpps=number,
+                    requested_by=created_by.user_id,
+                    now=now,
+                )
+        log.info("account %s created (%s%s)", user_id, role.value, ", pending" if pending else "")
         return self.get_by_id(user_id)
 
     def update(
@@ -388,8 +413,14 @@ class Accounts:
         role: Role | None = None,
         labs: Iterable[str] | None = None,
         full_name: str | None = None,
+        rpps: str | None = None,
     ) -> User:
-        """Change a person's role or labs. The full name never changes: an account is a person."""
+        """Change a person's role or labs. The full name never changes: an account is a person.
+
+        A privileged role, or more labs for one, becomes a request for a second
+        person's approval: the account keeps its current role meanwhile (check
+        ``user.role`` of the answer against what was asked).
+        """
         user = self.get(username)
         if user.id == by.user_id and (role is not None or labs is not None):
             raise PermissionDenied("user.manage: a person cannot change their own role or labs")
@@ -404,14 +435,43 @@ class Accounts:
             [lab.id for lab in self._vault.labs()],
         )
         require_user_manage(by, user.labs | new_labs)
+        number = check_rpps(new_role, rpps if rpps is not None else user.rpps)
+        if not user.active:
+            raise ValidationError("username", "the account is disabled; create a new one")
+        now = self._clock()
         with self._engine.begin() as conn:
-            conn.execute(
-                update(users)
-                .where(users.c.id == user.id)
-                .values(role=new_role.value, labs=join_labs(new_labs))
-            )
-            self._revoke_sessions(conn, user.id)
+            self._check_rpps_free(conn, number, user.id)
+            if user.pending or needs_approval(new_role, new_labs, (user.role, user.labs)):
+                open_request(
+                    conn,
+                    user_id=user.id,
+                    kind="role",
+                    role=new_role,
+                    labs=new_labs,
+                    rpps=number,
+                    requested_by=by.user_id,
+                    now=now,
+                )
+                log.info("account %s: role %s requested", user.id, new_role.value)
+                return user
+            self.apply_role(conn, user.id, new_role, new_labs, number)
         return self.get_by_id(user.id)
+
+    def apply_role(
+        self,
+        conn: Connection,
+        user_id: str,
+        role: Role,
+        labs: frozenset[str],
+        rpps: str | None,
+    ) -> None:
+        """Give the role (decided or approved): every session of the account ends."""
+        conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(role=role.value, labs=join_labs(labs), rpps=rpps)
+        )
+        self._revoke_sessions(conn, user_id)
 
     def disable(self, username: str, by: Actor) -> User:
         """Disable an account for good: its sessions and API tokens stop at once."""
@@ -498,6 +558,8 @@ class Accounts:
             if self.record_failure(row.id):
                 raise AccountLocked("login: account locked after repeated failures")
             raise failed
+        if row.approved_at is None:  # said only to whoever knows the password
+            raise AuthenticationFailed("login: this account waits for a second person's approval")
         if self._passwords.needs_rehash(row.password_hash):
             with self._engine.begin() as conn:
                 conn.execute(
@@ -544,6 +606,18 @@ class Accounts:
             )
 
     # -- internals --------------------------------------------------------------
+    def _check_rpps_free(self, conn: Connection, rpps: str | None, user_id: str | None) -> None:
+        """An RPPS number names one professional: one active account per number."""
+        if rpps is None:
+            return
+        holder = conn.execute(
+            select(users.c.id).where(
+                users.c.rpps == rpps, users.c.disabled_at.is_(None), users.c.id != (user_id or "")
+            )
+        ).first()
+        if holder is not None:
+            raise ValidationError("rpps", "already carried by another active account")
+
     def _same_person_active(self, conn: Connection, person: str) -> bool:
         folded = _fold(person)
         names = conn.execute(select(users.c.full_name).where(users.c.disabled_at.is_(None)))

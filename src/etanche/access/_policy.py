@@ -54,6 +54,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
     Role.LAB_ADMIN: frozenset(
         {
             Action.USER_MANAGE,
+            Action.USER_APPROVE,
             Action.KEYS_ROTATE,
             Action.LAB_MANAGE,
             Action.MIGRATION_APPROVE,
@@ -74,6 +75,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.VAULT_VERIFY,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
+            Action.USER_APPROVE,
             Action.TOKEN_MANAGE,
         }
     ),
@@ -246,6 +248,12 @@ def can(
         if actor.via_token:
             return _deny(f"{action}: API tokens cannot manage tokens; log in")
         return Decision(True, f"{action}: every person manages their own API tokens")
+    if action is Action.USER_APPROVE:
+        # Which requests a person may approve (never their own, never from their own
+        # lab) is the second-person rule of ``_approvals``; here only role and session.
+        if actor.via_token:
+            return _deny(f"{action}: approving an account needs a login session, not a token")
+        return Decision(True, f"{action}: allowed to the {actor.role} role as a second person")
     where = f"lab {resource.lab_id}" if resource.lab_id is not None else "network-wide resource"
     if actor.covers(resource.lab_id):
         return Decision(

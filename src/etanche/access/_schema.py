@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -41,6 +42,28 @@ users = Table(
     Column("created_by", String(32), nullable=True),
     Column("password_changed_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("rpps", String(11), nullable=True),  # health professionals' national number
+    Column("approved_at", DateTime(timezone=True), nullable=True),  # None: awaits approval
+)
+
+# A privileged account, or a privileged role given to an account, waits here for a
+# second person's approval; the decision stays as the record of who approved.
+account_requests = Table(
+    "account_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # "create" or "role"
+    Column("role", String(32), nullable=False),
+    Column("labs", Text, nullable=False),
+    Column("rpps", String(11), nullable=True),
+    Column("requested_by", String(32), nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("decision", String(16), nullable=True),  # None (pending), approved, refused
+    Column("decided_by", String(32), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("custodians", Text, nullable=True),  # the quorum that approved a first DPO
+    Index("ix_account_requests_user", "user_id", "decision"),
 )
 
 sessions = Table(

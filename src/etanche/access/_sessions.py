@@ -296,6 +296,7 @@ class Sessions:
                 users.c.role,
                 users.c.labs,
                 users.c.disabled_at,
+                users.c.approved_at,
             )
             .join(users, users.c.id == sessions.c.user_id)
             .where(sessions.c.token_hash == digest)
@@ -306,6 +307,8 @@ class Sessions:
             raise SessionExpired("session: unknown or ended (run `etanche login`)")
         if row.disabled_at is not None:
             raise SessionExpired("session: the account is disabled")
+        if row.approved_at is None:
+            raise SessionExpired("session: the account waits for a second person's approval")
         now = self._clock()
         if now >= _when(row.expires_at):
             self._end(digest)

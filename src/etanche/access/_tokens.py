@@ -160,6 +160,7 @@ class ApiTokens:
                     users.c.role,
                     users.c.labs,
                     users.c.disabled_at,
+                    users.c.approved_at,
                 )
                 .join(users, users.c.id == api_tokens.c.user_id)
                 .where(api_tokens.c.token_hash == digest)
@@ -168,6 +169,8 @@ class ApiTokens:
             raise SessionExpired("token: unknown or revoked")
         if row.disabled_at is not None:
             raise SessionExpired("token: the account is disabled")
+        if row.approved_at is None:
+            raise SessionExpired("token: the account waits for a second person's approval")
         now = self._clock()
         if now >= _when(row.expires_at):
             raise SessionExpired(f"token {row.id}: expired")

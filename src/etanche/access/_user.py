@@ -53,16 +53,25 @@ class User:
     failed_attempts: int
     locked_until: datetime | None
     disabled_at: datetime | None
+    rpps: str | None = None
+    approved_at: datetime | None = None
 
     @property
     def active(self) -> bool:
         return self.disabled_at is None
 
     @property
+    def pending(self) -> bool:
+        """Created but not yet approved by a second person: it cannot log in."""
+        return self.approved_at is None
+
+    @property
     def state(self) -> str:
-        """disabled, locked (for now) or active."""
+        """disabled, pending (second approval), locked (for now) or active."""
         if self.disabled_at is not None:
             return "disabled"
+        if self.approved_at is None:
+            return "pending"
         if self.locked_until is not None and self.locked_until > utc_now():
             return "locked"
         return "active"
@@ -83,4 +92,6 @@ class User:
             failed_attempts=int(row.failed_attempts or 0),
             locked_until=aware(row.locked_until),
             disabled_at=aware(row.disabled_at),
+            rpps=row.rpps,
+            approved_at=aware(row.approved_at),
         )

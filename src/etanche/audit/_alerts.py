@@ -40,7 +40,7 @@ from etanche.audit._schema import alerts as alerts_table
 from etanche.audit._schema import audit_events
 from etanche.audit._sinks import Sink, build_sinks
 from etanche.errors import RecordNotFound, UsageError
-from etanche.names import Action
+from etanche.names import Action, Role
 
 __all__ = ["Alert", "AlertEngine", "Clock", "SinkFailure"]
 
@@ -57,6 +57,16 @@ _MAX_FAILURES = 1_000
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _DIGIT_RUN = re.compile(r"\d{6}")  # NIR, phone, birth date: not part of a user name
 _VERIFICATION_BUCKET = "failed"
+_ROLES = frozenset(role.value for role in Role)
+_ACCOUNT_VERBS = {
+    "add": "created",
+    "role": "asked for a new role for",
+    "approve": "approved the request for",
+    "refuse": "refused the request for",
+    "disable": "disabled",
+    "reset-password": "reset the password of",
+    "reset-totp": "reset the TOTP of",
+}
 
 
 def _utc_now() -> datetime:
@@ -372,6 +382,10 @@ class AlertEngine:
             found.extend(self._off_hours(event, at, ref))
         if rules.account_locked.enabled:
             found.extend(self._account_locked(event, at, ref))
+        if rules.account_change.enabled:
+            found.extend(self._account_change(event, at, ref))
+        if rules.account_burst.enabled:
+            found.extend(self._account_burst(event, body, at, ref, seq))
         return found
 
     def _bulk_reads(
@@ -520,6 +534,85 @@ class AlertEngine:
                 ),
                 at=at,
                 window=rule.parameters.window,
+            )
+        ]
+
+    def _account_change(self, event: AuditEvent, at: datetime, ref: str) -> list[_Candidate]:
+        rule = self.rules.account_change
+        p = rule.parameters
+        operation = event.details.get("operation")
+        if (
+            event.action not in p.actions
+            or event.outcome is not Outcome.OK
+            or not isinstance(operation, str)
+            or operation not in p.operations
+        ):
+            return []
+        account = event.details.get("account")
+        target = _name(account if isinstance(account, str) else None)
+        role = event.details.get("role")
+        what = f" ({role})" if isinstance(role, str) and role in _ROLES else ""
+        waits = " It waits for a second person's approval." if event.details.get("pending") else ""
+        verb = _ACCOUNT_VERBS.get(operation, f"changed ({operation})")
+        return [
+            _Candidate(
+                rule=rule,
+                subject=_name(event.actor),
+                actor=event.actor,
+                summary=f"{_name(event.actor)} {verb} account {target}{what} ({ref}).{waits}",
+                at=at,
+                bucket=f"{_stamp(at)}|{target}|{operation}",
+            )
+        ]
+
+    def _account_burst(
+        self, event: AuditEvent, body: bytes, at: datetime, ref: str, seq: int | None
+    ) -> list[_Candidate]:
+        rule = self.rules.account_burst
+        p = rule.parameters
+
+        def counted(e: AuditEvent) -> bool:
+            return (
+                e.details.get("privileged") is True and e.details.get("operation") in p.operations
+            )
+
+        if (
+            event.action != Action.USER_MANAGE.value
+            or event.outcome is not Outcome.OK
+            or not counted(event)
+        ):
+            return []
+        since = at - p.window
+        track = self._track(rule.name, event.actor)
+        self._sync(
+            track,
+            since,
+            lambda: [
+                audit_events.c.actor == event.actor,
+                audit_events.c.action == Action.USER_MANAGE.value,
+                audit_events.c.outcome == Outcome.OK.value,
+            ],
+            counted,
+            seq,
+        )
+        track.add(body, at, ())
+        track.window(since, at)
+        count = track.count()
+        if count <= p.threshold:
+            return []
+        who = _name(event.actor)
+        return [
+            _Candidate(
+                rule=rule,
+                subject=who,
+                actor=event.actor,
+                summary=(
+                    f"{who} asked for {count} privileged accounts or roles within "
+                    f"{format_duration(p.window)} (threshold {p.threshold}; last {ref}). "
+                    "Check that each person exists before approving."
+                ),
+                at=at,
+                window=p.window,
             )
         ]
 

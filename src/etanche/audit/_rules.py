@@ -131,6 +131,24 @@ class AccountLockedParams:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountChange:
+    """Every successful ``actions`` event whose ``operation`` detail is one of ``operations``."""
+
+    actions: frozenset[str]
+    operations: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBurst:
+    """More than ``threshold`` privileged account requests (``operations``) by one
+    person within ``window``."""
+
+    threshold: int
+    window: timedelta
+    operations: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class NoParameters:
     """A rule driven by its caller only."""
 
@@ -172,6 +190,8 @@ class RuleSet:
     audit_verification_failed: Rule[NoParameters]
     account_locked: Rule[AccountLockedParams]
     rollback_detected: Rule[NoParameters]
+    account_change: Rule[AccountChange]
+    account_burst: Rule[AccountBurst]
     source: str = DEFAULT_SOURCE
 
     def __iter__(self) -> Iterator[Rule[Any]]:
@@ -309,6 +329,14 @@ def _word(value: Any) -> str:
     return value
 
 
+def _operations(value: Any) -> frozenset[str]:
+    items = _string_list(value, allow_empty=False)
+    for item in items:
+        if not re.fullmatch(r"[a-z][a-z-]{0,31}", item):
+            raise _Bad(f"expected operation names like add or reset-totp, got {_shown(item)}")
+    return frozenset(items)
+
+
 def _per(value: Any) -> frozenset[str]:
     items = _string_list(value, allow_empty=False)
     for item in items:
@@ -354,6 +382,11 @@ _SPECS: dict[str, tuple[type[Any], dict[str, _Parser]]] = {
     "audit_verification_failed": (NoParameters, {}),
     "account_locked": (AccountLockedParams, {"window": parse_duration}),
     "rollback_detected": (NoParameters, {}),
+    "account_change": (AccountChange, {"actions": _actions, "operations": _operations}),
+    "account_burst": (
+        AccountBurst,
+        {"threshold": _count, "window": parse_duration, "operations": _operations},
+    ),
 }
 RULE_NAMES: tuple[str, ...] = tuple(_SPECS)
 

@@ -252,13 +252,17 @@ def unseal(
     ] = False,
     for_operation: Annotated[
         str | None,
-        typer.Option("--for", help="Approve a custody operation instead: rotate-kek or reshare."),
+        typer.Option(
+            "--for",
+            help="Approve a custody operation instead: rotate-kek, reshare or approve-dpo.",
+        ),
     ] = None,
 ) -> None:
     """Give your custodian share (or the token PIN) to the sealed service.
 
     With --for OPERATION, approve that custody operation on the unsealed service
-    (a lab admin's `keys rotate-kek` then needs the custodians' quorum within 15 min).
+    (a lab admin's `keys rotate-kek` then needs the custodians' quorum within 15 min;
+    approve-dpo lets a lab admin approve the network's first DPO account).
     """
     client = ctx.service(anonymous=True)
     if pin:

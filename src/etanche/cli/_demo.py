@@ -93,7 +93,12 @@ def demo(
         status = anonymous.post("/custody/unseal", {"share": line})
         say(f"\nService started sealed; unsealed with the demo share: {not status['sealed']}.")
         home = tuple(lab.id for lab in network.labs[:2])
-        cast = enrol_cast(anonymous, home)
+        cast = enrol_cast(anonymous, home, line)
+        say(
+            "Accounts: the lab admin made by init asked for one person per role; each "
+            "privileged one was approved by a second person (the first DPO by the custodian, "
+            "the others by the DPO) before its first login."
+        )
         samples = _samples(network, home)
         _tour(cast, samples, line)
         from etanche.cli._demo_migration import migration_tour

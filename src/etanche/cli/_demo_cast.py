@@ -2,7 +2,9 @@
 
 The first lab admin (made by ``init``) logs in and creates the others, each of
 whom then logs in once: the same requests `etanche login` and `etanche users add`
-send.
+send. Privileged accounts wait for a second person, as anywhere: the first DPO
+is approved by the demo's custodian (`etanche unseal --for approve-dpo`), then
+applied by the lab admin; the DPO approves every other privileged account.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from etanche.client import ServiceClient, connect
 
 DEMO_PASSWORD = "Demo-Etanche-Synthetique-2026"  # noqa: S105 (synthetic demo accounts only)
 STEP_SECONDS = 30
+ADMIN = "ylegoff"  # the first lab admin, made by init
+DPO = "aleroux"  # the first DPO, approved by the custodian; then the second person
 
 _CAST: tuple[tuple[str, str, str, str], ...] = (
     ("ylegoff", "Yannick Le Goff", "lab_admin", "*"),
+    ("aleroux", "Anne Le Roux", "dpo", "*"),  # first after init: she approves the others
     ("mkerbrat", "Morgane Kerbrat", "reception", "home"),
     ("jmartin", "Jeanne Martin", "biologist", "home"),
-    ("aleroux", "Anne Le Roux", "dpo", "*"),
     ("tguivarch", "Thomas Guivarch", "migration_operator", "*"),
     ("lpriol", "Louise Priol", "auditor", "*"),
 )
@@ -65,13 +69,27 @@ def _log_in(anonymous: ServiceClient, username: str) -> tuple[str, str]:
     return secret, str(session["token"])
 
 
-def enrol_cast(anonymous: ServiceClient, home_labs: tuple[str, ...]) -> Cast:
-    """Create and enrol the cast; returns each person with a live session."""
+def _second_approval(cast: Cast, anonymous: ServiceClient, username: str, share: str) -> None:
+    """The first DPO by the custodian's quorum (applied by the lab admin); then the DPO."""
+    if DPO in cast.tokens:
+        cast.client(DPO).post(f"/users/{username}/approve")
+        return
+    anonymous.post("/custody/approve", {"operation": "approve-dpo", "share": share})
+    cast.client(ADMIN).post(f"/users/{username}/approve")
+
+
+def enrol_cast(anonymous: ServiceClient, home_labs: tuple[str, ...], share: str) -> Cast:
+    """Create, approve and enrol the cast; returns each person with a live session.
+
+    ``share`` is the demo custodian's share: she approves the first DPO.
+    """
+    from etanche.synth import staff_rpps
+
     cast = Cast(anonymous.address)
     for username, full_name, role, where in _CAST:
         labs = ["*"] if where == "*" else sorted(home_labs)
-        if username != "ylegoff":  # made by init; the others by her, through the service
-            cast.client("ylegoff").post(
+        if username != ADMIN:  # made by init; the others by her, through the service
+            made = cast.client(ADMIN).post(
                 "/users",
                 {
                     "username": username,
@@ -79,8 +97,11 @@ def enrol_cast(anonymous: ServiceClient, home_labs: tuple[str, ...]) -> Cast:
                     "role": role,
                     "labs": labs,
                     "password": DEMO_PASSWORD,
+                    "rpps": staff_rpps(username) if role == "biologist" else None,
                 },
             )
+            if made["pending"]:
+                _second_approval(cast, anonymous, username, share)
         secret, token = _log_in(anonymous, username)
         cast.tokens[username] = token
         cast.people.append(DemoPerson(username, full_name, role, tuple(labs), secret))

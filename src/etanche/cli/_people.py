@@ -20,7 +20,11 @@ from etanche.errors import AccessError, EnrolmentRequired
 from etanche.names import Action, Role
 
 users_app = typer.Typer(
-    help="Accounts of named people: add, list, disable, reset TOTP.", no_args_is_help=True
+    help=(
+        "Accounts of named people: add, list, roles, second approvals, disable, resets. "
+        "A privileged account or role takes effect only after a second person approves it."
+    ),
+    no_args_is_help=True,
 )
 tokens_app = typer.Typer(help="Personal API tokens for scripts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -132,8 +136,15 @@ def users_add(
     name: Annotated[str, typer.Option("--name", help="Full name of the person.")],
     role: Annotated[Role, typer.Option("--role", help="Role of the account.")],
     lab: Annotated[list[str], typer.Option("--lab", help="Lab code (repeat); '*' for every lab.")],
+    rpps: Annotated[
+        str | None, typer.Option("--rpps", help="RPPS number (11 digits); biologists need one.")
+    ] = None,
 ) -> None:
-    """Create the account of one named person (password: ETANCHE_NEW_PASSWORD or prompt)."""
+    """Create the account of one named person (password: ETANCHE_NEW_PASSWORD or prompt).
+
+    A privileged account (every role but reception) logs in only after a second
+    person approves it: `etanche users approve USER`.
+    """
     client = ctx.service()
     password = ctx.new_password(ctx.config().new_password, "ETANCHE_NEW_PASSWORD")
     user = client.post(
@@ -144,11 +155,91 @@ def users_add(
             "role": role.value,
             "labs": lab,
             "password": password,
+            "rpps": rpps,
         },
     )
+    if user["pending"]:
+        ctx.say(
+            f"Account {user['username']} requested ({user['role']}, {_labs(user['labs'])}); it "
+            "waits for a second person's approval (`etanche users approve "
+            f"{user['username']}`), then the person sets up TOTP at the first `etanche login`."
+        )
+        return
     ctx.say(
         f"Account {user['username']} created ({user['role']}, {_labs(user['labs'])}); the "
         "person sets up TOTP at the first `etanche login`."
+    )
+
+
+@users_app.command("role")
+def users_role(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[Role, typer.Option("--role", help="The new role.")],
+    lab: Annotated[
+        list[str] | None, typer.Option("--lab", help="Lab code (repeat); default: the same labs.")
+    ] = None,
+    rpps: Annotated[
+        str | None, typer.Option("--rpps", help="RPPS number, if the new role needs one.")
+    ] = None,
+) -> None:
+    """Give an account another role or labs; a privileged one waits for a second approval."""
+    done = ctx.service().post(
+        f"/users/{username}/role", {"role": role.value, "labs": lab or None, "rpps": rpps}
+    )
+    if done["pending"]:
+        ctx.say(
+            f"Role {role.value} for {done['username']} requested; until a second person approves "
+            f"it, the account keeps {done['role']} ({_labs(done['labs'])})."
+        )
+        return
+    ctx.say(f"Account {done['username']} is now {done['role']} ({_labs(done['labs'])}).")
+
+
+@users_app.command("pending")
+def users_pending(as_json: AsJson = False) -> None:
+    """Privileged accounts and roles waiting for a second person's approval."""
+    found = ctx.service().get("/users/requests")
+    if as_json:
+        ctx.echo_json(found)
+        return
+    if not found["requests"]:
+        ctx.say("No request waits for approval.")
+        return
+    from rich.table import Table
+
+    table = Table("user name", "asks for", "labs", "now", "RPPS", "requested by", "you may approve")
+    for row in found["requests"]:
+        table.add_row(
+            row["username"],
+            row["role"],
+            ", ".join(row["labs"]),
+            row["current_role"] or "(new account)",
+            row["rpps"] or "",
+            row["requested_by"] or "?",
+            "yes" if row["you_may_approve"] else "no",
+        )
+    ctx.console.print(table)
+
+
+@users_app.command("approve")
+def users_approve(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Be the second person on a pending account or role: it takes effect at once."""
+    done = ctx.service().post(f"/users/{username}/approve")
+    ctx.say(
+        f"Approved: {done['username']} is {done['role']} ({_labs(done['labs'])})."
+        if done["kind"] == "role"
+        else f"Approved: account {done['username']} ({done['role']}) may now log in."
+    )
+
+
+@users_app.command("refuse")
+def users_refuse(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Refuse a pending account or role (its requester may withdraw it the same way)."""
+    done = ctx.service().post(f"/users/{username}/refuse")
+    ctx.say(
+        f"Refused: {done['username']} keeps its current role."
+        if done["kind"] == "role"
+        else f"Refused: account {done['username']} is disabled for good."
     )
 
 
@@ -179,6 +270,14 @@ def users_disable(username: Annotated[str, typer.Argument(help="User name.")]) -
     """Disable an account for good: its sessions and API tokens stop at once."""
     done = ctx.service().post(f"/users/{username}/disable")
     ctx.say(f"Account {done['username']} disabled.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(username: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Set a new password for a person of your labs (ETANCHE_NEW_PASSWORD or prompt)."""
+    password = ctx.new_password(ctx.config().new_password, "ETANCHE_NEW_PASSWORD")
+    done = ctx.service().post(f"/users/{username}/reset-password", {"password": password})
+    ctx.say(f"Password of {done['username']} reset; their sessions ended.")
 
 
 @users_app.command("reset-totp")

@@ -5,7 +5,8 @@ lab admin's request is carried out only after M custodians (or the token's PIN
 holder) approved that operation in the last minutes. Each custodian approves on
 their own, with their share, checked alone against its public check value; the
 approval is a sealed document of the vault (no share is kept), so any worker
-process of the service sees it, and it is used once.
+process of the service sees it, and it is used once. The first DPO account, which
+has no other DPO to approve it, is approved this way too (``approve-dpo``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from etanche.service._trail import Trail
 from etanche.vault import Documents, Vault
 
 APPROVAL_KIND = "custody-approval"
-OPERATIONS = ("rotate-kek", "reshare")
+OPERATIONS = ("rotate-kek", "reshare", "approve-dpo")  # approve-dpo: the first DPO account
 WINDOW = timedelta(minutes=15)
 
 

@@ -37,7 +37,10 @@ class Door:
         self.core = core
 
     def people(self, client: str | None = None) -> People:
-        return People(self.core.vault, self.core.trail, client=client)
+        def quorum() -> tuple[str, ...]:
+            return self.ceremonies().consume("approve-dpo")
+
+        return People(self.core.vault, self.core.trail, client=client, quorum=quorum)
 
     def login_throttle(self, limit: int) -> LoginThrottle:
         """The login limit per client address, shared by every worker through the vault."""

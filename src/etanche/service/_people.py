@@ -1,12 +1,15 @@
 """People operations: log in, enrol, log out, break glass, accounts and API tokens.
 
 Every adapter (web pages, the JSON API behind the CLI) calls these, so each
-login, refusal and account change is decided and audited once, here.
+login, refusal and account change is decided and audited once, here. Account
+changes are ``user.manage`` events whose ``operation`` (add, role, approve,
+refuse, disable, reset-password, reset-totp) the alert rules watch; a privileged
+account or role waits for a second person (``access._approvals``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +17,12 @@ from typing import Any
 
 from etanche.access import (
     NETWORK_WIDE,
+    AccountRequest,
     Accounts,
     Action,
     Actor,
     ApiTokens,
+    Approvals,
     Passwords,
     Resource,
     Role,
@@ -28,7 +33,9 @@ from etanche.access import (
     can,
     check_full_name,
     check_labs,
+    check_rpps,
     check_username,
+    needs_approval,
 )
 from etanche.audit import DetailValue, Outcome
 from etanche.errors import (
@@ -75,6 +82,7 @@ class People:
         *,
         client: str | None = None,
         passwords: Passwords | None = None,
+        quorum: Callable[[], tuple[str, ...]] | None = None,
     ) -> None:
         self.vault = vault
         self.trail = trail
@@ -82,6 +90,8 @@ class People:
         self.accounts = Accounts(vault, passwords=passwords)
         self.sessions = Sessions(vault, accounts=self.accounts)
         self.tokens = ApiTokens(vault)
+        self.approvals = Approvals(vault, self.accounts)
+        self._quorum = quorum  # the custodians' approval of a first DPO, consumed once
 
     # -- who is asking ---------------------------------------------------------
     def actor_for(self, token: str) -> Actor:
@@ -223,8 +233,12 @@ class People:
         role: Role,
         labs: Sequence[str],
         password: str,
+        rpps: str | None = None,
     ) -> User:
-        """Create the account of one named person (``by`` is None only for the first)."""
+        """Create the account of one named person (``by`` is None only for the first).
+
+        A privileged account comes back pending: it logs in after a second approval.
+        """
         if by is None and self.accounts.count() > 0:
             raise PermissionDenied("users: only a logged-in lab admin creates accounts")
         details: dict[str, DetailValue] = {
@@ -232,13 +246,76 @@ class People:
             "account": username,
             "role": role.value,
             "labs": ",".join(sorted(labs)),
+            "privileged": needs_approval(role, frozenset(labs)),
         }
         # invalid fields are failed attempts too: logged like any other outcome
-        with self._audited(by, Action.USER_MANAGE, details):
+        with self._audited(by, Action.USER_MANAGE, details) as event:
             check_username(username)
             check_full_name(full_name)
             check_labs(role, list(labs))
-            return self.accounts.add(username, full_name, role, set(labs), password, by)
+            check_rpps(role, rpps)
+            user = self.accounts.add(username, full_name, role, set(labs), password, by, rpps=rpps)
+            event["pending"] = user.pending
+        return user
+
+    def change_role(
+        self,
+        by: Actor,
+        username: str,
+        role: Role,
+        labs: Sequence[str] | None = None,
+        rpps: str | None = None,
+    ) -> tuple[User, bool]:
+        """Give an account another role or labs: (account, pending).
+
+        A privileged role, or more labs for one, waits for a second approval and
+        the account keeps its old role meanwhile; a narrowing applies at once.
+        """
+        details: dict[str, DetailValue] = {
+            "operation": "role",
+            "account": username,
+            "role": role.value,
+        }
+        with self._audited(by, Action.USER_MANAGE, details) as event:
+            before = self.accounts.get(username)
+            chosen = frozenset(labs) if labs is not None else before.labs
+            event["labs"] = ",".join(sorted(chosen))
+            event["privileged"] = needs_approval(role, chosen, (before.role, before.labs))
+            user = self.accounts.update(username, by=by, role=role, labs=chosen, rpps=rpps)
+            pending = user.role is not role or user.labs != chosen
+            event["pending"] = pending
+        return user, pending
+
+    # -- second approvals ------------------------------------------------------
+    def pending_requests(self, actor: Actor) -> list[AccountRequest]:
+        """Requests the person made, may decide, or whose labs they manage."""
+        allowed = can(actor, Action.USER_APPROVE, Resource("user-request"))
+        if not allowed:
+            self._event(actor, Action.USER_APPROVE, Outcome.DENIED, {"operation": "pending"})
+            raise PermissionDenied(allowed.reason)
+        return self.approvals.visible_to(actor)
+
+    def may_decide(self, actor: Actor, request: AccountRequest) -> bool:
+        """Whether ``actor`` may approve ``request`` (a page shows the button only then)."""
+        return self.approvals.verdict(actor, request).decision.allowed
+
+    def approve(self, actor: Actor, username: str) -> AccountRequest:
+        """A second person approves the pending request of ``username``: it takes effect."""
+        details: dict[str, DetailValue] = {"operation": "approve", "account": username}
+        with self._audited(actor, Action.USER_MANAGE, details) as event:
+            request, custodians = self.approvals.approve(username, actor, quorum=self._quorum)
+            event.update(_request_details(request))
+            if custodians:
+                event["custodians"] = ",".join(custodians)
+        return request
+
+    def refuse(self, actor: Actor, username: str) -> AccountRequest:
+        """Refuse (or withdraw) the pending request of ``username``."""
+        details: dict[str, DetailValue] = {"operation": "refuse", "account": username}
+        with self._audited(actor, Action.USER_MANAGE, details) as event:
+            request = self.approvals.refuse(username, actor)
+            event.update(_request_details(request))
+        return request
 
     def manageable_users(self, actor: Actor) -> list[User]:
         """Accounts of the labs ``actor`` manages (denied if they manage none)."""
@@ -272,6 +349,14 @@ class People:
         details: dict[str, DetailValue] = {"operation": "reset-totp", "account": username}
         with self._audited(actor, Action.USER_MANAGE, details):
             self.accounts.reset_totp(username, actor)
+
+    def reset_password(self, actor: Actor, username: str, password: str) -> None:
+        """A lab admin sets a new password for a person of their labs; their sessions end."""
+        if actor.username == username.strip().lower():
+            raise UsageError("reset-password: change your own password with your current one")
+        details: dict[str, DetailValue] = {"operation": "reset-password", "account": username}
+        with self._audited(actor, Action.USER_MANAGE, details):
+            self.accounts.change_password(username, password, by=actor)
 
     # -- API tokens ------------------------------------------------------------
     def create_token(
@@ -324,3 +409,14 @@ class People:
         details: dict[str, DetailValue],
     ) -> None:
         self.trail.record(who, action, outcome, client=self.client, details=details)
+
+
+def _request_details(request: AccountRequest) -> dict[str, DetailValue]:
+    return {
+        "request": request.id,
+        "kind": request.kind,
+        "role": request.role.value,
+        "labs": ",".join(sorted(request.labs)),
+        "requested_by": request.requester,
+        "privileged": True,
+    }

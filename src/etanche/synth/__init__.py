@@ -5,6 +5,7 @@ NIRs, FINESS and RPPS numbers are computed with their real check keys so that
 validators meet the same shapes as in the 2020 leak, at the same scale.
 """
 
+from etanche.synth._contacts import staff_rpps
 from etanche.synth._network import SynthConfig, SynthNetwork, generate
 
-__all__ = ["SynthConfig", "SynthNetwork", "generate"]
+__all__ = ["SynthConfig", "SynthNetwork", "generate", "staff_rpps"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import unicodedata
 from functools import lru_cache
@@ -88,6 +89,12 @@ def rpps(rng: random.Random) -> str:
     """An 11-digit RPPS number: "10", 8 digits, Luhn check digit."""
     body = f"10{rng.randrange(10**8):08d}"
     return body + luhn.calc_check_digit(body)
+
+
+def staff_rpps(username: str) -> str:
+    """A synthetic RPPS number for a demo or test account, the same for the same name."""
+    seed = int.from_bytes(hashlib.sha256(username.encode()).digest()[:8], "big")
+    return rpps(random.Random(seed))
 
 
 def physicians(

@@ -3,6 +3,7 @@
 - ``_pages_login``: login with TOTP, first-login enrolment, logout;
 - ``_pages_patients``: search, sheet, intake and edit (live validation), specimens;
 - ``_pages_users``: lab admins' account management;
+- ``_pages_requests``: second approvals of privileged accounts and roles;
 - ``_pages_supervision``: audit browser and verification, alerts, decoys;
 - ``_pages_migrations``: migration plans, approvals, packages, deletion certificates.
 
@@ -19,6 +20,7 @@ from etanche.web import (
     _pages_login,
     _pages_migrations,
     _pages_patients,
+    _pages_requests,
     _pages_supervision,
     _pages_users,
 )
@@ -27,6 +29,7 @@ router = APIRouter()
 router.include_router(_pages_login.router)
 router.include_router(_pages_patients.router)
 router.include_router(_pages_users.router)
+router.include_router(_pages_requests.router)
 router.include_router(_pages_supervision.router)
 router.include_router(_pages_migrations.router)
 router.include_router(_pages_incidents.router)

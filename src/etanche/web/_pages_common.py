@@ -52,6 +52,7 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
         (Action.MIGRATION_PLAN, Action.MIGRATION_APPROVE, Action.MIGRATION_CLOSE),
     ),
     ("Incidents", "/incidents", Action.INCIDENT_MANAGE),
+    ("Demandes de comptes", "/account-requests", Action.USER_APPROVE),
 )
 _LATER: tuple[str, ...] = ()
 
@@ -62,6 +63,10 @@ FLASHES = {
     "prelevement": "Le prélèvement a été enregistré.",
     "compte": "Le compte a été créé ; la personne configurera son code TOTP à la première "
     "connexion.",
+    "demande": "Le compte est créé en attente : il ne pourra se connecter qu'après l'approbation "
+    "d'une seconde personne (Demandes de comptes).",
+    "approuvee": "La demande a été approuvée : elle prend effet immédiatement.",
+    "refusee": "La demande a été refusée.",
     "desactive": "Le compte a été désactivé : ses sessions et jetons sont révoqués.",
     "totp": "Le code TOTP a été réinitialisé : la personne le configurera à sa prochaine "
     "connexion.",

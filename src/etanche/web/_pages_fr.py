@@ -50,6 +50,8 @@ RULES = {
     "failed_logins": "Échecs de connexion répétés",
     "decoy_touch": "Dossier leurre consulté",
     "account_locked": "Compte verrouillé après des échecs de connexion",
+    "account_change": "Modification d'un compte",
+    "account_burst": "Nombreux comptes privilégiés demandés par une personne",
     "audit_verification_failed": "Échec de vérification du journal",
     "rollback_detected": "Donnée chiffrée remplacée par une version antérieure",
 }
@@ -68,6 +70,7 @@ ACTIONS = {
     "migration.plan": "Plan de migration",
     "migration.run": "Migration",
     "user.manage": "Gestion des comptes",
+    "user.approve": "Approbation de compte",
     "token.manage": "Jetons d'API",
     "keys.rotate": "Rotation de clés",
     "lab.manage": "Gestion des laboratoires",
@@ -170,6 +173,12 @@ _REASONS: dict[str, str] = {
     "must not contain the user name": "Le mot de passe ne doit pas contenir l'identifiant.",
     "must not contain the person's name": "Le mot de passe ne doit pas contenir le nom.",
     "is too common or too easy to guess": "Mot de passe trop courant ou trop facile à deviner.",
+    "already carried by another active account": (
+        "Ce numéro RPPS est déjà celui d'un autre compte actif."
+    ),
+    "this account already has a request waiting for approval; decide it first": (
+        "Une demande attend déjà l'approbation pour ce compte."
+    ),
 }
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -180,7 +189,41 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
         "« Tout le réseau » n'est pas permis à ce rôle.",
     ),
     (re.compile(r"not in the vault: "), "Laboratoire inconnu du coffre."),
+    (
+        re.compile(r"required for the (\w+) role \(the 11-digit RPPS number\)"),
+        "Le numéro RPPS (11 chiffres) est obligatoire pour ce rôle.",
+    ),
 ]
+
+# Why an approval was refused (``access._approvals``), in French.
+APPROVAL_REASONS: list[tuple[str, str]] = [
+    ("nobody approves their own account", "Personne n'approuve son propre compte."),
+    (
+        "the requester cannot approve their own request",
+        "L'auteur de la demande ne peut pas l'approuver lui-même.",
+    ),
+    (
+        "a lab admin of the same lab cannot be the second approver",
+        "Un administrateur du même laboratoire ne peut pas être le second approbateur : "
+        "demandez au DPO ou à l'administrateur d'un autre laboratoire.",
+    ),
+    ("account is approved by a DPO", "Ce compte est approuvé par le DPO."),
+    (
+        "the first DPO",
+        "Le premier DPO est approuvé par le quorum des dépositaires des clés "
+        "(etanche unseal --for approve-dpo), puis par un administrateur.",
+    ),
+    ("custodians' approval", "Les dépositaires des clés n'ont pas encore approuvé."),
+]
+
+
+def approval_fr(reason: str) -> str:
+    """The French sentence for a refused approval's English reason."""
+    for needle, text in APPROVAL_REASONS:
+        if needle in reason:
+            return text
+    return "Vous ne pouvez pas décider de cette demande."
+
 
 GENERIC_INVALID = "Valeur invalide."
 

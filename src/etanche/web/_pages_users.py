@@ -1,5 +1,8 @@
 """Lab admins' user management: list, add, disable, reset TOTP, for their labs.
 
+A privileged account is created pending: it shows so here, and its second
+approval happens on the requests page (``_pages_requests``).
+
 The service's ``People`` decides who may manage whom (``user.manage`` over every
 lab of the account) and logs each change as for the CLI (operation, account,
 outcome); these pages show the accounts of the admin's labs and its answers.
@@ -24,7 +27,7 @@ from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])
 
-_ACCOUNT_FIELDS = ("username", "full_name", "role", "labs", "password")
+_ACCOUNT_FIELDS = ("username", "full_name", "role", "labs", "password", "rpps")
 REQUIRED = "Ce champ est obligatoire."
 MISMATCH = "Les deux mots de passe diffèrent."
 
@@ -32,6 +35,8 @@ MISMATCH = "Les deux mots de passe diffèrent."
 def _state_of(user: User) -> str:
     if user.disabled_at is not None:
         return "désactivé"
+    if user.pending:
+        return "en attente d'une seconde approbation"
     if user.locked_until is not None and user.locked_until > datetime.now(UTC):
         return "verrouillé"
     return "actif" if user.totp_enrolled else "en attente du code TOTP"
@@ -100,6 +105,7 @@ def add_user(
         "full_name": field(form, "full_name", 200),
         "role": field(form, "role", 32),
         "labs": [lab for lab in form.getlist("labs") if isinstance(lab, str)][:50],
+        "rpps": field(form, "rpps", 16),
     }
     password = form.get("password")
     password = password if isinstance(password, str) else ""
@@ -116,13 +122,14 @@ def add_user(
     if errors:
         return _page(request, person, values=values, errors=errors, status_code=422)
     try:
-        person.people().add_user(
+        user = person.people().add_user(
             person.actor,
             values["username"],
             values["full_name"],
             role,
             values["labs"],
             password[:1024],
+            values["rpps"] or None,
         )
     except ValidationError as exc:
         name = exc.field if exc.field in _ACCOUNT_FIELDS else "_form"
@@ -132,7 +139,9 @@ def add_user(
     except PermissionDenied:
         message = "Vous ne pouvez créer de comptes que pour vos laboratoires."
         return _page(request, person, values=values, errors={"_form": message}, status_code=403)
-    return RedirectResponse("/users?ok=compte", status_code=303)
+    return RedirectResponse(
+        "/users?ok=demande" if user.pending else "/users?ok=compte", status_code=303
+    )
 
 
 @router.post("/users/{username}/disable")

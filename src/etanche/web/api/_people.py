@@ -36,6 +36,17 @@ class NewUser(BaseModel):
     role: Role
     labs: list[str] = Field(max_length=100)
     password: str = Field(max_length=_SECRET)
+    rpps: str | None = Field(default=None, max_length=16)
+
+
+class RoleChange(BaseModel):
+    role: Role
+    labs: list[str] | None = Field(default=None, max_length=100)
+    rpps: str | None = Field(default=None, max_length=16)
+
+
+class NewPassword(BaseModel):
+    password: str = Field(max_length=_SECRET)
 
 
 class NewToken(BaseModel):
@@ -120,11 +131,94 @@ def break_glass(
 
 @router.post("/users")
 def add_user(body: NewUser, request: Request, person: Person = Depends(api_person)) -> Any:
-    """Create the account of one named person."""
+    """Create the account of one named person; a privileged one waits for a second approval."""
     user = _people(request, person.state).add_user(
-        person.actor, body.username, body.full_name, body.role, body.labs, body.password
+        person.actor,
+        body.username,
+        body.full_name,
+        body.role,
+        body.labs,
+        body.password,
+        body.rpps,
     )
-    return {"username": user.username, "role": user.role.value, "labs": sorted(user.labs)}
+    return {
+        "username": user.username,
+        "role": user.role.value,
+        "labs": sorted(user.labs),
+        "pending": user.pending,
+    }
+
+
+@router.get("/users/requests")
+def pending_requests(request: Request, person: Person = Depends(api_person)) -> dict[str, Any]:
+    """Privileged accounts and roles waiting for a second person, as this person sees them."""
+    people = _people(request, person.state)
+    found = people.pending_requests(person.actor)
+    rows = [
+        {
+            "id": r.id,
+            "username": r.username,
+            "kind": r.kind,
+            "role": r.role.value,
+            "labs": sorted(r.labs),
+            "current_role": r.current_role.value if r.kind == "role" else None,
+            "rpps": r.rpps,
+            "requested_by": r.requester,
+            "requested_at": r.requested_at.isoformat(),
+            "you_may_approve": people.may_decide(person.actor, r),
+        }
+        for r in found
+    ]
+    return {"count": len(rows), "requests": rows}
+
+
+def _decided(decision: str, found: Any) -> dict[str, Any]:
+    return {
+        "username": found.username,
+        "decision": decision,
+        "kind": found.kind,
+        "role": found.role.value,
+        "labs": sorted(found.labs),
+    }
+
+
+@router.post("/users/{username}/approve")
+def approve(username: str, request: Request, person: Person = Depends(api_person)) -> Any:
+    """Second approval of a pending privileged account or role: it takes effect now."""
+    found = _people(request, person.state).approve(person.actor, username[:_NAME])
+    return _decided("approved", found)
+
+
+@router.post("/users/{username}/refuse")
+def refuse(username: str, request: Request, person: Person = Depends(api_person)) -> Any:
+    """Refuse (or, as its requester, withdraw) a pending request."""
+    found = _people(request, person.state).refuse(person.actor, username[:_NAME])
+    return _decided("refused", found)
+
+
+@router.post("/users/{username}/role")
+def change_role(
+    username: str, body: RoleChange, request: Request, person: Person = Depends(api_person)
+) -> Any:
+    """Another role or other labs; a privileged one waits for a second approval."""
+    user, pending = _people(request, person.state).change_role(
+        person.actor, username[:_NAME], body.role, body.labs, body.rpps
+    )
+    return {
+        "username": user.username,
+        "role": user.role.value,
+        "labs": sorted(user.labs),
+        "pending": pending,
+    }
+
+
+@router.post("/users/{username}/reset-password")
+def reset_password(
+    username: str, body: NewPassword, request: Request, person: Person = Depends(api_person)
+) -> Any:
+    """A new password set by a lab admin; the person's sessions end."""
+    _people(request, person.state).reset_password(person.actor, username[:_NAME], body.password)
+    return {"username": username.strip().lower()}
 
 
 @router.get("/users")
@@ -139,6 +233,7 @@ def list_users(request: Request, person: Person = Depends(api_person)) -> dict[s
             "labs": sorted(u.labs),
             "totp": u.totp_enrolled,
             "state": u.state,
+            "rpps": u.rpps,
             "created_at": u.created_at.isoformat(),
         }
         for u in users
