@@ -145,7 +145,8 @@ def test_two_hundred_reads_make_one_alert(vault: Vault) -> None:
     denied = [
         event("bob", "patient.read", f"q{i}", at=T0, outcome=Outcome.DENIED) for i in range(20)
     ]
-    assert all(engine.observe(e) == [] for e in denied)
+    fired_by_denials = [a.rule for e in denied for a in engine.observe(e)]
+    assert fired_by_denials == ["refused"]  # once for the person, never a bulk read
 
 
 def test_the_window_slides(light: Engine) -> None:
@@ -327,6 +328,23 @@ def test_exports_alert_once_per_event(light: Engine) -> None:
     assert [a.rule for a in engine.observe(run)] == ["export"]
     letters = event("anne", "incident.notify", at=T0 + timedelta(minutes=9))
     assert [a.rule for a in engine.observe(letters)] == ["export"]  # art. 34 letters: bulk too
+
+
+def test_refusals_of_dangerous_acts_alert_once_per_person_and_window(light: Engine) -> None:
+    engine = AlertEngine(light, load_rules())
+    denied = Outcome.DENIED
+    first = engine.observe(event("kim", "patient.search", outcome=denied), seq=1)
+    assert [(a.rule, a.severity) for a in first] == [("refused", Severity.HIGH)]
+    assert "kim was refused patient.search" in first[0].summary
+    later = T0 + timedelta(minutes=20)
+    assert engine.observe(event("kim", "user.manage", at=later, outcome=denied)) == []
+    other = engine.observe(event("lea", "migration.approve", at=later, outcome=denied))
+    assert [a.rule for a in other] == ["refused"]  # another person: another alert
+    next_hour = T0 + timedelta(hours=2)
+    again = engine.observe(event("kim", "keys.rotate", at=next_hour, outcome=denied))
+    assert [a.rule for a in again] == ["refused"]  # a new episode after the window
+    assert engine.observe(event("kim", "patient.search", at=next_hour)) == []  # done, not refused
+    assert engine.observe(event("kim", "alert.read", at=next_hour, outcome=denied)) == []
 
 
 def test_break_glass_declaration_and_accesses_under_it(light: Engine) -> None:

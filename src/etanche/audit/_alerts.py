@@ -384,6 +384,8 @@ class AlertEngine:
             found.extend(self._account_locked(event, at, ref))
         if rules.account_change.enabled:
             found.extend(self._account_change(event, at, ref))
+        if rules.refused.enabled:
+            found.extend(self._refused(event, at, ref))
         if rules.account_burst.enabled:
             found.extend(self._account_burst(event, body, at, ref, seq))
         return found
@@ -532,6 +534,22 @@ class AlertEngine:
                     f"Account {who} is locked after repeated failed logins ({ref}); "
                     "its person is kept out until the lock ends."
                 ),
+                at=at,
+                window=rule.parameters.window,
+            )
+        ]
+
+    def _refused(self, event: AuditEvent, at: datetime, ref: str) -> list[_Candidate]:
+        rule = self.rules.refused
+        if event.outcome is not Outcome.DENIED or event.action not in rule.parameters.actions:
+            return []
+        who = _name(event.actor)
+        return [
+            _Candidate(
+                rule=rule,
+                subject=who,
+                actor=event.actor,
+                summary=f"{who} was refused {event.action} ({ref}).",
                 at=at,
                 window=rule.parameters.window,
             )

@@ -117,6 +117,14 @@ class FailedLogins:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """Refusals (``denied``) of ``actions``; one person's within ``window`` join one alert."""
+
+    actions: frozenset[str]
+    window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class DecoyTouch:
     """Touches of decoys by the same person within ``window`` join one alert."""
 
@@ -192,6 +200,7 @@ class RuleSet:
     rollback_detected: Rule[NoParameters]
     account_change: Rule[AccountChange]
     account_burst: Rule[AccountBurst]
+    refused: Rule[Refused]
     source: str = DEFAULT_SOURCE
 
     def __iter__(self) -> Iterator[Rule[Any]]:
@@ -387,6 +396,7 @@ _SPECS: dict[str, tuple[type[Any], dict[str, _Parser]]] = {
         AccountBurst,
         {"threshold": _count, "window": parse_duration, "operations": _operations},
     ),
+    "refused": (Refused, {"actions": _actions, "window": parse_duration}),
 }
 RULE_NAMES: tuple[str, ...] = tuple(_SPECS)
 

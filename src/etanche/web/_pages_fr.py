@@ -51,6 +51,7 @@ RULES = {
     "decoy_touch": "Dossier leurre consulté",
     "account_locked": "Compte verrouillé après des échecs de connexion",
     "account_change": "Modification d'un compte",
+    "refused": "Acte sensible refusé",
     "account_burst": "Nombreux comptes privilégiés demandés par une personne",
     "audit_verification_failed": "Échec de vérification du journal",
     "rollback_detected": "Donnée chiffrée remplacée par une version antérieure",
