@@ -193,7 +193,7 @@ def test_users_and_tokens(
     assert code == 7 and "not in the scopes of this API token" in err
     monkeypatch.delenv("ETANCHE_TOKEN")
     code, _, err = run(capsys, "tokens", "create", "x", "--scope", "patient.read")
-    assert code == 3 and "scopes" in err  # not a lab_admin action
+    assert code == 7 and "scopes" in err  # not a lab_admin action: a refusal
     code, _, err = run(capsys, "tokens", "create", "x", "--scope", "patient.steal")
     assert code == 2
     assert run(capsys, "tokens", "revoke", token_id)[0] == 0

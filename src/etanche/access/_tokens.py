@@ -75,9 +75,9 @@ class ApiTokens:
             raise ValidationError("scopes", "at least one action")
         grantable = role_actions(user.role) - {Action.TOKEN_MANAGE}
         beyond = sorted(wanted - grantable)
-        if beyond:
-            raise ValidationError(
-                "scopes", f"not allowed to the {user.role} role: {', '.join(beyond)}"
+        if beyond:  # asking for more than the role holds is a refusal, not a typo
+            raise PermissionDenied(
+                f"scopes: not allowed to the {user.role} role: {', '.join(beyond)}"
             )
         if not 1 <= days <= MAX_TOKEN_DAYS:
             raise ValidationError("days", f"between 1 and {MAX_TOKEN_DAYS}")

@@ -103,6 +103,10 @@ def _absolute(path: str, option: str) -> Path:
     return folder
 
 
+_REFUSED = "_refused"
+"""Key an operation sets, with its reason, when its error is a refusal (audited as denied)."""
+
+
 class MigrationService:
     """One person's migration operations on one vault session, each audited once."""
 
@@ -122,7 +126,11 @@ class MigrationService:
         plan_marks(plan)
         with self._allowed(Action.MIGRATION_PLAN, _details(plan), _lab_of(plan)) as event:
             event["kind"] = plan.kind
-            check_approvers(self.vault, plan, author=self.actor.username)
+            try:
+                check_approvers(self.vault, plan, author=self.actor.username)
+            except ConfigError as exc:  # named approvers who may not approve: a refusal
+                event[_REFUSED] = str(exc)[:300]
+                raise
             record = Plans(self.vault).register(plan, self.actor.username)
         return record, tuple(a.username for a in plan.approvers)
 
@@ -370,7 +378,10 @@ class MigrationService:
             raise
         except EtancheError as exc:
             extra["error"] = type(exc).__name__
-            self._event(action, Outcome.FAILED, extra)
+            refused = extra.pop(_REFUSED, None)
+            if refused is not None:
+                extra["reason"] = refused
+            self._event(action, Outcome.FAILED if refused is None else Outcome.DENIED, extra)
             raise
         self._event(action, Outcome.OK, extra)
 
