@@ -75,7 +75,7 @@ class NoteKey:
     @classmethod
     def parse(cls, text: str, what: str = "verifier key") -> NoteKey:
         """Parse ``name+hex+base64``; SourceError unless the key ID matches the key."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 may hold "+" too
         if len(parts) != 3:
             raise SourceError(f"{what}: expected <name>+<hex key ID>+<base64 key>")
         name, hex_id, encoded = parts
