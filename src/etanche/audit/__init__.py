@@ -8,7 +8,14 @@ Every access is an ``AuditEvent``; ``AuditLog`` appends events and signs heads
 """
 
 from etanche.audit._alerts import Alert, AlertEngine
-from etanche.audit._cosigning import Cosigner, CosignFailure, WitnessEndpoint, add_checkpoint_body
+from etanche.audit._cosigning import (
+    Cosigner,
+    CosignFailure,
+    WitnessEndpoint,
+    WitnessRefused,
+    add_checkpoint_body,
+    ask_witness_size,
+)
 from etanche.audit._decoys import decoy_count, is_decoy, plant_decoys
 from etanche.audit._describe import check_rules_file, describe_supervision
 from etanche.audit._download import (
@@ -65,6 +72,8 @@ __all__ = [
     "WebhookWitness",
     "Witness",
     "WitnessEndpoint",
+    "WitnessRefused",
+    "ask_witness_size",
     "WitnessFailure",
     "add_checkpoint_body",
     "check_rules_file",

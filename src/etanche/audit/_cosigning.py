@@ -323,6 +323,39 @@ class Cosigner:
         return found
 
 
+def ask_witness_size(endpoint: WitnessEndpoint, note: str, timeout_s: float = 10.0) -> int:
+    """The size a witness last cosigned for this log, asked as tlog-witness allows.
+
+    An ``old 0`` request with the log's checkpoint: a witness that cosigned
+    anything answers 409 with its size; one that never did cosigns (size 0 before).
+    A verifier compares it with the cosignatures the log shows: a witness that
+    cosigned more than the log holds proves a rewrite or deleted cosignatures.
+    """
+    parts = urlsplit(endpoint.url)
+    kind: Any = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = kind(parts.hostname, parts.port, timeout=timeout_s)
+    try:
+        connection.request(
+            "POST",
+            parts.path.rstrip("/") + "/add-checkpoint",
+            add_checkpoint_body(0, [], note),
+            {"Content-Type": "text/plain"},
+        )
+        response = connection.getresponse()
+        answer = response.read(_MAX_ANSWER)
+    except (OSError, http.client.HTTPException) as exc:
+        raise WitnessRefused(f"unreachable ({type(exc).__name__})") from None
+    finally:
+        connection.close()
+    if response.status == 409:
+        return _size(answer)
+    if response.status == 200:
+        return 0
+    raise WitnessRefused(f"HTTP {response.status}")
+
+
 def _size(answer: bytes) -> int:
     text = answer.decode("ascii", "replace").strip()
     if not text.isdigit():

@@ -38,7 +38,7 @@ log verified while it is being written does not report false problems.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -127,6 +127,8 @@ class Pins:
     log: NoteKey
     witnesses: tuple[NoteKey, ...] = ()
     quorum: int = 0
+    # witness name -> the size it says it last cosigned (asked by the verifier itself)
+    reported: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.log.kind != ED25519:
@@ -303,6 +305,13 @@ class _Run:
                         continue
                     if head.tree_size >= by.get(witness.name, (-1, 0))[0]:
                         by[witness.name] = (head.tree_size, at)
+        for name, size in sorted(pins.reported.items()):
+            shown = by.get(name, (0, 0))[0]
+            if size > shown:
+                self.problems.add(
+                    f"witness {name} cosigned size {size} but the log shows its cosignature "
+                    f"only up to {shown} (rewritten, truncated, or cosignatures deleted)"
+                )
         sizes = sorted((size for size, _ in by.values()), reverse=True)
         witnessed = sizes[pins.quorum - 1] if pins.quorum and len(sizes) >= pins.quorum else None
         if pins.quorum and count and witnessed is None:
