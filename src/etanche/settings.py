@@ -37,6 +37,8 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_VAULT": "vault location for the service and bootstrap commands (directory or URL)",
     "ETANCHE_CUSTODY": "custody folder of the service (default: the vault folder + '-custody')",
     "ETANCHE_RULES": "alert rules file (YAML) of the service",
+    "ETANCHE_WITNESSES": "witness list of the service: '<vkey> <url>' lines; each head is cosigned",
+    "ETANCHE_WITNESS_QUORUM": "how many listed witnesses must cosign for the log to be witnessed",
     "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
     "ETANCHE_PDF_FONT_DIR": "folder of the DejaVu fonts used in PDF letters and reports",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
@@ -59,6 +61,8 @@ class Settings:
     vault: str | None = None
     custody: str | None = None
     rules: str | None = None
+    witnesses: str | None = None
+    witness_quorum: int = 1
     trusted_proxies: tuple[str, ...] = ()
     pdf_font_dir: str | None = None
     debug: bool = False
@@ -86,6 +90,16 @@ def _addresses(value: str | None) -> tuple[str, ...]:
     return tuple(a.strip() for a in (value or "").split(",") if a.strip())
 
 
+def _count(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        from etanche.errors import UsageError
+
+        raise UsageError(f"{name}: expected a whole number")
+    return int(value)
+
+
 def current() -> Settings:
     """The settings of this process, from its environment."""
     session = _get("ETANCHE_SESSION_FILE")
@@ -102,6 +116,8 @@ def current() -> Settings:
         vault=_get("ETANCHE_VAULT"),
         custody=_get("ETANCHE_CUSTODY"),
         rules=_get("ETANCHE_RULES"),
+        witnesses=_get("ETANCHE_WITNESSES"),
+        witness_quorum=_count(_get("ETANCHE_WITNESS_QUORUM"), "ETANCHE_WITNESS_QUORUM", 1),
         trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),
         pdf_font_dir=_get("ETANCHE_PDF_FONT_DIR"),
         debug=bool(_get("ETANCHE_DEBUG")),

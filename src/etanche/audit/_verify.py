@@ -73,6 +73,7 @@ class VerificationReport:
     witnessed: int | None = None  # the k-th largest size cosigned by a pinned witness
     # witness name -> (largest size it validly cosigned, POSIX time of that cosignature)
     witnessed_by: dict[str, tuple[int, int]] = field(default_factory=dict)
+    pinned_witnesses: tuple[str, ...] = ()
 
     @property
     def unwitnessed(self) -> int:
@@ -269,6 +270,7 @@ class _Run:
             quorum=self.pins.quorum if self.pins else 0,
             witnessed=witnessed,
             witnessed_by=by,
+            pinned_witnesses=tuple(w.name for w in self.pins.witnesses) if self.pins else (),
         )
 
     def _witnessed(

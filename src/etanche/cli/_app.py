@@ -169,6 +169,7 @@ def _register_more() -> None:
         _scan,
         _supervision,
         _trace,
+        _witness,
     )
 
 

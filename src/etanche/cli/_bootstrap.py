@@ -196,6 +196,8 @@ def serve(
         rules_path,
         secure_cookies=certfile is not None,
         trail_mode="buffered",
+        witnesses=Path(settings.witnesses) if settings.witnesses else None,
+        witness_quorum=settings.witness_quorum,
     )
     app_ = create_app(config)
     sockets = [bind_tcp(host, port)]

@@ -11,14 +11,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etanche.audit import Outcome
+from etanche.audit import Outcome, WitnessEndpoint, read_keys
 from etanche.crypto import SYSTEM_PURPOSE, KeyProvider, sign_payload
-from etanche.errors import ServiceSealed
+from etanche.errors import ServiceSealed, UsageError
 from etanche.names import Action
 from etanche.service._custody import Custody
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._trail import Trail
 from etanche.vault import Vault, VaultLocation
+
+
+def read_witnesses(path: Path) -> list[WitnessEndpoint]:
+    """The witnesses the service asks to cosign: ``<vkey> <url>`` lines of a list file."""
+    endpoints = []
+    for key, url in read_keys(path, "witness"):
+        if url is None:
+            raise UsageError(f"{path.name}: witness {key.name} has no URL to reach it")
+        endpoints.append(WitnessEndpoint(key, url))
+    return endpoints
 
 
 @dataclass
@@ -38,17 +48,28 @@ class Core:
         *,
         rules: Path | None = None,
         trail_mode: str = "sync",
+        witnesses: Path | None = None,
+        witness_quorum: int = 1,
     ) -> None:
         self.location = location
         self.custody = custody
         self.rules = rules
         self.trail_mode = trail_mode
+        # read now: a bad witness list fails at start, not at the first head
+        self.witnesses = read_witnesses(witnesses) if witnesses is not None else []
+        self.witness_quorum = witness_quorum
         self._opened: _Opened | None = None
         custody.on_unseal(self._open)
 
     def _open(self, provider: KeyProvider) -> None:
         vault = Vault.open_with(self.location, provider, compartments=())
-        trail = Trail.for_vault(vault, self.rules, mode=self.trail_mode)
+        trail = Trail.for_vault(
+            vault,
+            self.rules,
+            mode=self.trail_mode,
+            witnesses=self.witnesses,
+            quorum=self.witness_quorum,
+        )
         shred_expired_artefacts(vault, trail, client="server")
         # Derived from the vault's system key: every worker process and every restart
         # agrees on the same form (CSRF) tokens, and no secret sits in a file.

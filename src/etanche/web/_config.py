@@ -18,3 +18,5 @@ class WebConfig:
     # "buffered": events committed in batches every few ms (`etanche serve`).
     trail_mode: str = "sync"
     login_attempts_per_minute: int = 10
+    witnesses: Path | None = None  # witness list: "<vkey> <url>" lines (ETANCHE_WITNESSES)
+    witness_quorum: int = 1

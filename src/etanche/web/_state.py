@@ -36,7 +36,12 @@ class ServerState:
     def __init__(self, config: WebConfig, templates: Jinja2Templates) -> None:
         self.config = config
         self.core = Core(
-            config.location, config.custody, rules=config.rules, trail_mode=config.trail_mode
+            config.location,
+            config.custody,
+            rules=config.rules,
+            trail_mode=config.trail_mode,
+            witnesses=config.witnesses,
+            witness_quorum=config.witness_quorum,
         )
         self.door = Door(self.core)
         self.templates = templates
