@@ -8,13 +8,19 @@ witness in its own folder; each test is one move of the operator.
 
 from __future__ import annotations
 
+import time
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, select, update
 
+from _cli import run
+from _service import served
 from _witness import LocalWitness, running_witness
+from etanche.access import Role
 from etanche.audit import (
     AuditEvent,
     AuditLog,
@@ -169,3 +175,56 @@ def test_a_swapped_key_in_the_vault_changes_nothing(vault: Vault, tmp_path: Path
         report = verify_log(vault.engine, pins, head_every=10)
         assert not report.ok
         assert any("expected key " + log.key_id in p for p in report.problems)
+
+
+def test_audit_verify_with_pinned_witnesses_refuses_the_rewrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole chain: service, witness in its own folder, `etanche audit verify` as auditor."""
+    with ExitStack() as stack:
+        found: list[LocalWitness] = []
+        listing = tmp_path / "witnesses.txt"
+        log_vkey = tmp_path / "audit-log.vkey"
+
+        def start_witness(vault: Vault) -> Path:  # the DPO sets it up with the exported key
+            log_vkey.write_text(AuditLog.for_vault(vault).note_key().text() + "\n")
+            w = stack.enter_context(running_witness(tmp_path / "witness", log_vkey.read_text()))
+            listing.write_text(f"{w.vkey} {w.url}\n", encoding="utf-8")
+            found.append(w)
+            return listing
+
+        (tmp_path / "site").mkdir()
+        service = stack.enter_context(
+            served(tmp_path / "site", monkeypatch, witnesses=start_witness)
+        )
+        w = found[0]
+        service.add_person("lpriol", "Louise Priol", Role.AUDITOR, ["*"])
+        service.as_person("lpriol")
+        for _ in range(3):
+            assert run(capsys, "audit", "show", "--limit", "1")[0] == 0
+        assert run(capsys, "audit", "head")[0] == 0
+        origin = log_vkey.read_text().split("+")[0]
+        deadline = time.monotonic() + 20
+        while origin not in w.witness.folder.state and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the cosignature of the latest head is stored after the answer
+        pinned = ["audit", "verify", "--log-key", str(log_vkey), "--witnesses", str(listing)]
+        code, out, err = run(capsys, *pinned)
+        assert code == 0, out + err
+        assert "witnessed up to" in out
+        cosigned = w.witness.folder.state[origin].size
+        with service.open() as vault:  # the operator: database and key file
+            with vault.engine.connect() as conn:
+                events = [bytes(b) for (b,) in conn.execute(
+                    select(audit_events.c.body).order_by(audit_events.c.seq))]  # fmt: skip
+            with vault.engine.begin() as conn:
+                for table in (audit_objects, audit_events, audit_heads, audit_cosignatures):
+                    conn.execute(delete(table))
+            forger = AuditLog.for_vault(vault)
+            # event 1 rewritten (the same count, so the running service notices nothing)
+            forged = [events[0] if i == 1 else b for i, b in enumerate(events)]
+            forger.append_many(AuditEvent.from_canonical(b) for b in forged)
+            forger.sign_head()
+        code, out, err = run(capsys, *pinned)
+        assert code == 5, out + err
+        assert f"witness witness.test/w1 cosigned size {cosigned}" in out, err
