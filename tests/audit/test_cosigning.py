@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from _witness import LocalWitness, running_witness
 from etanche.audit import (
     AuditLog,
     Cosigner,
@@ -15,8 +16,6 @@ from etanche.audit import (
     verify_log,
 )
 from etanche.vault import Vault
-
-from _witness import LocalWitness, running_witness
 
 
 def _log(

@@ -12,8 +12,8 @@ from etanche.errors import IntegrityError, SourceError
 SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
 SPEC_NOTE = (
     "This is an example message.\n\n"
-    "\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXm"
-    "RKuwHjG1Yu72IneyaQM=\n"
+    "\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZ"
+    "XsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
 )
 # c2sp.org/tlog-cosignature example: the cosignature of witness.example.com/w1 at time 1679315147.
 SPEC_COSIGNATURE = (

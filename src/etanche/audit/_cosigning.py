@@ -129,7 +129,9 @@ class Cosigner:
         self._pid = 0
         self._closed = False
         self.failures: deque[CosignFailure] = deque(maxlen=_KEPT)
+        # per cosignature: asked and checked (proof, HTTP, witness) / stored in the database
         self.timings_ms: deque[float] = deque(maxlen=_KEPT)
+        self.store_ms: deque[float] = deque(maxlen=_KEPT)
 
     @property
     def name(self) -> str:
@@ -226,6 +228,8 @@ class Cosigner:
             if status != 200:
                 raise WitnessRefused(f"HTTP {status}")
             valid = self._valid(witness, head, answer)
+            self.timings_ms.append((time.perf_counter() - started) * 1000)
+            stored = time.perf_counter()
             with self._engine.begin() as conn:
                 conn.execute(
                     audit_cosignatures.delete().where(
@@ -235,7 +239,7 @@ class Cosigner:
                 )
                 store_cosignatures(conn, head.tree_size, valid)
             self._sizes[witness.name] = head.tree_size
-            self.timings_ms.append((time.perf_counter() - started) * 1000)
+            self.store_ms.append((time.perf_counter() - stored) * 1000)
             return
         raise WitnessRefused("size conflicts repeated")
 
