@@ -7,7 +7,7 @@ clients that reach this server over its 0600 socket, exactly as they reach
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +30,12 @@ def running_service(
     socket_dir: Path,
     *,
     rules: Path | None = None,
+    witnesses: Path | None = None,
 ) -> Iterator[str]:
     """Serve ``location`` on a Unix socket until the block ends; yields ETANCHE_SERVICE."""
     custody = provider if isinstance(provider, Custody) else Custody.unsealed(provider)
-    app = create_app(WebConfig(location, custody, rules=rules, trail_mode="sync"))
+    config = WebConfig(location, custody, rules=rules, trail_mode="sync", witnesses=witnesses)
+    app = create_app(config)
     path = socket_dir / "service.sock"
     server = Background(app, [bind_unix(path)]).start()
     try:
@@ -101,6 +103,7 @@ def served(
     *,
     rules: Path | None = None,
     passphrase: str = "served vault passphrase",
+    witnesses: Callable[[Vault], Path] | None = None,
 ) -> Iterator[Served]:
     """A vault (with ``network`` loaded), a lab admin ``ylegoff``, the DPO ``nquillec`` (the
     second approver of privileged accounts), and the service running.
@@ -121,7 +124,10 @@ def served(
         for name in ("ETANCHE_VAULT", "ETANCHE_PASSPHRASE", "ETANCHE_TOKEN", "ETANCHE_CUSTODY"):
             monkeypatch.delenv(name, raising=False)
         provider = passphrase_provider(location, passphrase)
-        with running_service(location, provider, root / "run", rules=rules) as address:
+        listing = witnesses(store) if witnesses is not None else None  # a witness list file
+        with running_service(
+            location, provider, root / "run", rules=rules, witnesses=listing
+        ) as address:
             monkeypatch.setenv("ETANCHE_SERVICE", address)
             result = Served(root, location, passphrase, staff, address, monkeypatch)
             assert staff.root_token is not None and staff.approver_token is not None

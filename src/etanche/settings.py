@@ -43,6 +43,8 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_RULES": "alert rules file (YAML) of the service",
     "ETANCHE_VERIFY_INTERVAL": "seconds between the service's own `vault verify` runs "
     "(default 3600; 0: never)",
+    "ETANCHE_WITNESSES": "witness list of the service: '<vkey> <url>' lines; each head is cosigned",
+    "ETANCHE_WITNESS_QUORUM": "how many listed witnesses must cosign for the log to be witnessed",
     "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
     "ETANCHE_PDF_FONT_DIR": "folder of the DejaVu fonts used in PDF letters and reports",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
@@ -66,6 +68,8 @@ class Settings:
     custody: str | None = None
     rules: str | None = None
     verify_interval: float = DEFAULT_VERIFY_INTERVAL
+    witnesses: str | None = None
+    witness_quorum: int = 1
     trusted_proxies: tuple[str, ...] = ()
     pdf_font_dir: str | None = None
     debug: bool = False
@@ -107,6 +111,14 @@ def _seconds(name: str, default: float) -> float:
     return seconds
 
 
+def _count(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise UsageError(f"{name}: expected a whole number")
+    return int(value)
+
+
 def current() -> Settings:
     """The settings of this process, from its environment."""
     session = _get("ETANCHE_SESSION_FILE")
@@ -124,6 +136,8 @@ def current() -> Settings:
         custody=_get("ETANCHE_CUSTODY"),
         rules=_get("ETANCHE_RULES"),
         verify_interval=_seconds("ETANCHE_VERIFY_INTERVAL", DEFAULT_VERIFY_INTERVAL),
+        witnesses=_get("ETANCHE_WITNESSES"),
+        witness_quorum=_count(_get("ETANCHE_WITNESS_QUORUM"), "ETANCHE_WITNESS_QUORUM", 1),
         trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),
         pdf_font_dir=_get("ETANCHE_PDF_FONT_DIR"),
         debug=bool(_get("ETANCHE_DEBUG")),

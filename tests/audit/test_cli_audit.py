@@ -206,7 +206,7 @@ def test_verify_without_a_pinned_key_is_a_usage_error(
 ) -> None:
     before = _events(cli_log)
     code, _, err = run(capsys, "audit", "verify")
-    assert code == 2 and "no public key pinned" in err and "--public-key" in err
+    assert code == 2 and "no key pinned" in err and "--log-key" in err
     code, _, err = run(capsys, "audit", "verify", "--public-key", str(tmp_path / "missing.pem"))
     assert code == 6 and "missing.pem" in err
     assert _events(cli_log) == before  # refused before asking the service anything

@@ -8,6 +8,7 @@ the rooms declare today.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -254,7 +255,8 @@ def test_0004_upgrades_a_log_written_before_it(vault: Vault, audit_clock, audit_
         command.upgrade(_alembic_config(conn), "head")
     assert set(stored_frontiers(vault).values()) == {None}
     log = make_log(vault, audit_clock)
-    assert log.heads() == before
+    # the checkpoint signatures of revision 0010 went down with it
+    assert log.heads() == [replace(h, checkpoint_sig=None) for h in before]
     log.append_many(audit_events.many(45))
     assert log.replayed_on_load == 260
     log.close()

@@ -15,6 +15,7 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import delete, select, update
 
+from conftest import PASSPHRASE
 from etanche.audit import (
     AuditLog,
     FileWitness,
@@ -28,7 +29,7 @@ from etanche.audit import (
 from etanche.audit._schema import audit_events as t_events
 from etanche.audit._schema import audit_heads as t_heads
 from etanche.audit._schema import audit_objects as t_objects
-from etanche.crypto import EMPTY_ROOT, SIGNING_PURPOSE, Signer
+from etanche.crypto import EMPTY_ROOT, SIGNING_PURPOSE, PassphraseKeyFile, Signer
 from etanche.errors import (
     IntegrityError,
     RecordNotFound,
@@ -90,14 +91,16 @@ def test_empty_log_head_and_report(vault: Vault, audit_clock) -> None:
     assert (head.tree_size, head.root) == (0, EMPTY_ROOT)
 
 
-def test_for_vault_uses_the_vaults_signing_key(vault: Vault, audit_clock, audit_events) -> None:
+def test_for_vault_signs_with_the_custody_key_not_a_data_key(
+    vault: Vault, audit_clock, audit_events
+) -> None:
     log = make_log(vault, audit_clock)
     log.append(audit_events.one())
-    seed_signer = Signer.from_seed(vault.network_key(SIGNING_PURPOSE))
-    assert log.key_id == seed_signer.key_id
-    assert log.public_key_pem() == seed_signer.public_key_pem()
+    data_key_signer = Signer.from_seed(vault.network_key(SIGNING_PURPOSE))
+    assert log.key_id != data_key_signer.key_id
+    assert log.key_id == vault.audit_log_signer().key_id
     head = log.latest_head()
-    assert head is not None and head.key_id == log.key_id
+    assert head is not None and head.key_id == log.key_id and head.checkpoint_sig is not None
 
 
 def test_batch_is_one_transaction(vault: Vault, audit_clock, audit_events) -> None:
@@ -343,7 +346,8 @@ print("done")
 
 
 def test_two_processes_never_fork_the_tree(vault: Vault, tmp_path: Path) -> None:
-    seed = vault.network_key(SIGNING_PURPOSE).hex()
+    keyfile = PassphraseKeyFile.open(vault.location.keyfile, PASSPHRASE)
+    seed = keyfile.audit_log_seed().hex()  # held in the key file, like the KEKs
     url = vault.location.url.replace("postgresql+psycopg://", "postgresql://")
     target = str(vault.location.directory) if vault.location.directory is not None else url
     procs = [

@@ -124,7 +124,7 @@ def test_plan_approve_check_run_verify_close(umask_022, setup, monkeypatch, caps
     public_key = tmp / "network.pem"
     _as(monkeypatch, setup, "alefevre")
     _unconverted(monkeypatch, setup)
-    assert run(capsys, "audit", "export-key", str(public_key))[0] == 0
+    assert run(capsys, "migrate", "export-key", str(public_key))[0] == 0
     code, out, err = run(
         capsys,
         "migrate",
@@ -286,7 +286,7 @@ def test_the_recipient_imports_and_the_marks_are_undone(setup, monkeypatch, caps
 
     _as(monkeypatch, setup, "alefevre")
     _unconverted(monkeypatch, setup)
-    assert run(capsys, "audit", "export-key", str(tmp / "sender.pem"))[0] == 0
+    assert run(capsys, "migrate", "export-key", str(tmp / "sender.pem"))[0] == 0
     monkeypatch.delenv("ETANCHE_VAULT")
     # the recipient organisation's own service, on its own vault
     with served(tmp / "target", monkeypatch) as target:

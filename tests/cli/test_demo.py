@@ -26,7 +26,8 @@ def test_demo_builds_tours_and_verifies(
         assert not exc.code
     captured = capsys.readouterr()
     out = captured.out
-    assert "with the pinned public key only: OK" in out
+    assert "with the pinned log key and witness: OK, cosigned up to event" in out
+    assert where.with_name("demo-witness").is_dir()  # the witness's own folder
     share = where.with_name("demo-share.txt")
     assert share.stat().st_mode & 0o777 == 0o600  # the demo's one share, said loudly
     assert "WARNING: demo custody" in captured.err

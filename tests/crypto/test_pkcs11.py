@@ -146,3 +146,18 @@ def test_empty_token_and_closed_provider(softhsm_token: SoftToken) -> None:
     created.close()
     with pytest.raises(KeyProviderError, match="closed"):
         created.unwrap(kek_id, wrapped, CTX)
+
+
+def test_the_audit_log_key_is_derived_in_the_token_and_outlives_kek_rotation(
+    softhsm_token: SoftToken, provider: Pkcs11KeyProvider
+) -> None:
+    seed = provider.audit_log_seed()
+    old = provider.active_kek_id
+    provider.rotate()
+    provider.retire(old)
+    assert provider.audit_log_seed() == seed
+    provider.close()
+    with Pkcs11KeyProvider.open(*softhsm_token) as again:
+        assert again.audit_log_seed() == seed  # the same HMAC key, found by its label
+        secret = next(iter(again._session.get_objects({Attribute.LABEL: "etanche-audit-log"})))
+        assert secret[Attribute.EXTRACTABLE] is False and secret[Attribute.SENSITIVE] is True

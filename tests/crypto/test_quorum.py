@@ -368,3 +368,22 @@ def test_every_m_subset_unseals_and_no_smaller_one(tmp_path: Path, data: st.Data
             guess = base64.b64encode(os.urandom(32)).decode()
             attempt = [*(lines[n] for n in subset), f"{forged} {outsider} {index} {guess}"]
             assert not QuorumKeyProvider.verify_shares(custody, attempt)
+
+
+def test_the_audit_log_key_is_sealed_with_the_keks_and_survives_rotation_and_reshare(
+    tmp_path: Path,
+) -> None:
+    """The log's key lives in custody (keks.json, sealed), never in the clear on disk."""
+    panel = Panel(3)
+    custody = tmp_path / "custody"
+    provider, encrypted = create_quorum(custody, panel.custodians, 2)
+    seed = provider.audit_log_seed()
+    stored = (custody / "keks.json").read_bytes()
+    assert len(seed) == 32 and base64.b64encode(seed) not in stored and seed not in stored
+    lines = list(panel.lines(encrypted).values())
+    assert unseal(custody, lines[:2]).audit_log_seed() == seed  # every unseal agrees
+    provider.rotate()
+    assert unseal(custody, lines[1:]).audit_log_seed() == seed  # a KEK rotation keeps it
+    newcomers = Panel(2)
+    fresh = newcomers.lines(provider.reshare(newcomers.custodians, 2))
+    assert unseal(custody, list(fresh.values())).audit_log_seed() == seed  # resealed

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 
 from etanche.audit._heads import SignedTreeHead
-from etanche.audit._log import _head_from_row
-from etanche.audit._schema import audit_events, audit_heads, audit_objects
+from etanche.audit._log import read_heads_with_cosignatures
+from etanche.audit._schema import audit_events, audit_objects
 from etanche.audit._verify import EventRow, ObjectRow
 from etanche.errors import SourceError, UsageError
 
@@ -45,10 +45,7 @@ class LogSnapshot:
 def read_snapshot(engine: Engine) -> LogSnapshot:
     """Heads and bound read in one transaction, so pages below the bound are consistent."""
     with engine.begin() as conn:
-        heads = tuple(
-            _head_from_row(row)
-            for row in conn.execute(select(audit_heads).order_by(audit_heads.c.tree_size))
-        )
+        heads = tuple(read_heads_with_cosignatures(conn))
         top_event = conn.execute(select(func.max(audit_events.c.seq))).scalar()
         top_object = conn.execute(select(func.max(audit_objects.c.seq))).scalar()
     tops = [int(t) for t in (top_event, top_object) if t is not None]

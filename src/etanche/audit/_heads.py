@@ -7,8 +7,10 @@ verifier can rebuild it byte for byte::
 
     etanche-sth/v1\\ntree_size 1000\\nroot <64 hex>\\nsigned_at 2026-01-02T03:04:05.123456Z\\n
 
-Heads travel as one JSON object (witness files hold one per line, ``--against``
-reads either form).
+Each head is also signed as a C2SP checkpoint (``checkpoint_sig``, see ``_note``)
+under the origin ``log_origin(key_id)``: that is what witnesses check and cosign,
+and their cosignatures travel with the head. Heads travel as one JSON object
+(witness files hold one per line, ``--against`` reads either form).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from etanche.audit._note import ED25519, Checkpoint, NoteKey, NoteSignature, log_origin
 from etanche.crypto import HASH_SIZE, Signer, Verifier
 from etanche.errors import IntegrityError, SourceError
 
@@ -46,6 +49,8 @@ class SignedTreeHead:
     signed_at: datetime
     key_id: str
     signature: bytes
+    checkpoint_sig: bytes | None = None  # the log's signed-note signature (type 0x01)
+    cosignatures: tuple[NoteSignature, ...] = ()  # witnesses' cosignature/v1 lines
 
     @staticmethod
     def message_for(tree_size: int, root: bytes, signed_at: datetime) -> bytes:
@@ -60,7 +65,23 @@ class SignedTreeHead:
     ) -> SignedTreeHead:
         at = parse_time(format_time(signed_at))  # exactly what storage keeps: UTC, microseconds
         signature = signer.sign(cls.message_for(tree_size, root, at))
-        return cls(tree_size, root, at, signer.key_id, signature)
+        note = Checkpoint(log_origin(signer.key_id), tree_size, root).sign(signer)
+        return cls(tree_size, root, at, signer.key_id, signature, note.signature)
+
+    @property
+    def origin(self) -> str:
+        return log_origin(self.key_id)
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.origin, self.tree_size, self.root)
+
+    def note(self, public_key: bytes) -> str:
+        """The checkpoint as a signed note: the log's signature, then the cosignatures."""
+        key = NoteKey.of(self.origin, ED25519, public_key)
+        lines = []
+        if self.checkpoint_sig is not None:
+            lines.append(NoteSignature(key.name, key.key_hash, self.checkpoint_sig))
+        return self.checkpoint().note([*lines, *self.cosignatures])
 
     def message(self) -> bytes:
         return self.message_for(self.tree_size, self.root, self.signed_at)
@@ -88,6 +109,10 @@ class SignedTreeHead:
             "signed_at": format_time(self.signed_at),
             "key_id": self.key_id,
             "signature": self.signature.hex(),
+            "checkpoint_signature": None
+            if self.checkpoint_sig is None
+            else self.checkpoint_sig.hex(),
+            "cosignatures": [c.line() for c in self.cosignatures],
         }
 
     def to_json(self) -> str:
@@ -106,12 +131,24 @@ class SignedTreeHead:
         key_id = doc.get("key_id")
         if not isinstance(key_id, str) or not 0 < len(key_id) <= 64:
             raise SourceError(f"{where}: key_id: expected a key id")
+        checkpoint_sig = None
+        if doc.get("checkpoint_signature") is not None:
+            checkpoint_sig = _hex_field(doc, "checkpoint_signature", where)
+        lines = doc.get("cosignatures", [])
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            raise SourceError(f"{where}: cosignatures: expected a list of signature lines")
+        try:
+            cosignatures = tuple(NoteSignature.parse(line) for line in lines)
+        except SourceError as exc:
+            raise SourceError(f"{where}: cosignatures: {exc}") from None
         return cls(
             tree_size=size,
             root=_hex_field(doc, "root", where),
             signed_at=_time_field(doc, "signed_at", where),
             key_id=key_id,
             signature=_hex_field(doc, "signature", where),
+            checkpoint_sig=checkpoint_sig,
+            cosignatures=cosignatures,
         )
 
     @classmethod

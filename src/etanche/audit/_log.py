@@ -29,20 +29,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlalchemy import exc as sa_exc
 
+from etanche.audit._cosigning import cosignatures_by_size
 from etanche.audit._events import AuditEvent
 from etanche.audit._heads import SignedTreeHead
+from etanche.audit._note import ED25519, NoteKey, log_origin
 from etanche.audit._proof import InclusionProof
 from etanche.audit._schema import audit_events, audit_heads, audit_objects
 from etanche.audit._witness import Witness
 from etanche.crypto import (
-    SIGNING_PURPOSE,
     MerkleFrontier,
     Signer,
     consistency_path,
@@ -80,7 +81,15 @@ _STATE_SQL = (
 _Mark = tuple[int, datetime]  # a head's (tree_size, signed_at)
 _EVENT_COLUMNS = ("seq", "at", "actor", "role", "action", "outcome", "body")
 _OBJECT_COLUMNS = ("object_id", "seq")
-_HEAD_COLUMNS = ("tree_size", "root", "signed_at", "key_id", "signature", "frontier")
+_HEAD_COLUMNS = (
+    "tree_size",
+    "root",
+    "signed_at",
+    "key_id",
+    "signature",
+    "frontier",
+    "checkpoint_sig",
+)
 
 
 def _utcnow() -> datetime:
@@ -174,12 +183,23 @@ class AuditLog:
 
     @classmethod
     def for_vault(cls, vault: Vault, **kw: Any) -> AuditLog:
-        """The network's log, signed with the vault's Ed25519 seed (wrapped by the KEK)."""
-        return cls(vault.engine, Signer.from_seed(vault.network_key(SIGNING_PURPOSE)), **kw)
+        """The network's log, signed with the key custody holds (never a vault data key)."""
+        return cls(vault.engine, vault.audit_log_signer(), **kw)
 
     @property
     def key_id(self) -> str:
         return self._signer.key_id
+
+    @property
+    def origin(self) -> str:
+        return log_origin(self._signer.key_id)
+
+    def note_key(self) -> NoteKey:
+        """The log's signed-note verifier key (vkey): what auditors and witnesses pin."""
+        return NoteKey.for_signer(self.origin, ED25519, self._signer)
+
+    def public_key_bytes(self) -> bytes:
+        return self._signer.public_bytes()
 
     def public_key_pem(self) -> bytes:
         """What a verifier needs, and all it needs."""
@@ -364,7 +384,15 @@ class AuditLog:
         at: Any = head.signed_at
         if self._sqlite:
             at = at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        return (head.tree_size, head.root, at, head.key_id, head.signature, frontier)
+        return (
+            head.tree_size,
+            head.root,
+            at,
+            head.key_id,
+            head.signature,
+            frontier,
+            head.checkpoint_sig,
+        )
 
     def _publish(self, heads: Sequence[SignedTreeHead]) -> None:
         """Give each head to every witness; a failure is recorded, the head is kept."""
@@ -493,9 +521,9 @@ class AuditLog:
             return _latest_head(conn)
 
     def heads(self) -> list[SignedTreeHead]:
+        """Every stored head, with the witnesses' cosignatures stored for it."""
         with self._engine.connect() as conn:
-            rows = conn.execute(select(audit_heads).order_by(audit_heads.c.tree_size)).all()
-        return [_head_from_row(row) for row in rows]
+            return read_heads_with_cosignatures(conn)
 
     def prove(self, seq: int) -> InclusionProof:
         """Inclusion proof of event ``seq`` in the latest head (signing one if needed).
@@ -628,10 +656,22 @@ def _head_from_row(row: Any) -> SignedTreeHead:
     signed_at = row.signed_at
     if signed_at.tzinfo is None:
         signed_at = signed_at.replace(tzinfo=UTC)
+    checkpoint_sig = getattr(row, "checkpoint_sig", None)
     return SignedTreeHead(
         tree_size=int(row.tree_size),
         root=bytes(row.root),
         signed_at=signed_at.astimezone(UTC),
         key_id=row.key_id,
         signature=bytes(row.signature),
+        checkpoint_sig=None if checkpoint_sig is None else bytes(checkpoint_sig),
     )
+
+
+def read_heads_with_cosignatures(conn: Connection) -> list[SignedTreeHead]:
+    """The stored heads in size order, each with its stored cosignatures."""
+    rows = conn.execute(select(audit_heads).order_by(audit_heads.c.tree_size)).all()
+    cosigned = cosignatures_by_size(conn)
+    return [
+        replace(head, cosignatures=tuple(cosigned.get(head.tree_size, ())))
+        for head in (_head_from_row(row) for row in rows)
+    ]

@@ -55,6 +55,20 @@ audit_heads = Table(
     # MerkleFrontier.to_bytes() at tree_size: lets a writer resume without rehashing
     # the log. Not signed: trusted only when its root equals the signed root.
     Column("frontier", LargeBinary, nullable=True),
+    # The log's Ed25519 signed-note signature of this head as a C2SP checkpoint
+    # (revision 0010; NULL for heads signed before).
+    Column("checkpoint_sig", LargeBinary, nullable=True),
+)
+
+# Witnesses' cosignature/v1 of a head, as returned (key ID, POSIX time, time || signature).
+audit_cosignatures = Table(
+    "audit_cosignatures",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(255), primary_key=True),
+    Column("key_hash", LargeBinary, nullable=False),
+    Column("cosigned_at", BigInteger, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
 )
 
 alerts = Table(

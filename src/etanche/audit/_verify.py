@@ -19,6 +19,15 @@ Checks, each problem naming a seq or a head and never a value:
    ``unsigned_tail`` but is not a problem: those events are not yet protected
    by any signature, which is why heads are frequent and witnessed.
 
+6. with the pinned log key (a C2SP verifier key), each head's checkpoint
+   signature; with pinned witnesses, each of their cosignatures on a head whose
+   root matches the events. The witnessed size is the k-th largest size that a
+   pinned witness validly cosigned: with ``quorum`` k > 0, a log with events and
+   no such size is an ERROR (rewritten and re-signed, or never witnessed).
+   Every head must be signed by the pinned key: heads a vault signed before
+   its log key moved into custody (a data key then) are reported as signed by
+   another key; no transition is accepted silently.
+
 ``verify_rows`` does all of this over rows given as data (a log downloaded from
 the service and checked on the verifier's own machine, trusting nothing but the
 pinned public key); ``verify_log`` is the thin wrapper that reads them from a
@@ -29,20 +38,20 @@ log verified while it is being written does not report false problems.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
 from etanche.audit._heads import SignedTreeHead, format_time, parse_time
-from etanche.audit._log import _head_from_row
-from etanche.audit._schema import audit_heads
+from etanche.audit._log import read_heads_with_cosignatures
+from etanche.audit._note import COSIGNATURE_V1, ED25519, NoteKey, log_origin
 from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier, leaf_hash
-from etanche.errors import IntegrityError, SchemaError
+from etanche.errors import IntegrityError, SchemaError, UsageError
 
 MAX_PROBLEMS = 1000
 _STREAM_ROWS = 20_000
@@ -60,6 +69,15 @@ class VerificationReport:
     problems: list[str] = field(default_factory=list)
     unsigned_tail: int = 0
     latest_head: SignedTreeHead | None = None
+    quorum: int = 0
+    witnessed: int | None = None  # the k-th largest size cosigned by a pinned witness
+    # witness name -> (largest size it validly cosigned, POSIX time of that cosignature)
+    witnessed_by: dict[str, tuple[int, int]] = field(default_factory=dict)
+    pinned_witnesses: tuple[str, ...] = ()
+
+    @property
+    def unwitnessed(self) -> int:
+        return self.events - (self.witnessed or 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +86,13 @@ class VerificationReport:
             "heads": self.heads,
             "unsigned_tail": self.unsigned_tail,
             "latest_head": self.latest_head.to_dict() if self.latest_head else None,
+            "quorum": self.quorum,
+            "witnessed": self.witnessed,
+            "unwitnessed": self.unwitnessed,
+            "witnessed_by": {
+                name: {"tree_size": size, "cosigned_at": at}
+                for name, (size, at) in self.witnessed_by.items()
+            },
             "problems": list(self.problems),
         }
 
@@ -96,11 +121,32 @@ EventRow = tuple[int, Any, str, str, str, str, bytes]
 ObjectRow = tuple[int, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """What the verifier pinned: the log's key, the witnesses' keys and how many must cosign."""
+
+    log: NoteKey
+    witnesses: tuple[NoteKey, ...] = ()
+    quorum: int = 0
+    # witness name -> the size it says it last cosigned (asked by the verifier itself)
+    reported: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.log.kind != ED25519:
+            raise UsageError("log key: expected a signed-note Ed25519 key (type 0x01)")
+        if any(w.kind != COSIGNATURE_V1 for w in self.witnesses):
+            raise UsageError("witness keys: expected cosignature/v1 keys (type 0x04)")
+        if self.log.name != log_origin(self.log.verifier().key_id):
+            raise UsageError("log key: its name is not the origin of this log's checkpoints")
+        if not 0 <= self.quorum <= len(self.witnesses):
+            raise UsageError(f"quorum: expected 0 to {len(self.witnesses)} (the pinned witnesses)")
+
+
 def verify_rows(
     heads: Sequence[SignedTreeHead],
     events: Iterable[EventRow],
     objects: Iterable[ObjectRow],
-    public_key_pem: bytes | str,
+    key: bytes | str | Pins,
     *,
     against: SignedTreeHead | Sequence[SignedTreeHead] = (),
     head_every: int = 1000,
@@ -109,18 +155,23 @@ def verify_rows(
 ) -> VerificationReport:
     """Verify stored heads, events (by seq) and object rows (by seq) given as data.
 
-    ``events`` and ``objects`` are consumed once, in step, so a log of any size
-    streams through in bounded memory.
+    ``key`` is a PEM public key, or ``Pins`` (log verifier key, witnesses, quorum)
+    to check checkpoint signatures and cosignatures too. ``events`` and
+    ``objects`` are consumed once, in step, so a log of any size streams
+    through in bounded memory.
     """
-    verifier = Verifier.from_pem(public_key_pem)
+    pins = key if isinstance(key, Pins) else None
+    verifier = pins.log.verifier() if pins is not None else Verifier.from_pem(key)  # type: ignore[arg-type]
     saved = [against] if isinstance(against, SignedTreeHead) else list(against)
-    run = _Run(verifier, saved, head_every, timedelta(seconds=head_interval_s + clock_slack_s))
+    run = _Run(
+        verifier, saved, head_every, timedelta(seconds=head_interval_s + clock_slack_s), pins
+    )
     return run.check(list(heads), iter(events), iter(objects))
 
 
 def verify_log(
     source: Engine | Connection,
-    public_key_pem: bytes | str,
+    public_key_pem: bytes | str | Pins,
     *,
     against: SignedTreeHead | Sequence[SignedTreeHead] = (),
     head_every: int = 1000,
@@ -132,11 +183,11 @@ def verify_log(
     ``source`` may be a Connection already inside a transaction (the tamper tests
     mutate rows and verify before rolling back); an Engine gets its own snapshot.
     """
-    Verifier.from_pem(public_key_pem)  # a bad key fails before the database is read
+    if not isinstance(public_key_pem, Pins):
+        Verifier.from_pem(public_key_pem)  # a bad key fails before the database is read
 
     def run(conn: Connection) -> VerificationReport:
-        rows = conn.execute(select(audit_heads).order_by(audit_heads.c.tree_size))
-        heads = [_head_from_row(row) for row in rows]
+        heads = read_heads_with_cosignatures(conn)
         return verify_rows(
             heads,
             _events(conn),
@@ -171,7 +222,9 @@ class _Run:
         saved: list[SignedTreeHead],
         head_every: int,
         tail_window: timedelta,
+        pins: Pins | None = None,
     ) -> None:
+        self.pins = pins
         self.verifier = verifier
         self.saved = saved
         self.head_every = head_every
@@ -205,6 +258,7 @@ class _Run:
                     good.append(head)
         latest = max(good, key=lambda h: h.tree_size, default=None)
         tail = self._tail(count, latest, tail_times)
+        witnessed, by = self._witnessed(good, count)
         final = problems.final()
         return VerificationReport(
             ok=not final,
@@ -213,7 +267,61 @@ class _Run:
             problems=final,
             unsigned_tail=tail,
             latest_head=latest,
+            quorum=self.pins.quorum if self.pins else 0,
+            witnessed=witnessed,
+            witnessed_by=by,
+            pinned_witnesses=tuple(w.name for w in self.pins.witnesses) if self.pins else (),
         )
+
+    def _witnessed(
+        self, good: list[SignedTreeHead], count: int
+    ) -> tuple[int | None, dict[str, tuple[int, int]]]:
+        """Checkpoint signatures and cosignatures of the heads whose roots match the events."""
+        pins = self.pins
+        if pins is None:
+            return None, {}
+        by: dict[str, tuple[int, int]] = {}
+        for head in good:
+            checkpoint = head.checkpoint()
+            if head.checkpoint_sig is not None:
+                try:
+                    self.verifier.verify(checkpoint.body(), head.checkpoint_sig)
+                except IntegrityError:
+                    self.problems.add(
+                        f"head {head.tree_size}: checkpoint signature does not verify"
+                    )
+                    continue
+            elif head.cosignatures:
+                self.problems.add(
+                    f"head {head.tree_size}: cosigned but has no checkpoint signature"
+                )
+                continue
+            for witness in pins.witnesses:
+                for signature in head.cosignatures:
+                    if not signature.matches(witness):
+                        continue  # unknown keys are ignored (signed-note rule)
+                    try:
+                        at = checkpoint.cosigned_at(witness, signature)
+                    except IntegrityError as exc:
+                        self.problems.add(f"head {head.tree_size}: {exc}")
+                        continue
+                    if head.tree_size >= by.get(witness.name, (-1, 0))[0]:
+                        by[witness.name] = (head.tree_size, at)
+        for name, size in sorted(pins.reported.items()):
+            shown = by.get(name, (0, 0))[0]
+            if size > shown:
+                self.problems.add(
+                    f"witness {name} cosigned size {size} but the log shows its cosignature "
+                    f"only up to {shown} (rewritten, truncated, or cosignatures deleted)"
+                )
+        sizes = sorted((size for size, _ in by.values()), reverse=True)
+        witnessed = sizes[pins.quorum - 1] if pins.quorum and len(sizes) >= pins.quorum else None
+        if pins.quorum and count and witnessed is None:
+            self.problems.add(
+                f"no head is cosigned by {pins.quorum} of the {len(pins.witnesses)} pinned "
+                "witnesses (rewritten and re-signed, or never witnessed)"
+            )
+        return witnessed, by
 
     def _signed(self, head: SignedTreeHead, label: str) -> bool:
         try:

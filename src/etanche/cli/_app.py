@@ -170,6 +170,7 @@ def _register_more() -> None:
         _supervision,
         _trace,
         _vault,
+        _witness,
     )
 
 

@@ -25,6 +25,7 @@ from etanche.client import ServiceClient
 from etanche.errors import EtancheError, IntegrityError, SourceError, UsageError
 
 PUBLIC_KEY_FILE = "audit-public.pem"
+LOG_KEY_FILE = "audit-log.vkey"
 PAGE = 5_000  # events per downloaded page
 
 audit_app = typer.Typer(
@@ -36,11 +37,26 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 def verify(
+    log_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-key",
+            help=f"The log's verifier key you pinned ({LOG_KEY_FILE}, from `audit export-key`).",
+        ),
+    ] = None,
+    witnesses: Annotated[
+        Path | None,
+        typer.Option(help="Pinned witness list: one '<vkey> [url]' line per witness."),
+    ] = None,
+    quorum: Annotated[
+        int | None,
+        typer.Option(min=0, help="How many pinned witnesses must cosign (default: all)."),
+    ] = None,
     public_key: Annotated[
         Path | None,
         typer.Option(
             "--public-key",
-            help=f"The log's public key you pinned ({PUBLIC_KEY_FILE}, from `audit export-key`).",
+            help=f"Only the PEM key ({PUBLIC_KEY_FILE}): no witness is checked.",
         ),
     ] = None,
     against: Annotated[
@@ -53,30 +69,61 @@ def verify(
     ] = 60.0,
     as_json: AsJson = False,
 ) -> None:
-    """Download the log and verify every event and head locally; exit 5 if it was altered."""
-    if public_key is None:
+    """Download the log and verify it locally with pinned keys; exit 5 if it was altered.
+
+    With --log-key and --witnesses, the latest checkpoints must carry valid
+    cosignatures of --quorum pinned witnesses, and each witness with a URL is
+    asked what it last cosigned: more than the log shows is a rewrite.
+    """
+    if log_key is None and public_key is None:
         raise UsageError(
-            "audit verify: no public key pinned; give --public-key "
-            f"{PUBLIC_KEY_FILE} (exported once by `etanche audit export-key` and kept "
-            "outside the server): a key fetched from the server it checks proves nothing"
+            f"audit verify: no key pinned; give --log-key {LOG_KEY_FILE} and --witnesses "
+            "(exported once by `etanche audit export-key` and kept outside the server): "
+            "a key fetched from the server it checks proves nothing"
         )
-    pem = _read(public_key)
+    if witnesses is not None and log_key is None:
+        raise UsageError("audit verify: --witnesses needs --log-key (the log's verifier key)")
     from etanche import verify as offline  # the local verifier, loaded only here
 
-    key_id = offline.pinned_key_id(pem)
-    saved = offline.read_heads(against) if against is not None else []
+    listed: list[Any] = []
+    if log_key is not None:  # every local file is read before the service is asked
+        log = offline.NoteKey.parse(_read(log_key).decode("ascii", "replace"), log_key.name)
+        listed = offline.read_keys(witnesses, "witness") if witnesses is not None else []
+    else:
+        assert public_key is not None
+        pem = _read(public_key)
+        key_id = offline.pinned_key_id(pem)
     client = ctx.service()
     snapshot = client.get("/audit/log")
+    key: bytes | offline.Pins = pem if log_key is None else b""
+    unreachable: list[str] = []
+    if log_key is not None:
+        pins = _pins(offline, log, listed, quorum, snapshot, unreachable)
+        key, key_id = pins, log.name
+    saved = offline.read_heads(against) if against is not None else []
     report = offline.verify_download(
         snapshot,
         _pages(client, int(snapshot["size"])),
-        pem,
+        key,
         against=saved,
         head_every=head_every,
         head_interval_s=head_interval,
     )
     if not report.ok:  # the critical alert of the supervision rules, raised by the service
         _report_failure(client, report.problems)
+    for name in unreachable:
+        ctx.err_console.print(
+            f"warning: witness {name} did not answer; its size was not compared",
+            markup=False,
+            highlight=False,
+        )
+    if report.ok and not isinstance(key, offline.Pins):
+        ctx.err_console.print(
+            "warning: no witness pinned (--log-key, --witnesses): whoever holds the server's "
+            "files and key could rewrite this log undetected",
+            markup=False,
+            highlight=False,
+        )
     if as_json:
         ctx.echo_json(report.to_dict())
     else:
@@ -85,13 +132,47 @@ def verify(
         latest = report.latest_head
         covered = f"latest valid head {latest.tree_size}" if latest else "no valid head"
         status = "ok" if report.ok else "ALTERED"
+        witnessed = ""
+        if report.quorum:
+            witnessed = (
+                f", witnessed up to {report.witnessed} by {report.quorum} of "
+                f"{len(report.pinned_witnesses)} witnesses ({report.unwitnessed} not yet)"
+                if report.witnessed is not None
+                else ", NOT witnessed"
+            )
         ctx.say(
             f"audit log {status}: {report.events} events, {report.heads} heads, {covered}, "
-            f"{report.unsigned_tail} unsigned, {len(saved)} saved heads checked "
+            f"{report.unsigned_tail} unsigned{witnessed}, {len(saved)} saved heads checked "
             f"(key {key_id}, verified locally)"
         )
     if not report.ok:
         raise IntegrityError(f"audit log: {len(report.problems)} problems found; it was altered")
+
+
+def _pins(
+    offline: Any,
+    log: Any,
+    listed: list[Any],
+    quorum: int | None,
+    snapshot: dict[str, Any],
+    unreachable: list[str],
+) -> Any:
+    """The pinned keys, and what each reachable witness says it last cosigned."""
+    keys = tuple(key for key, _ in listed)
+    heads = offline.heads_from_wire(snapshot)
+    reported: dict[str, int] = {}
+    if heads:
+        note = heads[-1].note(log.public)
+        for key, url in listed:
+            if url is None:
+                continue
+            try:
+                reported[key.name] = offline.ask_witness_size(
+                    offline.WitnessEndpoint(key, url), note
+                )
+            except offline.WitnessRefused:
+                unreachable.append(key.name)
+    return offline.Pins(log, keys, len(keys) if quorum is None else quorum, reported)
 
 
 def _pages(client: ServiceClient, size: int) -> Iterator[dict[str, Any]]:
@@ -124,11 +205,16 @@ def export_key(
         Path,
         typer.Argument(help=f"Where to write the PEM (default: {PUBLIC_KEY_FILE} here)."),
     ] = Path(PUBLIC_KEY_FILE),
+    vkey: Annotated[
+        Path,
+        typer.Option(help="Where to write the C2SP verifier key (for --log-key and witnesses)."),
+    ] = Path(LOG_KEY_FILE),
 ) -> None:
-    """Write the log's public key (PEM): all a verifier needs. Pin it outside the server."""
+    """Write the log's public key (PEM) and verifier key. Pin them outside the server."""
     answer = ctx.service().get("/audit/public-key")
     write_private(file, answer["pem"])
-    ctx.say(f"Public key {answer['key_id']} written to {file}.")
+    write_private(vkey, answer["vkey"] + "\n")
+    ctx.say(f"Public key {answer['key_id']} written to {file}, verifier key to {vkey}.")
 
 
 @audit_app.command("prove")

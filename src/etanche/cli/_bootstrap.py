@@ -197,6 +197,8 @@ def serve(
         secure_cookies=certfile is not None,
         trail_mode="buffered",
         verify_interval_s=settings.verify_interval,
+        witnesses=Path(settings.witnesses) if settings.witnesses else None,
+        witness_quorum=settings.witness_quorum,
     )
     app_ = create_app(config)
     sockets = [bind_tcp(host, port)]

@@ -11,6 +11,9 @@ erasure, a migration, the audit log verified with its public key only.
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +47,7 @@ def demo(
     """Synthetic network, its service, one person per role, a tour, then serve."""
     from etanche.service.bootstrap import (
         DemoPlan,
+        audit_log_vkey,
         custody_folder,
         initialise,
         load_synthetic,
@@ -75,17 +79,17 @@ def demo(
     )
     started = time.perf_counter()
     line = share.read_text(encoding="ascii").strip()
+    provider = opened_provider(folder, [line])
     with ctx.progress_bar("Encrypting patients", network.config.patients) as bar:
-        load_synthetic(
-            location, opened_provider(folder, [line]), network, lambda n: ctx.advance(bar, n)
-        )
+        load_synthetic(location, provider, network, lambda n: ctx.advance(bar, n))
     say(f"Encrypted ingest took {time.perf_counter() - started:.1f} s.")
+    witness, listing = _start_witness(directory, audit_log_vkey(location, provider))
 
     socket_path = folder / "service.sock"
     sockets = [bind_unix(socket_path)]
     if serve:
         sockets.insert(0, bind_tcp(host, port))
-    config = WebConfig(location, open_custody(folder), trail_mode="buffered")
+    config = WebConfig(location, open_custody(folder), trail_mode="buffered", witnesses=listing)
     server = Background(create_app(config), sockets).start()
     address = f"unix:{socket_path}"
     try:
@@ -119,6 +123,48 @@ def demo(
         pass
     finally:
         server.stop()
+        witness.terminate()
+        witness.wait(10)
+
+
+def _start_witness(directory: Path, log_vkey: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """One local witness in its own folder (``<vault>-witness``), as a process of its own.
+
+    In a network the DPO, another lab or the head office runs it; here it runs
+    beside the demo so the auditor's verification checks its cosignatures.
+    """
+    folder = directory.with_name(directory.name + "-witness")
+    if folder.exists():
+        shutil.rmtree(folder)
+    key_file = directory.with_name(directory.name + "-audit-log.vkey")
+    key_file.write_text(log_vkey + "\n", encoding="ascii")
+    cli = [sys.executable, "-m", "etanche", "witness"]
+    done = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+        [*cli, "init", "--folder", str(folder), "--name", "demo.invalid/witness",
+         "--log-key", str(key_file)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    vkey = done.stdout.strip().splitlines()[-1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        [*cli, "serve", "--folder", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    listing = directory.with_name(directory.name + "-witnesses.txt")
+    listing.write_text(f"{vkey} http://127.0.0.1:{port}\n", encoding="ascii")
+    ctx.console.print(
+        f"Witness demo.invalid/witness runs as its own process in {folder} "
+        f"(port {port}); it cosigns each head after checking consistency."
+    )
+    return process, listing
 
 
 def _reset(directory: Path, custody: Path, share: Path) -> None:

@@ -15,6 +15,7 @@ network, 0600) and is deleted when the plan closes.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -139,14 +140,33 @@ def supervision_tour(cast: Cast, directory: Path) -> None:
     auditor = cast.client("lpriol")
     auditor.post("/audit/head")
     pinned = directory / "audit-public.pem"  # exported once, kept outside the server
-    write_private(pinned, str(auditor.get("/audit/public-key")["pem"]))
-    snapshot = auditor.get("/audit/log")
-    report = offline.verify_download(
-        snapshot, _pages(auditor, int(snapshot["size"])), pinned.read_bytes()
+    keys = auditor.get("/audit/public-key")
+    write_private(pinned, str(keys["pem"]))
+    listing = directory.with_name(directory.name + "-witnesses.txt")
+    log = offline.NoteKey.parse(str(keys["vkey"]))
+    witnesses = offline.read_keys(listing, "witness") if listing.exists() else []
+    for _ in range(50):  # the witness cosigns in the background: wait for the latest head
+        snapshot = auditor.get("/audit/log")
+        heads = offline.heads_from_wire(snapshot)
+        if not witnesses or (heads and heads[-1].cosignatures):
+            break
+        time.sleep(0.2)
+    reported = {}
+    for key, url in witnesses:
+        if url is not None and heads:
+            endpoint = offline.WitnessEndpoint(key, url)
+            reported[key.name] = offline.ask_witness_size(endpoint, heads[-1].note(log.public))
+    pins = offline.Pins(log, tuple(k for k, _ in witnesses), len(witnesses), reported)
+    report = offline.verify_download(snapshot, _pages(auditor, int(snapshot["size"])), pins)
+    witnessed = (
+        f"cosigned up to event {report.witnessed} by the witness in its own folder"
+        if report.witnessed is not None
+        else "not witnessed"
     )
     say(
         f"\n[bold]Audit log[/bold]: {report.events} events, {report.heads} signed heads, "
-        f"downloaded and verified by Louise Priol (auditor) with the pinned public key only: "
-        f"{'OK' if report.ok else 'FAILED'}; {planted.get('planted', 10)} decoy patients "
-        f"planted; {alerts.get('count', len(alerts.get('alerts', [])))} alerts so far."
+        f"downloaded and verified by Louise Priol (auditor) with the pinned log key and "
+        f"witness: {'OK' if report.ok else 'FAILED'}, {witnessed}; "
+        f"{planted.get('planted', 10)} decoy patients planted; "
+        f"{alerts.get('count', len(alerts.get('alerts', [])))} alerts so far."
     )

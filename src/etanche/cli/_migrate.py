@@ -265,6 +265,16 @@ def close(
     )
 
 
+@migrate_app.command("export-key")
+def export_key_cmd(
+    file: Annotated[Path, typer.Argument(help="Where to write the PEM (e.g. network.pem).")],
+) -> None:
+    """Write the network's package signing key (PEM), for recipients to pin (--signer-key)."""
+    answer = ctx.service().get("/migrations/signer-key")
+    write_private(file, answer["pem"])
+    ctx.say(f"Package signing key {answer['key_id']} written to {file}.")
+
+
 @migrate_app.command("certificate")
 def certificate_cmd(
     plan_id: Annotated[str, typer.Argument(help="Id of a closed plan.")],

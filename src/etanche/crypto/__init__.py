@@ -39,6 +39,7 @@ from etanche.crypto._merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     MerkleFrontier,
+    consistency_from_frontier,
     consistency_path,
     inclusion_path,
     leaf_hash,
@@ -60,7 +61,13 @@ from etanche.crypto._quorum import (
     create_quorum,
     open_share,
 )
-from etanche.crypto._signing import Signer, Verifier
+from etanche.crypto._signing import (
+    Signer,
+    Verifier,
+    audit_log_signer,
+    new_seed,
+    note_key_hash,
+)
 from etanche.crypto._tokens import hash_token
 
 __all__ = [
@@ -94,8 +101,10 @@ __all__ = [
     "age_decrypt",
     "age_encrypt",
     "age_recipient",
+    "audit_log_signer",
     "check_share",
     "ciphertext_digest",
+    "consistency_from_frontier",
     "consistency_path",
     "content_hash",
     "create_quorum",
@@ -104,7 +113,9 @@ __all__ = [
     "leaf_hash",
     "merkle_root",
     "new_key",
+    "new_seed",
     "node_hash",
+    "note_key_hash",
     "open_sealed",
     "open_share",
     "root_from_inclusion_path",

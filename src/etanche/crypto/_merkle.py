@@ -18,7 +18,7 @@ Sizes and indexes are leaf counts and 0-based leaf positions; hashes are 32 byte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from hashlib import sha256
 
 HASH_SIZE = 32
@@ -153,6 +153,36 @@ def consistency_path(
     n = len(leaf_digests) if second is None else second
     if not 0 <= first <= n <= len(leaf_digests):
         raise ValueError(f"consistency: sizes {first} and {n} are not ordered")
+    return _consistency(first, n, lambda lo, hi: merkle_root(leaf_digests, lo, hi))
+
+
+def consistency_from_frontier(old: MerkleFrontier, new_leaves: Sequence[bytes]) -> list[bytes]:
+    """PROOF(m, D[m + len(new_leaves)]) from the frontier at m and the new leaf hashes only.
+
+    Every node of the proof that lies in the first m leaves is one of the
+    frontier's perfect subtrees, and every other node lies in the new leaves, so
+    a witness is answered without reading the log's past (O(new leaves) hashes).
+    """
+    m = old.size
+    nodes: dict[tuple[int, int], bytes] = {}
+    start = 0
+    for bit in range(m.bit_length() - 1, -1, -1):
+        if m >> bit & 1:
+            nodes[(start, start + (1 << bit))] = old._stack[len(nodes)]
+            start += 1 << bit
+
+    def subtree(lo: int, hi: int) -> bytes:
+        if lo >= m:
+            return merkle_root(new_leaves, lo - m, hi - m)
+        node = nodes.get((lo, hi))
+        if node is None:  # pragma: no cover (unreachable by RFC 6962's recursion)
+            raise ValueError(f"consistency: node [{lo}, {hi}) is not in the frontier")
+        return node
+
+    return _consistency(m, m + len(new_leaves), subtree)
+
+
+def _consistency(first: int, n: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
     if first in (0, n):
         return []
     proof: list[bytes] = []
@@ -160,13 +190,13 @@ def consistency_path(
     while m != hi - lo:
         k = _split(hi - lo)
         if m <= k:
-            proof.append(merkle_root(leaf_digests, lo + k, hi))
+            proof.append(subtree(lo + k, hi))
             hi = lo + k
         else:
-            proof.append(merkle_root(leaf_digests, lo, lo + k))
+            proof.append(subtree(lo, lo + k))
             lo, m, whole = lo + k, m - k, False
     if not whole:
-        proof.append(merkle_root(leaf_digests, lo, hi))
+        proof.append(subtree(lo, hi))
     proof.reverse()
     return proof
 

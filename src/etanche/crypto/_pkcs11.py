@@ -36,6 +36,8 @@ _LABEL = re.compile(r"etanche-kek-(\d+)-([0-9a-f]{12})")
 _IV_BYTES = 12
 _TAG_BITS = 128
 _KEY_BITS = 256
+LOG_KEY_LABEL = "etanche-audit-log"
+_LOG_SEED_INFO = b"etanche/audit-log/ed25519-seed/v1"
 
 
 def _template() -> dict[Attribute, Any]:
@@ -313,6 +315,33 @@ class Pkcs11KeyProvider:
     def kek_ids(self) -> tuple[str, ...]:
         with self._lock:
             return tuple(self._keks)
+
+    def audit_log_seed(self) -> bytes:
+        """The audit log's Ed25519 seed: an HMAC computed by the token, never stored.
+
+        The HMAC key is a non-extractable secret of the token (made on first use),
+        separate from the KEKs, so rotating or retiring KEKs keeps the log key.
+        """
+        with self._lock, self._token_calls("audit log key"):
+            found = list(
+                self._session.get_objects(
+                    {Attribute.CLASS: ObjectClass.SECRET_KEY, Attribute.LABEL: LOG_KEY_LABEL}
+                )
+            )
+            if found:
+                key = found[0]
+            else:
+                template = {**_template(), Attribute.ENCRYPT: False, Attribute.DECRYPT: False}
+                template[Attribute.SIGN] = True
+                key = self._session.generate_key(
+                    KeyType.GENERIC_SECRET,
+                    _KEY_BITS,
+                    label=LOG_KEY_LABEL,
+                    store=True,
+                    capabilities=MechanismFlag.SIGN,
+                    template=template,
+                )
+            return bytes(key.sign(_LOG_SEED_INFO, mechanism=Mechanism.SHA256_HMAC))
 
 
 def _seq(label: str) -> int:

@@ -26,6 +26,7 @@ from etanche.crypto._aead import Context, new_key, open_sealed, seal
 from etanche.errors import IntegrityError, KeyNotFound, KeyProviderError, WrongPassphrase
 
 KEYFILE_FORMAT = "etanche-keyfile/1"
+_LOG_AAD = b"etanche-keyfile/audit-log-key/1"
 
 
 @runtime_checkable
@@ -72,6 +73,14 @@ class KdfCost:
         return cls(memory_kib=8 * 1024, iterations=1, lanes=1)
 
 
+def _read_doc(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KeyProviderError(f"key file {path.name}: unreadable ({type(exc).__name__})") from None
+    return doc if isinstance(doc, dict) else {}
+
+
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
@@ -93,6 +102,7 @@ class PassphraseKeyFile:
         self._passphrase = passphrase.encode("utf-8")
         self._doc: dict[str, Any] = {}
         self._keks: dict[str, bytes] = {}
+        self._log_seed: bytes | None = None
 
     # -- creation and opening -------------------------------------------------
     @classmethod
@@ -118,6 +128,7 @@ class PassphraseKeyFile:
             "keks": {},
         }
         provider._add_kek()
+        provider.audit_log_seed()  # drawn now, so processes sharing the file agree on it
         return provider
 
     @classmethod
@@ -201,3 +212,31 @@ class PassphraseKeyFile:
     @property
     def kek_ids(self) -> tuple[str, ...]:
         return tuple(self._keks)
+
+    def audit_log_seed(self) -> bytes:
+        """The audit log's Ed25519 seed, sealed in the key file beside the KEKs.
+
+        Not a data key of the vault: only the passphrase opens it. Drawn on first
+        use, so key files made before it existed get one then.
+        """
+        if self._log_seed is None:
+            entry = self._doc.get("audit_log")
+            if entry is None:  # another process may have drawn it since we opened the file
+                entry = _read_doc(self._path).get("audit_log")
+            aead = AESGCM(self._wrapping_key())
+            if entry is None:
+                seed, nonce = os.urandom(32), os.urandom(12)
+                self._doc["audit_log"] = {
+                    "nonce": _b64(nonce),
+                    "sealed": _b64(aead.encrypt(nonce, seed, _LOG_AAD)),
+                }
+                self._save()
+            else:
+                try:
+                    seed = aead.decrypt(_unb64(entry["nonce"]), _unb64(entry["sealed"]), _LOG_AAD)
+                except (InvalidTag, KeyError, TypeError, ValueError):
+                    raise IntegrityError(
+                        f"key file {self._path.name}: the audit log key does not open"
+                    ) from None
+            self._log_seed = seed
+        return self._log_seed

@@ -69,6 +69,7 @@ _WRAP_INFO = b"etanche/custody/kek-wrap/v1"
 _CHECK_INFO = b"etanche/custody/check/v1"
 _SHARE_CHECK_INFO = b"etanche/custody/share-check/v1"
 _KEK_AAD = "etanche-custody/kek/1/"
+_LOG_AAD = "etanche-custody/audit-log-key/1/"
 _NAME = re.compile(r"[!-~]{1,64}")  # printable ASCII, no space: a share line splits on spaces
 
 
@@ -117,6 +118,10 @@ def _now() -> str:
 
 def _kek_aad(custody_id: str, kek_id: str) -> bytes:
     return f"{_KEK_AAD}{len(custody_id)}:{custody_id}{len(kek_id)}:{kek_id}".encode()
+
+
+def _log_aad(custody_id: str) -> bytes:
+    return (_LOG_AAD + custody_id).encode("ascii")
 
 
 def _share_line(custody_id: str, name: str, index: int, data: bytes) -> str:
@@ -279,6 +284,7 @@ def create_quorum(
     doc = _custody_doc(custody_id, secret, threshold, entries)
     provider = QuorumKeyProvider(directory, doc, _derive(secret, _WRAP_INFO), {}, None)
     with _locked(directory):
+        provider._log_seed = os.urandom(_SECRET_BYTES)  # the audit log's key, sealed with them
         provider._add_kek_locked()  # keks.json first: custody.json marks a finished custody
         _write_private(directory / CUSTODY_FILE, doc)
     return provider, encrypted
@@ -436,6 +442,7 @@ class QuorumKeyProvider:
         self._wrapping_key = wrapping_key
         self._keks = keks
         self._active = active
+        self._log_seed: bytes | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -500,6 +507,21 @@ class QuorumKeyProvider:
         if active not in keks:
             raise KeyProviderError(f"custody {KEKS_FILE}: active KEK {active} is missing")
         self._keks, self._active = keks, active
+        self._log_seed = self._open_log_seed(doc.get("audit_log"))
+
+    def _open_log_seed(self, entry: Any) -> bytes | None:
+        if entry is None:
+            return None  # a custody made before the log key moved here: created on first use
+        try:
+            return AESGCM(self._wrapping_key).decrypt(
+                _unb64(entry["nonce"]), _unb64(entry["sealed"]), _log_aad(self.custody_id)
+            )
+        except InvalidTag:
+            raise IntegrityError(f"custody {KEKS_FILE}: the audit log key does not open") from None
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise KeyProviderError(
+                f"custody {KEKS_FILE}: audit_log is malformed ({type(exc).__name__})"
+            ) from None
 
     def _save_locked(self) -> None:
         _write_private(self._directory / KEKS_FILE, self._keks_doc())
@@ -514,13 +536,20 @@ class QuorumKeyProvider:
                 "nonce": _b64(nonce),
                 "sealed": _b64(aead.encrypt(nonce, kek, _kek_aad(custody_id, kek_id))),
             }
-        return {
+        doc: dict[str, Any] = {
             "format": KEKS_FORMAT,
             "custody": custody_id,
             "active": self._active,
             "keks": sealed,
             "updated_at": _now(),
         }
+        if self._log_seed is not None:
+            nonce = os.urandom(12)
+            doc["audit_log"] = {
+                "nonce": _b64(nonce),
+                "sealed": _b64(aead.encrypt(nonce, self._log_seed, _log_aad(custody_id))),
+            }
+        return doc
 
     def _add_kek_locked(self) -> str:
         kek_id = "kek-" + secrets.token_hex(6)
@@ -572,6 +601,22 @@ class QuorumKeyProvider:
     def kek_ids(self) -> tuple[str, ...]:
         with self._lock:
             return tuple(self._keks)
+
+    def audit_log_seed(self) -> bytes:
+        """The audit log's Ed25519 seed, sealed beside the KEKs under the quorum's secret.
+
+        Never a data key of the vault: only an unsealed custody opens it, and a
+        reshare reseals it with the KEKs. Drawn on first use (custodies made
+        before it existed get one then).
+        """
+        with self._lock:
+            if self._log_seed is None:
+                with _locked(self._directory):
+                    self._reload()
+                    if self._log_seed is None:
+                        self._log_seed = os.urandom(_SECRET_BYTES)
+                        self._save_locked()
+            return self._log_seed
 
     # -- custody change -------------------------------------------------------
     def reshare(self, custodians: Sequence[Custodian], threshold: int) -> dict[str, bytes]:

@@ -4,10 +4,13 @@ Asymmetric on purpose: the vault holds the 32-byte seed (wrapped by the KEK), an
 anyone given the public key can verify tree heads and proofs without any secret.
 A key is named by its ``key_id``: the first 16 hex digits of SHA-256 of the raw
 public key, so a head signed by another key is told apart before the signature.
+``note_key_hash`` is the 4-byte key ID of C2SP signed notes (checkpoints and
+witness cosignatures), computed here because only this room hashes.
 """
 
 from __future__ import annotations
 
+import os
 from hashlib import sha256
 
 from cryptography.exceptions import InvalidSignature
@@ -18,10 +21,21 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from etanche.errors import CryptoError, IntegrityError
+from etanche.errors import CryptoError, IntegrityError, KeyProviderError
 
 SEED_BYTES = 32
 SIGNATURE_BYTES = 64
+PUBLIC_KEY_BYTES = 32
+
+
+def note_key_hash(name: str, signature_type: int, public_key: bytes) -> bytes:
+    """SHA-256(name || 0x0A || type || public key)[:4]: the key ID of a signed-note key."""
+    return sha256(name.encode("utf-8") + b"\n" + bytes([signature_type]) + public_key).digest()[:4]
+
+
+def new_seed() -> bytes:
+    """A fresh Ed25519 seed (a witness's own key)."""
+    return os.urandom(SEED_BYTES)
 
 
 def _key_id(public_key: Ed25519PublicKey) -> str:
@@ -47,8 +61,18 @@ class Verifier:
             raise CryptoError("public key: not an Ed25519 key")
         return cls(key)
 
+    @classmethod
+    def from_public_bytes(cls, raw: bytes) -> Verifier:
+        """The 32-byte RFC 8032 encoding, as in a signed-note verifier key."""
+        if len(raw) != PUBLIC_KEY_BYTES:
+            raise CryptoError(f"public key: expected {PUBLIC_KEY_BYTES} bytes of Ed25519 key")
+        return cls(Ed25519PublicKey.from_public_bytes(raw))
+
     def public_key_pem(self) -> bytes:
         return self._key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+    def public_bytes(self) -> bytes:
+        return self._key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     def verify(self, message: bytes, signature: bytes) -> None:
         """Return if ``signature`` is valid for ``message``, else raise IntegrityError."""
@@ -84,5 +108,21 @@ class Signer:
     def public_key_pem(self) -> bytes:
         return self._verifier.public_key_pem()
 
+    def public_bytes(self) -> bytes:
+        return self._verifier.public_bytes()
+
     def sign(self, message: bytes) -> bytes:
         return self._key.sign(message)
+
+
+def audit_log_signer(provider: object) -> Signer:
+    """The audit log's signer, from custody (quorum, token, key file), never from the vault."""
+    holder = getattr(provider, "audit_log_seed", None)
+    if holder is None:
+        raise KeyProviderError(
+            f"custody: {type(provider).__name__} cannot hold the audit log's signing key"
+        )
+    seed = holder()
+    if not isinstance(seed, bytes):
+        raise KeyProviderError("custody: the audit log's signing key is not 32 bytes")
+    return Signer.from_seed(seed)

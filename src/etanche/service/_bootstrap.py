@@ -293,6 +293,14 @@ def load_synthetic(
             trail.close()
 
 
+def audit_log_vkey(location: VaultLocation, provider: KeyProvider) -> str:
+    """The audit log's verifier key (custody holds the key): what witnesses pin."""
+    from etanche.audit import AuditLog
+
+    with Vault.open_with(location, provider, compartments=()) as store:
+        return AuditLog.for_vault(store).note_key().text()
+
+
 def upgrade_schema(location: VaultLocation) -> tuple[str, str]:
     """Pending schema migrations; the database is all it needs, never a key."""
     return Vault.upgrade(location)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etanche.audit import Outcome
+from etanche.audit import Outcome, WitnessEndpoint, read_keys
 from etanche.crypto import SYSTEM_PURPOSE, KeyProvider, sign_payload
-from etanche.errors import ServiceSealed
+from etanche.errors import ServiceSealed, UsageError
 from etanche.names import Action
 from etanche.service._custody import Custody
 from etanche.service._housekeeping import shred_expired_artefacts
@@ -21,6 +21,16 @@ from etanche.service._revision_watch import RevisionWatch
 from etanche.service._revisions import adopt_older_rows, journal_for
 from etanche.service._trail import Trail
 from etanche.vault import Vault, VaultLocation
+
+
+def read_witnesses(path: Path) -> list[WitnessEndpoint]:
+    """The witnesses the service asks to cosign: ``<vkey> <url>`` lines of a list file."""
+    endpoints = []
+    for key, url in read_keys(path, "witness"):
+        if url is None:
+            raise UsageError(f"{path.name}: witness {key.name} has no URL to reach it")
+        endpoints.append(WitnessEndpoint(key, url))
+    return endpoints
 
 
 @dataclass
@@ -42,18 +52,29 @@ class Core:
         rules: Path | None = None,
         trail_mode: str = "sync",
         verify_interval_s: float = 0.0,
+        witnesses: Path | None = None,
+        witness_quorum: int = 1,
     ) -> None:
         self.location = location
         self.custody = custody
         self.rules = rules
         self.trail_mode = trail_mode
         self.verify_interval_s = verify_interval_s
+        # read now: a bad witness list fails at start, not at the first head
+        self.witnesses = read_witnesses(witnesses) if witnesses is not None else []
+        self.witness_quorum = witness_quorum
         self._opened: _Opened | None = None
         custody.on_unseal(self._open)
 
     def _open(self, provider: KeyProvider) -> None:
         vault = Vault.open_with(self.location, provider, compartments=())
-        trail = Trail.for_vault(vault, self.rules, mode=self.trail_mode)
+        trail = Trail.for_vault(
+            vault,
+            self.rules,
+            mode=self.trail_mode,
+            witnesses=self.witnesses,
+            quorum=self.witness_quorum,
+        )
         # Every write of every session of this vault is logged (rollback detection).
         vault.record_writes(journal_for(trail))
         adopt_older_rows(vault, trail)

@@ -23,6 +23,7 @@ from typing import Any
 
 from etanche.access import Action, Actor, Decision, Resource, can
 from etanche.audit import DetailValue, Outcome
+from etanche.crypto import SIGNING_PURPOSE, Signer
 from etanche.errors import (
     ConfigError,
     EtancheError,
@@ -227,6 +228,16 @@ class MigrationService:
         """The signed deletion certificate of a closed plan."""
         with self._allowed(Action.MIGRATION_CLOSE, {"plan": plan_id}, None):
             return self._certificate_body(plan_id)
+
+    def signer_key(self) -> tuple[str, bytes]:
+        """The network's package and certificate signing key (PEM), for recipients to pin.
+
+        Not the audit log's key: that one is held by custody and exported by
+        `audit export-key`.
+        """
+        with self._allowed(Action.MIGRATION_CLOSE, {"operation": "export-key"}, None):
+            signer = Signer.from_seed(self.vault.network_key(SIGNING_PURPOSE))
+            return signer.key_id, signer.public_key_pem()
 
     def status(self) -> list[PlanRecord]:
         """Every plan, its approvals and expiry."""

@@ -61,11 +61,15 @@ class Supervision:
         self.client = client
 
     # -- the audit log -------------------------------------------------------------
-    def public_key(self) -> tuple[str, bytes]:
-        """The log's key id and public key (PEM): all a verifier needs, to pin once."""
+    def public_key(self) -> tuple[str, bytes, str]:
+        """The log's key id, public key (PEM) and C2SP verifier key: to pin once."""
         details: dict[str, DetailValue] = {"operation": "export-key"}
         log = self.trail.log
-        return self._do(Action.AUDIT_VERIFY, details, lambda: (log.key_id, log.public_key_pem()))
+        return self._do(
+            Action.AUDIT_VERIFY,
+            details,
+            lambda: (log.key_id, log.public_key_pem(), log.note_key().text()),
+        )
 
     def sign_head(self) -> SignedTreeHead:
         """Sign a head now (or the latest if nothing is new), covering every recorded event."""
@@ -161,7 +165,7 @@ class Supervision:
         """The service's own check of its database with its key; a failure raises the alert."""
         self._allow(Action.AUDIT_VERIFY, {"operation": "verify"})
         self.trail.flush()
-        report = _verify_log(self.vault.engine, self.trail.log.public_key_pem())
+        report = _verify_log(self.vault.engine, self.trail.pins())
         details: dict[str, DetailValue] = {
             "operation": "verify",
             "where": "service",

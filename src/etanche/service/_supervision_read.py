@@ -90,8 +90,9 @@ class Oversight:
     def verify(self) -> tuple[VerificationReport, str]:
         """Verify the whole log now with its public key; a failure raises the alert."""
         self._acts.require(Action.AUDIT_VERIFY, {"operation": "verify"})
-        log = AuditLog.for_vault(self._vault)
-        report = verify_log(self._vault.engine, log.public_key_pem())
+        self._trail.flush()
+        log = self._trail.log  # its key comes from custody; the vault's files are not trusted
+        report = verify_log(self._vault.engine, self._trail.pins())
         details: dict[str, DetailValue] = {
             "operation": "verify",
             "events": report.events,
@@ -106,7 +107,7 @@ class Oversight:
     def public_key(self) -> bytes:
         """The log's public key: all an outside verifier needs."""
         self._acts.require(Action.AUDIT_VERIFY, {"operation": "export-key"})
-        return AuditLog.for_vault(self._vault).public_key_pem()
+        return self._trail.log.public_key_pem()
 
     def log_reader(self, objects: Sequence[str]) -> LogReader:
         """The log's event query, once the policy lets this person read it (FHIR

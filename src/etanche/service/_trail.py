@@ -24,11 +24,21 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from etanche.access import Action, Actor
-from etanche.audit import Alert, AlertEngine, AuditEvent, AuditLog, DetailValue, Outcome
+from etanche.audit import (
+    Alert,
+    AlertEngine,
+    AuditEvent,
+    AuditLog,
+    Cosigner,
+    DetailValue,
+    Outcome,
+    Pins,
+    WitnessEndpoint,
+)
 from etanche.errors import UsageError
 from etanche.vault import Vault
 
@@ -53,11 +63,15 @@ class Trail:
         mode: str = "sync",
         flush_ms: float = FLUSH_MS,
         batch_size: int = BATCH_SIZE,
+        cosigner: Cosigner | None = None,
+        quorum: int = 0,
     ) -> None:
         if mode not in MODES:
             raise UsageError(f"trail mode: expected one of {', '.join(MODES)}")
         self.log = log
         self.alerts = alerts
+        self.cosigner = cosigner
+        self.quorum = quorum
         self.mode = mode
         self.fired: list[Alert] = []
         self._writer: _BufferedWriter | None = None
@@ -74,14 +88,33 @@ class Trail:
         *,
         mode: str = "sync",
         flush_ms: float = FLUSH_MS,
+        witnesses: Sequence[WitnessEndpoint] = (),
+        quorum: int = 1,
     ) -> Trail:
-        """The vault's log and alert rules; ``mode`` is "sync" (the CLI) or "buffered"."""
+        """The vault's log and alert rules; ``mode`` is "sync" (the CLI) or "buffered".
+
+        With ``witnesses``, every new head is handed to them in the background
+        (a ``Cosigner``); ``quorum`` is how many must cosign for the service's
+        own verification to call the log witnessed.
+        """
+        log = AuditLog.for_vault(vault)
+        cosigner = None
+        if witnesses:
+            cosigner = Cosigner(vault.engine, log.public_key_bytes(), witnesses)
+            log = AuditLog.for_vault(vault, witnesses=[cosigner])
         return cls(
-            AuditLog.for_vault(vault),
+            log,
             AlertEngine.from_config(vault.engine, rules),
             mode=mode,
             flush_ms=flush_ms,
+            cosigner=cosigner,
+            quorum=min(quorum, len(witnesses)),
         )
+
+    def pins(self) -> Pins:
+        """What the service's own verification checks against: its key and its witnesses."""
+        witnesses = self.cosigner.witnesses if self.cosigner is not None else ()
+        return Pins(self.log.note_key(), tuple(w.key for w in witnesses), self.quorum)
 
     def record(
         self,
@@ -142,6 +175,9 @@ class Trail:
                 self._writer.close()
         finally:
             self.log.close()
+            if self.cosigner is not None:
+                self.cosigner.flush(5.0)  # the last head, if the witnesses answer soon
+                self.cosigner.close()
 
 
 class _BufferedWriter:

@@ -51,7 +51,9 @@ from etanche.crypto import (
     KeyProvider,
     KeyRing,
     PassphraseKeyFile,
+    Signer,
     WrappedKey,
+    audit_log_signer,
     new_key,
     open_sealed,
     seal,
@@ -401,8 +403,12 @@ class Vault:
         return open_sealed(self._ring.network_key(SYSTEM_PURPOSE), blob, _system_ctx(table, row_id))
 
     def network_key(self, purpose: str) -> bytes:
-        """Raw network-wide key for another room's primitive (audit signing seed)."""
+        """Raw network-wide key for another room's primitive (package signing seed)."""
         return self._ring.network_key(purpose)
+
+    def audit_log_signer(self) -> Signer:
+        """The audit log's signer, held by custody like the KEK (never a data key here)."""
+        return audit_log_signer(self._ring.provider)
 
     def client_digest(self, purpose: str, address: str) -> str:
         """A keyed hash of a client address (throttling): equal for every worker,

@@ -3,10 +3,12 @@
 The public surface of an outside verifier (a DPO's laptop, an auditor, a
 witness). ``verify_download`` checks a log downloaded from the service with the
 PINNED public key, so a lying service is caught like an edited database;
-``verify_inclusion_proof`` checks one event's proof; ``read_heads`` reads heads
+with ``Pins`` (the log's verifier key, the witnesses' keys, k) it also checks
+k cosignatures, and ``ask_witness_size`` asks a pinned witness what it last
+cosigned; ``verify_inclusion_proof`` checks one event's proof; ``read_heads`` reads heads
 saved by hand or by a witness; ``check_rules_file`` validates an alert rules
 file before it is handed to the service. Nothing here opens a vault, holds a
-secret or talks to the network.
+secret; only ``ask_witness_size`` talks to the network (to a witness).
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from typing import Any
 from etanche.audit import (
     DownloadedRows,
     InclusionProof,
+    NoteKey,
+    Pins,
     SignedTreeHead,
     VerificationReport,
+    WitnessEndpoint,
+    WitnessRefused,
+    ask_witness_size,
     check_rules_file,
     heads_from_wire,
     read_heads,
+    read_keys,
     verify_inclusion_proof,
     verify_rows,
 )
@@ -29,11 +37,18 @@ from etanche.crypto import Verifier
 
 __all__ = [
     "InclusionProof",
+    "NoteKey",
+    "Pins",
     "SignedTreeHead",
     "VerificationReport",
+    "WitnessEndpoint",
+    "WitnessRefused",
+    "ask_witness_size",
     "check_rules_file",
+    "heads_from_wire",
     "pinned_key_id",
     "read_heads",
+    "read_keys",
     "verify_download",
     "verify_inclusion_proof",
     "verify_rows",
@@ -48,7 +63,7 @@ def pinned_key_id(public_key_pem: bytes | str) -> str:
 def verify_download(
     snapshot: Mapping[str, Any],
     pages: Iterable[Mapping[str, Any]],
-    public_key_pem: bytes | str,
+    public_key_pem: bytes | str | Pins,
     *,
     against: Sequence[SignedTreeHead] = (),
     head_every: int = 1000,

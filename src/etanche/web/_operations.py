@@ -112,6 +112,7 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/migrations/import": _one(Action.MIGRATION_IMPORT),
     "POST /api/v1/migrations/{plan_id}/close": _one(Action.MIGRATION_CLOSE),
     "POST /api/v1/migrations/{plan_id}/certificate": _one(Action.MIGRATION_CLOSE),
+    "GET /api/v1/migrations/signer-key": _one(Action.MIGRATION_CLOSE),
     "GET /api/v1/migrations": _one(Action.MIGRATION_CLOSE),
     # -- JSON API: supervision -------------------------------------------------------
     "GET /api/v1/audit/public-key": _one(Action.AUDIT_VERIFY),

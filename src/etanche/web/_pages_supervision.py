@@ -8,7 +8,7 @@ the critical alert when live verification fails.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -85,11 +85,18 @@ def audit_page(request: Request, person: Person = Depends(page_person)) -> Respo
 def verification(request: Request, person: Person = Depends(page_person)) -> Response:
     """Verify the whole log now, with the public key only (loaded by the audit page)."""
     report, key_id = person.oversight().verify()
+    witnesses = [
+        (name, *report.witnessed_by.get(name, (None, None))) for name in report.pinned_witnesses
+    ]
+    cosigned = [
+        (name, size, None if at is None else datetime.fromtimestamp(at, UTC))
+        for name, size, at in witnesses
+    ]
     return render(
         request,
         person,
         "_verification.html",
-        {"report": report, "key_id": key_id, "head": report.latest_head},
+        {"report": report, "key_id": key_id, "head": report.latest_head, "witnesses": cosigned},
     )
 
 

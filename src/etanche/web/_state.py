@@ -44,6 +44,8 @@ class ServerState:
             rules=config.rules,
             trail_mode=config.trail_mode,
             verify_interval_s=config.verify_interval_s,
+            witnesses=config.witnesses,
+            witness_quorum=config.witness_quorum,
         )
         self.door = Door(self.core)
         self.templates = templates

@@ -146,6 +146,13 @@ def certificate(plan_id: str, person: Person = Depends(api_person)) -> dict[str,
     return _service(person).certificate(plan_id)
 
 
+@router.get("/migrations/signer-key")
+def signer_key(person: Person = Depends(api_person)) -> dict[str, Any]:
+    """The network's package signing key (PEM): recipients pin it (`--signer-key`)."""
+    key_id, pem = _service(person).signer_key()
+    return {"key_id": key_id, "pem": pem.decode("ascii")}
+
+
 @router.get("/migrations")
 def status(person: Person = Depends(api_person)) -> dict[str, Any]:
     """Plans, their approvals and expiry."""

@@ -25,8 +25,8 @@ MAX_PAGE = 10_000
 @router.get("/audit/public-key")
 def public_key(person: Person = Depends(api_person)) -> dict[str, Any]:
     """The log's public key (PEM): export it once and pin it outside the server."""
-    key_id, pem = person.supervision().public_key()
-    return {"key_id": key_id, "pem": pem.decode("ascii")}
+    key_id, pem, vkey = person.supervision().public_key()
+    return {"key_id": key_id, "pem": pem.decode("ascii"), "vkey": vkey}
 
 
 @router.post("/audit/head")
