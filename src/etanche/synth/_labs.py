@@ -55,11 +55,18 @@ _LAB_STREETS = (
 
 
 # The legal entities (SELAS) that run the sites, one per region: the controllers.
-_ENTITIES: tuple[tuple[frozenset[str], str, str], ...] = (
-    (frozenset({"22", "29", "35", "56"}), "SELAS Biologie Armor Océan", "5 rue de Brest"),
-    (frozenset({"44", "49", "53", "72", "85"}), "SELAS Bio Loire Atlantique", "12 quai de la Fosse"),
-    (frozenset({"14", "27", "50", "61", "76"}), "SELAS Normandie Biologie", "8 rue Saint-Jean"),
+# (départements, name, registered office street, office city)
+_ENTITIES: tuple[tuple[frozenset[str], str, str, str], ...] = (
+    (frozenset({"22", "29", "35", "56"}), "SELAS Biologie Armor Océan", "5 rue de Brest", "Rennes"),
+    (
+        frozenset({"44", "49", "53", "72", "85"}),
+        "SELAS Bio Loire Atlantique",
+        "12 quai de la Fosse",
+        "Nantes",
+    ),
+    (frozenset({"14", "27", "50", "61", "76"}), "SELAS Normandie Biologie", "8 rue Saint-Jean", "Caen"),
 )
+_OTHER = (frozenset[str](), "SELAS Réseau Étanche Biologie", "1 rue Pasteur", "Rennes")
 
 
 def legal_entity(dept: str) -> tuple[str, str, str]:
@@ -67,15 +74,11 @@ def legal_entity(dept: str) -> tuple[str, str, str]:
 
     Derived from the region, never drawn: the network's random stream stays as it was.
     """
-    for rank, (depts, name, street) in enumerate(_ENTITIES):
-        if dept in depts:
-            break
-    else:
-        rank, name, street = len(_ENTITIES), "SELAS Réseau Étanche Biologie", "1 rue Pasteur"
-    city = ("Rennes", "Nantes", "Caen")[rank] if rank < len(_ENTITIES) else "Rennes"
-    commune = COMMUNES_BY_NAME[city]
+    rank = next((k for k, e in enumerate(_ENTITIES) if dept in e[0]), len(_ENTITIES))
+    _, name, street, city = _ENTITIES[rank] if rank < len(_ENTITIES) else _OTHER
     body = f"{81 + rank}{4404 + rank:04d}{rank:02d}"
-    return name, f"{street}, {commune.postcode} {city}", body + luhn.calc_check_digit(body)
+    office = f"{street}, {COMMUNES_BY_NAME[city].postcode} {city}"
+    return name, office, body + luhn.calc_check_digit(body)
 
 
 def finess(dept: str, rng: random.Random) -> str:
