@@ -64,7 +64,12 @@ _ENTITIES: tuple[tuple[frozenset[str], str, str, str], ...] = (
         "12 quai de la Fosse",
         "Nantes",
     ),
-    (frozenset({"14", "27", "50", "61", "76"}), "SELAS Normandie Biologie", "8 rue Saint-Jean", "Caen"),
+    (
+        frozenset({"14", "27", "50", "61", "76"}),
+        "SELAS Normandie Biologie",
+        "8 rue Saint-Jean",
+        "Caen",
+    ),
 )
 _OTHER = (frozenset[str](), "SELAS Réseau Étanche Biologie", "1 rue Pasteur", "Rennes")
 
