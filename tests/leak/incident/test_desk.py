@@ -174,19 +174,20 @@ def test_the_draft_has_every_art_33_field_in_markdown_and_pdf(
     for words in (
         "Personne Aleroux",  # the DPO's name, from the account
         CONTACT,
-        "Environ 40 personnes",
-        "6 patients reconnus du laboratoire",
+        "environ 40 personnes distinctes dans le fichier",
+        "dont 10 reconnues parmi nos patients et 30 non reconnues",
+        "6 patients reconnus : Laboratoire de biologie médicale",
         "Usurpation d'identité",
         "Mots de passe du portail réinitialisés.",
         "Gravité très élevée",
-        "Notification dans le délai de 72 heures",
+        "À déposer avant l'échéance",
     ):
         assert words in markdown, words
     draft.write_pdf(tmp_path / "draft.pdf")
     text = "\n".join(pages(tmp_path / "draft.pdf"))
     for heading in HEADINGS:
         assert heading in text.replace("\n", " "), heading
-    assert "Découverte le" in text and "Délégué" in text  # accents survive the PDF
+    assert "Découverte : le" in text and "Délégué" in text  # accents survive the PDF
     for patient in world["affected"]:
         assert patient.id not in markdown and patient.birth_name not in markdown
 

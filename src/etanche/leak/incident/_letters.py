@@ -15,7 +15,6 @@ matter of seconds.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,8 @@ from typing import Any
 from etanche._files import private_dir, write_private
 from etanche.domain import Lab, Patient, Sex
 from etanche.errors import UsageError
+from etanche.leak.incident._dpo import contact_without_name, dpo_role
+from etanche.leak.incident._measures import patient_measures
 from etanche.leak.incident._model import Incident
 from etanche.leak.incident._notification import PARIS
 from etanche.leak.incident._pdf import LineWriter, new_pdf
@@ -74,6 +75,11 @@ _LETTER_LABELS: dict[str, str] = {
     "address": "votre adresse postale",
     "phone": "votre numéro de téléphone",
     "email": "votre adresse électronique",
+    "insurance": "votre régime et votre caisse d'assurance maladie, votre mutuelle et votre "
+    "numéro d'adhérent",
+    "file_number": "votre numéro de dossier au laboratoire",
+    "last_visit": "la date de votre dernière visite au laboratoire",
+    "rpps": "le nom et le numéro RPPS de votre médecin traitant",
     "iban": "vos coordonnées bancaires (IBAN)",
     "credential": "vos identifiants de connexion au portail de résultats d'analyses",
     "blood_group": "votre groupe sanguin",
@@ -105,9 +111,14 @@ _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
         "quelqu'un pourrait tenter d'usurper votre identité",
     ),
     (
-        frozenset({"phone", "email", "address"}),
+        frozenset({"phone", "email", "address", "insurance"}),
         "vous pourriez recevoir des courriels, SMS ou appels frauduleux qui citent vos données "
         "pour paraître crédibles",
+    ),
+    (
+        frozenset({"file_number", "last_visit", "rpps"}),
+        "des personnes qui n'ont pas à le savoir pourraient apprendre que vous avez fait des "
+        "analyses dans notre laboratoire",
     ),
     (
         _HEALTH,
@@ -125,25 +136,6 @@ _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
 def exposure_tokens(categories: Iterable[str], concepts: Iterable[str] = ()) -> frozenset[str]:
     """A row's exposure as kept for its patient: categories and ``health:<concept>``."""
     return frozenset(categories) | {f"health:{c}" for c in concepts}
-
-
-def dpo_role(sex: Sex | None) -> str:
-    """The DPO's title agreed with the DPO's gender; neutral when it is not known."""
-    if sex is Sex.FEMALE:
-        return "Déléguée à la protection des données"
-    if sex is Sex.MALE:
-        return "Délégué à la protection des données"
-    return "Délégué(e) à la protection des données"
-
-
-_TITLES = re.compile(r"^(dpo|d[ée]l[ée]gu[ée]\(?e?\)?( [àa] la protection des donn[ée]es)?)$", re.I)
-
-
-def _contact_without_name(contact: str, name: str) -> str:
-    """The contact as given, less the DPO's name and title (already written beside it)."""
-    rest = re.sub(re.escape(name), "", contact, flags=re.I) if name else contact
-    parts = [p.strip(" ()") for p in re.split(r"[,;]", rest)]
-    return ", ".join(p for p in parts if p and not _TITLES.match(p)) or contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +206,8 @@ def letter_text(
 ) -> LetterText:
     """Plain French for patients; never the DPO's timeline notes, which are written for the CNIL.
 
-    The CNIL is named only once the incident records the notification as filed.
+    The CNIL is named only once the incident records the notification as filed; what
+    was done is told in the catalogue's own sentences for patients (``_measures``).
     """
     report = incident.report or {}
     categories = set(found_categories(report))
@@ -236,12 +229,9 @@ def letter_text(
             "Nous avons signalé cette violation à la Commission nationale de l'informatique et "
             f"des libertés (CNIL) le {fr_date(incident.notified_at)}."
         )
-    done.append(
-        "Nous recherchons l'origine de la copie et demandons le retrait du fichier partout où "
-        "il est trouvé."
-    )
+    done.append(patient_measures(incident))
     role = dpo_role(dpo_sex)
-    reach = _contact_without_name(dpo_contact, dpo_name)
+    reach = contact_without_name(dpo_contact, dpo_name)
     contact = (
         f"Pour toute question, ou pour exercer vos droits sur vos données, vous pouvez écrire à "
         f"{dpo_name}, {role[:1].lower()}{role[1:]} : {reach}, "
