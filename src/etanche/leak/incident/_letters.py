@@ -25,9 +25,9 @@ from etanche._files import private_dir, write_private
 from etanche.domain import Lab, Patient, Sex
 from etanche.errors import UsageError
 from etanche.leak.incident._dpo import contact_without_name, dpo_role
+from etanche.leak.incident._french import fr_date
 from etanche.leak.incident._measures import patient_measures
 from etanche.leak.incident._model import Incident
-from etanche.leak.incident._notification import PARIS
 from etanche.leak.incident._pdf import LineWriter, new_pdf
 from etanche.leak.incident._severity import found_categories
 
@@ -48,21 +48,6 @@ INDEX = "index.json"
 UNREACHABLE = "sans-adresse.json"
 BATCH = 500
 _FILE = "lettres-{:04d}.pdf"
-
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 # What a patient reads about a category: no label names a condition (an envelope can be
 # opened by someone else), none mentions pregnancy.
@@ -96,13 +81,6 @@ _SERIOUS_SENTENCE = (
     "préciser la nature si vous le souhaitez."
 )
 _HEALTH = frozenset({"health", "blood_group", "drug"})
-
-
-def fr_date(moment: datetime) -> str:
-    """« 2 décembre 2026 », « 1er mars 2026 »: how a French letter dates itself."""
-    local = moment.astimezone(PARIS)
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{day} {_MONTHS[local.month - 1]} {local.year}"
 
 
 _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from etanche._files import write_private
 from etanche.domain import Lab, Sex
 from etanche.leak.incident._dpo import contact_without_name, dpo_role, parse_sex
+from etanche.leak.incident._french import fr_datetime
 from etanche.leak.incident._measures import measures_of
 from etanche.leak.incident._model import CAUSES, FOUND_ON, Filing, Incident, countdown
 from etanche.leak.incident._pdf import LineWriter, new_pdf
@@ -32,6 +32,7 @@ from etanche.leak.incident._severity import (
     REGISTRATION,
     found_categories,
 )
+from etanche.leak.scan import CONCEPT_LABELS
 
 __all__ = [
     "HEADINGS",
@@ -42,7 +43,6 @@ __all__ = [
     "likely_consequences",
 ]
 
-PARIS = ZoneInfo("Europe/Paris")
 TO_COMPLETE = "À COMPLÉTER"
 
 H_CONTROLLER = "Déclarant : responsable de traitement et délégué à la protection des données"
@@ -73,13 +73,6 @@ HEADINGS = (
     H_DELAY,
     H_TIMELINE,
 )
-CONCEPT_LABELS = {
-    "hiv": "infection par le VIH",
-    "pregnancy": "grossesse",
-    "hepatitis": "hépatites",
-    "cancer": "cancers",
-    "other": "autres pathologies (diabète, maladies génétiques ou rénales…)",
-}
 
 _CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
     (
@@ -130,12 +123,6 @@ def likely_consequences(categories: Mapping[str, int], special_category: bool) -
     ]
 
 
-def fr_datetime(moment: datetime) -> str:
-    """25/11/2025 à 14 h 05 (heure de Paris)."""
-    local = moment.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local:%H} h {local:%M}"
-
-
 def _n(value: int) -> str:
     """12 345 with a (narrow) non-breaking space, as French writes numbers."""
     return f"{value:,}".replace(",", "\u202f")
@@ -163,9 +150,10 @@ class Notification:
         lines += [f"Incident {self.incident_id} · projet établi le {fr_datetime(self.drafted_at)}"]
         for section in self.sections:
             lines += ["", f"## {section.heading}", ""]
-            for paragraph in section.paragraphs:
-                lines += [paragraph, ""]
+            lines += [line for paragraph in section.paragraphs for line in (paragraph, "")]
             lines += [f"- {item}" for item in section.items]
+            while lines[-1] == "":
+                lines.pop()
         return "\n".join(lines).rstrip() + "\n"
 
     def write_markdown(self, path: Path) -> None:
@@ -251,7 +239,10 @@ def build_notification(
         Section(
             H_MEASURES_PLANNED,
             (),
-            tuple(f"{e.text} (prévu, noté le {fr_datetime(e.at)})" for e in measures.planned)
+            tuple(
+                f"{e.text.rstrip('.')} (prévu, noté le {fr_datetime(e.at)})."
+                for e in measures.planned
+            )
             + tuple(f"Proposée : {m}." for m in measures.proposed),
         ),
         _persons_info(incident, level.persons_to_be_told),

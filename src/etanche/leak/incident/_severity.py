@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from etanche.errors import UsageError
+from etanche.leak.scan import CATEGORY_LABELS
 
 __all__ = [
     "CATEGORY_LABELS",
@@ -85,25 +86,6 @@ _LEVEL_MEANING = {
     "irréversibles, qu'elles pourraient ne pas surmonter",
 }
 
-# The scan's categories (contract B), as a letter or a notification names them.
-CATEGORY_LABELS: dict[str, str] = {
-    "nir": "numéro de sécurité sociale (NIR)",
-    "ins_traits": "traits d'identité (nom de naissance, prénoms, sexe, date et lieu de naissance)",
-    "name": "nom et prénoms",
-    "birth_date": "date de naissance",
-    "address": "adresse postale",
-    "phone": "numéro de téléphone",
-    "email": "adresse électronique",
-    "insurance": "assurance maladie (régime, caisse, mutuelle, numéro d'adhérent)",
-    "file_number": "numéro de dossier au laboratoire",
-    "last_visit": "date de dernière visite au laboratoire",
-    "rpps": "médecin traitant et son numéro RPPS",
-    "iban": "coordonnées bancaires (IBAN)",
-    "credential": "identifiants de connexion au portail de résultats",
-    "blood_group": "groupe sanguin",
-    "health": "données de santé (commentaires médicaux, pathologies, grossesse)",
-    "drug": "traitements médicamenteux",
-}
 _SIMPLE = ("nir", "ins_traits", "name", "birth_date", "address", "phone", "email")
 _CONTACT = ("address", "phone", "email")
 _SENSITIVE = ("health", "blood_group", "drug", "credential")
