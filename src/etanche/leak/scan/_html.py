@@ -98,10 +98,15 @@ fill="{{ '#b3261e' if b.health else '#2a5db0' }}"></rect>
 
 _ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
 _ENV.filters["n"] = lambda value: f"{int(value):,}".replace(",", "\u202f")
-_ENV.filters["sample"] = lambda value: SAMPLE_LABELS.get(value, value).replace(
-    " characters)", " caractères)"
-)
 _ENV.filters["column"] = lambda value: "texte libre" if value == "free text" else value
+
+
+def _sample(value: str) -> str:
+    """A masked sample in French: health concepts named, secrets' lengths in French."""
+    return SAMPLE_LABELS.get(value, value).replace(" characters)", " caractères)")
+
+
+_ENV.filters["sample"] = _sample
 _HEALTH = frozenset({"health", "blood_group", "drug", "credential"})
 _BAR = 360  # pixels of the longest bar
 
