@@ -77,8 +77,8 @@ SERIOUS = frozenset({"hiv", "hepatitis", "cancer", "genetic", "renal"})
 _SERIOUS_SENTENCE = (
     "Parmi ces informations figuraient des données de santé relatives à une affection grave "
     "vous concernant. Nous ne la nommons pas dans ce courrier, qui pourrait être ouvert par "
-    "une autre personne que vous ; notre délégué(e) à la protection des données peut vous en "
-    "préciser la nature si vous le souhaitez."
+    "une autre personne que vous ; {dpo}, {role}, peut vous en préciser la nature si vous "
+    "le souhaitez."
 )
 _HEALTH = frozenset({"health", "blood_group", "drug"})
 
@@ -146,7 +146,8 @@ class LetterText:
             + "."
         )
         if concepts & SERIOUS:
-            data += " " + _SERIOUS_SENTENCE
+            role = self.dpo_role[:1].lower() + self.dpo_role[1:]
+            data += " " + _SERIOUS_SENTENCE.format(dpo=self.dpo_name, role=role)
         risks = [text for names, text in _YOUR_CONSEQUENCES if names & categories]
         consequences = (
             ("Concrètement, " + " ; ".join(risks) + ".")

@@ -294,11 +294,12 @@ def _controller(
     return Section(
         H_CONTROLLER,
         (
-            "Responsable(s) de traitement :"
+            f"{dpo_role(sex)} : {dpo_name} — {reach}.",
+            "Responsables de traitement (entités juridiques exploitant les laboratoires) :"
             if items
             else f"Responsable de traitement : {TO_COMPLETE}.",
         ),
-        (*items, f"{dpo_role(sex)} : {dpo_name} — {reach}."),
+        tuple(items),
     )
 
 
