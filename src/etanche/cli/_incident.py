@@ -1,7 +1,8 @@
 """``etanche incident``: the DPO's breach workflow (GDPR art. 33 and 34).
 
-open (optionally scanning the found files) → note / assess → report (the CNIL
-draft, Markdown and PDF) → notify (letters to the patients) → close. Every
+open (optionally scanning the found files) → note / describe / assess → report
+(the CNIL draft, Markdown and PDF) → filed (the notification was filed with the
+CNIL) → notify (letters to the patients) → close. Every
 command is a client of the service, which decides and audits each step; found
 files are scanned here (a local read) and only their rows' normalised
 identifiers go to the service to be matched. Patient ids and letters never
@@ -37,6 +38,16 @@ CIRCUMSTANCES = (
     "vulnerable",
 )
 
+FOUND_ON = ("telegram", "forum", "paste", "web", "darkweb", "storage", "device", "email", "other")
+CAUSES = (
+    "internal-malicious",
+    "internal-accidental",
+    "external-malicious",
+    "external-accidental",
+    "unknown",
+)
+MEASURES = ("contain", "takedown", "trace", "complaint", "passwords", "inform", "phishing")
+
 incident_app = typer.Typer(
     help="Breach incidents: 72-hour deadline, ENISA severity, CNIL draft, letters to patients.",
     no_args_is_help=True,
@@ -50,6 +61,19 @@ Contact = Annotated[
     str | None,
     typer.Option("--dpo-contact", help="The DPO's contact for the CNIL and the letters."),
 ]
+FoundOn = Annotated[
+    str | None,
+    typer.Option(
+        "--found-on",
+        help="Where the file turned up: "
+        + ", ".join(FOUND_ON)
+        + " (online places default to published, malicious).",
+    ),
+]
+DpoSex = Annotated[
+    str | None,
+    typer.Option("--dpo-sex", help="F or M: 'Déléguée' or 'Délégué' in the draft and letters."),
+]
 Circ = Annotated[
     list[str] | None,
     typer.Option(
@@ -59,12 +83,12 @@ Circ = Annotated[
 ]
 
 
-def _moment(value: str) -> datetime:
+def _moment(value: str, option: str = "--discovered-at") -> datetime:
     """ISO 8601; a time without zone is Paris time (where the labs are)."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageError("--discovered-at: expected an ISO date and time") from None
+        raise UsageError(f"{option}: expected an ISO date and time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
 
 
@@ -89,6 +113,8 @@ def incident_open(
     ] = None,
     circumstances: Circ = None,
     dpo_contact: Contact = None,
+    found_on: FoundOn = None,
+    dpo_sex: DpoSex = None,
     as_json: Json = False,
 ) -> None:
     """Open an incident with its timeline and 72-hour deadline; --found scans the files."""
@@ -99,6 +125,8 @@ def incident_open(
         "discovered_at": discovered.isoformat() if discovered else None,
         "circumstances": circumstances,
         "dpo_contact": dpo_contact,
+        "found_on": found_on,
+        "dpo_sex": dpo_sex,
     }
     if found:
         from etanche.cli._scan import scan_files
@@ -181,9 +209,24 @@ def incident_note(
     measure: Annotated[
         bool, typer.Option("--measure", help="A measure taken (goes into art. 33(3)(d)).")
     ] = False,
+    planned: Annotated[
+        bool, typer.Option("--planned", help="A measure planned, not yet taken.")
+    ] = False,
+    covers: Annotated[
+        str | None,
+        typer.Option(
+            "--covers",
+            help="The proposed measure this one stands for, so the draft stops proposing it: "
+            + ", ".join(MEASURES)
+            + ".",
+        ),
+    ] = None,
 ) -> None:
-    """Add a timeline entry."""
-    done = ctx.service().post(_path(incident_id, "notes"), {"text": text, "measure": measure})
+    """Add a timeline entry (a note, a measure taken or a measure planned)."""
+    done = ctx.service().post(
+        _path(incident_id, "notes"),
+        {"text": text, "measure": measure, "planned": planned, "covers": covers},
+    )
     ctx.say(f"Incident {done['id']}: {done['timeline_entries']} timeline entries.")
 
 
@@ -192,6 +235,62 @@ def incident_assess(incident_id: IncidentId, circumstances: Circ = None) -> None
     """Set the circumstances of the breach again; the severity follows."""
     done = ctx.service().post(_path(incident_id, "assess"), {"circumstances": circumstances or []})
     ctx.say(f"Incident {done['id']}: severity {done['severity']} ({done['score']:g}).")
+
+
+@incident_app.command("describe")
+def incident_describe(
+    incident_id: IncidentId,
+    started_at: Annotated[
+        str | None, typer.Option(help="When the breach began (ISO; Paris time without zone).")
+    ] = None,
+    cause: Annotated[
+        str | None, typer.Option(help="Cause, as the CNIL form asks: " + ", ".join(CAUSES) + ".")
+    ] = None,
+    exit_path: Annotated[
+        str | None,
+        typer.Option(help="How the data left (French, no patient data), e.g. the server."),
+    ] = None,
+    found_on: FoundOn = None,
+    dpo_sex: DpoSex = None,
+) -> None:
+    """Record the facts the CNIL form asks beside the scan: start, cause, exit path."""
+    done = ctx.service().post(
+        _path(incident_id, "describe"),
+        {
+            "started_at": _moment(started_at, "--started-at").isoformat() if started_at else None,
+            "cause": cause,
+            "exit_path": exit_path,
+            "found_on": found_on,
+            "dpo_sex": dpo_sex,
+        },
+    )
+    ctx.say(f"Incident {done['id']}: facts recorded; severity {done['severity']}.")
+
+
+@incident_app.command("filed")
+def incident_filed(
+    incident_id: IncidentId,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When it was filed (ISO; Paris time without zone; default now)."),
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="The CNIL's reference of the notification.")
+    ] = None,
+) -> None:
+    """Record that a notification was filed with the CNIL (initial, then supplementary).
+
+    The letters name the CNIL from then on; the 72 hours are judged on the initial filing.
+    """
+    done = ctx.service().post(
+        _path(incident_id, "filed"),
+        {"at": _moment(at, "--at").isoformat() if at else None, "reference": reference},
+    )
+    kind = "initial" if len(done["filings"]) == 1 else "supplementary"
+    ctx.say(
+        f"Incident {done['id']}: {kind} notification recorded as filed"
+        + (" (after the 72-hour deadline)." if done["late"] and kind == "initial" else ".")
+    )
 
 
 @incident_app.command("close")
@@ -211,6 +310,7 @@ def incident_report(
         typer.Option("--delay-reason", help="Why the notification comes after 72 hours."),
     ] = None,
     dpo_contact: Contact = None,
+    dpo_sex: DpoSex = None,
 ) -> None:
     """The notification draft for the CNIL with every art. 33(3) field and the timeline.
 
@@ -225,6 +325,7 @@ def incident_report(
             "pdf": pdf is not None,
             "delay_reason": delay_reason,
             "dpo_contact": dpo_contact,
+            "dpo_sex": dpo_sex,
         },
     )
     written = []
@@ -242,7 +343,8 @@ def incident_report(
         )
     if draft["late"]:
         ctx.err_console.print(
-            "Warning: past the 72-hour deadline; the draft must state the reasons for the delay"
+            "Warning: past the 72-hour deadline and not filed in time; the notification must "
+            "state the reasons for the delay"
             + (" (--delay-reason)." if draft["incomplete"] else ".")
         )
 
@@ -256,6 +358,7 @@ def incident_notify(
     ],
     dpo_contact: Contact = None,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Letters per PDF file.")] = 500,
+    dpo_sex: DpoSex = None,
 ) -> None:
     """Letters (art. 34) to the incident's recognised patients, one per page, PDF batches.
 
@@ -265,7 +368,12 @@ def incident_notify(
     lines = ctx.service().stream(
         "POST",
         _path(incident_id, "notify"),
-        {"out": str(out.absolute()), "dpo_contact": dpo_contact, "batch": batch},
+        {
+            "out": str(out.absolute()),
+            "dpo_contact": dpo_contact,
+            "batch": batch,
+            "dpo_sex": dpo_sex,
+        },
     )
     run = ctx.follow(lines, "Writing letters")
     ctx.say(
@@ -275,9 +383,9 @@ def incident_notify(
 
 
 def _deadline_text(incident: dict[str, Any]) -> str:
-    reported = incident.get("reported_at")
-    if reported:
-        when, deadline = (datetime.fromisoformat(x) for x in (reported, incident["deadline"]))
-        late = " (late)" if when > deadline else ""
-        return f"draft made {_local(reported)}{late}"
-    return str(incident["countdown"])
+    """Filed (and whether in time), else the countdown: a draft does not stop the clock."""
+    filed = incident.get("notified_at")
+    if filed:
+        return f"filed {_local(filed)}" + (" (late)" if incident.get("late") else "")
+    drafted = incident.get("reported_at")
+    return str(incident["countdown"]) + (f"; draft made {_local(drafted)}" if drafted else "")

@@ -45,6 +45,10 @@ class Lab:
     city: str
     street: str = ""  # postal address, the sender of its letters (empty when unknown)
     postcode: str = ""
+    # the legal entity running the site: the controller of its patients' data (GDPR art. 4(7))
+    legal_name: str = ""  # e.g. "SELAS Biologie Armor", empty when unknown
+    legal_address: str = ""  # registered office, one line
+    siren: str = ""  # 9-digit SIREN number of the entity
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,23 @@ from typing import Any, TypeVar
 
 from etanche.access import Accounts, Action, Actor, Decision
 from etanche.audit import DetailValue, Outcome, is_decoy
-from etanche.domain import Compartment, Patient, Sex
+from etanche.domain import Compartment, Patient
 from etanche.errors import EtancheError, RecordNotFound, UsageError
+from etanche.leak.incident._dpo import parse_sex
 from etanche.leak.incident._letters import LetterRun, letter_text, write_letters
-from etanche.leak.incident._model import CLOSED, KIND, OPEN, Entry, Incident, countdown
+from etanche.leak.incident._measures import MEASURES
+from etanche.leak.incident._model import (
+    CAUSES,
+    CLOSED,
+    FOUND_ON,
+    KIND,
+    ONLINE,
+    OPEN,
+    Entry,
+    Filing,
+    Incident,
+    countdown,
+)
 from etanche.leak.incident._notification import Notification, build_notification
 from etanche.leak.incident._severity import CIRCUMSTANCES, Circumstances, parse_circumstances
 from etanche.service._operations import Operations
@@ -38,7 +51,38 @@ INCIDENT = "incident"
 MAX_TITLE = 200
 MAX_NOTE = 2000
 MAX_CONTACT = 200
+MAX_REFERENCE = 64
 _T = TypeVar("_T")
+
+
+def _token(value: str | None, what: str, known: Mapping[str, object]) -> str | None:
+    """A value of a closed list, checked; None stays None."""
+    if value is None:
+        return None
+    token = value.strip().lower()
+    if token not in known:
+        raise UsageError(f"{what}: unknown {value!r} (expected any of {', '.join(known)})")
+    return token
+
+
+def _sex(value: str | None) -> str | None:
+    """The DPO's gender as stored: "F", "M", or None when not given."""
+    if value is None:
+        return None
+    sex = parse_sex(value)
+    if sex is None:
+        raise UsageError(f"DPO sex: expected F or M, not {value!r}")
+    return sex.value
+
+
+def _aware(moment: datetime | None, what: str, now: datetime) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise UsageError(f"{what}: give a time zone (e.g. 2025-11-03T09:30+01:00)")
+    if moment > now:
+        raise UsageError(f"{what}: must not be in the future")
+    return moment
 
 
 def _text(value: str, what: str, limit: int) -> str:
@@ -75,8 +119,13 @@ class IncidentService(Operations):
         row_exposures: Sequence[str] | None = None,
         progress: Callable[[int], None] | None = None,
         now: datetime | None = None,
+        found_on: str | None = None,
+        dpo_sex: str | None = None,
     ) -> Incident:
         """Open an incident; with ``found`` files, scan them first (contract B).
+
+        ``found_on`` (``FOUND_ON``) says where the file turned up: online places
+        default the circumstances to published with malicious intent, not copied.
 
         ``report`` and ``matched`` give an already made scan (its ``to_dict()``
         and ``matched_patients``) instead of ``found``; ``exposed`` gives what each
@@ -94,6 +143,8 @@ class IncidentService(Operations):
             raise UsageError("discovered at: must not be in the future")
         title = _text(title, "title", MAX_TITLE)
         contact = _text(dpo_contact, "DPO contact", MAX_CONTACT) if dpo_contact else None
+        where = _token(found_on, "found on", FOUND_ON)
+        sex = _sex(dpo_sex)
         if found and report is not None:
             raise UsageError("open: give found files or a scan report, not both")
         if found:
@@ -102,7 +153,9 @@ class IncidentService(Operations):
             if report is None:
                 raise UsageError("open: identifiers come with their scan report")
             matched, exposed = self._match(report, identifiers, row_exposures)
-        if circumstances is None:
+        if circumstances is None and where in ONLINE:
+            circumstances = Circumstances(confidentiality="published", malicious=True)
+        elif circumstances is None:
             circumstances = Circumstances(confidentiality="copied" if report else None)
         incident_id = f"INC-{discovered.astimezone(UTC):%Y%m%d}-{secrets.token_hex(3)}"
         who = self.actor.username
@@ -135,6 +188,8 @@ class IncidentService(Operations):
             matched=kept,
             dpo_contact=contact,
             exposed=_kept_exposures(exposed, kept),
+            found_on=where,
+            dpo_sex=sex,
         )
         details.update(
             {
@@ -225,14 +280,66 @@ class IncidentService(Operations):
         return incident
 
     # -- changing ------------------------------------------------------------------
-    def note(self, incident_id: str, text: str, *, measure: bool = False) -> Incident:
-        """A timeline entry; ``measure`` marks it as a measure taken (art. 33(3)(d))."""
-        details = self._about("measure" if measure else "note", incident_id)
+    def note(
+        self,
+        incident_id: str,
+        text: str,
+        *,
+        measure: bool = False,
+        planned: bool = False,
+        covers: str | None = None,
+    ) -> Incident:
+        """A timeline entry; ``measure``: a measure taken, ``planned``: one planned
+        (art. 33(3)(d)); ``covers``: the catalogue measure it stands for (``MEASURES``)."""
+        if measure and planned:
+            raise UsageError("note: a measure is either taken (--measure) or planned (--planned)")
+        kind = "measure" if measure else "planned" if planned else "note"
+        details = self._about(kind, incident_id)
         self._decide_incident(Action.INCIDENT_MANAGE, details)
         body = _text(text, "note", MAX_NOTE)
+        key = _token(covers, "covers", MEASURES)
+        if key and kind == "note":
+            raise UsageError("covers: only for a measure taken or planned")
         details["length"] = len(body)
-        kind = "measure" if measure else "note"
-        return self._change(details, incident_id, lambda i: _with(i, kind, self.actor, body))
+        if key:
+            details["covers"] = key
+        return self._change(
+            details, incident_id, lambda i: _with(i, kind, self.actor, body, covers=key)
+        )
+
+    def describe(
+        self,
+        incident_id: str,
+        *,
+        started_at: datetime | None = None,
+        cause: str | None = None,
+        exit_path: str | None = None,
+        found_on: str | None = None,
+        dpo_sex: str | None = None,
+        now: datetime | None = None,
+    ) -> Incident:
+        """The facts the CNIL form asks beside the scan: start, cause, exit path, where found."""
+        details = self._about("describe", incident_id)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
+        moment = now or datetime.now(UTC)
+        started = _aware(started_at, "started at", moment)
+        changes: dict[str, Any] = {
+            "started_at": started,
+            "cause": _token(cause, "cause", CAUSES),
+            "exit_path": _text(exit_path, "exit path", MAX_NOTE) if exit_path else None,
+            "found_on": _token(found_on, "found on", FOUND_ON),
+            "dpo_sex": _sex(dpo_sex),
+        }
+        given = {k: v for k, v in changes.items() if v is not None}
+        if not given:
+            raise UsageError("describe: give at least one fact to record")
+        details["fields"] = ",".join(sorted(given))
+
+        def change(incident: Incident) -> Incident:
+            text = "Faits précisés : " + ", ".join(_FACTS[k] for k in sorted(given)) + "."
+            return _with(_replace(incident, **given), "described", self.actor, text)
+
+        return self._change(details, incident_id, change)
 
     def assess(self, incident_id: str, tokens: Sequence[str]) -> Incident:
         """Replace the circumstances of the breach (the severity follows)."""
@@ -251,15 +358,34 @@ class IncidentService(Operations):
 
         return self._change(details, incident_id, change)
 
-    def filed(self, incident_id: str, at: datetime | None = None) -> Incident:
-        """Record that the DPO filed the notification with the CNIL (letters may then say so)."""
+    def filed(
+        self,
+        incident_id: str,
+        at: datetime | None = None,
+        *,
+        reference: str | None = None,
+        now: datetime | None = None,
+    ) -> Incident:
+        """Record a notification filed with the CNIL: the first is the initial one (letters
+        then name the CNIL; the 72 hours are judged on it), the next ones supplements."""
         details = self._about("filed", incident_id)
         self._decide_incident(Action.INCIDENT_MANAGE, details)
-        moment = at or datetime.now(UTC)
+        moment = _aware(at, "filed at", now or datetime.now(UTC)) or now or datetime.now(UTC)
+        ref = _text(reference, "reference", MAX_REFERENCE) if reference else None
 
         def change(incident: Incident) -> Incident:
-            filed = _replace(incident, notified_at=moment)
-            return _with(filed, "filed", self.actor, "Notification à la CNIL déposée.", at=moment)
+            if moment < incident.discovered_at:
+                raise UsageError("filed at: before the discovery of the breach")
+            initial = not incident.filings and incident.notified_at is None
+            details["kind"] = "initial" if initial else "supplementary"
+            details["late"] = initial and moment > incident.deadline
+            filings = (*incident.filings, Filing(moment, ref))
+            filed = _replace(incident, filings=filings, notified_at=incident.notified_at or moment)
+            what = "initiale" if initial else "complémentaire"
+            text = f"Notification {what} déposée auprès de la CNIL" + (
+                f" (référence {ref})." if ref else "."
+            )
+            return _with(filed, "filed", self.actor, text, at=moment)
 
         return self._change(details, incident_id, change)
 
@@ -282,6 +408,7 @@ class IncidentService(Operations):
         *,
         delay_reason: str | None = None,
         dpo_contact: str | None = None,
+        dpo_sex: str | None = None,
         now: datetime | None = None,
     ) -> Notification:
         """The art. 33 draft; records the drafting (and a delay reason) on the timeline."""
@@ -290,15 +417,17 @@ class IncidentService(Operations):
         moment = now or datetime.now(UTC)
         reason = _text(delay_reason, "delay reason", MAX_NOTE) if delay_reason else None
         contact = _text(dpo_contact, "DPO contact", MAX_CONTACT) if dpo_contact else None
+        sex = _sex(dpo_sex)
 
         def change(incident: Incident) -> Incident:
             updated = _replace(
                 incident,
                 delay_reason=reason or incident.delay_reason,
                 dpo_contact=contact or incident.dpo_contact,
+                dpo_sex=sex or incident.dpo_sex,
                 reported_at=incident.reported_at or moment,
             )
-            late = moment > incident.deadline
+            late = (incident.notified_at or moment) > incident.deadline
             details["late"] = late
             text = "Projet de notification à la CNIL établi" + (
                 " (après le délai)." if late else "."
@@ -313,7 +442,7 @@ class IncidentService(Operations):
                 incident,
                 dpo_name=self.dpo_name(),
                 dpo_contact=incident.dpo_contact,
-                labs={lab.id: lab.name for lab in self.vault.labs()},
+                labs={lab.id: lab for lab in self.vault.labs()},
                 now=moment,
             ),
         )
@@ -326,7 +455,7 @@ class IncidentService(Operations):
             incident,
             dpo_name=self.dpo_name(),
             dpo_contact=incident.dpo_contact,
-            labs={lab.id: lab.name for lab in self.vault.labs()},
+            labs={lab.id: lab for lab in self.vault.labs()},
             now=now,
         )
 
@@ -344,7 +473,7 @@ class IncidentService(Operations):
         *,
         dpo_contact: str | None = None,
         batch: int = 500,
-        dpo_sex: Sex | None = None,
+        dpo_sex: str | None = None,
         total: Callable[[int], None] | None = None,
         progress: Callable[[int], None] | None = None,
         now: datetime | None = None,
@@ -367,14 +496,15 @@ class IncidentService(Operations):
         *,
         dpo_contact: str | None = None,
         batch: int = 500,
-        dpo_sex: Sex | None = None,
+        dpo_sex: str | None = None,
         now: datetime | None = None,
     ) -> tuple[Callable[[Callable[[int], None] | None], LetterRun], int]:
         """Decide the letters now; the returned job writes them into ``out`` (a long run).
 
         Decided per lab of the matched patients; the session unwraps the admin
         compartment only. Decoys and erased patients get no letter (counted).
-        Also answers how many patients the job will consider.
+        Also answers how many patients the job will consider. The contact and
+        gender given are kept on the incident: the CNIL draft names the DPO alike.
 
         Not behind an approved plan, on purpose: art. 34 asks for the letters
         without undue delay, each page goes to the one patient it names, pages
@@ -400,6 +530,7 @@ class IncidentService(Operations):
         )
         if not contact:
             raise UsageError("notify: give the DPO's contact (--dpo-contact) for the letters")
+        sex = _sex(dpo_sex) or incident.dpo_sex
         skipped = {"decoys": 0, "erased": 0}
         written: list[str] = []
 
@@ -417,7 +548,9 @@ class IncidentService(Operations):
                     written.append(patient_id)
                     yield patient
 
-        text = letter_text(incident, dpo_name=self.dpo_name(), dpo_contact=contact, dpo_sex=dpo_sex)
+        text = letter_text(
+            incident, dpo_name=self.dpo_name(), dpo_contact=contact, dpo_sex=parse_sex(sex)
+        )
         lab_rows = {lab.id: lab for lab in self.vault.labs()}
 
         def job(progress: Callable[[int], None] | None) -> LetterRun:
@@ -448,11 +581,10 @@ class IncidentService(Operations):
             self._record(Action.INCIDENT_NOTIFY, Outcome.OK, details, [incident_id, *written])
             moment = now or datetime.now(UTC)
             note = f"{run.letters} lettres d'information aux patients (art. 34) préparées."
-            self._save(
-                _with(
-                    _replace(incident, letters=run.letters), "notify", self.actor, note, at=moment
-                )
+            kept = _replace(
+                self._load(incident_id), letters=run.letters, dpo_contact=contact, dpo_sex=sex
             )
+            self._save(_with(kept, "notify", self.actor, note, at=moment))
             return run
 
         return job, incident.matched_count
@@ -509,10 +641,25 @@ def _replace(incident: Incident, **changes: Any) -> Incident:
     return replace(incident, **changes)
 
 
+_FACTS = {
+    "started_at": "début de la violation",
+    "cause": "cause",
+    "exit_path": "voie de sortie des données",
+    "found_on": "lieu où le fichier a été trouvé",
+    "dpo_sex": "titre du délégué à la protection des données",
+}
+
+
 def _with(
-    incident: Incident, kind: str, actor: Actor, text: str, *, at: datetime | None = None
+    incident: Incident,
+    kind: str,
+    actor: Actor,
+    text: str,
+    *,
+    at: datetime | None = None,
+    covers: str | None = None,
 ) -> Incident:
-    entry = Entry(at or datetime.now(UTC), actor.username, kind, text)
+    entry = Entry(at or datetime.now(UTC), actor.username, kind, text, covers)
     return _replace(incident, timeline=(*incident.timeline, entry))
 
 
@@ -530,6 +677,8 @@ def incident_summary(incident: Incident, *, now: datetime | None = None) -> dict
         "seconds_left": int(left.left.total_seconds()),
         "countdown": left.english(),
         "reported_at": incident.reported_at.isoformat() if incident.reported_at else None,
+        "notified_at": incident.notified_at.isoformat() if incident.notified_at else None,
+        "late": incident.late(now),
         "severity": severity.level.value,
         "score": severity.score,
         "matched": incident.matched_count,
@@ -547,4 +696,12 @@ def incident_detail(incident: Incident, *, now: datetime | None = None) -> dict[
         "tell_persons": incident.severity.level.persons_to_be_told,
         "report": incident.report,
         "timeline": [e.to_dict() for e in incident.timeline],
+        "filings": [f.to_dict() for f in incident.filings],
+        "facts": {
+            "started_at": incident.started_at.isoformat() if incident.started_at else None,
+            "cause": incident.cause,
+            "exit_path": incident.exit_path,
+            "found_on": incident.found_on,
+            "dpo_sex": incident.dpo_sex,
+        },
     }

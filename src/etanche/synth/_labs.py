@@ -54,6 +54,38 @@ _LAB_STREETS = (
 )
 
 
+# The legal entities (SELAS) that run the sites, one per region: the controllers.
+# (départements, name, registered office street, office city)
+_ENTITIES: tuple[tuple[frozenset[str], str, str, str], ...] = (
+    (frozenset({"22", "29", "35", "56"}), "SELAS Biologie Armor Océan", "5 rue de Brest", "Rennes"),
+    (
+        frozenset({"44", "49", "53", "72", "85"}),
+        "SELAS Bio Loire Atlantique",
+        "12 quai de la Fosse",
+        "Nantes",
+    ),
+    (
+        frozenset({"14", "27", "50", "61", "76"}),
+        "SELAS Normandie Biologie",
+        "8 rue Saint-Jean",
+        "Caen",
+    ),
+)
+_OTHER = (frozenset[str](), "SELAS Réseau Étanche Biologie", "1 rue Pasteur", "Rennes")
+
+
+def legal_entity(dept: str) -> tuple[str, str, str]:
+    """(name, registered office, SIREN) of the entity running a site in ``dept``.
+
+    Derived from the region, never drawn: the network's random stream stays as it was.
+    """
+    rank = next((k for k, e in enumerate(_ENTITIES) if dept in e[0]), len(_ENTITIES))
+    _, name, street, city = _ENTITIES[rank] if rank < len(_ENTITIES) else _OTHER
+    body = f"{81 + rank}{4404 + rank:04d}{rank:02d}"
+    office = f"{street}, {COMMUNES_BY_NAME[city].postcode} {city}"
+    return name, office, body + luhn.calc_check_digit(body)
+
+
 def finess(dept: str, rng: random.Random) -> str:
     """A FINESS établissement number: département, 6 digits, Luhn key over the 8 first."""
     body = f"{dept}{rng.randrange(10**6):06d}"
@@ -78,6 +110,7 @@ def build_labs(n: int, rng: random.Random) -> tuple[tuple[Lab, ...], tuple[int, 
         # derived from the rank, not drawn: the network's random stream stays as it was
         street = f"{(k * 7) % 50 + 3} {_LAB_STREETS[k % len(_LAB_STREETS)]}"
         postcode = COMMUNES_BY_NAME[city].postcode
+        legal_name, legal_address, siren = legal_entity(dept)
         labs.append(
             Lab(
                 id=f"L{k + 1:02d}",
@@ -86,6 +119,9 @@ def build_labs(n: int, rng: random.Random) -> tuple[tuple[Lab, ...], tuple[int, 
                 city=city,
                 street=street,
                 postcode=postcode,
+                legal_name=legal_name,
+                legal_address=legal_address,
+                siren=siren,
             )
         )
         weights.append(weight)

@@ -50,6 +50,9 @@ labs = Table(
     Column("city", String(100), nullable=False),
     Column("street", String(200), nullable=True),
     Column("postcode", String(10), nullable=True),
+    Column("legal_name", String(200), nullable=True),
+    Column("legal_address", String(300), nullable=True),
+    Column("siren", String(9), nullable=True),
     Column("key_version", Integer, nullable=False),
 )
 

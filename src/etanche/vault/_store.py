@@ -460,6 +460,9 @@ class Vault:
                         "city": lab.city,
                         "street": lab.street or None,
                         "postcode": lab.postcode or None,
+                        "legal_name": lab.legal_name or None,
+                        "legal_address": lab.legal_address or None,
+                        "siren": lab.siren or None,
                         "key_version": 1,
                     }
                 ],
@@ -470,7 +473,20 @@ class Vault:
     def labs(self) -> list[Lab]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(labs).order_by(labs.c.id)).all()
-        return [Lab(r.id, r.name, r.finess, r.city, r.street or "", r.postcode or "") for r in rows]
+        return [
+            Lab(
+                r.id,
+                r.name,
+                r.finess,
+                r.city,
+                r.street or "",
+                r.postcode or "",
+                r.legal_name or "",
+                r.legal_address or "",
+                r.siren or "",
+            )
+            for r in rows
+        ]
 
     # -- writes ---------------------------------------------------------------
     def add(

@@ -100,6 +100,8 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "GET /api/v1/incidents": _one(Action.INCIDENT_MANAGE),
     "GET /api/v1/incidents/{incident_id}": _one(Action.INCIDENT_MANAGE),
     "POST /api/v1/incidents/{incident_id}/notes": _one(Action.INCIDENT_MANAGE),
+    "POST /api/v1/incidents/{incident_id}/describe": _one(Action.INCIDENT_MANAGE),
+    "POST /api/v1/incidents/{incident_id}/filed": _one(Action.INCIDENT_MANAGE),
     "POST /api/v1/incidents/{incident_id}/assess": _one(Action.INCIDENT_MANAGE),
     "POST /api/v1/incidents/{incident_id}/close": _one(Action.INCIDENT_MANAGE),
     "POST /api/v1/incidents/{incident_id}/report": _one(Action.INCIDENT_MANAGE),

@@ -197,3 +197,49 @@ def test_a_receptionist_is_refused_and_the_refusal_logged(
     assert code == 7
     denied = [e for _, e in events(dpo_vault, "incident.manage") if e.outcome is Outcome.DENIED]
     assert [e.actor for e in denied] == ["mquere", "mquere"]
+
+
+def test_describe_note_a_covered_measure_and_record_the_filing(
+    dpo_vault: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, "incident", "open", "--title", "Fichier sur un forum", "--found-on", "forum"
+    )
+    assert code == 0, err
+    incident = out.split()[1]
+    shown = json.loads(run(capsys, "incident", "show", incident, "--json")[1])
+    assert shown["circumstances"] == ["published", "malicious"]
+    code, _, err = run(
+        capsys,
+        "incident",
+        "describe",
+        incident,
+        "--started-at",
+        "2020-06-01T10:00",
+        "--cause",
+        "external-malicious",
+        "--exit-path",
+        "serveur FTP du prestataire",
+        "--dpo-sex",
+        "F",
+    )
+    assert code == 0, err
+    code, _, err = run(
+        capsys, "incident", "note", incident, "Forum contacté.", "--measure", "--covers", "takedown"
+    )
+    assert code == 0, err
+    code, out, err = run(capsys, "incident", "filed", incident, "--reference", "NOTIF-2026-001")
+    assert code == 0 and "initial notification recorded as filed." in out, err
+    code, out, _ = run(capsys, "incident", "filed", incident)
+    assert "supplementary notification recorded as filed" in out
+    md = tmp_path / "cnil.md"
+    assert run(capsys, "incident", "report", incident, "--md", str(md))[0] == 0
+    text = md.read_text(encoding="utf-8")
+    assert "Notification complémentaire n° 2" in text and "référence NOTIF-2026-001" in text
+    assert "Début de la violation : le 1er juin 2020 à 10 h 00" in text
+    assert "Déléguée à la protection des données : Anne Le Roux" in text
+    assert "demander le retrait du fichier" not in text and "Forum contacté." in text
+    listed = json.loads(run(capsys, "incident", "list", "--json")[1])["incidents"][0]
+    assert listed["notified_at"] and listed["late"] is False
+    code, _, err = run(capsys, "incident", "describe", incident, "--cause", "aliens")
+    assert code == 2 and "cause: unknown 'aliens'" in err

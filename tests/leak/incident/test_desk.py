@@ -174,19 +174,20 @@ def test_the_draft_has_every_art_33_field_in_markdown_and_pdf(
     for words in (
         "Personne Aleroux",  # the DPO's name, from the account
         CONTACT,
-        "Environ 40 personnes",
-        "6 patients reconnus du laboratoire",
+        "environ 40 personnes distinctes dans le fichier",
+        "dont 10 reconnues parmi nos patients et 30 non reconnues",
+        "6 patients reconnus : Laboratoire de biologie médicale",
         "Usurpation d'identité",
         "Mots de passe du portail réinitialisés.",
         "Gravité très élevée",
-        "Notification dans le délai de 72 heures",
+        "À déposer avant l'échéance",
     ):
         assert words in markdown, words
     draft.write_pdf(tmp_path / "draft.pdf")
     text = "\n".join(pages(tmp_path / "draft.pdf"))
     for heading in HEADINGS:
         assert heading in text.replace("\n", " "), heading
-    assert "Découverte le" in text and "Délégué" in text  # accents survive the PDF
+    assert "Découverte : le" in text and "Délégué" in text  # accents survive the PDF
     for patient in world["affected"]:
         assert patient.id not in markdown and patient.birth_name not in markdown
 
@@ -358,3 +359,60 @@ def test_letters_follow_what_each_patients_own_rows_held(
     for p in affected[1:]:
         assert "mot de passe de votre espace" not in by_id[p.id]
         assert "affection grave" not in by_id[p.id]
+
+
+@SQLITE_ONLY
+def test_a_file_found_online_defaults_to_published_with_malicious_intent(
+    world: dict[str, Any],
+) -> None:
+    desk: IncidentService = world["desk"]
+    online = desk.open("Fichier en vente", report=scan_report(5, {}), found_on="telegram")
+    assert online.circumstances == parse_circumstances(["published", "malicious"])
+    assert online.found_on == "telegram"
+    elsewhere = desk.open("Clé USB perdue", report=scan_report(5, {}), found_on="device")
+    assert elsewhere.circumstances == parse_circumstances(["copied"])
+    with pytest.raises(UsageError, match="found on: unknown 'twitter'"):
+        desk.open("x", found_on="twitter")
+
+
+@SQLITE_ONLY
+def test_notifys_contact_and_the_dpos_gender_are_carried_into_the_draft(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    desk: IncidentService = world["desk"]
+    matched = {"L01": [world["affected"][0].id]}
+    incident = desk.open("Fichier", report=scan_report(1, {"L01": 1}), matched=matched)
+    assert "À COMPLÉTER" in desk.notification(incident).to_markdown().split("##")[1]
+    desk.letters(incident.id, tmp_path / "out", dpo_contact=CONTACT, dpo_sex="F")
+    controller = desk.draft(incident.id).to_markdown().split("##")[1]
+    assert f"Déléguée à la protection des données : Personne Aleroux — {CONTACT}." in controller
+    letter = " ".join(pages(tmp_path / "out" / "lettres-0001.pdf")[0].split())
+    assert "Déléguée à la protection des données" in letter
+
+
+@SQLITE_ONLY
+def test_filings_drive_the_delay_the_supplements_and_the_letters(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    incident = open_incident(world)
+    desk: IncidentService = world["desk"]
+    desk.draft(incident.id, now=T0 + timedelta(hours=10))
+    assert desk.get(incident.id).late(T0 + timedelta(hours=73))  # a draft stops no clock
+    desk.filed(
+        incident.id, T0 + timedelta(hours=70), reference="DPO-1", now=T0 + timedelta(hours=90)
+    )
+    filed = desk.filed(incident.id, T0 + timedelta(hours=100), now=T0 + timedelta(hours=100))
+    assert filed.notified_at == T0 + timedelta(hours=70) and not filed.late()
+    assert [f.reference for f in filed.filings] == ["DPO-1", None]
+    assert [e.kind for e in filed.timeline].count("filed") == 2
+    text = desk.draft(incident.id, now=T0 + timedelta(hours=120)).to_markdown()
+    assert "Notification complémentaire n° 2" in text and "référence DPO-1" in text
+    assert "dans le délai de 72 heures" in text and "Motifs du retard" not in text
+    run = desk.letters(incident.id, tmp_path / "out")
+    letter = " ".join(pages(tmp_path / "out" / run.files[0])[0].split())
+    assert "Nous avons signalé cette violation à la Commission nationale" in letter
+    assert "le 6 novembre 2025" in letter  # the initial filing, in words
+    with pytest.raises(UsageError, match="filed at: must not be in the future"):
+        desk.filed(incident.id, datetime.now(UTC) + timedelta(days=1))
+    kinds = [e.details for e in events(world["vault"], "incident.manage") if "kind" in e.details]
+    assert [(d["kind"], d["late"]) for d in kinds] == [("initial", False), ("supplementary", False)]

@@ -231,3 +231,23 @@ def test_the_scan_keeps_what_each_rows_identifiers_held(tmp_path: Path) -> None:
     assert {"credential", "health", "health:hiv"} <= by_email["claire.martin@example.org"]
     # tokens only: no value of the row travels with them
     assert not any("Secret" in t or "martin" in t for t in by_email["claire.martin@example.org"])
+
+
+def test_what_was_done_is_told_in_words_for_patients_never_the_dpos_notes(
+    small_network: SynthNetwork, tmp_path: Path
+) -> None:
+    (patient,) = of_sex(small_network, Sex.MALE)
+    note = "Reset MDP via script SQL sur la base prod (ticket 4412)."
+    done = replace(
+        incident(),
+        timeline=(
+            Entry(T0, "aleroux", "measure", note, "passwords"),
+            Entry(T0, "aleroux", "planned", "Plainte à déposer lundi.", "complaint"),
+        ),
+    )
+    letters = letter_text(done, dpo_name="Anne Le Roux", dpo_contact=CONTACT)
+    page = written(tmp_path, [patient], {patient.id: IDENTITY}, small_network, letters)[patient.id]
+    assert "Les mots de passe du portail de résultats d'analyses ont été réinitialisés" in page
+    assert "Nous recherchons l'origine de la copie" in page
+    for words in ("script SQL", "ticket", "Plainte à déposer", "Nous avons déposé plainte"):
+        assert words not in page  # neither the note nor a plan not yet carried out

@@ -42,7 +42,7 @@ def test_countdown_reads_in_days_hours_and_minutes() -> None:
     assert countdown(deadline, deadline - timedelta(minutes=7)).english() == "7min left"
 
 
-def _incident(discovered: datetime, reported: datetime | None = None) -> Incident:
+def _incident(discovered: datetime, filed: datetime | None = None) -> Incident:
     return Incident(
         id="INC-20251103-abcdef",
         state="open",
@@ -53,11 +53,12 @@ def _incident(discovered: datetime, reported: datetime | None = None) -> Inciden
         circumstances=Circumstances(confidentiality="copied"),
         timeline=(Entry(discovered, "aleroux", "opened", "Incident ouvert."),),
         matched={"L01": ("a" * 32,)},
-        reported_at=reported,
+        reported_at=discovered,  # a draft written at once: it does not stop the clock
+        notified_at=filed,
     )
 
 
-def test_late_means_no_draft_before_the_deadline() -> None:
+def test_late_means_not_filed_before_the_deadline() -> None:
     found = datetime(2025, 11, 3, 9, 30, tzinfo=UTC)
     assert not _incident(found).late(found + timedelta(hours=71))
     assert _incident(found).late(found + timedelta(hours=72, seconds=1))

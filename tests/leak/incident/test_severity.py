@@ -192,3 +192,21 @@ def test_every_factor_is_explained_in_plain_french_without_values() -> None:
         assert words in text
     assert severity.to_dict()["formula"] == "4 × 1 + 0.5"
     assert "confidentiality" not in text  # French throughout
+
+
+@pytest.mark.parametrize("circumstances", [["exposed"], ["copied"], ["published", "malicious"]])
+def test_an_identity_only_patient_list_is_at_least_high(circumstances: list[str]) -> None:
+    """Recital 35: a lab's registration data (identity, NIR, physician, insurance, no
+    medical comment) are health data: DPC 3 (4 - 1), × EI 1 (NIR) + CB >= 3."""
+    found = report("nir", "name", "birth_date", "address", "phone", "insurance", "rpps")
+    severity = assess(found, parse_circumstances(circumstances))
+    assert severity.dpc.score == 3.0 and severity.level in (Level.HIGH, Level.VERY_HIGH)
+    assert severity.level.persons_to_be_told
+    assert any("considérant 35" in reason for reason in severity.dpc.reasons)
+
+
+def test_a_bare_identity_list_of_our_patients_is_registration_data_too() -> None:
+    found = report("nir", "name", "birth_date")
+    assert assess(found, parse_circumstances(["copied"])).level is Level.LOW  # 1 × 1 + 0.25
+    ours = assess(found, parse_circumstances(["copied"]), patients=12)
+    assert ours.score == 3.25 and ours.level is Level.HIGH

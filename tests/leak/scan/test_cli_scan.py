@@ -68,7 +68,8 @@ def test_scan_json_follows_the_contract_and_html_is_self_contained(
     assert report["vault_matches"] is None and report["rows"] == CONFIG.patients
     assert report["persons"] == CONFIG.patients
     nir = report["categories"]["nir"]
-    assert set(nir) == {"count", "columns", "confidence", "samples"}
+    assert set(nir) == {"count", "rows", "persons", "columns", "confidence", "samples"}
+    assert nir["persons"] <= nir["rows"] <= nir["count"]
     assert nir["columns"] == ["NIR"] and 0 < nir["confidence"] <= 1
     assert all("**" in s for s in nir["samples"])
     html = page.read_text(encoding="utf-8")

@@ -101,8 +101,16 @@ def test_iban_checksum() -> None:
         ("groupe sanguin", "blood_group"),
         ("Commentaire 1", "free_text"),
         ("N° commande", None),
-        ("Date dernière visite", None),
-        ("RPPS médecin", None),
+        ("Date dernière visite", "last_visit"),
+        ("RPPS médecin", "rpps"),
+        ("Médecin traitant", "physician"),
+        ("Régime", "regime"),
+        ("Caisse", "caisse"),
+        ("Mutuelle", "mutuelle"),
+        ("N° adhérent", "member_number"),
+        ("N° dossier", "file_number"),
+        ("Code labo", None),
+        ("Statut identité", None),
     ],
 )
 def test_header_hints_in_french_and_english(header: str, role: str | None) -> None:

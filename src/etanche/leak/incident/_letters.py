@@ -15,7 +15,6 @@ matter of seconds.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,8 +24,10 @@ from typing import Any
 from etanche._files import private_dir, write_private
 from etanche.domain import Lab, Patient, Sex
 from etanche.errors import UsageError
+from etanche.leak.incident._dpo import contact_without_name, dpo_role
+from etanche.leak.incident._french import fr_date
+from etanche.leak.incident._measures import patient_measures
 from etanche.leak.incident._model import Incident
-from etanche.leak.incident._notification import PARIS
 from etanche.leak.incident._pdf import LineWriter, new_pdf
 from etanche.leak.incident._severity import found_categories
 
@@ -48,21 +49,6 @@ UNREACHABLE = "sans-adresse.json"
 BATCH = 500
 _FILE = "lettres-{:04d}.pdf"
 
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
 # What a patient reads about a category: no label names a condition (an envelope can be
 # opened by someone else), none mentions pregnancy.
 _LETTER_LABELS: dict[str, str] = {
@@ -74,6 +60,11 @@ _LETTER_LABELS: dict[str, str] = {
     "address": "votre adresse postale",
     "phone": "votre numéro de téléphone",
     "email": "votre adresse électronique",
+    "insurance": "votre régime et votre caisse d'assurance maladie, votre mutuelle et votre "
+    "numéro d'adhérent",
+    "file_number": "votre numéro de dossier au laboratoire",
+    "last_visit": "la date de votre dernière visite au laboratoire",
+    "rpps": "le nom et le numéro RPPS de votre médecin traitant",
     "iban": "vos coordonnées bancaires (IBAN)",
     "credential": "vos identifiants de connexion au portail de résultats d'analyses",
     "blood_group": "votre groupe sanguin",
@@ -86,17 +77,10 @@ SERIOUS = frozenset({"hiv", "hepatitis", "cancer", "genetic", "renal"})
 _SERIOUS_SENTENCE = (
     "Parmi ces informations figuraient des données de santé relatives à une affection grave "
     "vous concernant. Nous ne la nommons pas dans ce courrier, qui pourrait être ouvert par "
-    "une autre personne que vous ; notre délégué(e) à la protection des données peut vous en "
-    "préciser la nature si vous le souhaitez."
+    "une autre personne que vous ; {dpo}, {role}, peut vous en préciser la nature si vous "
+    "le souhaitez."
 )
 _HEALTH = frozenset({"health", "blood_group", "drug"})
-
-
-def fr_date(moment: datetime) -> str:
-    """« 2 décembre 2026 », « 1er mars 2026 »: how a French letter dates itself."""
-    local = moment.astimezone(PARIS)
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{day} {_MONTHS[local.month - 1]} {local.year}"
 
 
 _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
@@ -105,9 +89,14 @@ _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
         "quelqu'un pourrait tenter d'usurper votre identité",
     ),
     (
-        frozenset({"phone", "email", "address"}),
+        frozenset({"phone", "email", "address", "insurance"}),
         "vous pourriez recevoir des courriels, SMS ou appels frauduleux qui citent vos données "
         "pour paraître crédibles",
+    ),
+    (
+        frozenset({"file_number", "last_visit", "rpps"}),
+        "des personnes qui n'ont pas à le savoir pourraient apprendre que vous avez fait des "
+        "analyses dans notre laboratoire",
     ),
     (
         _HEALTH,
@@ -125,25 +114,6 @@ _YOUR_CONSEQUENCES: tuple[tuple[frozenset[str], str], ...] = (
 def exposure_tokens(categories: Iterable[str], concepts: Iterable[str] = ()) -> frozenset[str]:
     """A row's exposure as kept for its patient: categories and ``health:<concept>``."""
     return frozenset(categories) | {f"health:{c}" for c in concepts}
-
-
-def dpo_role(sex: Sex | None) -> str:
-    """The DPO's title agreed with the DPO's gender; neutral when it is not known."""
-    if sex is Sex.FEMALE:
-        return "Déléguée à la protection des données"
-    if sex is Sex.MALE:
-        return "Délégué à la protection des données"
-    return "Délégué(e) à la protection des données"
-
-
-_TITLES = re.compile(r"^(dpo|d[ée]l[ée]gu[ée]\(?e?\)?( [àa] la protection des donn[ée]es)?)$", re.I)
-
-
-def _contact_without_name(contact: str, name: str) -> str:
-    """The contact as given, less the DPO's name and title (already written beside it)."""
-    rest = re.sub(re.escape(name), "", contact, flags=re.I) if name else contact
-    parts = [p.strip(" ()") for p in re.split(r"[,;]", rest)]
-    return ", ".join(p for p in parts if p and not _TITLES.match(p)) or contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +146,8 @@ class LetterText:
             + "."
         )
         if concepts & SERIOUS:
-            data += " " + _SERIOUS_SENTENCE
+            role = self.dpo_role[:1].lower() + self.dpo_role[1:]
+            data += " " + _SERIOUS_SENTENCE.format(dpo=self.dpo_name, role=role)
         risks = [text for names, text in _YOUR_CONSEQUENCES if names & categories]
         consequences = (
             ("Concrètement, " + " ; ".join(risks) + ".")
@@ -214,7 +185,8 @@ def letter_text(
 ) -> LetterText:
     """Plain French for patients; never the DPO's timeline notes, which are written for the CNIL.
 
-    The CNIL is named only once the incident records the notification as filed.
+    The CNIL is named only once the incident records the notification as filed; what
+    was done is told in the catalogue's own sentences for patients (``_measures``).
     """
     report = incident.report or {}
     categories = set(found_categories(report))
@@ -236,12 +208,9 @@ def letter_text(
             "Nous avons signalé cette violation à la Commission nationale de l'informatique et "
             f"des libertés (CNIL) le {fr_date(incident.notified_at)}."
         )
-    done.append(
-        "Nous recherchons l'origine de la copie et demandons le retrait du fichier partout où "
-        "il est trouvé."
-    )
+    done.append(patient_measures(incident))
     role = dpo_role(dpo_sex)
-    reach = _contact_without_name(dpo_contact, dpo_name)
+    reach = contact_without_name(dpo_contact, dpo_name)
     contact = (
         f"Pour toute question, ou pour exercer vos droits sur vos données, vous pouvez écrire à "
         f"{dpo_name}, {role[:1].lower()}{role[1:]} : {reach}, "

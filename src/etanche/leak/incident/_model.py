@@ -20,16 +20,42 @@ from typing import Any
 from etanche.leak.incident._severity import Circumstances, Severity, assess, parse_circumstances
 
 __all__ = [
+    "CAUSES",
     "DEADLINE",
+    "FOUND_ON",
     "KIND",
+    "ONLINE",
     "Countdown",
     "Entry",
+    "Filing",
     "Incident",
     "countdown",
     "notification_deadline",
 ]
 
 KIND = "incident"
+# Where the file was found (token -> French, as the draft says it); online places
+# mean a publication to an unknown number of people, with intent (ENISA CB).
+FOUND_ON: dict[str, str] = {
+    "telegram": "sur une messagerie (Telegram)",
+    "forum": "sur un forum en ligne",
+    "paste": "sur un site de partage de texte (paste)",
+    "web": "sur un site web public",
+    "darkweb": "sur un site du dark web",
+    "storage": "sur un serveur ou un espace de stockage (FTP, cloud) accessible sans autorisation",
+    "device": "sur un support ou un appareil perdu ou volé",
+    "email": "dans un courriel envoyé à un mauvais destinataire",
+    "other": "ailleurs (voir la chronologie)",
+}
+ONLINE = frozenset({"telegram", "forum", "paste", "web", "darkweb"})
+# The CNIL form's "cause": who, and whether on purpose.
+CAUSES: dict[str, str] = {
+    "internal-malicious": "acte interne malveillant",
+    "internal-accidental": "acte interne accidentel",
+    "external-malicious": "acte externe malveillant",
+    "external-accidental": "acte externe accidentel",
+    "unknown": "inconnue à ce stade",
+}
 DEADLINE = timedelta(hours=72)
 OPEN, CLOSED = "open", "closed"
 
@@ -79,25 +105,47 @@ def _span(delta: timedelta, days: str, hours: str, minutes: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One line of the timeline. ``kind``: opened, scan, note, measure, assessed,
-    report, notify, closed. ``text`` is French: it goes into the notification."""
+    """One line of the timeline. ``kind``: opened, scan, note, measure (done), planned,
+    assessed, described, report, filed, notify, closed. ``text`` is French: it goes
+    into the notification, never into a letter. ``covers``: the catalogue measure
+    (``_measures.MEASURES``) a measure or plan stands for, so it is not proposed again."""
 
     at: datetime
     actor: str
     kind: str
     text: str
+    covers: str | None = None
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "at": self.at.isoformat(),
-            "actor": self.actor,
-            "kind": self.kind,
-            "text": self.text,
-        }
+        out = {"at": self.at.isoformat(), "actor": self.actor, "kind": self.kind, "text": self.text}
+        if self.covers:
+            out["covers"] = self.covers
+        return out
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Entry:
-        return cls(datetime.fromisoformat(doc["at"]), doc["actor"], doc["kind"], doc["text"])
+        return cls(
+            datetime.fromisoformat(doc["at"]),
+            doc["actor"],
+            doc["kind"],
+            doc["text"],
+            doc.get("covers"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """One notification filed with the CNIL (art. 33(4): an initial one, then supplements)."""
+
+    at: datetime
+    reference: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"at": self.at.isoformat(), "reference": self.reference}
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Filing:
+        return cls(datetime.fromisoformat(doc["at"]), doc.get("reference"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +174,12 @@ class Incident:
     letters: int | None = None
     exposed: Mapping[str, frozenset[str]] = field(default_factory=dict)
     notified_at: datetime | None = None
+    filings: tuple[Filing, ...] = ()
+    dpo_sex: str | None = None  # "F" or "M": "Déléguée" or "Délégué"
+    started_at: datetime | None = None  # when the breach began, if known
+    cause: str | None = None  # token of CAUSES
+    exit_path: str | None = None  # how the data left (French, written by the DPO)
+    found_on: str | None = None  # token of FOUND_ON
 
     @property
     def deadline(self) -> datetime:
@@ -137,15 +191,15 @@ class Incident:
 
     @property
     def severity(self) -> Severity:
-        return assess(self.report, self.circumstances)
+        return assess(self.report, self.circumstances, patients=self.matched_count)
 
     @property
     def matched_count(self) -> int:
         return sum(len(ids) for ids in self.matched.values())
 
     def late(self, now: datetime | None = None) -> bool:
-        """Past the deadline without a notification drafted before it."""
-        moment = self.reported_at or now or datetime.now(UTC)
+        """Past the deadline without a notification filed before it (a draft does not count)."""
+        moment = self.notified_at or now or datetime.now(UTC)
         return moment > self.deadline
 
     def body(self) -> dict[str, Any]:
@@ -166,12 +220,19 @@ class Incident:
             "letters": self.letters,
             "exposed": {pid: sorted(tokens) for pid, tokens in self.exposed.items()},
             "notified_at": self.notified_at.isoformat() if self.notified_at else None,
+            "filings": [f.to_dict() for f in self.filings],
+            "dpo_sex": self.dpo_sex,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "cause": self.cause,
+            "exit_path": self.exit_path,
+            "found_on": self.found_on,
         }
 
     @classmethod
     def from_body(cls, doc_id: str, state: str, body: Mapping[str, Any]) -> Incident:
         reported = body.get("reported_at")
         notified = body.get("notified_at")
+        started = body.get("started_at")
         return cls(
             id=doc_id,
             state=state,
@@ -189,4 +250,10 @@ class Incident:
             letters=body.get("letters"),
             exposed={pid: frozenset(t) for pid, t in (body.get("exposed") or {}).items()},
             notified_at=datetime.fromisoformat(notified) if notified else None,
+            filings=tuple(Filing.from_dict(f) for f in body.get("filings") or ()),
+            dpo_sex=body.get("dpo_sex"),
+            started_at=datetime.fromisoformat(started) if started else None,
+            cause=body.get("cause"),
+            exit_path=body.get("exit_path"),
+            found_on=body.get("found_on"),
         )

@@ -28,10 +28,12 @@ from enum import StrEnum
 from typing import Any
 
 from etanche.errors import UsageError
+from etanche.leak.scan import CATEGORY_LABELS
 
 __all__ = [
     "CATEGORY_LABELS",
     "CIRCUMSTANCES",
+    "REGISTRATION",
     "Circumstances",
     "Factor",
     "Level",
@@ -84,24 +86,11 @@ _LEVEL_MEANING = {
     "irréversibles, qu'elles pourraient ne pas surmonter",
 }
 
-# The scan's categories (contract B), as a letter or a notification names them.
-CATEGORY_LABELS: dict[str, str] = {
-    "nir": "numéro de sécurité sociale (NIR)",
-    "ins_traits": "traits d'identité (nom de naissance, prénoms, sexe, date et lieu de naissance)",
-    "name": "nom et prénoms",
-    "birth_date": "date de naissance",
-    "address": "adresse postale",
-    "phone": "numéro de téléphone",
-    "email": "adresse électronique",
-    "iban": "coordonnées bancaires (IBAN)",
-    "credential": "identifiants de connexion au portail de résultats",
-    "blood_group": "groupe sanguin",
-    "health": "données de santé (commentaires médicaux, pathologies, grossesse)",
-    "drug": "traitements médicamenteux",
-}
 _SIMPLE = ("nir", "ins_traits", "name", "birth_date", "address", "phone", "email")
 _CONTACT = ("address", "phone", "email")
 _SENSITIVE = ("health", "blood_group", "drug", "credential")
+REGISTRATION = ("insurance", "file_number", "last_visit", "rpps")
+"""Registration data of a health service: health data under GDPR recital 35."""
 
 EI_NEGLIGIBLE, EI_LIMITED, EI_SIGNIFICANT, EI_MAXIMUM = 0.25, 0.5, 0.75, 1.0
 
@@ -257,8 +246,13 @@ def data_processing_context(
     special_category: bool = False,
     public: bool = False,
     vulnerable: bool = False,
+    patients: bool = False,
 ) -> Factor:
-    """DPC: the highest of the data types found, each with the method's adjustments."""
+    """DPC: the highest of the data types found, each with the method's adjustments.
+
+    ``patients``: the persons are known to be our patients (recognised in the vault),
+    so even a bare identity list is a lab's registration data (recital 35).
+    """
     reasons: list[str] = []
     scores: list[int] = []
     simple = [c for c in _SIMPLE if c in categories]
@@ -272,11 +266,6 @@ def data_processing_context(
                 "+1 : le volume de données d'identité réunies par personne (identité complète, "
                 "coordonnées, NIR) permet l'usurpation d'identité et le profilage."
             )
-        reasons.append(
-            "Être patient d'un laboratoire de biologie médicale révèle seulement qu'une analyse "
-            "a été faite, ce que la méthode ne compte pas comme une donnée sensible : pas "
-            "d'ajustement pour le contexte du responsable de traitement."
-        )
         scores.append(score)
     if "iban" in categories:
         scores.append(2)
@@ -284,6 +273,17 @@ def data_processing_context(
             "Données financières (score de base 3) : coordonnées bancaires (IBAN). -1 : un numéro "
             "de compte sans solde ni opération ne donne pas de vue détaillée des finances, mais "
             "permet des prélèvements frauduleux."
+        )
+    registration = [c for c in REGISTRATION if c in categories]
+    if registration or patients:
+        scores.append(3)
+        what = _labels(registration) if registration else "une liste de nos patients"
+        reasons.append(
+            "Données de santé au sens du considérant 35 du RGPD (score de base 4) : les "
+            "données collectées lors de l'inscription d'une personne auprès d'un service de "
+            f"santé ({what}) révèlent qu'elle est patiente d'un laboratoire de biologie "
+            "médicale. -1 : sans commentaire médical, elles ne révèlent ni diagnostic ni "
+            "résultat (3)."
         )
     sensitive = [c for c in _SENSITIVE if c in categories]
     if sensitive:
@@ -397,18 +397,26 @@ def circumstances_of_breach(circumstances: Circumstances) -> Factor:
     return Factor("CB", total, tuple(reasons))
 
 
-def assess(report: Mapping[str, Any] | None, circumstances: Circumstances) -> Severity:
-    """The whole assessment from a scan report (contract B to_dict) and the circumstances."""
+def assess(
+    report: Mapping[str, Any] | None, circumstances: Circumstances, *, patients: int = 0
+) -> Severity:
+    """The whole assessment from a scan report (contract B to_dict) and the circumstances.
+
+    ``patients``: how many of the file's persons the vault recognised, when the
+    matching happened apart from the report (an incident's sealed matches).
+    """
     categories = found_categories(report)
+    in_report = sum(int(n) for n in ((report or {}).get("vault_matches") or {}).values())
+    matched = max(patients, in_report)
     dpc = data_processing_context(
         categories,
         special_category=bool(report and report.get("special_category")),
         public=circumstances.public,
         vulnerable=circumstances.vulnerable,
+        patients=matched > 0,
     )
     ei = ease_of_identification(categories)
-    if report and report.get("vault_matches"):
-        matched = sum(int(n) for n in report["vault_matches"].values())
+    if matched:
         ei = Factor(
             ei.name,
             ei.score,

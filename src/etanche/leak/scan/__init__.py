@@ -7,6 +7,7 @@ matched to our patients through blind indexes only.
 
 from etanche.leak.scan._classify import ColumnRole, TablePlan, plan_table
 from etanche.leak.scan._detect import HealthCache, detect_frame, role_mask
+from etanche.leak.scan._french import CATEGORY_LABELS, CONCEPT_LABELS
 from etanche.leak.scan._html import render_html
 from etanche.leak.scan._report import (
     CATEGORIES,
@@ -25,6 +26,8 @@ from etanche.leak.scan._vault_match import (
 
 __all__ = [
     "CATEGORIES",
+    "CATEGORY_LABELS",
+    "CONCEPT_LABELS",
     "SPECIAL_CATEGORIES",
     "CategoryFinding",
     "ColumnRole",

@@ -67,6 +67,11 @@ def _tests(c: pl.Expr) -> dict[str, pl.Expr]:
         "yesno": c.str.strip_chars()
         .str.to_lowercase()
         .is_in(["oui", "non", "yes", "no", "true", "false", "0", "1", "o", "n", "y"]),
+        "rpps": v.rpps(c),
+        "regime": v.digits(c, 2),
+        "caisse": v.digits(c, 3),
+        "code": v.record_code(c),
+        "letters": c.str.contains(r"\p{L}").fill_null(False),
         "words": c.str.count_matches(r"\S+"),
         "length": c.str.len_chars(),
     }
@@ -114,6 +119,14 @@ def _hinted_role(rates: dict[str, float], hint: str) -> ColumnRole | None:
         "used_name": (rates["name"] >= 0.7, 0.9),
         "first_names": (rates["name"] >= 0.7, 0.9),
         "other_name": (rates["name"] >= 0.7, 0.85),
+        "physician": (rates["name"] >= 0.7, 0.85),
+        "rpps": (rates["rpps"] >= 0.7, 0.9),
+        "regime": (rates["regime"] >= 0.7, 0.85),
+        "caisse": (rates["caisse"] >= 0.7, 0.85),
+        "mutuelle": (rates["letters"] >= 0.7, 0.8),
+        "member_number": (rates["code"] >= 0.7, 0.8),
+        "file_number": (rates["code"] >= 0.7, 0.8),
+        "last_visit": (rates["date"] >= 0.5, 0.85),
         "sex": (rates["sex"] >= 0.8, 0.9),
         "birthplace": (rates["insee"] >= 0.7 or rates["name"] >= 0.7, 0.85),
         "street": (rates["street"] >= 0.2, 0.9),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ROLES", "hint_for", "normalise_header"]
+__all__ = ["ROLES", "flag_concept", "hint_for", "normalise_header"]
 
 # role -> category of the report (None: a role that is not a category by itself)
 ROLES: dict[str, str] = {
@@ -24,6 +24,14 @@ ROLES: dict[str, str] = {
     "used_name": "name",
     "first_names": "name",
     "other_name": "name",
+    "physician": "name",
+    "rpps": "rpps",
+    "regime": "insurance",
+    "caisse": "insurance",
+    "mutuelle": "insurance",
+    "member_number": "insurance",
+    "file_number": "file_number",
+    "last_visit": "last_visit",
     "sex": "ins_traits",
     "birthplace": "ins_traits",
     "street": "address",
@@ -56,8 +64,8 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("blood_group", r"groupe sanguin|groupe|blood ?group|blood ?type|abo|rhesus|gs"),
     ("used_name", r"nom d ?usage|nom marital|nom usuel|used name|married name"),
     ("first_names", r"prenoms?|first ?names?|given(?: ?names?)?|forenames?|givenname"),
-    ("other_name", r"medecin(?: traitant)?|docteur|prescripteur|physician|doctor|practitioner|"
-     r"full ?name|nom complet"),
+    ("physician", r"medecin(?: traitant)?|docteur|prescripteur|physician|doctor|practitioner"),
+    ("other_name", r"full ?name|nom complet"),
     ("birth_name", r"last ?name|surname|family(?: name)?|lastname|nom|name"),
     ("sex", r"sexe|sex|genre|gender"),
     ("phone", r"tel|telephone|phone|portable|mobile|gsm|fixe|fax|telecom|contact tel"),
@@ -71,6 +79,24 @@ _RULES: tuple[tuple[str, str], ...] = (
      r"conditions?"),
 )  # fmt: skip
 _COMPILED = tuple((role, re.compile(rf"(?:^|\s)(?:{p})(?:$|\s)")) for role, p in _RULES)
+# Registration data of a health service (GDPR recital 35), tried before _NOT_PERSONAL:
+# the physician's RPPS, the insurance, the lab's file number, the date of the last visit.
+_REGISTRATION: tuple[tuple[str, str], ...] = (
+    ("rpps", r"rpps(?: medecin)?|n rpps|rpps du medecin|numero rpps"),
+    ("last_visit", r"(?:date )?(?:de )?derniere visite|date derniere venue|last visit|"
+     r"date of last visit|derniere venue"),
+    ("member_number", r"n adherent|numero adherent|adherent|member (?:number|id)|n mutuelle"),
+    ("mutuelle", r"mutuelle|complementaire(?: sante)?|amc|organisme complementaire"),
+    ("caisse", r"caisse|cpam|caisse (?:primaire|d affiliation)|code caisse"),
+    ("regime", r"regime(?: obligatoire)?|code regime|amo"),
+    ("file_number", r"n dossier|numero de dossier|num dossier|dossier|ipp|file number|"
+     r"patient file|medical record number|mrn"),
+)  # fmt: skip
+_REGISTRATION_COMPILED = tuple(
+    (role, re.compile(rf"(?:^|\s)(?:{p})(?:$|\s)")) for role, p in _REGISTRATION
+)
+_HIV_FLAG = re.compile(r"(?:^|\s)(?:vih|hiv|statut serologique)(?:$|\s)")
+
 # Headers that name something else although a hint word appears in them.
 _NOT_PERSONAL = re.compile(
     r"(?:^|\s)(?:rpps|adeli|finess|code labo|labo|dossier|commande|order|montant|amount|"
@@ -90,9 +116,19 @@ def normalise_header(header: str) -> str:
 def hint_for(header: str) -> str | None:
     """The role a column name suggests, or None."""
     text = normalise_header(header)
-    if not text or _NOT_PERSONAL.search(text):
+    if not text:
+        return None
+    for role, pattern in _REGISTRATION_COMPILED:
+        if pattern.search(text):
+            return role
+    if _NOT_PERSONAL.search(text):
         return None
     for role, pattern in _COMPILED:
         if pattern.search(text):
             return role
     return None
+
+
+def flag_concept(header: str) -> str:
+    """The health concept a yes/no flag column stands for: HIV status or pregnancy."""
+    return "hiv" if _HIV_FLAG.search(normalise_header(header)) else "pregnancy"

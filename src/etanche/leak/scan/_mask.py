@@ -110,5 +110,9 @@ def mask(kind: str, value: str) -> str:
         "sex": lambda x: x.strip(),
         "birthplace": lambda x: x.strip()[:2] + "***",
         "health_flag": lambda x: x.strip().lower(),
+        "last_visit": _date,
+        "rpps": lambda x: x.strip()[:2] + "*" * max(len(x.strip()) - 2, 0),
+        "file_number": _date,
+        "member_number": _date,
     }
     return handlers.get(kind, _word)(value)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CATEGORIES", "SPECIAL_CATEGORIES", "CategoryFinding", "FileFinding", "ScanReport"]
+__all__ = [
+    "CATEGORIES",
+    "CONCEPTS",
+    "SPECIAL_CATEGORIES",
+    "CategoryFinding",
+    "FileFinding",
+    "ScanReport",
+    "concept_bucket",
+]
 
 CATEGORIES: tuple[str, ...] = (
     "nir",
@@ -15,6 +23,10 @@ CATEGORIES: tuple[str, ...] = (
     "address",
     "phone",
     "email",
+    "insurance",
+    "file_number",
+    "last_visit",
+    "rpps",
     "iban",
     "credential",
     "blood_group",
@@ -23,14 +35,24 @@ CATEGORIES: tuple[str, ...] = (
 )
 SPECIAL_CATEGORIES = frozenset({"health", "drug", "blood_group"})  # GDPR art. 9
 MAX_SAMPLES = 3
+# Health concepts as the report breaks them down; the lexicon's others go to "other".
+CONCEPTS: tuple[str, ...] = ("hiv", "pregnancy", "hepatitis", "cancer", "other")
+
+
+def concept_bucket(concept: str) -> str:
+    """The report's concept for one of the lexicon's (diabetes, renal... are "other")."""
+    return concept if concept in CONCEPTS else "other"
 
 
 @dataclass
 class CategoryFinding:
-    """One category: cells found (count), where, how sure, and masked samples."""
+    """One category: cells found (count), rows and distinct persons holding it, where,
+    how sure, and masked samples. A person counts once however many cells they have."""
 
     category: str
     count: int = 0
+    rows: int = 0
+    persons: int = 0
     columns: list[str] = field(default_factory=list)
     confidence: float = 0.0
     samples: list[str] = field(default_factory=list)
@@ -47,6 +69,8 @@ class CategoryFinding:
     def to_dict(self) -> dict[str, Any]:
         return {
             "count": self.count,
+            "rows": self.rows,
+            "persons": self.persons,
             "columns": list(self.columns),
             "confidence": round(self.confidence, 2),
             "samples": list(self.samples),
@@ -90,6 +114,10 @@ class ScanReport:
     # patient id -> categories and health:<concept> of that patient's rows (never printed)
     matched_exposure: dict[str, frozenset[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # health concept (CONCEPTS) -> (rows, distinct persons) holding it
+    concepts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    physicians: int = 0  # distinct treating physicians named (by RPPS, else by name)
+    physicians_rpps: bool = False  # the file gives their RPPS numbers
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary: masked samples only, no patient id."""
@@ -104,6 +132,12 @@ class ScanReport:
                 for k in CATEGORIES
                 if k in self.categories and self.categories[k].count
             },
+            "health_concepts": {
+                k: {"rows": self.concepts[k][0], "persons": self.concepts[k][1]}
+                for k in CONCEPTS
+                if k in self.concepts
+            },
+            "physicians": {"count": self.physicians, "rpps": self.physicians_rpps},
             "vault_matches": dict(self.vault_matches) if self.vault_matches is not None else None,
             "notes": list(self.notes),
         }

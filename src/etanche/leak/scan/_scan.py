@@ -25,6 +25,7 @@ from etanche.leak.scan._detect import (
     HealthCache,
     detect_frame,
 )
+from etanche.leak.scan._hints import flag_concept
 from etanche.leak.scan._mask import mask
 from etanche.leak.scan._report import (
     CATEGORIES,
@@ -33,6 +34,7 @@ from etanche.leak.scan._report import (
     CategoryFinding,
     FileFinding,
     ScanReport,
+    concept_bucket,
 )
 from etanche.leak.scan._vault_match import IdentifierSet, VaultMatcher
 from etanche.vault import Vault
@@ -54,6 +56,10 @@ _CONFIDENCE = {
     "blood_group": 0.85,
     "health": 0.85,
     "drug": 0.9,
+    "insurance": 0.8,
+    "file_number": 0.8,
+    "last_visit": 0.85,
+    "rpps": 0.9,
 }
 
 
@@ -61,6 +67,12 @@ _CONFIDENCE = {
 class _State:
     cache: HealthCache = field(default_factory=HealthCache)
     persons: list[pl.Series] = field(default_factory=list)
+    # per category and per health concept: row counts and the person keys of those rows
+    category_keys: dict[str, list[pl.Series]] = field(default_factory=dict)
+    concept_rows: dict[str, int] = field(default_factory=dict)
+    concept_keys: dict[str, list[pl.Series]] = field(default_factory=dict)
+    physicians: list[pl.Series] = field(default_factory=list)
+    physicians_rpps: bool = False
     matcher: VaultMatcher | None = None
     identifiers: IdentifierSet | None = None
 
@@ -105,8 +117,11 @@ def scan_table(
         parts = _key_parts(plan)
         found = detect_frame(frame, plan, state.cache, {"person": parts[0]} if parts else None)
         _count(finding, frame, found, state.cache, plan)
-        if parts:
-            state.persons.append(_person_hashes(frame, found.extra["person"], parts[1:]))
+        keys = _row_keys(frame, found.extra["person"], parts[1:]) if parts else None
+        if keys is not None:
+            state.persons.append(keys.drop_nulls())
+        _count_rows(finding, frame, found, state, keys)
+        _physicians(frame, plan, state)
         if state.matcher is not None:
             state.matcher.feed(frame, plan, found, state.cache)
         if state.identifiers is not None:
@@ -193,17 +208,75 @@ def _key_parts(plan: TablePlan) -> list[pl.Expr]:
     return parts
 
 
-def _person_hashes(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.Series:
-    """Hashes of the row keys: the first part where set, the others only on the other rows.
+def _row_keys(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.Series:
+    """One identity hash per row (null where the row has none), aligned with the frame.
 
-    Same keys as a coalesce of every part over every row, but the fallbacks are
+    The first part where set, the others only on the other rows: the fallbacks are
     computed on the few rows lacking the first (in a leak, mostly a valid NIR).
     """
-    keys = first.drop_nulls()
-    if rest and keys.len() < frame.height:
-        others = frame.filter(first.is_null()).select(pl.coalesce(rest).alias(first.name))
-        keys = pl.concat([keys, others.to_series().drop_nulls()])
-    return keys.hash()
+    keys = first
+    if rest and first.null_count():
+        missing = first.is_null().arg_true()
+        others = frame[missing].select(pl.coalesce(rest).alias(first.name)).to_series()
+        keys = keys.scatter(missing, others.cast(keys.dtype))
+    return pl.select(pl.when(keys.is_not_null()).then(keys.hash())).to_series()
+
+
+def _count_rows(
+    finding: FileFinding,
+    frame: pl.DataFrame,
+    found: FrameFindings,
+    state: _State,
+    keys: pl.Series | None,
+) -> None:
+    """Rows and person keys per category and per health concept (a person counts once)."""
+    rows: dict[str, pl.Series] = {}
+    concepts: dict[str, set[int]] = {}
+    for category, column, source, cells in found.masks:
+        if category == "ins_traits" and source != "ins_row":
+            continue
+        rows[category] = rows[category] | cells if category in rows else cells
+        if category != "health":
+            continue
+        if source == "health_flag":
+            bucket = concept_bucket(flag_concept(column))
+            concepts.setdefault(bucket, set()).update(cells.arg_true().to_list())
+        elif source == "free_text":
+            texts = frame[column]
+            for position in cells.arg_true().to_list():
+                result = state.cache.results.get(texts[position])
+                for concept in result.health if result is not None else ():
+                    concepts.setdefault(concept_bucket(concept), set()).add(position)
+    for category, held in rows.items():
+        count = int(held.sum())
+        if not count:
+            continue
+        finding.categories.setdefault(category, CategoryFinding(category)).rows += count
+        if keys is not None:
+            state.category_keys.setdefault(category, []).append(keys.filter(held).drop_nulls())
+    for concept, positions in concepts.items():
+        state.concept_rows[concept] = state.concept_rows.get(concept, 0) + len(positions)
+        if keys is not None:
+            taken = keys.gather(sorted(positions)).drop_nulls()
+            state.concept_keys.setdefault(concept, []).append(taken)
+
+
+def _physicians(frame: pl.DataFrame, plan: TablePlan, state: _State) -> None:
+    """Distinct treating physicians: by RPPS when the table gives it, else by name."""
+    rpps, name = plan.first("rpps"), plan.first("physician")
+    if rpps is not None:
+        state.physicians_rpps = True
+        column = pl.col(rpps).str.strip_chars()
+        values = frame.select(pl.when(v.rpps(pl.col(rpps))).then(column)).to_series()
+    elif name is not None:
+        values = frame.select(pl.col(name).str.strip_chars().str.to_lowercase()).to_series()
+    else:
+        return
+    state.physicians.append(values.drop_nulls().filter(values.drop_nulls() != "").hash())
+
+
+def _distinct(parts: list[pl.Series]) -> int:
+    return int(pl.concat(parts).n_unique()) if parts else 0
 
 
 def _finish(report: ScanReport, state: _State) -> None:
@@ -214,9 +287,18 @@ def _finish(report: ScanReport, state: _State) -> None:
             for column in entry.columns:
                 total.merge(0, column, entry.confidence, entry.samples)
             total.count += entry.count
+            total.rows += entry.rows
     report.categories = {c: report.categories[c] for c in CATEGORIES if c in report.categories}
     if state.persons:
         report.persons = int(pl.concat(state.persons).n_unique())
+    for category, entry in report.categories.items():
+        entry.persons = _distinct(state.category_keys.get(category, []))
+    report.concepts = {
+        concept: (rows, _distinct(state.concept_keys.get(concept, [])))
+        for concept, rows in state.concept_rows.items()
+    }
+    report.physicians = _distinct(state.physicians)
+    report.physicians_rpps = state.physicians_rpps
     report.special_category = any(
         report.categories.get(c, CategoryFinding(c)).count for c in SPECIAL_CATEGORIES
     )

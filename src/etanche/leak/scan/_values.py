@@ -18,6 +18,7 @@ __all__ = [
     "blood_group",
     "compact_nir",
     "date_formats",
+    "digits",
     "email",
     "iban_shape",
     "iban_valid",
@@ -27,6 +28,8 @@ __all__ = [
     "phone",
     "phone_e164",
     "postcode",
+    "record_code",
+    "rpps",
     "secret_like",
     "sex",
     "street",
@@ -178,3 +181,20 @@ def token(expr: pl.Expr) -> pl.Expr:
 
 def secret_like(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.contains(_SECRET).fill_null(False)
+
+
+def rpps(expr: pl.Expr) -> pl.Expr:
+    """An RPPS number: 11 digits (a physician's national identifier)."""
+    return expr.str.strip_chars().str.contains(r"^\d{11}$").fill_null(False)
+
+
+def digits(expr: pl.Expr, n: int) -> pl.Expr:
+    """Exactly ``n`` digits (an insurance régime or caisse code)."""
+    return expr.str.strip_chars().str.contains(rf"^\d{{{n}}}$").fill_null(False)
+
+
+def record_code(expr: pl.Expr) -> pl.Expr:
+    """A file or member number: 3 to 30 letters, digits and separators, at least one digit."""
+    text = expr.str.strip_chars()
+    shape = text.str.contains(r"^[A-Za-z0-9][A-Za-z0-9 ./\-]{2,29}$") & text.str.contains(r"\d")
+    return shape.fill_null(False)

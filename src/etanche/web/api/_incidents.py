@@ -42,11 +42,28 @@ class OpenBody(BaseModel):
     )
     # parallel to identifiers: what each row held (categories, health:<concept>), space-joined
     exposures: list[str] | None = Field(default=None, max_length=_IDENTIFIERS)
+    found_on: str | None = Field(default=None, max_length=32)
+    dpo_sex: str | None = Field(default=None, max_length=8)
 
 
 class NoteBody(BaseModel):
     text: str = Field(max_length=10_000)
     measure: bool = False
+    planned: bool = False
+    covers: str | None = Field(default=None, max_length=32)
+
+
+class DescribeBody(BaseModel):
+    started_at: datetime | None = None
+    cause: str | None = Field(default=None, max_length=32)
+    exit_path: str | None = Field(default=None, max_length=10_000)
+    found_on: str | None = Field(default=None, max_length=32)
+    dpo_sex: str | None = Field(default=None, max_length=8)
+
+
+class FiledBody(BaseModel):
+    at: datetime | None = Field(default=None, description="When it was filed (default: now).")
+    reference: str | None = Field(default=None, max_length=200)
 
 
 class AssessBody(BaseModel):
@@ -58,12 +75,14 @@ class ReportBody(BaseModel):
     pdf: bool = False
     delay_reason: str | None = Field(default=None, max_length=10_000)
     dpo_contact: str | None = Field(default=None, max_length=1000)
+    dpo_sex: str | None = Field(default=None, max_length=8)
 
 
 class NotifyBody(BaseModel):
     out: str = Field(max_length=4096, description="Absolute folder on the service's host.")
     dpo_contact: str | None = Field(default=None, max_length=1000)
     batch: int = Field(default=500, ge=1, le=5000)
+    dpo_sex: str | None = Field(default=None, max_length=8)
 
 
 def incidents(person: Person) -> IncidentService:
@@ -84,6 +103,8 @@ def open_incident(body: OpenBody, person: Person = Depends(api_person)) -> dict[
         report=body.report,
         identifiers=body.identifiers,
         row_exposures=body.exposures,
+        found_on=body.found_on,
+        dpo_sex=body.dpo_sex,
     )
     return incident_summary(incident)
 
@@ -103,8 +124,39 @@ def show(incident_id: str, person: Person = Depends(api_person)) -> dict[str, An
 
 @router.post("/incidents/{incident_id}/notes")
 def note(incident_id: str, body: NoteBody, person: Person = Depends(api_person)) -> dict[str, Any]:
-    incident = incidents(person).note(incident_id[:MAX_ID], body.text, measure=body.measure)
+    incident = incidents(person).note(
+        incident_id[:MAX_ID],
+        body.text,
+        measure=body.measure,
+        planned=body.planned,
+        covers=body.covers,
+    )
     return incident_summary(incident) | {"timeline_entries": len(incident.timeline)}
+
+
+@router.post("/incidents/{incident_id}/describe")
+def describe(
+    incident_id: str, body: DescribeBody, person: Person = Depends(api_person)
+) -> dict[str, Any]:
+    """The facts of the CNIL form beside the scan: start, cause, exit path, where found."""
+    incident = incidents(person).describe(
+        incident_id[:MAX_ID],
+        started_at=body.started_at,
+        cause=body.cause,
+        exit_path=body.exit_path,
+        found_on=body.found_on,
+        dpo_sex=body.dpo_sex,
+    )
+    return incident_detail(incident)
+
+
+@router.post("/incidents/{incident_id}/filed")
+def filed(
+    incident_id: str, body: FiledBody, person: Person = Depends(api_person)
+) -> dict[str, Any]:
+    """Record a notification filed with the CNIL (the first initial, then supplements)."""
+    incident = incidents(person).filed(incident_id[:MAX_ID], body.at, reference=body.reference)
+    return incident_summary(incident) | {"filings": [f.to_dict() for f in incident.filings]}
 
 
 @router.post("/incidents/{incident_id}/assess")
@@ -127,7 +179,10 @@ def report(
     if not (body.markdown or body.pdf):
         raise UsageError("report: ask for the Markdown and/or the PDF")
     draft = incidents(person).draft(
-        incident_id[:MAX_ID], delay_reason=body.delay_reason, dpo_contact=body.dpo_contact
+        incident_id[:MAX_ID],
+        delay_reason=body.delay_reason,
+        dpo_contact=body.dpo_contact,
+        dpo_sex=body.dpo_sex,
     )
     markdown = draft.to_markdown()
     return {
@@ -149,7 +204,11 @@ def notify(
     if not out.is_absolute():
         raise UsageError(f"--out: {body.out}: give an absolute path on the service's host")
     job, count = incidents(person).letters_job(
-        incident_id[:MAX_ID], out, dpo_contact=body.dpo_contact, batch=body.batch
+        incident_id[:MAX_ID],
+        out,
+        dpo_contact=body.dpo_contact,
+        batch=body.batch,
+        dpo_sex=body.dpo_sex,
     )
 
     def work(progress: Progress) -> dict[str, Any]:
