@@ -28,7 +28,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("labs") as batch:
-        batch.drop_column("siren")
-        batch.drop_column("legal_address")
-        batch.drop_column("legal_name")
+    # Plain ALTER TABLE (SQLite 3.35+, PostgreSQL): a batch copy of ``labs`` would
+    # have to drop the table patients point at, which SQLite's foreign keys refuse.
+    for column in ("siren", "legal_address", "legal_name"):
+        op.execute(f"ALTER TABLE labs DROP COLUMN {column}")
