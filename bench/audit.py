@@ -32,9 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,6 +46,7 @@ from sqlalchemy import update
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import emit, machine, peak_rss_mb, today
+from etanche._witness_process import LocalWitness, start_local_witness
 from etanche.access import Action, Role
 from etanche.audit import (
     AuditEvent,
@@ -146,31 +145,12 @@ def threaded_singles(log: AuditLog, events: list[AuditEvent], threads: int) -> f
     return len(events) / (time.perf_counter() - started)
 
 
-def start_witness(folder: Path, log_vkey: str) -> tuple[subprocess.Popen[str], WitnessEndpoint]:
+def start_witness(folder: Path, log_vkey: str) -> tuple[LocalWitness, WitnessEndpoint]:
     """`etanche witness init` then `serve`, as its operator would: a process of its own."""
     key_file = folder.parent / "audit-log.vkey"
     key_file.write_text(log_vkey + "\n", encoding="ascii")
-    cli = [sys.executable, "-m", "etanche", "witness"]
-    done = subprocess.run(
-        [*cli, "init", "--folder", str(folder), "--name", "bench.invalid/witness",
-         "--log-key", str(key_file)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    vkey = done.stdout.strip().splitlines()[-1]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen(
-        [*cli, "serve", "--folder", str(folder), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, WitnessEndpoint(NoteKey.parse(vkey), f"http://127.0.0.1:{port}")
+    witness = start_local_witness(folder, "bench.invalid/witness", key_file)
+    return witness, WitnessEndpoint(NoteKey.parse(witness.vkey), witness.url)
 
 
 def main() -> None:
@@ -221,8 +201,7 @@ def main() -> None:
         verify_s = time.perf_counter() - started
         assert report.ok and report.events == total, report.problems[:5]
         assert args.no_witness or report.witnessed == total, (report.witnessed, total)
-        witness.terminate()
-        witness.wait(10)
+        witness.stop()
 
         started = time.perf_counter()
         log.prove(total // 2)

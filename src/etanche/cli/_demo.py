@@ -11,15 +11,13 @@ erasure, a migration, the audit log verified with its public key only.
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from etanche._witness_process import LocalWitness, start_local_witness
 from etanche.cli import _context as ctx
 from etanche.cli._app import app
 from etanche.cli._demo_cast import DEMO_PASSWORD, Cast, enrol_cast
@@ -123,11 +121,10 @@ def demo(
         pass
     finally:
         server.stop()
-        witness.terminate()
-        witness.wait(10)
+        witness.stop()
 
 
-def _start_witness(directory: Path, log_vkey: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _start_witness(directory: Path, log_vkey: str) -> tuple[LocalWitness, Path]:
     """One local witness in its own folder (``<vault>-witness``), as a process of its own.
 
     In a network the DPO, another lab or the head office runs it; here it runs
@@ -138,33 +135,14 @@ def _start_witness(directory: Path, log_vkey: str) -> tuple[subprocess.Popen[byt
         shutil.rmtree(folder)
     key_file = directory.with_name(directory.name + "-audit-log.vkey")
     key_file.write_text(log_vkey + "\n", encoding="ascii")
-    cli = [sys.executable, "-m", "etanche", "witness"]
-    done = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-        [*cli, "init", "--folder", str(folder), "--name", "demo.invalid/witness",
-         "--log-key", str(key_file)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    vkey = done.stdout.strip().splitlines()[-1]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-        [*cli, "serve", "--folder", str(folder), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    witness = start_local_witness(folder, "demo.invalid/witness", key_file)
     listing = directory.with_name(directory.name + "-witnesses.txt")
-    listing.write_text(f"{vkey} http://127.0.0.1:{port}\n", encoding="ascii")
+    listing.write_text(f"{witness.vkey} {witness.url}\n", encoding="ascii")
     ctx.console.print(
         f"Witness demo.invalid/witness runs as its own process in {folder} "
-        f"(port {port}); it cosigns each head after checking consistency."
+        f"({witness.url}); it cosigns each head after checking consistency."
     )
-    return process, listing
+    return witness, listing
 
 
 def _reset(directory: Path, custody: Path, share: Path) -> None:
