@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,11 @@ def approve_as(site: Served, capsys: pytest.CaptureFixture[str], who: str, plan:
     return code
 
 
-def api(site: Served, who: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """POST to /api/v1 as ``who`` over the service's socket; the first line of the answer."""
+def api(
+    site: Served, who: str, path: str, body: dict[str, Any], *, line: int = 0
+) -> tuple[int, dict[str, Any]]:
+    """POST to /api/v1 as ``who`` over the service's socket; one line of the answer
+    (the first by default; -1: a streamed job's result or error)."""
     connection = _UnixConnection(site.address.removeprefix("unix:"), 30.0)
     token = site.sessions[who].read_text().strip()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
@@ -111,7 +115,7 @@ def api(site: Served, who: str, path: str, body: dict[str, Any]) -> tuple[int, d
         raw = response.read()
     finally:
         connection.close()
-    return response.status, json.loads(raw.splitlines()[0])
+    return response.status, json.loads(raw.splitlines()[line])
 
 
 def test_one_operator_cannot_export_alone(
@@ -271,3 +275,40 @@ def test_approval_by_a_person_who_may_not_approve_is_refused_and_audited(
     assert record.approvals == () and record.state == "pending"
     code, _, err = run(capsys, "export", "--plan", str(plan), "--out", str(site.root / "x"))
     assert code == 8 and "waiting for the approval" in err and not (site.root / "x").exists()
+
+
+def test_two_exports_at_once_on_one_plan_give_one_file(
+    site: Served, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator starts the same approved export twice at the same instant, hoping
+    for two copies; one gets the plan, the other is refused. A run that wrote
+    nothing (a missing folder) does not spend the plan."""
+    plan = export_plan(site, AgeIdentity.generate())
+    assert run(capsys, "migrate", "plan", str(plan))[0] == 0
+    for approver in ("ylegoff", "aleroux"):
+        assert approve_as(site, capsys, approver, plan) == 0
+    body = {"text": plan.read_text(), "name": plan.name, "folder": str(plan.parent)}
+    missing = tmp_path / "no-such-folder" / "l02.csv.age"
+    _, answer = api(site, AUTHOR, "/exports", {"plan": body, "out": str(missing)}, line=-1)
+    assert "does not exist" in answer["error"]["message"]
+
+    outs = [tmp_path / f"copy-{i}.csv.age" for i in range(2)]
+    barrier = threading.Barrier(2)
+    answers: list[dict[str, Any]] = []
+
+    def export(out: Path) -> None:
+        barrier.wait()
+        answers.append(api(site, AUTHOR, "/exports", {"plan": body, "out": str(out)}, line=-1)[1])
+
+    threads = [threading.Thread(target=export, args=(out,)) for out in outs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done = [a for a in answers if "result" in a]
+    refused = [a["error"] for a in answers if "error" in a]
+    assert len(done) == 1 and len(refused) == 1, answers
+    assert "already used for an export" in refused[0]["message"]
+    assert sum(out.exists() for out in outs) == 1
+    with site.open() as store:
+        assert len(Ledger(store).entries()) == 1

@@ -162,6 +162,18 @@ class Plans:
         document = self._docs.get(PLAN_KIND, plan_id)
         self._docs.put(PLAN_KIND, plan_id, body, state=state, expires_at=document.expires_at)
 
+    def claim_export(self, plan: MigrationPlan) -> None:
+        """Take the one export an approved export plan allows, atomically: of two exports
+        started at once on the same plan, one gets it and the other is refused."""
+        if not self._docs.claim(PLAN_KIND, plan.id, PlanState.APPROVED, PlanState.RUN):
+            raise PlanNotApproved(
+                f"plan {plan.id}: already used for an export; a new export needs a new plan"
+            )
+
+    def release_export(self, plan: MigrationPlan) -> None:
+        """Give the claim back when the export failed before anything was written."""
+        self._docs.claim(PLAN_KIND, plan.id, PlanState.RUN, PlanState.APPROVED)
+
     def record_export(self, plan: MigrationPlan, export_id: str) -> None:
         """Note the one export an export plan allowed; the plan cannot be used again."""
         body = self.body(plan.id)

@@ -79,10 +79,18 @@ class ExportOperations(Operations):
 
         def job(progress: Callable[[int], None] | None) -> LedgerEntry:
             def work() -> LedgerEntry:
-                Ledger(self.vault).purge_expired()
-                entry = write_export(self.vault, request, progress=progress)
                 assert plan is not None
-                Plans(self.vault).record_export(plan, entry.export_id)
+                plans = Plans(self.vault)
+                plans.claim_export(plan)
+                before = _written(request.out)
+                try:
+                    Ledger(self.vault).purge_expired()
+                    entry = write_export(self.vault, request, progress=progress)
+                except BaseException:
+                    if _written(request.out) == before:  # nothing left: the plan is not spent
+                        plans.release_export(plan)
+                    raise
+                plans.record_export(plan, entry.export_id)
                 return entry
 
             entry = self._run(action, details, work)
@@ -153,6 +161,15 @@ class ExportOperations(Operations):
         )
         check_request(request)
         return request
+
+
+def _written(path: Path) -> tuple[int, int] | None:
+    """What is at ``path`` (modification time and size), to tell whether a run wrote it."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
 
 
 def _absolute(given: str) -> Path:

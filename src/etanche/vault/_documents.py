@@ -131,6 +131,19 @@ class Documents:
         if done.rowcount == 0:
             raise RecordNotFound(f"{kind} {doc_id}: no such record")
 
+    def claim(self, kind: str, doc_id: str, expected: str, state: str) -> bool:
+        """Move a document from ``expected`` to ``state`` in one statement; False if it
+        was not in ``expected`` (someone else moved it first)."""
+        table = documents_table
+        with self._vault.engine.begin() as conn:
+            done = conn.execute(
+                table.update()
+                .where((table.c.kind == kind) & (table.c.id == doc_id))
+                .where(table.c.state == expected)
+                .values(state=state, updated_at=datetime.now(UTC))
+            )
+        return done.rowcount == 1
+
     def delete(self, kind: str, doc_id: str) -> None:
         table = documents_table
         with self._vault.engine.begin() as conn:
