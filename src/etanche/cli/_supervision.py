@@ -1,21 +1,25 @@
 """``etanche alerts`` and ``etanche decoys``: supervision from the command line (F8).
 
 Clients of the service: it holds the rules, raises and stores the alerts, and
-plants decoys under keys no person holds. ``alerts rules --rules FILE`` is the
+plants decoys under keys no person holds. ``register`` writes the register of
+processing (art. 30) the service builds. ``alerts rules --rules FILE`` is the
 one local tool here: it validates a rules file before it is given to the
 service, without the service.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from etanche._files import write_private
 from etanche.cli import _context as ctx
 from etanche.cli._app import AsJson, app
+from etanche.errors import UsageError
 
 alerts_app = typer.Typer(help="Supervision alerts: list, acknowledge, rules.", no_args_is_help=True)
 decoys_app = typer.Typer(
@@ -132,3 +136,31 @@ def _table(found: list[dict[str, Any]]) -> Any:
             acked,
         )
     return table
+
+
+@app.command("register")
+def processing_register(
+    out: Annotated[Path, typer.Option("--out", help="File to write (0600).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="md (Markdown) or pdf.", case_sensitive=False)
+    ] = "md",
+) -> None:
+    """The register of processing (GDPR art. 30), in French, built by the service (dpo, auditor).
+
+    Controllers, purposes, categories, recipients, retention with its sources and the
+    security measures in force; the service records who asked for it.
+    """
+    fmt = fmt.lower()
+    if fmt not in ("md", "pdf"):
+        raise UsageError(f"--format: expected md or pdf, got {fmt[:10]!r}")
+    doc = ctx.service().get("/register", format=fmt)
+    if fmt == "pdf":
+        write_private(out, base64.b64decode(doc["pdf"]))
+    else:
+        write_private(out, str(doc["markdown"]))
+    ctx.say(f"Register written: {out}.")
+    if fmt == "pdf" and doc["core_font"]:
+        ctx.err_console.print(
+            "Warning: DejaVu fonts not installed (Debian fonts-dejavu-core); the PDF uses a core "
+            "font and plain quotes."
+        )
