@@ -54,3 +54,16 @@ def test_register_for_the_dpo_and_auditor_only(
                 "ORDER BY seq"
             ).fetchall()
     assert logged == [("aleroux", "ok"), ("mtanguy", "ok"), ("jmartin", "denied")]
+
+
+def test_retention_check_is_local_and_names_the_bad_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "retention", "check", "--json")
+    assert code == 0, err
+    assert '"genetic_results"' in out and "default_retention.yaml (packaged)" in out
+    site = tmp_path / "site.yaml"
+    site.write_text("categories:\n  results:\n    source: x\n    duration: forever\n", "utf-8")
+    code, _, err = run(capsys, "retention", "check", str(site))
+    assert code == 2 and "Traceback" not in err
+    assert f"{site}: line 4: categories.results.duration: expected a duration" in err

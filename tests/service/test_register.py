@@ -11,9 +11,12 @@ import pytest
 
 from etanche.audit._rules import load_rules
 from etanche.domain import Lab, load_retention
+from etanche.errors import ConfigError
 from etanche.migrate import PlanRecord
+from etanche.service import Core
 from etanche.service._register import TITLE, build_register
 from etanche.synth import SynthConfig, generate
+from etanche.vault import parse_location
 
 NOW = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
@@ -94,3 +97,10 @@ def test_the_pdf_renders_the_same_text(tmp_path: Path, labs: tuple[Lab, ...]) ->
     assert "Registre des activités de traitement" in text
     assert "Durées de conservation" in text
     assert labs[0].legal_name in text
+
+
+def test_a_bad_retention_file_stops_the_service_at_start(tmp_path: Path) -> None:
+    site = tmp_path / "retention.yaml"
+    site.write_text("categories:\n  tissues:\n    duration: 1y\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"line 2: categories.tissues: unknown category"):
+        Core(parse_location(str(tmp_path / "v")), custody=None, retention=site)  # type: ignore[arg-type]

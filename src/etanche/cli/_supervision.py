@@ -2,9 +2,9 @@
 
 Clients of the service: it holds the rules, raises and stores the alerts, and
 plants decoys under keys no person holds. ``register`` writes the register of
-processing (art. 30) the service builds. ``alerts rules --rules FILE`` is the
-one local tool here: it validates a rules file before it is given to the
-service, without the service.
+processing (art. 30) the service builds. ``alerts rules --rules FILE`` and
+``retention check FILE`` are the local tools here: they validate a rules or
+retention file before it is given to the service, without the service.
 """
 
 from __future__ import annotations
@@ -26,8 +26,12 @@ decoys_app = typer.Typer(
     help="Decoy patients: realistic records whose touch raises a critical alert.",
     no_args_is_help=True,
 )
+retention_app = typer.Typer(
+    help="Retention rules (docs/retention.md): check a site file locally.", no_args_is_help=True
+)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(decoys_app, name="decoys")
+app.add_typer(retention_app, name="retention")
 
 
 @alerts_app.command("list")
@@ -106,6 +110,49 @@ def decoys_count() -> None:
     """How many decoys the registry holds."""
     total = ctx.service().get("/decoys/count")["total"]
     ctx.say(f"{total} decoy patients in the registry.")
+
+
+@retention_app.command("check")
+def retention_check(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Site retention file (YAML); none: the packaged defaults."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Validate a retention file over the packaged defaults, locally, and show the result.
+
+    No service and no key: the file holds durations and sources, no patient data. A bad
+    line gives one error naming the file, the line and the field (exit 2).
+    """
+    from etanche.domain import load_retention  # a local check: no service needed
+
+    rules = load_retention(path)
+    rows = [
+        {
+            "category": r.category,
+            "duration": r.duration,
+            "start": r.start,
+            "source": r.source,
+            "confirmed": r.confirmed,
+        }
+        for r in rules
+    ]
+    if as_json:
+        ctx.echo_json({"source": rules.source, "categories": rows})
+        return
+    from rich.table import Table
+
+    table = Table("category", "duration", "start", "confirmed", "source", title=rules.source)
+    for row in rows:
+        table.add_row(
+            str(row["category"]),
+            str(row["duration"]),
+            str(row["start"]),
+            "yes" if row["confirmed"] else "to confirm",
+            str(row["source"]),
+        )
+    ctx.console.print(table)
 
 
 def _shown(value: object) -> str:
