@@ -25,17 +25,17 @@ TITLE = "Registre des activités de traitement (article 30 du RGPD)"
 UNKNOWN = "non renseigné"
 
 _ROLES_FR: dict[Role, str] = {
-    Role.RECEPTION: "personnel d'accueil et secrétariat : données administratives des patients "
+    Role.RECEPTION: "Accueil et secrétariat : données administratives des patients "
     "de ses laboratoires, jamais les données cliniques",
-    Role.BIOLOGIST: "biologistes et techniciens : données administratives et cliniques des "
+    Role.BIOLOGIST: "Biologistes et techniciens : données administratives et cliniques des "
     "patients de ses laboratoires",
-    Role.LAB_ADMIN: "administrateurs de laboratoire : comptes des personnels et clés, sans "
+    Role.LAB_ADMIN: "Administrateurs de laboratoire : comptes des personnels et clés, sans "
     "accès aux données des patients",
-    Role.DPO: "délégué à la protection des données : journal d'audit, alertes, violations, "
+    Role.DPO: "Délégué à la protection des données : journal d'audit, alertes, violations, "
     "registre ; identité des patients seulement pour les lettres de l'article 34",
-    Role.MIGRATION_OPERATOR: "opérateurs de migration : exports selon un plan signé et approuvé "
+    Role.MIGRATION_OPERATOR: "Opérateurs de migration : exports selon un plan signé et approuvé "
     "par deux personnes, sans consultation des dossiers",
-    Role.AUDITOR: "auditeurs : vérification du journal d'audit et du coffre, sans accès aux "
+    Role.AUDITOR: "Auditeurs : vérification du journal d'audit et du coffre, sans accès aux "
     "données des patients",
 }
 
@@ -158,7 +158,7 @@ def _controllers(labs: Sequence[Lab]) -> Section:
 
 
 def _recipients(plans: Iterable[PlanRecord]) -> Section:
-    roles = tuple(f"Personnels habilités, {text}." for text in _ROLES_FR.values())
+    roles = tuple(f"{text}." for text in _ROLES_FR.values())
     planned = tuple(
         f"{name} : migration {plan.id} ({plan.purpose}), état {plan.state}"
         for plan in plans
@@ -167,7 +167,8 @@ def _recipients(plans: Iterable[PlanRecord]) -> Section:
     return Section(
         "Destinataires",
         (
-            "Outre les personnels ci-dessous, la CNIL et les personnes concernées en cas de "
+            "Les personnels habilités du réseau, chacun selon son rôle (ci-dessous) ; les "
+            "destinataires des migrations ; la CNIL et les personnes concernées en cas de "
             "violation (articles 33 et 34).",
         ),
         roles + (planned or ("Aucun destinataire de migration enregistré.",)),
