@@ -54,6 +54,7 @@ class Action(StrEnum):
     LEAK_SCAN = "leak.scan"
     LEAK_TRACE = "leak.trace"
     VAULT_VERIFY = "vault.verify"  # stored ciphertexts against their logged writes
+    REGISTER_READ = "register.read"  # the register of processing (GDPR art. 30)
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

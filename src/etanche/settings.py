@@ -41,6 +41,7 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_VAULT": "vault location for the service and bootstrap commands (directory or URL)",
     "ETANCHE_CUSTODY": "custody folder of the service (default: the vault folder + '-custody')",
     "ETANCHE_RULES": "alert rules file (YAML) of the service",
+    "ETANCHE_RETENTION": "retention rules file (YAML) of the service, over the packaged defaults",
     "ETANCHE_VERIFY_INTERVAL": "seconds between the service's own `vault verify` runs "
     "(default 3600; 0: never)",
     "ETANCHE_WITNESSES": "witness list of the service: '<vkey> <url>' lines; each head is cosigned",
@@ -67,6 +68,7 @@ class Settings:
     vault: str | None = None
     custody: str | None = None
     rules: str | None = None
+    retention: str | None = None
     verify_interval: float = DEFAULT_VERIFY_INTERVAL
     witnesses: str | None = None
     witness_quorum: int = 1
@@ -135,6 +137,7 @@ def current() -> Settings:
         vault=_get("ETANCHE_VAULT"),
         custody=_get("ETANCHE_CUSTODY"),
         rules=_get("ETANCHE_RULES"),
+        retention=_get("ETANCHE_RETENTION"),
         verify_interval=_seconds("ETANCHE_VERIFY_INTERVAL", DEFAULT_VERIFY_INTERVAL),
         witnesses=_get("ETANCHE_WITNESSES"),
         witness_quorum=_count(_get("ETANCHE_WITNESS_QUORUM"), "ETANCHE_WITNESS_QUORUM", 1),

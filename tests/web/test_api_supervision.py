@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", "/alerts/rules", None, "alert.read"),
     ("POST", "/decoys/plant", {"count": 1}, "decoy.manage"),
     ("GET", "/decoys/count", None, "decoy.manage"),
+    ("GET", "/register", None, "register.read"),
 ]
 
 

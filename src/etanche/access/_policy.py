@@ -73,6 +73,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.LEAK_SCAN,
             Action.LEAK_TRACE,
             Action.VAULT_VERIFY,
+            Action.REGISTER_READ,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.USER_APPROVE,
@@ -90,7 +91,13 @@ _GRANTS: dict[Role, frozenset[Action]] = {
         }
     ),
     Role.AUDITOR: frozenset(
-        {Action.AUDIT_VERIFY, Action.AUDIT_READ, Action.VAULT_VERIFY, Action.TOKEN_MANAGE}
+        {
+            Action.AUDIT_VERIFY,
+            Action.AUDIT_READ,
+            Action.VAULT_VERIFY,
+            Action.REGISTER_READ,
+            Action.TOKEN_MANAGE,
+        }
     ),
 }
 

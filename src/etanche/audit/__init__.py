@@ -42,7 +42,7 @@ from etanche.audit._note import (
     split_note,
 )
 from etanche.audit._proof import InclusionProof, verify_inclusion_proof
-from etanche.audit._rules import DEFAULT_SOURCE
+from etanche.audit._rules import DEFAULT_SOURCE, RuleSet
 from etanche.audit._stream import events_of
 from etanche.audit._verify import Pins, VerificationReport, verify_log, verify_rows
 from etanche.audit._witness import FileWitness, WebhookWitness, Witness
@@ -68,6 +68,7 @@ __all__ = [
     "NoteSignature",
     "Outcome",
     "Pins",
+    "RuleSet",
     "SignedTreeHead",
     "VerificationReport",
     "WebhookWitness",

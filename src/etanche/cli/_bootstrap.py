@@ -194,6 +194,7 @@ def serve(
         location,
         custody_state,
         rules_path,
+        retention=Path(settings.retention) if settings.retention else None,
         secure_cookies=certfile is not None,
         trail_mode="buffered",
         verify_interval_s=settings.verify_interval,

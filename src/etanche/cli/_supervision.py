@@ -1,29 +1,37 @@
 """``etanche alerts`` and ``etanche decoys``: supervision from the command line (F8).
 
 Clients of the service: it holds the rules, raises and stores the alerts, and
-plants decoys under keys no person holds. ``alerts rules --rules FILE`` is the
-one local tool here: it validates a rules file before it is given to the
-service, without the service.
+plants decoys under keys no person holds. ``register`` writes the register of
+processing (art. 30) the service builds. ``alerts rules --rules FILE`` and
+``retention check FILE`` are the local tools here: they validate a rules or
+retention file before it is given to the service, without the service.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from etanche._files import write_private
 from etanche.cli import _context as ctx
 from etanche.cli._app import AsJson, app
+from etanche.errors import UsageError
 
 alerts_app = typer.Typer(help="Supervision alerts: list, acknowledge, rules.", no_args_is_help=True)
 decoys_app = typer.Typer(
     help="Decoy patients: realistic records whose touch raises a critical alert.",
     no_args_is_help=True,
 )
+retention_app = typer.Typer(
+    help="Retention rules (docs/retention.md): check a site file locally.", no_args_is_help=True
+)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(decoys_app, name="decoys")
+app.add_typer(retention_app, name="retention")
 
 
 @alerts_app.command("list")
@@ -104,6 +112,49 @@ def decoys_count() -> None:
     ctx.say(f"{total} decoy patients in the registry.")
 
 
+@retention_app.command("check")
+def retention_check(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Site retention file (YAML); none: the packaged defaults."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Validate a retention file over the packaged defaults, locally, and show the result.
+
+    No service and no key: the file holds durations and sources, no patient data. A bad
+    line gives one error naming the file, the line and the field (exit 2).
+    """
+    from etanche.domain import load_retention  # a local check: no service needed
+
+    rules = load_retention(path)
+    rows = [
+        {
+            "category": r.category,
+            "duration": r.duration,
+            "start": r.start,
+            "source": r.source,
+            "confirmed": r.confirmed,
+        }
+        for r in rules
+    ]
+    if as_json:
+        ctx.echo_json({"source": rules.source, "categories": rows})
+        return
+    from rich.table import Table
+
+    table = Table("category", "duration", "start", "confirmed", "source", title=rules.source)
+    for row in rows:
+        table.add_row(
+            str(row["category"]),
+            str(row["duration"]),
+            str(row["start"]),
+            "yes" if row["confirmed"] else "to confirm",
+            str(row["source"]),
+        )
+    ctx.console.print(table)
+
+
 def _shown(value: object) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
@@ -132,3 +183,31 @@ def _table(found: list[dict[str, Any]]) -> Any:
             acked,
         )
     return table
+
+
+@app.command("register")
+def processing_register(
+    out: Annotated[Path, typer.Option("--out", help="File to write (0600).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="md (Markdown) or pdf.", case_sensitive=False)
+    ] = "md",
+) -> None:
+    """The register of processing (GDPR art. 30), in French, built by the service (dpo, auditor).
+
+    Controllers, purposes, categories, recipients, retention with its sources and the
+    security measures in force; the service records who asked for it.
+    """
+    fmt = fmt.lower()
+    if fmt not in ("md", "pdf"):
+        raise UsageError(f"--format: expected md or pdf, got {fmt[:10]!r}")
+    doc = ctx.service().get("/register", format=fmt)
+    if fmt == "pdf":
+        write_private(out, base64.b64decode(doc["pdf"]))
+    else:
+        write_private(out, str(doc["markdown"]))
+    ctx.say(f"Register written: {out}.")
+    if fmt == "pdf" and doc["core_font"]:
+        ctx.err_console.print(
+            "Warning: DejaVu fonts not installed (Debian fonts-dejavu-core); the PDF uses a core "
+            "font and plain quotes."
+        )

@@ -20,6 +20,13 @@ from etanche.domain._normalize import (
     normalize_nir,
     normalize_phone_for_index,
 )
+from etanche.domain._retention import (
+    CATEGORIES,
+    DEFAULT_RETENTION_SOURCE,
+    Retention,
+    RetentionRules,
+    load_retention,
+)
 from etanche.domain._validate import (
     normalize_phone,
     validate_atc,
@@ -36,6 +43,8 @@ from etanche.domain._validate import (
 )
 
 __all__ = [
+    "CATEGORIES",
+    "DEFAULT_RETENTION_SOURCE",
     "Address",
     "BloodGroup",
     "Clinical",
@@ -45,9 +54,12 @@ __all__ = [
     "Lab",
     "Patient",
     "Physician",
+    "Retention",
+    "RetentionRules",
     "Sex",
     "Specimen",
     "Treatment",
+    "load_retention",
     "normalize_email",
     "normalize_name",
     "normalize_nir",

@@ -13,6 +13,7 @@ from typing import Any
 
 from etanche.audit import Outcome, WitnessEndpoint, read_keys
 from etanche.crypto import SYSTEM_PURPOSE, KeyProvider, sign_payload
+from etanche.domain import load_retention
 from etanche.errors import ServiceSealed, UsageError
 from etanche.names import Action
 from etanche.service._custody import Custody
@@ -50,6 +51,7 @@ class Core:
         custody: Custody,
         *,
         rules: Path | None = None,
+        retention: Path | None = None,
         trail_mode: str = "sync",
         verify_interval_s: float = 0.0,
         witnesses: Path | None = None,
@@ -58,6 +60,8 @@ class Core:
         self.location = location
         self.custody = custody
         self.rules = rules
+        # read now: a bad retention file fails at start, not when the register is asked
+        self.retention = load_retention(retention)
         self.trail_mode = trail_mode
         self.verify_interval_s = verify_interval_s
         # read now: a bad witness list fails at start, not at the first head

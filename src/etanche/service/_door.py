@@ -125,6 +125,7 @@ class Door:
             self.core.trail,
             actor,
             rules=self.core.rules,
+            retention=self.core.retention,
             client=client,
         )
 

@@ -10,7 +10,7 @@ nothing the service says about it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +33,10 @@ from etanche.audit import (
     read_snapshot,
 )
 from etanche.audit import verify_log as _verify_log
+from etanche.domain import RetentionRules, load_retention
 from etanche.errors import EtancheError, PermissionDenied, UsageError
+from etanche.migrate import Plans
+from etanche.service._register import ProcessingRegister, build_register
 from etanche.service._trail import Trail
 from etanche.vault import ALL_COMPARTMENTS, Vault
 
@@ -52,12 +55,14 @@ class Supervision:
         actor: Actor,
         *,
         rules: Path | None = None,
+        retention: RetentionRules | None = None,
         client: str | None = None,
     ) -> None:
         self.vault = vault
         self.trail = trail
         self.actor = actor
         self.rules = rules
+        self.retention = retention or load_retention()
         self.client = client
 
     # -- the audit log -------------------------------------------------------------
@@ -211,6 +216,20 @@ class Supervision:
             {"operation": "rules"},
             lambda: describe_supervision(source, alerts.rules, alerts.sinks),
         )
+
+    def processing_register(self, now: datetime | None = None) -> ProcessingRegister:
+        """The register of processing (art. 30) of the network, built from what is in force."""
+
+        def build() -> ProcessingRegister:
+            return build_register(
+                labs=self.vault.labs(),
+                retention=self.retention,
+                alert_rules=self.trail.alerts.rules,
+                plans=Plans(self.vault).all(),
+                now=now or datetime.now(UTC),
+            )
+
+        return self._do(Action.REGISTER_READ, {"operation": "register"}, build)
 
     # -- decoys ----------------------------------------------------------------------
     def plant_decoys(self, n: int) -> tuple[int, int]:

@@ -13,6 +13,7 @@ class WebConfig:
     location: VaultLocation
     custody: Custody
     rules: Path | None = None
+    retention: Path | None = None  # retention rules file (ETANCHE_RETENTION)
     secure_cookies: bool = False  # True when served over TLS
     # "sync": each event committed before the response (tests, small sites);
     # "buffered": events committed in batches every few ms (`etanche serve`).

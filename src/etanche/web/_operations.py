@@ -130,6 +130,7 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/vault/verify": _one(Action.VAULT_VERIFY),
     "POST /api/v1/decoys/plant": _one(Action.DECOY_MANAGE),
     "GET /api/v1/decoys/count": _one(Action.DECOY_MANAGE),
+    "GET /api/v1/register": _one(Action.REGISTER_READ),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
     "GET /openapi.json": _NONE,
 }

@@ -42,6 +42,7 @@ class ServerState:
             config.location,
             config.custody,
             rules=config.rules,
+            retention=config.retention,
             trail_mode=config.trail_mode,
             verify_interval_s=config.verify_interval_s,
             witnesses=config.witnesses,

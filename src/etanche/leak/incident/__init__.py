@@ -7,6 +7,7 @@ The operations people run (decided by the policy, audited) are the service's
 (pure functions), the draft and the letters.
 """
 
+from etanche.leak.incident._french import fr_datetime
 from etanche.leak.incident._letters import INDEX, LetterRun, LetterText, letter_text, write_letters
 from etanche.leak.incident._model import (
     DEADLINE,
@@ -24,7 +25,7 @@ from etanche.leak.incident._notification import (
     build_notification,
     likely_consequences,
 )
-from etanche.leak.incident._pdf import font_files
+from etanche.leak.incident._pdf import font_files, sections_markdown, sections_pdf
 from etanche.leak.incident._severity import (
     CATEGORY_LABELS,
     CIRCUMSTANCES,
@@ -67,10 +68,13 @@ __all__ = [
     "ease_of_identification",
     "font_files",
     "found_categories",
+    "fr_datetime",
     "letter_text",
     "level_of",
     "likely_consequences",
     "notification_deadline",
     "parse_circumstances",
+    "sections_markdown",
+    "sections_pdf",
     "write_letters",
 ]

@@ -25,7 +25,7 @@ from etanche.leak.incident._dpo import contact_without_name, dpo_role, parse_sex
 from etanche.leak.incident._french import fr_datetime
 from etanche.leak.incident._measures import measures_of
 from etanche.leak.incident._model import CAUSES, FOUND_ON, Filing, Incident, countdown
-from etanche.leak.incident._pdf import LineWriter, new_pdf
+from etanche.leak.incident._pdf import Section, sections_markdown, sections_pdf
 from etanche.leak.incident._severity import (
     CATEGORY_LABELS,
     CIRCUMSTANCES,
@@ -129,13 +129,6 @@ def _n(value: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Section:
-    heading: str
-    paragraphs: tuple[str, ...] = ()
-    items: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class Notification:
     """The draft: title, sections in the order the CNIL form asks, and whether it is late."""
 
@@ -146,15 +139,7 @@ class Notification:
     sections: tuple[Section, ...]
 
     def to_markdown(self) -> str:
-        lines = [f"# {self.title}", ""]
-        lines += [f"Incident {self.incident_id} · projet établi le {fr_datetime(self.drafted_at)}"]
-        for section in self.sections:
-            lines += ["", f"## {section.heading}", ""]
-            lines += [line for paragraph in section.paragraphs for line in (paragraph, "")]
-            lines += [f"- {item}" for item in section.items]
-            while lines[-1] == "":
-                lines.pop()
-        return "\n".join(lines).rstrip() + "\n"
+        return sections_markdown(self.title, self._subtitle, self.sections)
 
     def write_markdown(self, path: Path) -> None:
         write_private(path, self.to_markdown())
@@ -164,32 +149,11 @@ class Notification:
 
     def to_pdf(self) -> bytes:
         """The draft as a PDF document (A4, the same sections as the Markdown)."""
-        pdf = new_pdf(self.title)
-        pdf.set_auto_page_break(False)
-        pdf.add_page()
-        out = LineWriter(pdf)
-        out.font(15, bold=True)
-        out.leading = 7
-        out.paragraph(self.title, after=1)
-        out.font(9)
-        out.leading = 4.5
-        out.paragraph(
-            f"Incident {self.incident_id} · projet établi le {fr_datetime(self.drafted_at)}",
-            after=4,
-        )
-        for section in self.sections:
-            out.font(12, bold=True)
-            out.leading = 6
-            out.gap(2)
-            out.paragraph(section.heading, after=1)
-            out.font(10)
-            out.leading = 5
-            for paragraph in section.paragraphs:
-                out.paragraph(paragraph)
-            for item in section.items:
-                out.bullet(item)
-            out.gap(1)
-        return bytes(pdf.output())
+        return sections_pdf(self.title, self._subtitle, self.sections)
+
+    @property
+    def _subtitle(self) -> str:
+        return f"Incident {self.incident_id} · projet établi le {fr_datetime(self.drafted_at)}"
 
 
 def build_notification(

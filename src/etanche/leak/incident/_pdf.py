@@ -17,7 +17,15 @@ from fpdf import FPDF
 
 from etanche import settings
 
-__all__ = ["FONT_DIRS", "LineWriter", "font_files", "new_pdf"]
+__all__ = [
+    "FONT_DIRS",
+    "LineWriter",
+    "Section",
+    "font_files",
+    "new_pdf",
+    "sections_markdown",
+    "sections_pdf",
+]
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -129,3 +137,51 @@ class LineWriter:
 
     def gap(self, height: float) -> None:
         self.y += height
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One titled part of a document: paragraphs, then a list."""
+
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+
+
+def sections_markdown(title: str, subtitle: str, sections: Sequence[Section]) -> str:
+    """A titled document as Markdown: the same text as ``sections_pdf`` draws."""
+    lines = [f"# {title}", "", subtitle]
+    for section in sections:
+        lines += ["", f"## {section.heading}", ""]
+        lines += [line for paragraph in section.paragraphs for line in (paragraph, "")]
+        lines += [f"- {item}" for item in section.items]
+        while lines[-1] == "":
+            lines.pop()
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def sections_pdf(title: str, subtitle: str, sections: Sequence[Section]) -> bytes:
+    """A titled document as a PDF (A4): notification drafts, the register of processing."""
+    pdf = new_pdf(title)
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    out = LineWriter(pdf)
+    out.font(15, bold=True)
+    out.leading = 7
+    out.paragraph(title, after=1)
+    out.font(9)
+    out.leading = 4.5
+    out.paragraph(subtitle, after=4)
+    for section in sections:
+        out.font(12, bold=True)
+        out.leading = 6
+        out.gap(2)
+        out.paragraph(section.heading, after=1)
+        out.font(10)
+        out.leading = 5
+        for paragraph in section.paragraphs:
+            out.paragraph(paragraph)
+        for item in section.items:
+            out.bullet(item)
+        out.gap(1)
+    return bytes(pdf.output())

@@ -6,6 +6,7 @@ Identifiers (an alert id, a patient id to filter on) travel in POST bodies.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from etanche.leak.incident import font_files
 from etanche.web._auth import api_person
 from etanche.web._state import Person
 
@@ -142,3 +144,20 @@ def plant(body: Plant, person: Person = Depends(api_person)) -> dict[str, Any]:
 def count(person: Person = Depends(api_person)) -> dict[str, Any]:
     """How many decoys the registry holds."""
     return {"total": person.supervision().decoy_count()}
+
+
+# -- the register of processing (art. 30) ----------------------------------------------
+@router.get("/register")
+def processing_register(
+    format: str = Query(default="md", pattern="^(md|pdf)$"),
+    person: Person = Depends(api_person),
+) -> dict[str, Any]:
+    """The register of processing, built by the service: Markdown text or PDF in base64."""
+    register = person.supervision().processing_register()
+    pdf = format == "pdf"
+    return {
+        "title": register.title,
+        "markdown": None if pdf else register.to_markdown(),
+        "pdf": base64.b64encode(register.to_pdf()).decode("ascii") if pdf else None,
+        "core_font": font_files() is None,
+    }
