@@ -220,6 +220,10 @@ def test_verify_without_a_service_or_with_a_bad_key(
     code, _, err = run(capsys, "audit", "verify", "--public-key", str(bad))
     assert code == 5 and "not a PEM" in err
     assert run(capsys, "audit", "export-key", str(tmp_path / "good.pem"))[0] == 0
+    pins = tmp_path / "pins"
+    pins.mkdir()
+    assert run(capsys, "audit", "export-key", str(pins / "log.pem"))[0] == 0
+    assert (pins / "audit-log.vkey").read_text().startswith("etanche.invalid/audit/")  # beside it
     monkeypatch.setenv("ETANCHE_SERVICE", f"unix:{tmp_path / 'nowhere.sock'}")
     code, _, err = run(capsys, "audit", "verify", "--public-key", str(tmp_path / "good.pem"))
     assert code == 9 and "is `etanche serve` running?" in err

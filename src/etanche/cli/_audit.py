@@ -206,11 +206,15 @@ def export_key(
         typer.Argument(help=f"Where to write the PEM (default: {PUBLIC_KEY_FILE} here)."),
     ] = Path(PUBLIC_KEY_FILE),
     vkey: Annotated[
-        Path,
-        typer.Option(help="Where to write the C2SP verifier key (for --log-key and witnesses)."),
-    ] = Path(LOG_KEY_FILE),
+        Path | None,
+        typer.Option(
+            help=f"Where to write the C2SP verifier key, for --log-key and witnesses "
+            f"(default: {LOG_KEY_FILE} beside the PEM)."
+        ),
+    ] = None,
 ) -> None:
     """Write the log's public key (PEM) and verifier key. Pin them outside the server."""
+    vkey = vkey if vkey is not None else file.parent / LOG_KEY_FILE
     answer = ctx.service().get("/audit/public-key")
     write_private(file, answer["pem"])
     write_private(vkey, answer["vkey"] + "\n")
