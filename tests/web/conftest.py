@@ -32,6 +32,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: _staff
+sys.path.insert(0, str(Path(__file__).parent))  # tests/web/: browser_support
+
+from browser_support import browser, tabs  # noqa: F401  (fixtures of the browser tests)
 
 from _service import passphrase_custody
 from _staff import STAFF_PASSWORD, Staff
