@@ -55,6 +55,17 @@ class Action(StrEnum):
     LEAK_TRACE = "leak.trace"
     VAULT_VERIFY = "vault.verify"  # stored ciphertexts against their logged writes
     REGISTER_READ = "register.read"  # the register of processing (GDPR art. 30)
+    # patients' rights requests (GDPR art. 12 and 15-21), the DPO's workflow
+    RIGHTS_READ = "rights.read"  # list and open requests
+    RIGHTS_ADD = "rights.add"  # register a request
+    RIGHTS_LOOKUP = "rights.lookup"  # find the requester's records: lab and id only
+    RIGHTS_VERIFY = "rights.verify"  # record the requester's identity check
+    RIGHTS_LINK = "rights.link"  # attach the patient record a request is about
+    RIGHTS_EXTEND = "rights.extend"  # the one extension by two months (art. 12(3))
+    RIGHTS_CLOSE = "rights.close"  # answer: granted or refused with a reason
+    RIGHTS_ERASE = "rights.erase"  # the erasure that answers a granted request (art. 17)
+    RIGHTS_LIFT = "rights.lift"  # lift a restriction of processing (art. 18)
+    RIGHTS_CHECK = "rights.check"  # deadlines checked against the audit log
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"
@@ -63,6 +74,7 @@ class Action(StrEnum):
     CUSTODY_UNSEAL = "custody.unseal"
     VAULT_WRITE = "vault.write"  # revisions and ciphertext hashes of committed writes
     CUSTODY_APPROVE = "custody.approve"
+    RIGHTS_OVERDUE = "rights.overdue"  # a request past its deadline (the check's finding)
 
 
 PATIENT_ACTIONS = frozenset(

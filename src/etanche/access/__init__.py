@@ -27,6 +27,8 @@ from etanche.access._passwords import (
 from etanche.access._policy import (
     NETWORK_ROLES,
     NETWORK_WIDE,
+    RESTRICTED_REFUSED,
+    RIGHTS_ACTIONS,
     Actor,
     BreakGlass,
     Decision,
@@ -62,6 +64,8 @@ __all__ = [
     "NETWORK_WIDE",
     "PATIENT_ACTIONS",
     "PRIVILEGED_ROLES",
+    "RESTRICTED_REFUSED",
+    "RIGHTS_ACTIONS",
     "AccountRequest",
     "Accounts",
     "Action",

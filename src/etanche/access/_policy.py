@@ -24,6 +24,8 @@ from etanche.names import PATIENT_ACTIONS, Action, Role
 __all__ = [
     "NETWORK_ROLES",
     "NETWORK_WIDE",
+    "RESTRICTED_REFUSED",
+    "RIGHTS_ACTIONS",
     "Actor",
     "BreakGlass",
     "Decision",
@@ -43,6 +45,22 @@ NETWORK_ROLES = frozenset({Role.LAB_ADMIN, Role.DPO, Role.AUDITOR, Role.MIGRATIO
 _ADMIN_ONLY = frozenset({Compartment.ADMIN})
 _BOTH = frozenset({Compartment.ADMIN, Compartment.CLINICAL})
 _NONE: frozenset[Compartment] = frozenset()
+
+RIGHTS_ACTIONS = frozenset(
+    {
+        Action.RIGHTS_READ,
+        Action.RIGHTS_ADD,
+        Action.RIGHTS_LOOKUP,
+        Action.RIGHTS_VERIFY,
+        Action.RIGHTS_LINK,
+        Action.RIGHTS_EXTEND,
+        Action.RIGHTS_CLOSE,
+        Action.RIGHTS_ERASE,
+        Action.RIGHTS_LIFT,
+        Action.RIGHTS_CHECK,
+    }
+)
+"""The DPO's rights-request workflow: no other role takes any of these."""
 
 _RECEPTION_ACTIONS = PATIENT_ACTIONS - {Action.PATIENT_ERASE}
 
@@ -74,6 +92,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.LEAK_TRACE,
             Action.VAULT_VERIFY,
             Action.REGISTER_READ,
+            *RIGHTS_ACTIONS,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.USER_APPROVE,
@@ -119,8 +138,18 @@ _KEY_HANDLING = frozenset(
     }
 )
 
-# Letters to the patients of a breach (GDPR art. 34) need names and addresses only.
-_IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY})
+# Letters to the patients of a breach (GDPR art. 34) need names and addresses only;
+# matching a requester's traits (rights.lookup) and weighing an erasure against the
+# retention rules (rights.erase: last visit) open the admin compartment inside the
+# service, which answers with lab and record id only.
+_IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY, Action.RIGHTS_LOOKUP, Action.RIGHTS_ERASE})
+
+# What a restricted record (GDPR art. 18) still allows: it is kept and may be read
+# by whoever may read it; it is not changed, erased or given new specimens until
+# the DPO lifts the restriction. Exports and migration packages leave it out.
+RESTRICTED_REFUSED = frozenset(
+    {Action.PATIENT_UPDATE, Action.PATIENT_ERASE, Action.SPECIMEN_CREATE}
+)
 
 _BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
@@ -135,6 +164,7 @@ _EVENTS_ONLY = frozenset(
         Action.CUSTODY_UNSEAL,
         Action.CUSTODY_APPROVE,
         Action.VAULT_WRITE,
+        Action.RIGHTS_OVERDUE,
     }
 )
 
@@ -185,11 +215,15 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """What an action is about: a kind, its lab (None: network-wide), maybe a patient id."""
+    """What an action is about: a kind, its lab (None: network-wide), maybe a patient id.
+
+    ``restricted``: the patient's record is under a restriction of processing.
+    """
 
     kind: str
     lab_id: str | None = None
     patient_id: str | None = None
+    restricted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +295,10 @@ def can(
         if actor.via_token:
             return _deny(f"{action}: approving an account needs a login session, not a token")
         return Decision(True, f"{action}: allowed to the {actor.role} role as a second person")
+    if resource.restricted and action in RESTRICTED_REFUSED:
+        return _deny(
+            f"{action}: this record is restricted (GDPR art. 18); the DPO must lift it first"
+        )
     where = f"lab {resource.lab_id}" if resource.lab_id is not None else "network-wide resource"
     if actor.covers(resource.lab_id):
         return Decision(

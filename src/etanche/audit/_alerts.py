@@ -388,7 +388,35 @@ class AlertEngine:
             found.extend(self._refused(event, at, ref))
         if rules.account_burst.enabled:
             found.extend(self._account_burst(event, body, at, ref, seq))
+        if rules.rights_overdue.enabled and event.action == Action.RIGHTS_OVERDUE.value:
+            found.extend(self._rights_overdue(event, at, ref))
         return found
+
+    def _rights_overdue(self, event: AuditEvent, at: datetime, ref: str) -> list[_Candidate]:
+        """A rights request past its deadline (or its stored deadline not the logged one)."""
+        request = event.details.get("request")
+        due = event.details.get("due")
+        problem = event.details.get("problem")
+        if not isinstance(request, str) or not _SAFE_NAME.match(request):
+            return []
+        due_text = str(due) if isinstance(due, str) and len(due) <= 10 else "?"
+        if isinstance(problem, str) and problem in _RIGHTS_PROBLEMS:
+            summary = f"Demande {request} : {_RIGHTS_PROBLEMS[problem]} ({ref})."
+        else:
+            summary = (
+                f"Demande {request} : délai de réponse dépassé (échéance du {_fr_day(due_text)}, "
+                f"RGPD art. 12(3)) ({ref})."
+            )
+        return [
+            _Candidate(
+                rule=self.rules.rights_overdue,
+                subject=request,
+                actor=event.actor,
+                summary=summary,
+                at=at,
+                bucket=f"{due_text}|{problem if isinstance(problem, str) else 'overdue'}"[:60],
+            )
+        ]
 
     def _bulk_reads(
         self, event: AuditEvent, body: bytes, at: datetime, ref: str, seq: int | None
@@ -923,6 +951,24 @@ def _counts(event: AuditEvent) -> str:
     if objects:
         parts.insert(0, f"{_plural(objects, 'object')}")
     return (", " + ", ".join(parts)) if parts else ""
+
+
+_RIGHTS_PROBLEMS = {
+    "deadline_altered": (
+        "l'échéance enregistrée en base ne correspond pas à celle du journal d'audit"
+    ),
+    "closed_outside": "close en base alors que le journal d'audit ne montre aucune clôture",
+    "missing": "enregistrée au journal d'audit mais absente de la base",
+    "unlogged": "présente en base sans enregistrement au journal d'audit",
+}
+
+
+def _fr_day(iso: str) -> str:
+    """``2026-01-03`` as ``03/01/2026`` (the alert is read in French)."""
+    try:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
 
 
 def _plural(n: int, word: str) -> str:

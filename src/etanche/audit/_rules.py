@@ -201,6 +201,7 @@ class RuleSet:
     account_change: Rule[AccountChange]
     account_burst: Rule[AccountBurst]
     refused: Rule[Refused]
+    rights_overdue: Rule[NoParameters]
     source: str = DEFAULT_SOURCE
 
     def __iter__(self) -> Iterator[Rule[Any]]:
@@ -397,6 +398,7 @@ _SPECS: dict[str, tuple[type[Any], dict[str, _Parser]]] = {
         {"threshold": _count, "window": parse_duration, "operations": _operations},
     ),
     "refused": (Refused, {"actions": _actions, "window": parse_duration}),
+    "rights_overdue": (NoParameters, {}),
 }
 RULE_NAMES: tuple[str, ...] = tuple(_SPECS)
 

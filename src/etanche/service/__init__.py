@@ -27,6 +27,8 @@ from etanche.service._rights import (
     holds_clinical_role,
     sheet_rights,
 )
+from etanche.service._rights_deadlines import Finding as DeadlineFinding
+from etanche.service._rights_requests import LookupMatch, RightsRequests
 from etanche.service._search_tally import SearchTally
 from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
@@ -44,6 +46,7 @@ __all__ = [
     "AuditEvent",
     "Core",
     "Custody",
+    "DeadlineFinding",
     "DetailValue",
     "Door",
     "Enrolment",
@@ -53,6 +56,7 @@ __all__ = [
     "KeyService",
     "LeakService",
     "LoginThrottle",
+    "LookupMatch",
     "MigrationService",
     "Opener",
     "Outcome",
@@ -62,6 +66,7 @@ __all__ = [
     "PlanText",
     "RevisionReport",
     "Revisions",
+    "RightsRequests",
     "SearchTally",
     "SheetRights",
     "Supervision",

@@ -24,6 +24,7 @@ from etanche.service._patients import PatientService
 from etanche.service._people import People
 from etanche.service._revisions import Revisions
 from etanche.service._rights import holds_clinical_role
+from etanche.service._rights_requests import RightsRequests
 from etanche.service._search_tally import SearchTally
 from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
@@ -118,6 +119,16 @@ class Door:
 
     def incidents(self, actor: Actor, *, client: str | None = None) -> IncidentService:
         return IncidentService(self.core.vault.session(()), self.core.trail, actor, client=client)
+
+    def rights(self, actor: Actor, *, client: str | None = None) -> RightsRequests:
+        """The DPO's rights requests, on a session holding no key until a step needs one."""
+        return RightsRequests(
+            self.core.vault.session(()),
+            self.core.trail,
+            actor,
+            retention=self.core.retention,
+            client=client,
+        )
 
     def supervision(self, actor: Actor, *, client: str | None = None) -> Supervision:
         return Supervision(

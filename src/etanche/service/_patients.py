@@ -12,14 +12,24 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TypeVar
 
-from etanche.access import Action, Actor, Decision, Resource, can, compartments_for, role_actions
+from etanche.access import (
+    RESTRICTED_REFUSED,
+    Action,
+    Actor,
+    Decision,
+    Resource,
+    can,
+    compartments_for,
+    role_actions,
+)
 from etanche.audit import DetailValue, Outcome, is_decoy
 from etanche.domain import Compartment, Patient, Specimen
 from etanche.errors import EtancheError, PermissionDenied
 from etanche.service._trail import Trail
-from etanche.vault import Vault
+from etanche.vault import Change, RightsStore, Vault, Version
 
 PATIENT = "patient"
+MAX_REASON = 500
 _T = TypeVar("_T")
 
 
@@ -114,11 +124,41 @@ class PatientService:
         )
         return patient.id
 
-    def update(self, patient: Patient) -> None:
+    def update(
+        self, patient: Patient, *, reason: str | None = None, request_id: str | None = None
+    ) -> None:
+        """Change a record; what it replaces is kept as an earlier version with the reason
+        (and the rights request it answers, art. 16). The log holds neither value nor reason."""
         lab = self._lab_of(Action.PATIENT_UPDATE, patient.id)
         decision = self._decide(Action.PATIENT_UPDATE, lab, patient.id)
-        self._run(Action.PATIENT_UPDATE, [patient.id], lambda: self.vault.update(patient))
-        self._done(Action.PATIENT_UPDATE, decision, [patient.id], {"lab": lab})
+        why = " ".join((reason or "").split())[:MAX_REASON] or None
+        change = Change(by=self.actor.username, reason=why, request_id=request_id)
+        self._run(
+            Action.PATIENT_UPDATE,
+            [patient.id],
+            lambda: self.vault.update(patient, change=change),
+        )
+        details: dict[str, DetailValue] = {"lab": lab, "reason": why is not None}
+        if request_id is not None:
+            details["request"] = request_id
+        self._done(Action.PATIENT_UPDATE, decision, [patient.id], details)
+
+    def history(self, patient_id: str) -> list[Version]:
+        """The record's earlier versions (date, who, reason, fields): to whoever may read it."""
+        lab = self._lab_of(Action.PATIENT_READ, patient_id)
+        decision = self._decide(Action.PATIENT_READ, lab, patient_id)
+        found = self._run(Action.PATIENT_READ, [patient_id], lambda: self.vault.history(patient_id))
+        self._done(
+            Action.PATIENT_READ,
+            decision,
+            [patient_id],
+            {"lab": lab, "view": "history", "versions": len(found)},
+        )
+        return found
+
+    def restricted(self, patient_id: str) -> bool:
+        """Whether the record is under a restriction of processing (GDPR art. 18)."""
+        return bool(RightsStore(self.vault).restricted([patient_id]))
 
     def erase(self, patient_id: str) -> None:
         lab = self._lab_of(Action.PATIENT_ERASE, patient_id)
@@ -201,7 +241,10 @@ class PatientService:
         return [p for p, _ in kept]
 
     def _decide(self, action: Action, lab_id: str | None, patient_id: str | None) -> Decision:
-        decision = can(self.actor, action, Resource(PATIENT, lab_id, patient_id))
+        restricted = (
+            action in RESTRICTED_REFUSED and patient_id is not None and self.restricted(patient_id)
+        )
+        decision = can(self.actor, action, Resource(PATIENT, lab_id, patient_id, restricted))
         if not decision.allowed:
             self._denied(action, decision, [patient_id] if patient_id else [], {"lab": lab_id})
         granted = decision.compartments

@@ -9,10 +9,17 @@ from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
 from etanche.vault._revisions import Finding, Journal, Ledger, Write, WriteBatch
 from etanche.vault._revisions import decode as decode_writes
+from etanche.vault._rights import (
+    RightsStore,
+    StoredRequest,
+    restrictions_table,
+    rights_requests_table,
+)
 from etanche.vault._schema import patients as patients_table
 from etanche.vault._schema import specimens as specimens_table
 from etanche.vault._store import ALL_COMPARTMENTS, RotationReport, Vault, new_record_id
 from etanche.vault._throttle import SlidingWindow, throttle_table
+from etanche.vault._versions import Change, Version, versions_table
 
 __all__ = [
     "ALL_COMPARTMENTS",
@@ -20,15 +27,19 @@ __all__ = [
     "NAME_DOB_INDEX",
     "NIR_INDEX",
     "PHONE_INDEX",
+    "Change",
     "Document",
     "Documents",
     "Finding",
     "Journal",
     "Ledger",
+    "RightsStore",
     "RotationReport",
     "SlidingWindow",
+    "StoredRequest",
     "Vault",
     "VaultLocation",
+    "Version",
     "Write",
     "WriteBatch",
     "decode_writes",
@@ -36,6 +47,9 @@ __all__ = [
     "new_record_id",
     "parse_location",
     "patients_table",
+    "restrictions_table",
+    "rights_requests_table",
     "specimens_table",
     "throttle_table",
+    "versions_table",
 ]

@@ -80,7 +80,7 @@ from etanche.errors import (
     VaultExists,
     VaultNotFound,
 )
-from etanche.vault import _codec, _indexes, _revisions
+from etanche.vault import _codec, _indexes, _revisions, _versions
 from etanche.vault._bulk import BulkInsert
 from etanche.vault._location import VaultLocation, make_engine
 from etanche.vault._revisions import Journal, Ledger, Write, WriteBatch
@@ -635,8 +635,14 @@ class Vault:
             )
         return p_rows, i_rows, s_rows
 
-    def update(self, patient: Patient, *, validate: bool = True) -> None:
-        """Replace a patient's data; a session without clinical keeps clinical as is."""
+    def update(
+        self, patient: Patient, *, validate: bool = True, change: _versions.Change | None = None
+    ) -> None:
+        """Replace a patient's data; a session without clinical keeps clinical as is.
+
+        What is replaced is kept as an earlier version (``history``), under the
+        same patient keys, with ``change`` (who, why, which request) when given.
+        """
         self._last_row = None
         if validate:
             validate_patient(patient)
@@ -646,6 +652,7 @@ class Vault:
                 raise VaultError(f"patient {patient.id}: lab_id cannot change on update")
             version = row.key_version
             admin_key = self._patient_key(row, _ADMIN)
+            self._keep_version(conn, row, admin_key, patient, change)
             admin_rev = row.admin_revision + 1
             values: dict[str, Any] = {
                 "admin": seal(
@@ -677,6 +684,56 @@ class Vault:
                 conn.execute(insert(patient_index), index_rows)
         self._emit(_revisions.writes_of(patient.id, written))
 
+    def _keep_version(
+        self,
+        conn: Connection,
+        row: Row[Any],
+        admin_key: bytes,
+        patient: Patient,
+        change: _versions.Change | None,
+    ) -> None:
+        """Keep the payloads an update replaces, if anything it holds changes."""
+        old_admin = open_sealed(admin_key, row.admin, _ctx(row, _ADMIN))
+        clinical_key: bytes | None = None
+        old_clinical: bytes | None = None
+        if self._ring.allows(_CLINICAL) and row.clinical is not None:
+            clinical_key = self._patient_key(row, _CLINICAL)
+            old_clinical = open_sealed(clinical_key, row.clinical, _ctx(row, _CLINICAL))
+        before = _codec.decode_patient(old_admin, old_clinical)
+        admin_fields, clinical_fields = _versions.changed_fields(before, patient)
+        if old_clinical is None:
+            clinical_fields = []
+        if not admin_fields and not clinical_fields:
+            return
+        clinical = None
+        if clinical_key is not None and old_clinical is not None and clinical_fields:
+            clinical = (clinical_key, old_clinical, clinical_fields)
+        _versions.keep(
+            conn,
+            patient_id=row.id,
+            lab_id=row.lab_id,
+            key_version=row.key_version,
+            change=change or _versions.Change(by="unknown"),
+            admin=(admin_key, old_admin, admin_fields),
+            clinical=clinical,
+        )
+
+    def history(self, patient_id: str) -> list[_versions.Version]:
+        """Earlier versions of a live patient, oldest first (clinical fields if held)."""
+        with self._engine.connect() as conn:
+            row = self._live_row(conn, patient_id)
+            admin_key = self._patient_key(row, _ADMIN)
+            clinical_key = None
+            if self._ring.allows(_CLINICAL) and row.clinical_key is not None:
+                clinical_key = self._patient_key(row, _CLINICAL)
+            return _versions.listed(
+                conn,
+                patient_id=row.id,
+                lab_id=row.lab_id,
+                admin_key=admin_key,
+                clinical_key=clinical_key,
+            )
+
     def add_specimen(self, specimen: Specimen, *, validate: bool = True) -> None:
         """Record a specimen, sealed with its patient's admin key."""
         if validate:
@@ -701,6 +758,7 @@ class Vault:
             admin_rev, clinical_rev = row.admin_revision + 1, row.clinical_revision + 1
             conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient_id))
             conn.execute(delete(specimens).where(specimens.c.patient_id == patient_id))
+            _versions.forget(conn, patient_id)
             conn.execute(
                 update(patients)
                 .where(patients.c.id == patient_id)
@@ -1085,6 +1143,7 @@ class Vault:
             )
             values["clinical_revision"] = clinical_rev
             written.append((_CLINICAL, clinical_rev, values["clinical"]))
+        self._reseal_history(conn, row, old_admin, values, version)
         for spec in conn.execute(
             select(specimens.c.id, specimens.c.data).where(specimens.c.patient_id == pid)
         ).all():
@@ -1095,6 +1154,32 @@ class Vault:
             conn.execute(update(specimens).where(specimens.c.id == spec.id).values(data=sealed))
         conn.execute(update(patients).where(patients.c.id == pid).values(**values))
         return _revisions.writes_of(pid, written)
+
+    def _reseal_history(
+        self,
+        conn: Connection,
+        row: Row[Any],
+        old_admin: bytes,
+        values: dict[str, Any],
+        version: int,
+    ) -> None:
+        """Earlier versions follow the record to its fresh patient keys."""
+        old_clinical = new_clinical = None
+        if row.clinical is not None:
+            old_clinical = self._patient_key(row, _CLINICAL)
+            new_clinical = self._ring.unwrap_patient_key(
+                values["clinical_key"], row.id, row.lab_id, _CLINICAL, version
+            )
+        new_admin = self._ring.unwrap_patient_key(
+            values["admin_key"], row.id, row.lab_id, _ADMIN, version
+        )
+        _versions.reseal(
+            conn,
+            patient_id=row.id,
+            lab_id=row.lab_id,
+            old=(old_admin, old_clinical, row.key_version),
+            new=(new_admin, new_clinical, version),
+        )
 
     def _purge_freed_space(self) -> None:
         """Make shredded bytes leave the files: WAL truncated (SQLite), VACUUM (PostgreSQL)."""

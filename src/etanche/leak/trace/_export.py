@@ -27,7 +27,7 @@ from etanche.leak.trace._canaries import CanaryRecord, canary_count, make_canari
 from etanche.leak.trace._ledger import LedgerEntry, record_export
 from etanche.leak.trace._mark import ExportMark, keyed_order, new_export_mark, render_row
 from etanche.leak.trace._rows import ADMIN_FIELDS, PATIENT_FIELDS, canonical_row
-from etanche.vault import Vault
+from etanche.vault import RightsStore, Vault
 
 __all__ = ["FORMATS", "ExportRequest", "check_request", "parse_fields", "write_export"]
 
@@ -127,7 +127,13 @@ def write_export(
         raise UsageError(f"--lab: no lab {request.lab_id} in this vault")
     if not request.out.parent.is_dir():
         raise UsageError(f"--out: folder {request.out.parent} does not exist")
-    ids = [pid for pid in vault.patient_ids(request.lab_id) if not is_decoy(vault, pid)]
+    # a restricted record (GDPR art. 18) is kept, never sent anywhere
+    restricted = RightsStore(vault).restricted()
+    ids = [
+        pid
+        for pid in vault.patient_ids(request.lab_id)
+        if not is_decoy(vault, pid) and pid not in restricted
+    ]
     if not ids:
         raise UsageError(f"export: lab {request.lab_id} has no patient")
     mark = new_export_mark(request.marks)

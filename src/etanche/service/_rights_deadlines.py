@@ -1,0 +1,134 @@
+"""Deadlines of rights requests, read from the audit log: the check that alerts.
+
+The log (Merkle tree, signed heads, witnesses) records every registration with
+its deadline, every extension with the new one, and every closure. The check
+takes each request's deadline from there, not from the ``rights_requests``
+table, so whoever edits the table behind the service (deadline pushed back,
+status set to closed, row deleted) cannot silence the alert; the mismatch is
+reported as well. Each finding is one ``rights.overdue`` event of the system,
+which the ``rights_overdue`` rule turns into one alert per request and deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from etanche.audit import Outcome, events_of
+from etanche.domain import due_at, paris_day
+from etanche.errors import EtancheError
+from etanche.names import Action
+from etanche.service._trail import Trail
+from etanche.vault import RightsStore, Vault
+
+logger = logging.getLogger("etanche.service.rights")
+
+_LOGGED = (Action.RIGHTS_ADD, Action.RIGHTS_EXTEND, Action.RIGHTS_CLOSE)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One request the check reports: overdue, or its table row not what the log says."""
+
+    request: str
+    due: date
+    problem: str  # overdue, deadline_altered, closed_outside, missing, unlogged
+
+    def to_dict(self) -> dict[str, str]:
+        return {"request": self.request, "due": self.due.isoformat(), "problem": self.problem}
+
+
+def logged_deadlines(trail: Trail, vault: Vault) -> dict[str, tuple[date, bool]]:
+    """request id -> (deadline, closed) as the audit log tells it."""
+    trail.flush()
+    seen: list[tuple[int, str, str, str | None]] = []
+    for logged in _LOGGED:
+        for seq, event in events_of(vault.engine, logged.value):
+            request, due = event.details.get("request"), event.details.get("due")
+            if event.outcome is not Outcome.OK or not isinstance(request, str):
+                continue
+            seen.append((seq, logged.value, request, due if isinstance(due, str) else None))
+    state: dict[str, tuple[date, bool]] = {}
+    for _, action, request, due in sorted(seen):
+        if action == Action.RIGHTS_CLOSE.value:
+            if request in state:
+                state[request] = (state[request][0], True)
+        elif due is not None:
+            state[request] = (date.fromisoformat(due), False)
+    return state
+
+
+def find_overdue(trail: Trail, vault: Vault, now: datetime) -> list[Finding]:
+    """Every open request past its logged deadline, and every table row the log contradicts."""
+    logged = logged_deadlines(trail, vault)
+    stored = RightsStore(vault).clear_columns()
+    findings: list[Finding] = []
+    for request, (due, closed) in sorted(logged.items()):
+        row = stored.get(request)
+        if row is None:
+            findings.append(Finding(request, due, "missing"))
+        elif row[1] != due_at(due):
+            findings.append(Finding(request, due, "deadline_altered"))
+        elif row[0] == "closed" and not closed:
+            findings.append(Finding(request, due, "closed_outside"))
+        if not closed and due_at(due) < now:
+            findings.append(Finding(request, due, "overdue"))
+    for request in sorted(stored.keys() - logged.keys()):
+        findings.append(Finding(request, paris_day(stored[request][1]), "unlogged"))
+    return findings
+
+
+def report_overdue(trail: Trail, findings: list[Finding], *, client: str) -> None:
+    """One ``rights.overdue`` event of the system per finding (the rule alerts on it)."""
+    for finding in findings:
+        details: dict[str, str | int | bool | float | None] = {
+            "request": finding.request,
+            "due": finding.due.isoformat(),
+        }
+        if finding.problem != "overdue":
+            details["problem"] = finding.problem
+        trail.record(
+            None,
+            Action.RIGHTS_OVERDUE,
+            Outcome.FAILED,
+            objects=[finding.request],
+            client=client,
+            details=details,
+        )
+
+
+def run_deadline_check(trail: Trail, vault: Vault, *, client: str = "schedule") -> list[Finding]:
+    """The scheduled check: find, log each finding as the system, return them."""
+    findings = find_overdue(trail, vault, datetime.now(UTC))
+    report_overdue(trail, findings, client=client)
+    trail.flush()
+    return findings
+
+
+class DeadlineWatch:
+    """A daemon thread checking the deadlines every ``interval_s`` seconds until stopped."""
+
+    def __init__(self, vault: Vault, trail: Trail, interval_s: float) -> None:
+        self._vault = vault
+        self._trail = trail
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="etanche-rights", daemon=True)
+
+    def start(self) -> DeadlineWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                run_deadline_check(self._trail, self._vault)
+            except EtancheError as exc:  # the class only: a message may name a record
+                logger.warning("scheduled rights deadline check failed (%s)", type(exc).__name__)
