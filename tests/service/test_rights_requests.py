@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -19,10 +20,12 @@ from _rights import (
     patients,
     rights,
 )
+from conftest import PASSPHRASE
 from etanche.audit import Outcome, events_of
+from etanche.crypto import PassphraseKeyFile
 from etanche.errors import PermissionDenied, RecordNotFound, UsageError
 from etanche.names import Action
-from etanche.service import Core
+from etanche.service import Core, Custody
 from etanche.vault import rights_requests_table
 
 NOW = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
@@ -194,3 +197,30 @@ def test_every_step_is_refused_to_other_roles(core: Core, actor: object) -> None
     ]
     assert len(denied) == 3
     assert rights(core).get(request.id).status == "received"
+
+
+def test_the_service_checks_deadlines_at_start_and_on_its_schedule(tmp_path: Path) -> None:
+    location = created(tmp_path)
+    with core_of(location) as first:
+        late = rights(first).add("access", contact="x", received_at=NOW - timedelta(days=40))
+    with core_of(location) as restarted:  # the check at start, as the system
+        assert any(late.id in s for s in _overdue_alerts(restarted))
+        restarted.trail.flush()
+        logged = [e for _, e in events_of(restarted.vault.engine, Action.RIGHTS_OVERDUE.value)]
+        assert logged and logged[0].actor == "system" and logged[0].client == "server"
+    assert location.keyfile is not None
+    provider = PassphraseKeyFile.open(location.keyfile, PASSPHRASE)
+    scheduled = Core(location, Custody.unsealed(provider), verify_interval_s=0.2)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            scheduled.trail.flush()
+            clients = {
+                e.client for _, e in events_of(scheduled.vault.engine, Action.RIGHTS_OVERDUE.value)
+            }
+            if "schedule" in clients:
+                break
+            time.sleep(0.1)
+        assert "schedule" in clients
+    finally:
+        scheduled.close()

@@ -960,6 +960,9 @@ _RIGHTS_PROBLEMS = {
     "closed_outside": "close en base alors que le journal d'audit ne montre aucune clôture",
     "missing": "enregistrée au journal d'audit mais absente de la base",
     "unlogged": "présente en base sans enregistrement au journal d'audit",
+    "restriction_removed": (
+        "la limitation du traitement accordée a disparu de la base sans levée au journal d'audit"
+    ),
 }
 
 

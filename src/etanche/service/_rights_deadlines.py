@@ -60,10 +60,36 @@ def logged_deadlines(trail: Trail, vault: Vault) -> dict[str, tuple[date, bool]]
     return state
 
 
+def logged_restrictions(vault: Vault) -> dict[str, str]:
+    """patient id -> request id of every restriction the log set and did not lift."""
+    seen: list[tuple[int, bool, str, str]] = []
+    for seq, event in events_of(vault.engine, Action.RIGHTS_CLOSE.value):
+        details = event.details
+        if (
+            event.outcome is Outcome.OK
+            and details.get("kind") == "restriction"
+            and details.get("outcome") == "granted"
+            and len(event.object_ids) == 2
+        ):
+            seen.append((seq, True, event.object_ids[0], event.object_ids[1]))
+    for seq, event in events_of(vault.engine, Action.RIGHTS_LIFT.value):
+        if event.outcome is Outcome.OK and len(event.object_ids) == 2:
+            seen.append((seq, False, event.object_ids[0], event.object_ids[1]))
+    held: dict[str, str] = {}
+    for _, on, request, patient in sorted(seen):
+        if on:
+            held[patient] = request
+        else:
+            held.pop(patient, None)
+    return held
+
+
 def find_overdue(trail: Trail, vault: Vault, now: datetime) -> list[Finding]:
-    """Every open request past its logged deadline, and every table row the log contradicts."""
+    """Every open request past its logged deadline, and every table row the log contradicts
+    (a restriction removed behind the service too)."""
     logged = logged_deadlines(trail, vault)
-    stored = RightsStore(vault).clear_columns()
+    store = RightsStore(vault)
+    stored = store.clear_columns()
     findings: list[Finding] = []
     for request, (due, closed) in sorted(logged.items()):
         row = stored.get(request)
@@ -77,6 +103,11 @@ def find_overdue(trail: Trail, vault: Vault, now: datetime) -> list[Finding]:
             findings.append(Finding(request, due, "overdue"))
     for request in sorted(stored.keys() - logged.keys()):
         findings.append(Finding(request, paris_day(stored[request][1]), "unlogged"))
+    held = logged_restrictions(vault)
+    for patient in sorted(held.keys() - store.restricted(held.keys())):
+        request = held[patient]
+        due = logged[request][0] if request in logged else paris_day(now)
+        findings.append(Finding(request, due, "restriction_removed"))
     return findings
 
 
