@@ -29,6 +29,7 @@ from etanche.service._rights import (
 )
 from etanche.service._rights_deadlines import Finding as DeadlineFinding
 from etanche.service._rights_requests import LookupMatch, RightsRequests
+from etanche.service._rights_views import request_detail, request_summary
 from etanche.service._search_tally import SearchTally
 from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
@@ -84,6 +85,8 @@ __all__ = [
     "patient_detail",
     "patient_summary",
     "plan_marks",
+    "request_detail",
+    "request_summary",
     "sheet_rights",
     "shred_expired_artefacts",
 ]

@@ -131,6 +131,19 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/decoys/plant": _one(Action.DECOY_MANAGE),
     "GET /api/v1/decoys/count": _one(Action.DECOY_MANAGE),
     "GET /api/v1/register": _one(Action.REGISTER_READ),
+    # -- JSON API: patients' rights requests (the DPO) ---------------------------------
+    "POST /api/v1/rights-requests": _one(Action.RIGHTS_ADD),
+    "GET /api/v1/rights-requests": _one(Action.RIGHTS_READ),
+    "POST /api/v1/rights-requests/lookup": _one(Action.RIGHTS_LOOKUP),
+    "POST /api/v1/rights-requests/check": _one(Action.RIGHTS_CHECK),
+    "GET /api/v1/rights-requests/{request_id}": _one(Action.RIGHTS_READ),
+    "POST /api/v1/rights-requests/{request_id}/identity": _one(Action.RIGHTS_VERIFY),
+    "POST /api/v1/rights-requests/{request_id}/record": _one(Action.RIGHTS_LINK),
+    "POST /api/v1/rights-requests/{request_id}/extend": _one(Action.RIGHTS_EXTEND),
+    "POST /api/v1/rights-requests/{request_id}/close": frozenset(
+        {Action.RIGHTS_CLOSE, Action.RIGHTS_ERASE}
+    ),
+    "POST /api/v1/rights-requests/{request_id}/lift": _one(Action.RIGHTS_LIFT),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
     "GET /openapi.json": _NONE,
 }

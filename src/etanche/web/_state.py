@@ -24,6 +24,7 @@ from etanche.service import (
     PatientService,
     People,
     Revisions,
+    RightsRequests,
     Supervision,
 )
 from etanche.web._config import WebConfig
@@ -118,6 +119,10 @@ class Person:
 
     def incidents(self) -> IncidentService:
         return self.state.door.incidents(self.actor, client=self.client)
+
+    def rights(self) -> RightsRequests:
+        """This person's rights requests (the DPO's workflow)."""
+        return self.state.door.rights(self.actor, client=self.client)
 
     def revisions(self) -> Revisions:
         """This person's rollback check of the vault (auditor, DPO)."""

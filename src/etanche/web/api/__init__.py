@@ -15,6 +15,7 @@ from etanche.web.api import (
     _migrations,
     _patients,
     _people,
+    _rights,
     _supervision,
     _vault,
 )
@@ -29,6 +30,7 @@ for _module in (
     _keys,
     _leaks,
     _incidents,
+    _rights,
     _migrations,
     _supervision,
     _vault,
