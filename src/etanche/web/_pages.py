@@ -21,6 +21,7 @@ from etanche.web import (
     _pages_migrations,
     _pages_patients,
     _pages_requests,
+    _pages_rights,
     _pages_supervision,
     _pages_users,
 )
@@ -33,3 +34,4 @@ router.include_router(_pages_requests.router)
 router.include_router(_pages_supervision.router)
 router.include_router(_pages_migrations.router)
 router.include_router(_pages_incidents.router)
+router.include_router(_pages_rights.router)

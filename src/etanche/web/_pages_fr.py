@@ -55,6 +55,7 @@ RULES = {
     "account_burst": "Nombreux comptes privilégiés demandés par une personne",
     "audit_verification_failed": "Échec de vérification du journal",
     "rollback_detected": "Donnée chiffrée remplacée par une version antérieure",
+    "rights_overdue": "Demande d'exercice des droits hors délai",
 }
 
 OUTCOMES = {"ok": "réussi", "denied": "refusé", "failed": "échoué", "error": "erreur"}
@@ -87,6 +88,17 @@ ACTIONS = {
     "keys.operation": "Opération sur les clés",
     "vault.write": "Écriture chiffrée",
     "vault.verify": "Vérification des révisions du coffre",
+    "rights.read": "Consultation des demandes de droits",
+    "rights.add": "Enregistrement d'une demande de droits",
+    "rights.lookup": "Recherche des dossiers d'un demandeur",
+    "rights.verify": "Vérification d'identité du demandeur",
+    "rights.link": "Rattachement d'un dossier à une demande",
+    "rights.extend": "Prolongation d'une demande",
+    "rights.close": "Clôture d'une demande",
+    "rights.erase": "Effacement au titre de l'article 17",
+    "rights.lift": "Levée d'une limitation",
+    "rights.check": "Contrôle des délais des demandes",
+    "rights.overdue": "Demande hors délai",
 }
 
 # English reasons of the validators (etanche.domain, etanche.access) -> French.
