@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from etanche.access import Role
 from etanche.audit import Outcome
+from etanche.web._pages_forms import patient_raw
 
 if TYPE_CHECKING:
     from tests.web.conftest import WebVault
@@ -110,3 +111,59 @@ def test_other_roles_are_refused_and_see_no_entry(
     assert posted.status_code == 403
     assert 'href="/rights-requests"' not in client.get("/home", headers=HTML).text
     assert refusals() - before == 2
+
+
+def _l01_patient(web_vault: WebVault, index: int) -> str:
+    ids = [p.id for p in web_vault.patients if p.lab_id == "L01" and p.id != web_vault.maelle.id]
+    return ids[index]
+
+
+def test_an_edit_keeps_the_earlier_version_with_its_reason(
+    web_vault: WebVault, client: TestClient
+) -> None:
+    patient_id = _l01_patient(web_vault, 3)
+    csrf = web_vault.sign_in(client, web_vault.members[Role.BIOLOGIST])
+    form = client.get(f"/patients/{patient_id}/edit", headers=HTML)
+    assert "Motif de la modification" in form.text
+    values = patient_raw(web_vault.vault.get(patient_id))
+    values.update({"csrf": csrf, "used_name": "Kervella", "demande": "DR-20261203-abcdef"})
+    values.pop("motif", None)
+    no_reason = client.post(f"/patients/{patient_id}/edit", data=values, headers=HTML)
+    assert no_reason.status_code == 422 and "Indiquez le motif" in no_reason.text
+    values["motif"] = "Nom d'usage déclaré par la patiente"
+    done = client.post(f"/patients/{patient_id}/edit", data=values)
+    assert done.status_code == 303, re.findall(r'erreur" aria-live="polite">([^<]+)', done.text)
+    history = client.get(f"/patients/{patient_id}/history", headers=HTML)
+    assert history.status_code == 200
+    assert "Nom d&#39;usage déclaré par la patiente" in history.text
+    assert "DR-20261203-abcdef" in history.text and "nom d&#39;usage" in history.text
+    web_vault.flush(client.app)
+    updates = web_vault.events("patient.update", object_id=patient_id)
+    assert updates[-1].details.get("request") == "DR-20261203-abcdef"
+    assert "Kervella" not in str(updates[-1].details) and "patiente" not in str(updates[-1].details)
+
+
+def test_a_restricted_record_shows_a_banner_and_no_edit(
+    web_vault: WebVault, client: TestClient
+) -> None:
+    patient_id = _l01_patient(web_vault, 4)
+    csrf = web_vault.sign_in(client, web_vault.members[Role.DPO])
+    rid = _registered(client, csrf, "restriction")
+    path = f"/rights-requests/{rid}"
+    for step, data in (
+        ("dossier", {"dossier": patient_id}),
+        ("identite", {"piece": "passport"}),
+        ("cloture", {"reponse": "granted"}),
+    ):
+        assert client.post(f"{path}/{step}", data={"csrf": csrf, **data}).status_code == 303
+    assert "Lever la limitation" in client.get(path, headers=HTML).text
+    try:
+        web_vault.sign_in(client, web_vault.members[Role.RECEPTION])
+        sheet = client.get(f"/patients/{patient_id}", headers=HTML)
+        assert "Traitement limité (article 18 du RGPD)" in sheet.text
+        assert "Modifier l&#39;identité" not in sheet.text
+    finally:
+        csrf = web_vault.sign_in(client, web_vault.members[Role.DPO])
+        assert client.post(f"{path}/levee", data={"csrf": csrf}).status_code == 303
+    web_vault.sign_in(client, web_vault.members[Role.RECEPTION])
+    assert "Traitement limité" not in client.get(f"/patients/{patient_id}", headers=HTML).text

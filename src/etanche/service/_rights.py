@@ -39,9 +39,11 @@ class SheetRights:
     break_glass: bool
 
 
-def sheet_rights(actor: Actor, lab_id: str, patient_id: str) -> SheetRights:
+def sheet_rights(
+    actor: Actor, lab_id: str, patient_id: str, *, restricted: bool = False
+) -> SheetRights:
     """The policy's answers for one patient's sheet (the read itself is audited apart)."""
-    resource = Resource("patient", lab_id, patient_id)
+    resource = Resource("patient", lab_id, patient_id, restricted)
     read = can(actor, Action.PATIENT_READ, resource)
     return SheetRights(
         clinical_open=Compartment.CLINICAL in read.compartments,

@@ -22,6 +22,7 @@ from etanche.errors import RecordNotFound, ValidationError
 from etanche.service import new_record_id, sheet_rights
 from etanche.service.masks import mask_nir, mask_text
 from etanche.web._auth import form_person, page_person
+from etanche.web._pages_change import FIELD_NAMES_FR, ChangeReason, change_reason
 from etanche.web._pages_common import (
     counting_patients,
     form_data,
@@ -250,11 +251,14 @@ def update_patient(
     raw = raw_values(form, PATIENT_FIELDS)
     raw["lab_id"] = base.lab_id  # a record never changes lab
     checked = check_patient(raw)
+    why = change_reason(form)
+    checked.raw.update({"motif": why.reason or "", "demande": why.request_id or ""})
+    checked.errors.update(why.errors)
     patient: Patient | None = None
-    if checked.ok:
+    if checked.ok and not why.errors:
         patient = build_patient(checked, base.id, base.lab_id, base)
         final_check(patient, checked)
-    return _save(request, person, form, checked, patient, base=base)
+    return _save(request, person, form, checked, patient, base=base, why=why)
 
 
 def _save(
@@ -265,8 +269,9 @@ def _save(
     patient: Patient | None,
     *,
     base: Patient | None,
+    why: ChangeReason | None = None,
 ) -> Response:
-    if patient is None or not checked.ok:
+    if patient is None or not checked.ok or (why is not None and why.errors):
         return _form_page(
             request, person, raw=checked.raw, errors=checked.errors, patient=base, status_code=422
         )
@@ -290,7 +295,9 @@ def _save(
         if base is None:
             service.add(patient)
         else:
-            service.update(patient)
+            reason = why.reason if why is not None else None
+            request_id = why.request_id if why is not None else None
+            service.update(patient, reason=reason, request_id=request_id)
     except ValidationError as exc:  # the vault's own check: shown on the form
         return _form_page(
             request,
@@ -340,7 +347,8 @@ def patient_sheet(
     service = person.patients()
     patient = service.get(_checked_id(patient_id))
     specimens = service.specimens_of(patient.id)
-    rights = sheet_rights(person.actor, patient.lab_id, patient.id)
+    restricted = service.restricted(patient.id)
+    rights = sheet_rights(person.actor, patient.lab_id, patient.id, restricted=restricted)
     labs = {lab.id: lab for lab in person.state.door.labs()}
     return render(
         request,
@@ -355,7 +363,24 @@ def patient_sheet(
             "can_edit": rights.can_edit,
             "can_add_specimen": rights.can_add_specimen,
             "break_glass": rights.break_glass,
+            "restricted": restricted,
         },
+    )
+
+
+@router.get("/patients/{patient_id}/history")
+def patient_history(
+    request: Request, patient_id: str, person: Person = Depends(page_person)
+) -> Response:
+    """Earlier versions of the record: date, who, reason, request, fields (an audited read)."""
+    service = person.patients()
+    patient = service.get(_checked_id(patient_id))
+    versions = list(reversed(service.history(patient.id)))
+    return render(
+        request,
+        person,
+        "patient_history.html",
+        {"patient": patient, "versions": versions, "field_names": FIELD_NAMES_FR},
     )
 
 
