@@ -20,7 +20,7 @@ from etanche.service._custody import Custody
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._revision_watch import RevisionWatch
 from etanche.service._revisions import adopt_older_rows, journal_for
-from etanche.service._rights_deadlines import DeadlineWatch, run_deadline_check
+from etanche.service._rights_deadlines import run_deadline_check
 from etanche.service._trail import Trail
 from etanche.vault import Vault, VaultLocation
 
@@ -41,7 +41,6 @@ class _Opened:
     trail: Trail
     form_secret: bytes
     watch: RevisionWatch | None
-    deadlines: DeadlineWatch | None = None
 
 
 class Core:
@@ -88,13 +87,13 @@ class Core:
         # Derived from the vault's system key: every worker process and every restart
         # agrees on the same form (CSRF) tokens, and no secret sits in a file.
         secret = sign_payload(vault.network_key(SYSTEM_PURPOSE), b"etanche/csrf/v1").encode()
-        watch = deadlines = None
+        watch = None
         # rights requests past their deadline alert at every start, then every interval
         run_deadline_check(trail, vault, client="server")
         if self.verify_interval_s > 0:
-            watch = RevisionWatch(vault, trail, self.verify_interval_s).start()
-            deadlines = DeadlineWatch(vault, trail, self.verify_interval_s).start()
-        self._opened = _Opened(vault, trail, secret, watch, deadlines)
+            deadlines = ("rights deadline check", lambda: run_deadline_check(trail, vault))
+            watch = RevisionWatch(vault, trail, self.verify_interval_s, also=[deadlines]).start()
+        self._opened = _Opened(vault, trail, secret, watch)
 
     def unseal(self, secret: str) -> dict[str, Any]:
         """One custodian's share or the token PIN; the opening itself is an audit event."""
@@ -139,7 +138,5 @@ class Core:
             opened, self._opened = self._opened, None
             if opened.watch is not None:
                 opened.watch.stop()
-            if opened.deadlines is not None:
-                opened.deadlines.stop()
             opened.trail.close()
             opened.vault.close()

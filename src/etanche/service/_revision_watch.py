@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 
 from etanche.errors import EtancheError, UsageError
 from etanche.service._revisions import check_revisions, report
@@ -22,12 +23,21 @@ logger = logging.getLogger("etanche.service.revisions")
 class RevisionWatch:
     """A daemon thread checking revisions every ``interval_s`` seconds until stopped."""
 
-    def __init__(self, vault: Vault, trail: Trail, interval_s: float) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        trail: Trail,
+        interval_s: float,
+        *,
+        also: Sequence[tuple[str, Callable[[], object]]] = (),
+    ) -> None:
         if interval_s <= 0:
             raise UsageError("verify interval: must be more than 0 seconds")
         self._vault = vault
         self._trail = trail
         self._interval = interval_s
+        # further scheduled checks on the same interval, each failing on its own
+        self._also = tuple(also)
         self._stop = threading.Event()
         self.runs = 0
         self._thread = threading.Thread(target=self._loop, name="etanche-revisions", daemon=True)
@@ -49,7 +59,8 @@ class RevisionWatch:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
-                self.run_once()
-            except EtancheError as exc:  # the class only: a message may name a record
-                logger.warning("scheduled vault verify failed (%s)", type(exc).__name__)
+            for name, check in (("vault verify", self.run_once), *self._also):
+                try:
+                    check()
+                except EtancheError as exc:  # the class only: a message may name a record
+                    logger.warning("scheduled %s failed (%s)", name, type(exc).__name__)

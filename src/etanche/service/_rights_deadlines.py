@@ -11,19 +11,14 @@ which the ``rights_overdue`` rule turns into one alert per request and deadline.
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from etanche.audit import Outcome, events_of
 from etanche.domain import due_at, paris_day
-from etanche.errors import EtancheError
 from etanche.names import Action
 from etanche.service._trail import Trail
 from etanche.vault import RightsStore, Vault
-
-logger = logging.getLogger("etanche.service.rights")
 
 _LOGGED = (Action.RIGHTS_ADD, Action.RIGHTS_EXTEND, Action.RIGHTS_CLOSE)
 
@@ -136,30 +131,3 @@ def run_deadline_check(trail: Trail, vault: Vault, *, client: str = "schedule") 
     report_overdue(trail, findings, client=client)
     trail.flush()
     return findings
-
-
-class DeadlineWatch:
-    """A daemon thread checking the deadlines every ``interval_s`` seconds until stopped."""
-
-    def __init__(self, vault: Vault, trail: Trail, interval_s: float) -> None:
-        self._vault = vault
-        self._trail = trail
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="etanche-rights", daemon=True)
-
-    def start(self) -> DeadlineWatch:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                run_deadline_check(self._trail, self._vault)
-            except EtancheError as exc:  # the class only: a message may name a record
-                logger.warning("scheduled rights deadline check failed (%s)", type(exc).__name__)

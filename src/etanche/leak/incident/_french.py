@@ -5,30 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from etanche.domain import fr_long_date
+
 __all__ = ["PARIS", "fr_date", "fr_datetime"]
 
 PARIS = ZoneInfo("Europe/Paris")
-_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 def fr_date(moment: datetime) -> str:
     """« 2 décembre 2026 », « 1er mars 2026 »: how a French letter dates itself."""
-    local = moment.astimezone(PARIS)
-    day = "1er" if local.day == 1 else str(local.day)
-    return f"{day} {_MONTHS[local.month - 1]} {local.year}"
+    return fr_long_date(moment.astimezone(PARIS).date())
 
 
 def fr_datetime(moment: datetime) -> str:
