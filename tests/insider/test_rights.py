@@ -57,6 +57,8 @@ def test_staff_cannot_close_or_extend_a_request(core: Core, actor: object) -> No
         events = [e for _, e in events_of(core.vault.engine, action.value)]
         assert [e.outcome for e in events] == [Outcome.DENIED]
     assert rights(core).get(request.id).status == "received"
+    refused = [a for a in core.trail.alerts.list_alerts() if a.rule == "refused"]
+    assert [a.actor for a in refused] == [actor.username]  # type: ignore[attr-defined]
 
 
 def test_a_deadline_pushed_back_in_the_table_still_alerts(core: Core) -> None:
