@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, Index, LargeBinary, String, Table, select
 
 from etanche.errors import RecordNotFound
+from etanche.vault._schema import metadata
 
 if TYPE_CHECKING:
     from etanche.vault._store import Vault
 
 __all__ = ["RightsStore", "StoredRequest", "restrictions_table", "rights_requests_table"]
 
-_metadata = MetaData()
 rights_requests_table = Table(
     "rights_requests",
-    _metadata,
+    metadata,
     Column("id", String(32), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("status", String(24), nullable=False),
@@ -45,7 +45,7 @@ rights_requests_table = Table(
 
 restrictions_table = Table(
     "patient_restrictions",
-    _metadata,
+    metadata,
     Column("patient_id", String(32), primary_key=True),
     Column("request_id", String(32), nullable=False),
     Column("since", DateTime(timezone=True), nullable=False),

@@ -24,7 +24,6 @@ from sqlalchemy import (
     DateTime,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     delete,
@@ -36,13 +35,13 @@ from sqlalchemy import (
 
 from etanche.crypto import Context, open_sealed, seal
 from etanche.domain import Patient
+from etanche.vault._schema import metadata
 
 __all__ = ["Change", "Version", "changed_fields", "versions_table"]
 
-_metadata = MetaData()
 versions_table = Table(
     "patient_versions",
-    _metadata,
+    metadata,
     Column("patient_id", String(32), primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
