@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Column, DateTime, Index, LargeBinary, String, Table, select
 
 from etanche.errors import RecordNotFound
+from etanche.vault._documents import _utc
 from etanche.vault._schema import metadata
 
 if TYPE_CHECKING:
@@ -67,13 +68,6 @@ class StoredRequest:
     due_at: datetime
     closed_at: datetime | None
     body: dict[str, Any]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: they were stored as UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 class RightsStore:
