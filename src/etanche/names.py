@@ -55,6 +55,8 @@ class Action(StrEnum):
     LEAK_TRACE = "leak.trace"
     VAULT_VERIFY = "vault.verify"  # stored ciphertexts against their logged writes
     REGISTER_READ = "register.read"  # the register of processing (GDPR art. 30)
+    RETENTION_PURGE = "retention.purge"  # shred what the retention rules say has expired
+    RETENTION_HOLD = "retention.hold"  # set or lift a legal hold (the purge keeps the patient)
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

@@ -7,6 +7,17 @@ from etanche.vault._indexes import NIR as NIR_INDEX
 from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
+from etanche.vault._retention import (
+    ExpiredPatient,
+    ExpiredSpecimen,
+    delete_specimens,
+    expired_patients,
+    expired_specimens,
+    fill_clocks,
+    holds,
+    release_hold,
+    set_hold,
+)
 from etanche.vault._revisions import Finding, Journal, Ledger, Write, WriteBatch
 from etanche.vault._revisions import decode as decode_writes
 from etanche.vault._schema import patients as patients_table
@@ -22,6 +33,8 @@ __all__ = [
     "PHONE_INDEX",
     "Document",
     "Documents",
+    "ExpiredPatient",
+    "ExpiredSpecimen",
     "Finding",
     "Journal",
     "Ledger",
@@ -32,10 +45,17 @@ __all__ = [
     "Write",
     "WriteBatch",
     "decode_writes",
+    "delete_specimens",
+    "expired_patients",
+    "expired_specimens",
+    "fill_clocks",
+    "holds",
     "name_dob_key",
     "new_record_id",
     "parse_location",
     "patients_table",
+    "release_hold",
+    "set_hold",
     "specimens_table",
     "throttle_table",
 ]

@@ -131,6 +131,9 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/decoys/plant": _one(Action.DECOY_MANAGE),
     "GET /api/v1/decoys/count": _one(Action.DECOY_MANAGE),
     "GET /api/v1/register": _one(Action.REGISTER_READ),
+    "POST /api/v1/retention/purge": _one(Action.RETENTION_PURGE),
+    "POST /api/v1/retention/hold": _one(Action.RETENTION_HOLD),
+    "POST /api/v1/retention/release": _one(Action.RETENTION_HOLD),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
     "GET /openapi.json": _NONE,
 }

@@ -23,6 +23,7 @@ from etanche.service import (
     Oversight,
     PatientService,
     People,
+    RetentionService,
     Revisions,
     Supervision,
 )
@@ -122,6 +123,10 @@ class Person:
     def revisions(self) -> Revisions:
         """This person's rollback check of the vault (auditor, DPO)."""
         return self.state.door.revisions(self.actor, client=self.client)
+
+    def retention(self) -> RetentionService:
+        """This person's retention purge and legal holds (DPO)."""
+        return self.state.door.retention(self.actor, client=self.client)
 
     def supervision(self) -> Supervision:
         """This person's audit, alert and decoy operations of the CLI's API."""
