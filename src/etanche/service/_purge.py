@@ -61,6 +61,7 @@ class _Found:
     specimens: list[tuple[ExpiredSpecimen, Retention]]
     held: int
     refused: list[dict[str, str]]
+    unsealed_holds: int = 0
 
 
 class RetentionService:
@@ -122,6 +123,7 @@ class RetentionService:
             "specimens": len(found.specimens),
             "held": found.held,
             "refused": len(found.refused),
+            "unsealed_holds": found.unsealed_holds,
             "retention": body["retention"]["sha256"],
         }
         self._record(Action.RETENTION_PURGE, Outcome.OK, details)
@@ -134,7 +136,7 @@ class RetentionService:
         admin, results = rules.get("patient_admin"), rules.get("results")
         patient_rule = admin if admin.cutoff(today) <= results.cutoff(today) else results
         specimen_rule = rules.get("specimens")
-        held, _ = holds(self.vault)
+        held, forged = holds(self.vault)
         expired = expired_patients(self.vault, patient_rule.cutoff(today))
         kept = [p for p in expired if p.id not in held]
         held_count = len(expired) - len(kept)
@@ -154,6 +156,7 @@ class RetentionService:
             specimens=[(s, specimen_rule) for s in spec_kept if s.id not in bad_specs],
             held=held_count,
             refused=refused,
+            unsealed_holds=len(forged),
         )
 
     def _check_patients(
@@ -239,7 +242,12 @@ class RetentionService:
             },
             "records": records,
             "counts": {c: dict(sorted(labs.items())) for c, labs in sorted(counts.items())},
-            "kept": {"held": found.held, "refused": len(found.refused)},
+            "kept": {
+                "held": found.held,
+                "refused": len(found.refused),
+                # holds not written by the service (no sealed reason): kept, and said
+                "unsealed_holds": found.unsealed_holds,
+            },
             "refused": found.refused,
         }
 
