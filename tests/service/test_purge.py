@@ -113,3 +113,16 @@ def test_scheduled_purge_runs_as_the_system(tmp_path: Path) -> None:
         signed = service(core, None).purge(today=TODAY)
         assert signed["report"]["by"] == "system"
         assert verify_purge_report(signed, public_pem(core))["records"] > 0
+
+
+def test_the_schedule_runs_in_one_worker_per_interval(tmp_path: Path) -> None:
+    from etanche.service._purge_schedule import PurgeSchedule
+
+    with purge_world(tmp_path) as (core, groups):
+        one = PurgeSchedule(core.vault, core.trail, core.retention, 3600)
+        two = PurgeSchedule(core.vault, core.trail, core.retention, 3600)
+        assert one.run_once() is True
+        assert two.run_once() is False  # the other worker already ran this interval
+        events = core.trail.log.events(action="retention.purge")
+        assert [e.actor for _, e in events] == ["system"]
+        assert raw(core, groups[OLD][0])[0].erased_at is not None

@@ -10,6 +10,7 @@ from etanche.vault._location import VaultLocation, parse_location
 from etanche.vault._retention import (
     ExpiredPatient,
     ExpiredSpecimen,
+    claim_purge,
     delete_specimens,
     expired_patients,
     expired_specimens,
@@ -44,6 +45,7 @@ __all__ = [
     "VaultLocation",
     "Write",
     "WriteBatch",
+    "claim_purge",
     "decode_writes",
     "delete_specimens",
     "expired_patients",

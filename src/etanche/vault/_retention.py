@@ -11,17 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from etanche.errors import CryptoError, IntegrityError, RecordNotFound, UsageError
-from etanche.vault._schema import patients, retention_holds, specimens
+from etanche.vault._schema import patients, retention_holds, specimens, vault_meta
 from etanche.vault._store import Vault
 
 __all__ = [
     "ExpiredPatient",
     "ExpiredSpecimen",
+    "claim_purge",
     "delete_specimens",
     "expired_patients",
     "expired_specimens",
@@ -177,3 +179,33 @@ def holds(vault: Vault) -> tuple[frozenset[str], frozenset[str]]:
         except (CryptoError, IntegrityError):
             forged.add(row.patient_id)
     return frozenset(r.patient_id for r in rows), frozenset(forged)
+
+
+_CLAIM = "purge_last"
+
+
+def claim_purge(vault: Vault, interval_s: float, now: datetime | None = None) -> bool:
+    """Whether this process runs the scheduled purge now: one worker per interval.
+
+    Every worker ticks; the first to move ``vault_meta.purge_last`` past the
+    interval (one conditional UPDATE, atomic in SQLite and PostgreSQL) runs it.
+    """
+    moment = now or datetime.now(UTC)
+    stamp = moment.isoformat()
+    due_before = (moment - timedelta(seconds=interval_s * 0.9)).isoformat()
+    with vault.engine.begin() as conn:
+        claimed = conn.execute(
+            update(vault_meta)
+            .where(vault_meta.c.key == _CLAIM, vault_meta.c.value < due_before)
+            .values(value=stamp)
+        ).rowcount
+        if claimed:
+            return True
+        if conn.execute(select(vault_meta.c.key).where(vault_meta.c.key == _CLAIM)).first():
+            return False
+    try:
+        with vault.engine.begin() as conn:
+            conn.execute(insert(vault_meta), [{"key": _CLAIM, "value": stamp}])
+    except SQLAlchemyError:  # another worker inserted it first
+        return False
+    return True

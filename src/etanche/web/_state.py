@@ -46,6 +46,7 @@ class ServerState:
             retention=config.retention,
             trail_mode=config.trail_mode,
             verify_interval_s=config.verify_interval_s,
+            purge_interval_s=config.purge_interval_s,
             witnesses=config.witnesses,
             witness_quorum=config.witness_quorum,
         )
