@@ -96,7 +96,8 @@ Progress = Callable[[int], None]
 
 
 _DIGEST_BATCH = 500  # bound parameters per IN (...) lookup
-_SHRED_BATCH = 900  # patients per bulk-shred transaction (under SQLite's 999 parameters)
+_SHRED_BATCH = 4_000  # patients per bulk-shred transaction (SQLite 3.32+: 32,766 parameters)
+_SEALED_BATCH = 2_000  # patients whose dates one sealed_dates query reads
 _REVISION_LOG = "revision_log"  # vault_meta: "adopt" until the service logged older rows
 
 
@@ -783,29 +784,31 @@ class Vault:
 
         Returns each live patient's sealed last visit, and (specimen id, patient
         id, clear day, sealed day) of each of their specimens. Needs the admin
-        compartment; nothing decrypted here leaves the service.
+        compartment; each patient key is unwrapped once, only the two dates are
+        decoded, and nothing decrypted here leaves the service.
         """
-        visits = {p.id: p.last_visit for p in self.get_many(patient_ids)}
+        visits: dict[str, date | None] = {}
         days: list[tuple[str, str, date, date]] = []
-        query = (
-            select(
-                specimens.c.id.label("specimen_id"),
-                specimens.c.collected_on,
-                specimens.c.data,
-                *_patient_key_columns(),
-            )
-            .join(patients, patients.c.id == specimens.c.patient_id)
-            .where(patients.c.erased_at.is_(None))
-        )
+        keys: dict[str, tuple[bytes, Any]] = {}
+        row: Any
         with self._engine.connect() as conn:
-            for start in range(0, len(patient_ids), _DIGEST_BATCH):
-                chunk = list(patient_ids[start : start + _DIGEST_BATCH])
-                for row in conn.execute(query.where(specimens.c.patient_id.in_(chunk))):
+            for start in range(0, len(patient_ids), _SEALED_BATCH):
+                chunk = list(patient_ids[start : start + _SEALED_BATCH])
+                for row in conn.execute(_SEALED_ADMIN, {"ids": chunk}).all():
                     key = self._patient_key(row, _ADMIN)
-                    opened = self._open_specimen(row.specimen_id, row.data, key, row)
-                    days.append(
-                        (row.specimen_id, row.id, row.collected_on, opened.collected_at.date())
+                    pid, visits[row.id] = _codec.last_visit_of(
+                        open_sealed(key, row.admin, _ctx(row, _ADMIN))
                     )
+                    if pid != row.id:
+                        raise VaultError(f"patient {row.id}: payload does not belong to this row")
+                    keys[row.id] = (key, row)
+                for spec in conn.execute(_SEALED_SPECIMENS, {"ids": chunk}).all():
+                    key, row = keys[spec.patient_id]
+                    context = Context("specimens", spec.id, row.lab_id, _ADMIN, row.key_version)
+                    sid, collected = _codec.collected_at_of(open_sealed(key, spec.data, context))
+                    if sid != spec.id:
+                        raise VaultError(f"specimen {spec.id}: payload does not belong to this row")
+                    days.append((spec.id, spec.patient_id, spec.collected_on, collected.date()))
         return visits, days
 
     def specimen_owner(self, specimen_id: str) -> str:
@@ -1162,6 +1165,19 @@ _FIND_BY_DIGEST = (
         patient_index.c.name == bindparam("index"), patient_index.c.digest == bindparam("digest")
     )
 )
+
+
+_SEALED_ADMIN = select(
+    patients.c.id,
+    patients.c.lab_id,
+    patients.c.key_version,
+    patients.c.admin_key,
+    patients.c.admin,
+    patients.c.admin_revision,
+).where(patients.c.id.in_(bindparam("ids", expanding=True)), patients.c.erased_at.is_(None))
+_SEALED_SPECIMENS = select(
+    specimens.c.id, specimens.c.patient_id, specimens.c.collected_on, specimens.c.data
+).where(specimens.c.patient_id.in_(bindparam("ids", expanding=True)))
 
 
 def _system_ctx(table: str, row_id: str) -> Context:
