@@ -212,7 +212,7 @@ def retention_verify_report(
     ],
     as_json: AsJson = False,
 ) -> None:
-    """Check a purge report offline with the pinned log key (exit 4 if it fails).
+    """Check a purge report offline with the pinned log key (exit 5 if it fails).
 
     Checks the signature, that the report's audit event names this report, and the
     counts; `audit prove SEQ` then shows that event is in the witnessed log.
