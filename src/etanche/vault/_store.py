@@ -719,8 +719,10 @@ class Vault:
         self._last_row = None
         done: list[str] = []
         for start in range(0, len(patient_ids), batch):
-            chunk = list(patient_ids[start : start + batch])
+            chunk = sorted(patient_ids[start : start + batch])
             with self._engine.begin() as conn:
+                if self.location.is_sqlite:  # deletes touch pages all over the B-trees
+                    conn.exec_driver_sql("PRAGMA cache_size=-524288")
                 live = [
                     (r.id, r.admin_revision, r.clinical_revision)
                     for r in conn.execute(
