@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from conftest import PASSPHRASE
+from conftest import PASSPHRASE, Backend
 from etanche.crypto import KdfCost
 from etanche.synth import SynthConfig, generate
-from etanche.vault import Vault, WriteBatch, decode_writes, parse_location, patients_table
+from etanche.vault import (
+    ALL_COMPARTMENTS,
+    Vault,
+    WriteBatch,
+    claim_purge,
+    decode_writes,
+    expired_patients,
+    holds,
+    parse_location,
+    patients_table,
+    set_hold,
+)
 from etanche.vault._schema import patient_index, specimens
 
 _KEPT = ("id", "lab_id", "key_version", "admin_key", "clinical_key", "admin", "clinical")
@@ -66,4 +79,55 @@ def test_erase_many_equals_erase(tmp_path: Path) -> None:
     ]
     assert writes[0] == writes[1] and len(writes[0]) == 2 * len(ids)
     for store in stores:
+        store.close()
+
+
+def test_purge_queries_and_bulk_shred_on_both_backends(backend: Backend) -> None:
+    """Expired selection, holds, the one-worker claim, and no shredded byte left in storage."""
+    network = generate(SynthConfig(patients=16, labs=2, seed=8))
+    old, new = date(2010, 3, 1), date(2026, 11, 2)
+    items = []
+    for n, (patient, specs) in enumerate(p for b in network.batches() for p in b):
+        day = old if n % 2 == 0 else new
+        at = datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
+        items.append(
+            (
+                dataclasses.replace(patient, last_visit=day),
+                [dataclasses.replace(s, collected_at=at) for s in specs],
+            )
+        )
+    store = Vault.create(backend.location, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests())
+    try:
+        for lab in network.labs:
+            store.add_lab(lab)
+        store.add_many(items, validate=False)
+        expected = {p.id for p, _ in items[::2]}
+        found = expired_patients(store, date(2016, 12, 3))
+        assert {e.id for e in found} == expected
+        assert all(e.started == old for e in found)
+        visits, days = store.sealed_dates(sorted(expected))
+        assert set(visits.values()) == {old} and all(c == s == old for _, _, c, s in days)
+        kept = items[1][0].id
+        set_hold(store, kept, "contentieux", "dpo1")
+        assert holds(store) == (frozenset({kept}), frozenset())
+        with store.engine.connect() as conn:
+            sealed = [
+                bytes(r.admin)
+                for r in conn.execute(
+                    select(patients_table.c.admin).where(patients_table.c.id.in_(expected))
+                )
+            ] + [
+                bytes(r.data)
+                for r in conn.execute(
+                    select(specimens.c.data).where(specimens.c.patient_id.in_(expected))
+                )
+            ]
+        assert sorted(store.erase_many(sorted(expected))) == sorted(expected)
+        raw = backend.raw_bytes()
+        assert not [blob for blob in sealed if blob[-32:] in raw]
+        assert expired_patients(store, date(2016, 12, 3)) == []
+        assert store.session(ALL_COMPARTMENTS).get(kept).id == kept
+        assert claim_purge(store, 3600) is True
+        assert claim_purge(store, 3600) is False
+    finally:
         store.close()
