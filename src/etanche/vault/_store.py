@@ -96,7 +96,8 @@ Progress = Callable[[int], None]
 
 
 _DIGEST_BATCH = 500  # bound parameters per IN (...) lookup
-_SHRED_BATCH = 4_000  # patients per bulk-shred transaction (SQLite 3.32+: 32,766 parameters)
+_SHRED_BATCH = 20_000  # patients per bulk-shred transaction (SQLite 3.32+: 32,766 parameters);
+# a shredded share of random ids touches most pages of each table: one pass writes each once
 _SEALED_BATCH = 2_000  # patients whose dates one sealed_dates query reads
 _REVISION_LOG = "revision_log"  # vault_meta: "adopt" until the service logged older rows
 
