@@ -34,7 +34,15 @@ from etanche.service import RetentionService, Trail
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault, parse_location
 
-_NOT_MET = "Goal not met on this machine. Where the time goes: the date check opens the admin payload and every specimen (about 4.4 per synthetic patient) of each expired patient, about 50 µs per opening in Python; the bulk shred deletes rows of random ids, so a shredded fifth of the patients touches most pages of the patient, index and specimen tables (SQLite with `secure_delete`, pages rewritten through the WAL), which is why the batch is one transaction of up to 20,000 patients. A second run the same hour while the machine also ran a test suite gave 393/s: the figure is load-bound."
+_NOT_MET = (
+    "Goal not met on this machine. Where the time goes: the date check opens the admin "
+    "payload and every specimen (about 4.4 per synthetic patient) of each expired patient, "
+    "about 50 µs per opening in Python; the bulk shred deletes rows of random ids, so a "
+    "shredded fifth of the patients touches most pages of the patient, index and specimen "
+    "tables (SQLite with `secure_delete`, pages rewritten through the WAL), which is why the "
+    "batch is one transaction of up to 20,000 patients. A second run the same hour while the "
+    "machine also ran a test suite gave 393/s: the figure is load-bound."
+)
 OLD, RECENT = date(2010, 5, 4), date.today() - timedelta(days=60)
 
 
