@@ -32,9 +32,16 @@ def test_purge_hold_and_verify_through_the_service(
         assert code == 0, err
         assert "Would shred" in out and would.stat().st_mode & 0o777 == 0o600
         report = tmp_path / "purge.json"
-        code, out, err = run(capsys, "retention", "purge", "--report", str(report))
+        summary = tmp_path / "purge.md"
+        code, out, err = run(
+            capsys, "retention", "purge", "--report", str(report), "--markdown", str(summary)
+        )
         assert code == 0, err
         signed = json.loads(report.read_text("utf-8"))
+        text = summary.read_text("utf-8")
+        assert text.startswith("# Rapport de purge") and "heure de Paris" in text
+        kept = signed["report"]["kept"]["held"]  # the held patient's specimens
+        assert kept >= 1 and f"Sous gel juridique : {kept}." in text and held not in text
         assert signed["report"]["counts"]["specimens"]  # 2015-2020 specimens: past one year
         assert held not in {r.get("patient") for r in signed["report"]["records"]}
 

@@ -163,14 +163,21 @@ def retention_purge(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would go; shred nothing.")
     ] = False,
+    markdown: Annotated[
+        Path | None,
+        typer.Option("--markdown", help="Also write the French summary for the DPO (0600)."),
+    ] = None,
 ) -> None:
     """Crypto-shred what the retention rules say has expired (dpo); writes the signed report.
 
     Patients under a legal hold are kept; a record whose clear date differs from its
     sealed one is refused, not shredded. Counts per category and lab, no personal value.
     """
-    signed = ctx.service().post("/retention/purge", {"dry_run": dry_run})
+    answer = ctx.service().post("/retention/purge", {"dry_run": dry_run})
+    signed = answer["signed"]
     write_private(report, json.dumps(signed, indent=1, ensure_ascii=False) + "\n")
+    if markdown is not None:
+        write_private(markdown, str(answer["markdown"]))
     body = signed["report"]
     verb = "Would shred" if dry_run else "Shredded"
     for category, labs in body["counts"].items():

@@ -24,6 +24,7 @@ from etanche.audit import DetailValue, Outcome, purge_report_digest, sign_purge_
 from etanche.crypto import content_hash
 from etanche.domain import Compartment, Retention, RetentionRules
 from etanche.errors import PermissionDenied, RecordNotFound
+from etanche.service._purge_text import purge_summary
 from etanche.service._trail import Trail
 from etanche.vault import (
     ExpiredPatient,
@@ -129,6 +130,10 @@ class RetentionService:
         self._record(Action.RETENTION_PURGE, Outcome.OK, details)
         seq, event_body = self._logged(digest)
         return sign_purge_report(body, seq, event_body, self.vault.audit_log_signer())
+
+    def summary(self, signed: dict[str, Any]) -> str:
+        """The French Markdown summary of a signed report, for the DPO's file."""
+        return purge_summary(signed, self.retention)
 
     def _find(self, today: date) -> _Found:
         rules = self.retention

@@ -19,8 +19,10 @@ class Purge(BaseModel):
 
 @router.post("/retention/purge")
 def purge(body: Purge, person: Person = Depends(api_person)) -> dict[str, Any]:
-    """Shred what has expired (or list it with dry_run); the signed purge report."""
-    return person.retention().purge(dry_run=body.dry_run)
+    """Shred what has expired (or list it with dry_run): the signed report, a French summary."""
+    service = person.retention()
+    signed = service.purge(dry_run=body.dry_run)
+    return {"signed": signed, "markdown": service.summary(signed)}
 
 
 class Hold(BaseModel):
