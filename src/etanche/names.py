@@ -66,6 +66,8 @@ class Action(StrEnum):
     RIGHTS_ERASE = "rights.erase"  # the erasure that answers a granted request (art. 17)
     RIGHTS_LIFT = "rights.lift"  # lift a restriction of processing (art. 18)
     RIGHTS_CHECK = "rights.check"  # deadlines checked against the audit log
+    RETENTION_PURGE = "retention.purge"  # shred what the retention rules say has expired
+    RETENTION_HOLD = "retention.hold"  # set or lift a legal hold (the purge keeps the patient)
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

@@ -44,6 +44,8 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_RETENTION": "retention rules file (YAML) of the service, over the packaged defaults",
     "ETANCHE_VERIFY_INTERVAL": "seconds between the service's own `vault verify` runs "
     "(default 3600; 0: never)",
+    "ETANCHE_PURGE_INTERVAL": "seconds between the service's own retention purges "
+    "(default 0: never; 86400: daily)",
     "ETANCHE_WITNESSES": "witness list of the service: '<vkey> <url>' lines; each head is cosigned",
     "ETANCHE_WITNESS_QUORUM": "how many listed witnesses must cosign for the log to be witnessed",
     "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
@@ -70,6 +72,7 @@ class Settings:
     rules: str | None = None
     retention: str | None = None
     verify_interval: float = DEFAULT_VERIFY_INTERVAL
+    purge_interval: float = 0.0
     witnesses: str | None = None
     witness_quorum: int = 1
     trusted_proxies: tuple[str, ...] = ()
@@ -139,6 +142,7 @@ def current() -> Settings:
         rules=_get("ETANCHE_RULES"),
         retention=_get("ETANCHE_RETENTION"),
         verify_interval=_seconds("ETANCHE_VERIFY_INTERVAL", DEFAULT_VERIFY_INTERVAL),
+        purge_interval=_seconds("ETANCHE_PURGE_INTERVAL", 0.0),
         witnesses=_get("ETANCHE_WITNESSES"),
         witness_quorum=_count(_get("ETANCHE_WITNESS_QUORUM"), "ETANCHE_WITNESS_QUORUM", 1),
         trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),

@@ -93,6 +93,8 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.VAULT_VERIFY,
             Action.REGISTER_READ,
             *RIGHTS_ACTIONS,
+            Action.RETENTION_PURGE,
+            Action.RETENTION_HOLD,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.USER_APPROVE,
@@ -139,10 +141,14 @@ _KEY_HANDLING = frozenset(
 )
 
 # Letters to the patients of a breach (GDPR art. 34) need names and addresses only;
+# the retention purge opens the admin compartment of the expired records only, in the
+# service, to check their clear days against the sealed ones (nothing is shown);
 # matching a requester's traits (rights.lookup) and weighing an erasure against the
 # retention rules (rights.erase: last visit) open the admin compartment inside the
 # service, which answers with lab and record id only.
-_IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY, Action.RIGHTS_LOOKUP, Action.RIGHTS_ERASE})
+_IDENTITY_HANDLING = frozenset(
+    {Action.INCIDENT_NOTIFY, Action.RIGHTS_LOOKUP, Action.RIGHTS_ERASE, Action.RETENTION_PURGE}
+)
 
 # What a restricted record (GDPR art. 18) still allows: it is kept and may be read
 # by whoever may read it; it is not changed, erased or given new specimens until
@@ -150,7 +156,6 @@ _IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY, Action.RIGHTS_LOOKUP, Ac
 RESTRICTED_REFUSED = frozenset(
     {Action.PATIENT_UPDATE, Action.PATIENT_ERASE, Action.SPECIMEN_CREATE}
 )
-
 _BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
 

@@ -42,6 +42,12 @@ from etanche.audit._note import (
     split_note,
 )
 from etanche.audit._proof import InclusionProof, verify_inclusion_proof
+from etanche.audit._purge_report import (
+    PURGE_REPORT_FORMAT,
+    check_purge_report,
+    purge_report_digest,
+    sign_purge_report,
+)
 from etanche.audit._rules import DEFAULT_SOURCE, RuleSet
 from etanche.audit._stream import events_of
 from etanche.audit._verify import Pins, VerificationReport, verify_log, verify_rows
@@ -52,6 +58,7 @@ __all__ = [
     "DEFAULT_SOURCE",
     "ED25519",
     "MAX_PAGE",
+    "PURGE_REPORT_FORMAT",
     "Alert",
     "AlertEngine",
     "AuditEvent",
@@ -78,6 +85,7 @@ __all__ = [
     "WitnessRefused",
     "add_checkpoint_body",
     "ask_witness_size",
+    "check_purge_report",
     "check_rules_file",
     "cosigned_message",
     "decoy_count",
@@ -88,10 +96,12 @@ __all__ = [
     "log_origin",
     "parse_signatures",
     "plant_decoys",
+    "purge_report_digest",
     "read_heads",
     "read_keys",
     "read_page",
     "read_snapshot",
+    "sign_purge_report",
     "split_note",
     "verify_inclusion_proof",
     "verify_log",

@@ -198,6 +198,7 @@ def serve(
         secure_cookies=certfile is not None,
         trail_mode="buffered",
         verify_interval_s=settings.verify_interval,
+        purge_interval_s=settings.purge_interval,
         witnesses=Path(settings.witnesses) if settings.witnesses else None,
         witness_quorum=settings.witness_quorum,
     )

@@ -10,6 +10,7 @@ retention file before it is given to the service, without the service.
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +28,8 @@ decoys_app = typer.Typer(
     no_args_is_help=True,
 )
 retention_app = typer.Typer(
-    help="Retention rules (docs/retention.md): check a site file locally.", no_args_is_help=True
+    help="Retention (docs/retention.md): check a rules file, purge, legal holds, verify reports.",
+    no_args_is_help=True,
 )
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(decoys_app, name="decoys")
@@ -153,6 +155,91 @@ def retention_check(
             str(row["source"]),
         )
     ctx.console.print(table)
+
+
+@retention_app.command("purge")
+def retention_purge(
+    report: Annotated[Path, typer.Option("--report", help="Signed purge report to write (0600).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would go; shred nothing.")
+    ] = False,
+    markdown: Annotated[
+        Path | None,
+        typer.Option("--markdown", help="Also write the French summary for the DPO (0600)."),
+    ] = None,
+) -> None:
+    """Crypto-shred what the retention rules say has expired (dpo); writes the signed report.
+
+    Patients under a legal hold are kept; a record whose clear date differs from its
+    sealed one is refused, not shredded. Counts per category and lab, no personal value.
+    """
+    answer = ctx.service().post("/retention/purge", {"dry_run": dry_run})
+    signed = answer["signed"]
+    write_private(report, json.dumps(signed, indent=1, ensure_ascii=False) + "\n")
+    if markdown is not None:
+        write_private(markdown, str(answer["markdown"]))
+    body = signed["report"]
+    verb = "Would shred" if dry_run else "Shredded"
+    for category, labs in body["counts"].items():
+        per_lab = ", ".join(f"{lab} {n}" for lab, n in labs.items())
+        ctx.say(f"{verb} {sum(labs.values())} {category} ({per_lab}).")
+    if not body["counts"]:
+        ctx.say("Nothing has expired.")
+    kept = body["kept"]
+    ctx.say(
+        f"Kept: {kept['held']} under a legal hold, {kept['refused']} refused (dates differ). "
+        f"Report {report} (audit event {signed['event']['seq']})."
+    )
+
+
+@retention_app.command("hold")
+def retention_hold(
+    patient_id: Annotated[str, typer.Argument(help="Patient id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (no personal value).")],
+) -> None:
+    """Put a patient under a legal hold (dpo): the purge keeps it until released."""
+    ctx.service().post("/retention/hold", {"patient": patient_id, "reason": reason})
+    ctx.say(f"Patient {patient_id} is under a legal hold.")
+
+
+@retention_app.command("release")
+def retention_release(
+    patient_id: Annotated[str, typer.Argument(help="Patient id.")],
+) -> None:
+    """Lift a patient's legal hold (dpo)."""
+    ctx.service().post("/retention/release", {"patient": patient_id})
+    ctx.say(f"Patient {patient_id}: legal hold lifted.")
+
+
+@retention_app.command("verify-report")
+def retention_verify_report(
+    report: Annotated[Path, typer.Argument(help="Signed purge report (JSON).")],
+    log_key: Annotated[
+        Path, typer.Option("--log-key", help="The audit log's public key (PEM), pinned.")
+    ],
+    as_json: AsJson = False,
+) -> None:
+    """Check a purge report offline with the pinned log key (exit 5 if it fails).
+
+    Checks the signature, that the report's audit event names this report, and the
+    counts; `audit prove SEQ` then shows that event is in the witnessed log.
+    """
+    from etanche import verify as offline  # offline: no service, pinned key only
+
+    try:
+        doc = json.loads(report.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise UsageError(f"{report}: not a readable JSON purge report") from None
+    checked = offline.verify_purge_report(doc, log_key.read_bytes())
+    if as_json:
+        ctx.echo_json(checked)
+        return
+    kind = "dry run" if checked["dry_run"] else "purge"
+    ctx.say(
+        f"Purge report OK ({kind} at {checked['at']}): {checked['records']} records, "
+        f"audit event {checked['seq']} (leaf {checked['leaf_hash'][:16]}…), "
+        f"retention file SHA-256 {str(checked['retention_sha256'])[:16]}…."
+    )
 
 
 def _shown(value: object) -> str:

@@ -11,8 +11,10 @@ changed duration must cite its own source, because the register of processing
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,14 @@ class Retention:
     def start_fr(self) -> str:
         return STARTS[self.start]
 
+    def expires(self, start: date) -> date:
+        """The day a record whose clock started on ``start`` has been kept its duration."""
+        return _shift(start, self.amount, self.unit)
+
+    def cutoff(self, today: date) -> date:
+        """Records whose clock started before this day have expired by ``today``."""
+        return _shift(today, -self.amount, self.unit)
+
     @property
     def days(self) -> int:
         """Approximate length in days (a year as 365 days, a month as 30)."""
@@ -118,6 +128,15 @@ class RetentionRules:
             if rule.category == category:
                 return rule
         raise KeyError(category)
+
+
+def _shift(day: date, amount: int, unit: str) -> date:
+    """``day`` moved by ``amount`` days, months or years; the 31st becomes the month's last day."""
+    if unit == "d":
+        return day + timedelta(days=amount)
+    months = amount * (12 if unit == "y" else 1)
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
 
 
 class _Bad(Exception):

@@ -19,6 +19,7 @@ from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import PatientService
 from etanche.service._people import Enrolment, People
+from etanche.service._purge import RetentionService
 from etanche.service._revisions import RevisionReport, Revisions
 from etanche.service._rights import (
     SheetRights,
@@ -65,6 +66,7 @@ __all__ = [
     "PatientService",
     "People",
     "PlanText",
+    "RetentionService",
     "RevisionReport",
     "Revisions",
     "RightsRequests",

@@ -18,6 +18,7 @@ from etanche.errors import ServiceSealed, UsageError
 from etanche.names import Action
 from etanche.service._custody import Custody
 from etanche.service._housekeeping import shred_expired_artefacts
+from etanche.service._purge_schedule import PurgeSchedule
 from etanche.service._revision_watch import RevisionWatch
 from etanche.service._revisions import adopt_older_rows, journal_for
 from etanche.service._rights_deadlines import run_deadline_check
@@ -41,6 +42,7 @@ class _Opened:
     trail: Trail
     form_secret: bytes
     watch: RevisionWatch | None
+    purge: PurgeSchedule | None = None
 
 
 class Core:
@@ -55,6 +57,7 @@ class Core:
         retention: Path | None = None,
         trail_mode: str = "sync",
         verify_interval_s: float = 0.0,
+        purge_interval_s: float = 0.0,
         witnesses: Path | None = None,
         witness_quorum: int = 1,
     ) -> None:
@@ -65,6 +68,7 @@ class Core:
         self.retention = load_retention(retention)
         self.trail_mode = trail_mode
         self.verify_interval_s = verify_interval_s
+        self.purge_interval_s = purge_interval_s
         # read now: a bad witness list fails at start, not at the first head
         self.witnesses = read_witnesses(witnesses) if witnesses is not None else []
         self.witness_quorum = witness_quorum
@@ -93,7 +97,10 @@ class Core:
         if self.verify_interval_s > 0:
             deadlines = ("rights deadline check", lambda: run_deadline_check(trail, vault))
             watch = RevisionWatch(vault, trail, self.verify_interval_s, also=[deadlines]).start()
-        self._opened = _Opened(vault, trail, secret, watch)
+        purge = None
+        if self.purge_interval_s > 0:
+            purge = PurgeSchedule(vault, trail, self.retention, self.purge_interval_s).start()
+        self._opened = _Opened(vault, trail, secret, watch, purge)
 
     def unseal(self, secret: str) -> dict[str, Any]:
         """One custodian's share or the token PIN; the opening itself is an audit event."""
@@ -138,5 +145,7 @@ class Core:
             opened, self._opened = self._opened, None
             if opened.watch is not None:
                 opened.watch.stop()
+            if opened.purge is not None:
+                opened.purge.stop()
             opened.trail.close()
             opened.vault.close()

@@ -22,6 +22,7 @@ from etanche.service._leaks import LeakService
 from etanche.service._migrations import MigrationService
 from etanche.service._patients import PatientService
 from etanche.service._people import People
+from etanche.service._purge import RetentionService
 from etanche.service._revisions import Revisions
 from etanche.service._rights import holds_clinical_role
 from etanche.service._rights_requests import RightsRequests
@@ -136,6 +137,16 @@ class Door:
             self.core.trail,
             actor,
             rules=self.core.rules,
+            retention=self.core.retention,
+            client=client,
+        )
+
+    def retention(self, actor: Actor, *, client: str | None = None) -> RetentionService:
+        """The retention purge and legal holds (DPO)."""
+        return RetentionService(
+            self.core.vault.session(()),
+            self.core.trail,
+            actor,
             retention=self.core.retention,
             client=client,
         )

@@ -7,6 +7,18 @@ from etanche.vault._indexes import NIR as NIR_INDEX
 from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
+from etanche.vault._retention import (
+    ExpiredPatient,
+    ExpiredSpecimen,
+    claim_purge,
+    delete_specimens,
+    expired_patients,
+    expired_specimens,
+    fill_clocks,
+    holds,
+    release_hold,
+    set_hold,
+)
 from etanche.vault._revisions import Finding, Journal, Ledger, Write, WriteBatch
 from etanche.vault._revisions import decode as decode_writes
 from etanche.vault._rights import (
@@ -30,6 +42,8 @@ __all__ = [
     "Change",
     "Document",
     "Documents",
+    "ExpiredPatient",
+    "ExpiredSpecimen",
     "Finding",
     "Journal",
     "Ledger",
@@ -42,13 +56,21 @@ __all__ = [
     "Version",
     "Write",
     "WriteBatch",
+    "claim_purge",
     "decode_writes",
+    "delete_specimens",
+    "expired_patients",
+    "expired_specimens",
+    "fill_clocks",
+    "holds",
     "name_dob_key",
     "new_record_id",
     "parse_location",
     "patients_table",
+    "release_hold",
     "restrictions_table",
     "rights_requests_table",
+    "set_hold",
     "specimens_table",
     "throttle_table",
     "versions_table",

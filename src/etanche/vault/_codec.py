@@ -7,6 +7,7 @@ not encoding, is what ingest pays for.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, datetime
 
 import msgspec
 
@@ -42,3 +43,31 @@ def encode_specimen(specimen: Specimen) -> bytes:
 
 def decode_specimen(data: bytes) -> Specimen:
     return _specimen_decoder.decode(data)
+
+
+class _Visit(msgspec.Struct):
+    """The two admin fields the retention purge checks; the rest is not decoded."""
+
+    id: str
+    last_visit: date | None = None
+
+
+class _Collected(msgspec.Struct):
+    id: str
+    collected_at: datetime
+
+
+_visit_decoder = msgspec.msgpack.Decoder(_Visit)
+_collected_decoder = msgspec.msgpack.Decoder(_Collected)
+
+
+def last_visit_of(admin: bytes) -> tuple[str, date | None]:
+    """(patient id, last visit) of an admin payload, decoding nothing else."""
+    found = _visit_decoder.decode(admin)
+    return found.id, found.last_visit
+
+
+def collected_at_of(data: bytes) -> tuple[str, datetime]:
+    """(specimen id, collection time) of a specimen payload, decoding nothing else."""
+    found = _collected_decoder.decode(data)
+    return found.id, found.collected_at

@@ -73,7 +73,11 @@ patients = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
+    # Day the patient_admin retention clock starts (last visit, or creation): the
+    # purge's index. The same date is sealed in ``admin``; NULL once shredded.
+    Column("last_visit_on", Date, nullable=True),
     Index("ix_patients_lab_version", "lab_id", "key_version"),
+    Index("ix_patients_last_visit", "last_visit_on"),
 )
 
 patient_index = Table(
@@ -95,4 +99,15 @@ specimens = Table(
     Column("data", LargeBinary, nullable=False),
     Index("ix_specimens_lab_date", "lab_id", "collected_on"),
     Index("ix_specimens_patient", "patient_id"),
+)
+
+# Patients under a legal hold: the purge keeps them. ``reason`` is sealed by the
+# vault's system key, bound to the patient id (a hold typed into the table is told apart).
+retention_holds = Table(
+    "retention_holds",
+    metadata,
+    Column("patient_id", String(32), ForeignKey("patients.id"), primary_key=True),
+    Column("reason", LargeBinary, nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
 )

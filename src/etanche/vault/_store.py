@@ -96,6 +96,9 @@ Progress = Callable[[int], None]
 
 
 _DIGEST_BATCH = 500  # bound parameters per IN (...) lookup
+_SHRED_BATCH = 20_000  # patients per bulk-shred transaction (SQLite 3.32+: 32,766 parameters);
+# a shredded share of random ids touches most pages of each table: one pass writes each once
+_SEALED_BATCH = 2_000  # patients whose dates one sealed_dates query reads
 _REVISION_LOG = "revision_log"  # vault_meta: "adopt" until the service logged older rows
 
 
@@ -579,6 +582,7 @@ class Vault:
                         )
                         for s in specs
                     ],
+                    patient.last_visit,
                 )
             )
         return prepared
@@ -589,7 +593,7 @@ class Vault:
         p_rows: list[dict[str, Any]] = []
         i_rows: list[dict[str, Any]] = []
         s_rows: list[dict[str, Any]] = []
-        for pid, lab, version, admin_plain, clinical_plain, searchable, specs in prepared:
+        for pid, lab, version, admin_plain, clinical_plain, searchable, specs, seen in prepared:
             admin_key = new_key()
             row: dict[str, Any] = {
                 "id": pid,
@@ -606,6 +610,7 @@ class Vault:
                 "created_at": now,
                 "updated_at": now,
                 "erased_at": None,
+                "last_visit_on": seen or now.date(),
             }
             if clinical_plain is not None:
                 clinical_key = new_key()
@@ -660,6 +665,7 @@ class Vault:
                 ),
                 "admin_revision": admin_rev,
                 "updated_at": _now(),
+                "last_visit_on": patient.last_visit or row.created_at.date(),
             }
             written = [(_ADMIN, admin_rev, values["admin"])]
             if self._ring.allows(_CLINICAL):
@@ -755,31 +761,40 @@ class Vault:
         self._last_row = None
         with self._engine.begin() as conn:
             row = self._live_row(conn, patient_id)
-            admin_rev, clinical_rev = row.admin_revision + 1, row.clinical_revision + 1
-            conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient_id))
-            conn.execute(delete(specimens).where(specimens.c.patient_id == patient_id))
-            _versions.forget(conn, patient_id)
-            conn.execute(
-                update(patients)
-                .where(patients.c.id == patient_id)
-                .values(
-                    admin_key=None,
-                    clinical_key=None,
-                    admin=None,
-                    clinical=None,
-                    admin_revision=admin_rev,
-                    clinical_revision=clinical_rev,
-                    erased_at=_now(),
-                    updated_at=_now(),
-                )
-            )
+            written = _shred(conn, [(row.id, row.admin_revision, row.clinical_revision)])
         # An erasure is a write of NULL: logged, so it is never taken for a rollback.
-        self._emit(
-            _revisions.writes_of(
-                patient_id, [(_ADMIN, admin_rev, None), (_CLINICAL, clinical_rev, None)]
-            )
-        )
+        self._emit(written)
         self._purge_freed_space()
+
+    def erase_many(self, patient_ids: Sequence[str], *, batch: int = _SHRED_BATCH) -> list[str]:
+        """Crypto-shred many patients, ``batch`` per transaction: the same tombstone as ``erase``.
+
+        One statement per table and batch instead of one transaction per patient
+        (the retention purge). Ids already erased or unknown are skipped; returns
+        the ids shredded. Each batch commits on its own: a failure leaves whole
+        batches done, never a half-shredded patient.
+        """
+        self._last_row = None
+        done: list[str] = []
+        for start in range(0, len(patient_ids), batch):
+            chunk = sorted(patient_ids[start : start + batch])
+            with self._engine.begin() as conn:
+                if self.location.is_sqlite:  # deletes touch pages all over the B-trees
+                    conn.exec_driver_sql("PRAGMA cache_size=-524288")
+                live = [
+                    (r.id, r.admin_revision, r.clinical_revision)
+                    for r in conn.execute(
+                        select(
+                            patients.c.id, patients.c.admin_revision, patients.c.clinical_revision
+                        ).where(patients.c.id.in_(chunk), patients.c.erased_at.is_(None))
+                    )
+                ]
+                written = _shred(conn, live) if live else []
+            self._emit(written)
+            done.extend(pid for pid, _, _ in live)
+        if done:
+            self._purge_freed_space()
+        return done
 
     # -- reads ----------------------------------------------------------------
     def get(self, patient_id: str) -> Patient:
@@ -821,6 +836,40 @@ class Vault:
             ).all()
         admin_key = self._patient_key(row, _ADMIN)
         return [self._open_specimen(s.id, s.data, admin_key, row) for s in found]
+
+    def sealed_dates(
+        self, patient_ids: Sequence[str]
+    ) -> tuple[dict[str, date | None], list[tuple[str, str, date, date]]]:
+        """The dates sealed in the records, to check the clear ones against (retention purge).
+
+        Returns each live patient's sealed last visit, and (specimen id, patient
+        id, clear day, sealed day) of each of their specimens. Needs the admin
+        compartment; each patient key is unwrapped once, only the two dates are
+        decoded, and nothing decrypted here leaves the service.
+        """
+        visits: dict[str, date | None] = {}
+        days: list[tuple[str, str, date, date]] = []
+        keys: dict[str, tuple[bytes, Any]] = {}
+        row: Any
+        with self._engine.connect() as conn:
+            for start in range(0, len(patient_ids), _SEALED_BATCH):
+                chunk = list(patient_ids[start : start + _SEALED_BATCH])
+                for row in conn.execute(_SEALED_ADMIN, {"ids": chunk}).all():
+                    key = self._patient_key(row, _ADMIN)
+                    pid, visits[row.id] = _codec.last_visit_of(
+                        open_sealed(key, row.admin, _ctx(row, _ADMIN))
+                    )
+                    if pid != row.id:
+                        raise VaultError(f"patient {row.id}: payload does not belong to this row")
+                    keys[row.id] = (key, row)
+                for spec in conn.execute(_SEALED_SPECIMENS, {"ids": chunk}).all():
+                    key, row = keys[spec.patient_id]
+                    context = Context("specimens", spec.id, row.lab_id, _ADMIN, row.key_version)
+                    sid, collected = _codec.collected_at_of(open_sealed(key, spec.data, context))
+                    if sid != spec.id:
+                        raise VaultError(f"specimen {spec.id}: payload does not belong to this row")
+                    days.append((spec.id, spec.patient_id, spec.collected_on, collected.date()))
+        return visits, days
 
     def specimen_owner(self, specimen_id: str) -> str:
         """The patient a live specimen belongs to (clear columns: no key needed)."""
@@ -1205,6 +1254,19 @@ _FIND_BY_DIGEST = (
 )
 
 
+_SEALED_ADMIN = select(
+    patients.c.id,
+    patients.c.lab_id,
+    patients.c.key_version,
+    patients.c.admin_key,
+    patients.c.admin,
+    patients.c.admin_revision,
+).where(patients.c.id.in_(bindparam("ids", expanding=True)), patients.c.erased_at.is_(None))
+_SEALED_SPECIMENS = select(
+    specimens.c.id, specimens.c.patient_id, specimens.c.collected_on, specimens.c.data
+).where(specimens.c.patient_id.in_(bindparam("ids", expanding=True)))
+
+
 def _system_ctx(table: str, row_id: str) -> Context:
     return Context(table, row_id, INDEX_OWNER, SYSTEM_PURPOSE, 1)
 
@@ -1214,6 +1276,41 @@ def _ctx(row: Row[Any], compartment: str, revision: int | None = None) -> Contex
     if revision is None:
         revision = row.admin_revision if compartment == _ADMIN else row.clinical_revision
     return Context("patients", row.id, row.lab_id, compartment, row.key_version, revision)
+
+
+def _shred(conn: Connection, live: Sequence[tuple[str, int, int]]) -> list[Write]:
+    """Shred live patients (id, admin and clinical revisions) in one statement per table.
+
+    Keys, ciphertexts, the retention day, indexes, specimens and earlier versions go; the row stays
+    as a tombstone. Each compartment gets a write of NULL at the next revision.
+    """
+    ids = [pid for pid, _, _ in live]
+    now = _now()
+    conn.execute(delete(patient_index).where(patient_index.c.patient_id.in_(ids)))
+    conn.execute(delete(specimens).where(specimens.c.patient_id.in_(ids)))
+    _versions.forget(conn, ids)
+    conn.execute(
+        update(patients)
+        .where(patients.c.id.in_(ids), patients.c.erased_at.is_(None))
+        .values(
+            admin_key=None,
+            clinical_key=None,
+            admin=None,
+            clinical=None,
+            admin_revision=patients.c.admin_revision + 1,
+            clinical_revision=patients.c.clinical_revision + 1,
+            last_visit_on=None,
+            erased_at=now,
+            updated_at=now,
+        )
+    )
+    return [
+        w
+        for pid, admin_rev, clinical_rev in live
+        for w in _revisions.writes_of(
+            pid, [(_ADMIN, admin_rev + 1, None), (_CLINICAL, clinical_rev + 1, None)]
+        )
+    ]
 
 
 def _row_writes(rows: list[dict[str, Any]]) -> list[Write]:
@@ -1252,7 +1349,9 @@ _Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
 # what the blind indexes hash (normalised in the worker), specimens (id, patient
 # id, lab, day, plaintext).
 _SpecimenPlain = tuple[str, str, str, date, bytes]
-_Plain = tuple[str, str, int, bytes, bytes | None, _indexes.IndexInput, list[_SpecimenPlain]]
+_Plain = tuple[
+    str, str, int, bytes, bytes | None, _indexes.IndexInput, list[_SpecimenPlain], date | None
+]
 _EMPTY_CLINICAL = Clinical()
 _plain_encoder = msgspec.msgpack.Encoder()
 _plain_decoder = msgspec.msgpack.Decoder(list[_Plain])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -213,6 +213,6 @@ def _rows(conn: Connection, patient_id: str) -> Iterator[Any]:
     yield from conn.execute(select(table).where(table.c.patient_id == patient_id)).all()
 
 
-def forget(conn: Connection, patient_id: str) -> None:
-    """Drop a shredded patient's history (its keys are gone already)."""
-    conn.execute(delete(versions_table).where(versions_table.c.patient_id == patient_id))
+def forget(conn: Connection, patient_ids: Sequence[str]) -> None:
+    """Drop shredded patients' history (their keys are gone already)."""
+    conn.execute(delete(versions_table).where(versions_table.c.patient_id.in_(patient_ids)))

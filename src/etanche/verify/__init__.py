@@ -6,7 +6,8 @@ PINNED public key, so a lying service is caught like an edited database;
 with ``Pins`` (the log's verifier key, the witnesses' keys, k) it also checks
 k cosignatures, and ``ask_witness_size`` asks a pinned witness what it last
 cosigned; ``verify_inclusion_proof`` checks one event's proof; ``read_heads`` reads heads
-saved by hand or by a witness; ``check_rules_file`` validates an alert rules
+saved by hand or by a witness; ``verify_purge_report`` checks a signed purge
+report; ``check_rules_file`` validates an alert rules
 file before it is handed to the service. Nothing here opens a vault, holds a
 secret; only ``ask_witness_size`` talks to the network (to a witness).
 """
@@ -26,6 +27,7 @@ from etanche.audit import (
     WitnessEndpoint,
     WitnessRefused,
     ask_witness_size,
+    check_purge_report,
     check_rules_file,
     heads_from_wire,
     read_heads,
@@ -51,6 +53,7 @@ __all__ = [
     "read_keys",
     "verify_download",
     "verify_inclusion_proof",
+    "verify_purge_report",
     "verify_rows",
 ]
 
@@ -84,3 +87,12 @@ def verify_download(
         head_every=head_every,
         head_interval_s=head_interval_s,
     )
+
+
+def verify_purge_report(report: Any, public_key_pem: bytes | str) -> dict[str, Any]:
+    """Check a signed purge report with the PINNED log key; IntegrityError if it fails.
+
+    Returns the audit event's seq and leaf hash: ``audit prove SEQ`` (or a
+    downloaded log) shows that event is in the witnessed log.
+    """
+    return check_purge_report(report, Verifier.from_pem(public_key_pem))

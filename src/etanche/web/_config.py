@@ -21,5 +21,6 @@ class WebConfig:
     login_attempts_per_minute: int = 10
     # Seconds between the service's own `vault verify` runs; 0: none (tests).
     verify_interval_s: float = 0.0
+    purge_interval_s: float = 0.0
     witnesses: Path | None = None  # witness list: "<vkey> <url>" lines (ETANCHE_WITNESSES)
     witness_quorum: int = 1

@@ -144,6 +144,9 @@ OPERATIONS: dict[str, frozenset[Action]] = {
         {Action.RIGHTS_CLOSE, Action.RIGHTS_ERASE}
     ),
     "POST /api/v1/rights-requests/{request_id}/lift": _one(Action.RIGHTS_LIFT),
+    "POST /api/v1/retention/purge": _one(Action.RETENTION_PURGE),
+    "POST /api/v1/retention/hold": _one(Action.RETENTION_HOLD),
+    "POST /api/v1/retention/release": _one(Action.RETENTION_HOLD),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
     "GET /openapi.json": _NONE,
 }

@@ -23,6 +23,7 @@ from etanche.service import (
     Oversight,
     PatientService,
     People,
+    RetentionService,
     Revisions,
     RightsRequests,
     Supervision,
@@ -46,6 +47,7 @@ class ServerState:
             retention=config.retention,
             trail_mode=config.trail_mode,
             verify_interval_s=config.verify_interval_s,
+            purge_interval_s=config.purge_interval_s,
             witnesses=config.witnesses,
             witness_quorum=config.witness_quorum,
         )
@@ -127,6 +129,10 @@ class Person:
     def revisions(self) -> Revisions:
         """This person's rollback check of the vault (auditor, DPO)."""
         return self.state.door.revisions(self.actor, client=self.client)
+
+    def retention(self) -> RetentionService:
+        """This person's retention purge and legal holds (DPO)."""
+        return self.state.door.retention(self.actor, client=self.client)
 
     def supervision(self) -> Supervision:
         """This person's audit, alert and decoy operations of the CLI's API."""

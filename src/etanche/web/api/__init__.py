@@ -15,6 +15,7 @@ from etanche.web.api import (
     _migrations,
     _patients,
     _people,
+    _retention,
     _rights,
     _supervision,
     _vault,
@@ -33,6 +34,7 @@ for _module in (
     _rights,
     _migrations,
     _supervision,
+    _retention,
     _vault,
 ):
     router.include_router(_module.router)
