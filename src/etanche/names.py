@@ -55,6 +55,8 @@ class Action(StrEnum):
     LEAK_TRACE = "leak.trace"
     VAULT_VERIFY = "vault.verify"  # stored ciphertexts against their logged writes
     REGISTER_READ = "register.read"  # the register of processing (GDPR art. 30)
+    # patients' rights
+    RIGHTS_ACCESS_REPORT = "rights.access_report"  # art. 15 copy with who opened the record
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

@@ -74,6 +74,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.LEAK_TRACE,
             Action.VAULT_VERIFY,
             Action.REGISTER_READ,
+            Action.RIGHTS_ACCESS_REPORT,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.USER_APPROVE,
@@ -121,6 +122,9 @@ _KEY_HANDLING = frozenset(
 
 # Letters to the patients of a breach (GDPR art. 34) need names and addresses only.
 _IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY})
+
+# The patient's copy of everything held (GDPR art. 15) holds both compartments.
+_RECORD_HANDLING = frozenset({Action.RIGHTS_ACCESS_REPORT})
 
 _BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
@@ -230,6 +234,8 @@ def _compartments(role: Role, action: Action) -> frozenset[Compartment]:
         return _BOTH
     if action in _IDENTITY_HANDLING:
         return _ADMIN_ONLY
+    if action in _RECORD_HANDLING:
+        return _BOTH
     return _NONE
 
 

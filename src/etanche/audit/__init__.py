@@ -41,6 +41,7 @@ from etanche.audit._note import (
     read_keys,
     split_note,
 )
+from etanche.audit._object_proofs import object_proofs
 from etanche.audit._proof import InclusionProof, verify_inclusion_proof
 from etanche.audit._rules import DEFAULT_SOURCE, RuleSet
 from etanche.audit._stream import events_of
@@ -86,6 +87,7 @@ __all__ = [
     "heads_from_wire",
     "is_decoy",
     "log_origin",
+    "object_proofs",
     "parse_signatures",
     "plant_decoys",
     "read_heads",

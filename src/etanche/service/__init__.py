@@ -6,6 +6,7 @@ none of them decides, logs or alerts on its own.
 
 from etanche.access import NETWORK_WIDE, Actor, User
 from etanche.audit import Alert, AuditEvent, DetailValue, Outcome, VerificationReport
+from etanche.service._access_report import AccessReports, Delivery, ListedAccess
 from etanche.service._acts import Acts
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
@@ -38,12 +39,14 @@ from etanche.vault import VaultLocation, new_record_id
 __all__ = [
     "NETWORK_WIDE",
     "SYSTEM",
+    "AccessReports",
     "Actor",
     "Acts",
     "Alert",
     "AuditEvent",
     "Core",
     "Custody",
+    "Delivery",
     "DetailValue",
     "Door",
     "Enrolment",
@@ -52,6 +55,7 @@ __all__ = [
     "IncidentService",
     "KeyService",
     "LeakService",
+    "ListedAccess",
     "LoginThrottle",
     "MigrationService",
     "Opener",
