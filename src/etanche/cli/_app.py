@@ -166,6 +166,7 @@ def _register_more() -> None:
         _incident,
         _migrate,
         _people,
+        _rights,
         _scan,
         _supervision,
         _trace,

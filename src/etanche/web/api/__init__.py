@@ -15,6 +15,7 @@ from etanche.web.api import (
     _migrations,
     _patients,
     _people,
+    _rights,
     _supervision,
     _vault,
 )
@@ -31,6 +32,7 @@ for _module in (
     _incidents,
     _migrations,
     _supervision,
+    _rights,
     _vault,
 ):
     router.include_router(_module.router)
