@@ -26,7 +26,14 @@ from etanche.leak.incident import sections_markdown, sections_pdf
 from etanche.leak.trace import Ledger
 from etanche.service._access_fhir import report_bundle
 from etanche.service._access_model import AccessEntry, AccessReport, ExportCarried
-from etanche.service._access_text import report_sections
+from etanche.service._access_text import (
+    ACTIONS_FR,
+    OUTCOMES_FR,
+    ROLES_SHORT_FR,
+    purpose_fr,
+    report_sections,
+    short_datetime,
+)
 from etanche.service._trail import Trail
 from etanche.vault import Vault
 from etanche.verify import access_statement
@@ -50,6 +57,11 @@ class ListedAccess:
     action: str
     outcome: str
     purpose: str | None
+    when_fr: str  # « 03/12/2026 à 14 h 05 », Paris time
+    action_fr: str
+    role_fr: str
+    outcome_fr: str
+    purpose_fr: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,12 +279,17 @@ def _lab_of(event: AuditEvent) -> str | None:
 
 def _listed(seq: int, event: AuditEvent) -> ListedAccess:
     return ListedAccess(
-        seq,
-        event.at,
-        event.actor,
-        event.role,
-        _lab_of(event),
-        event.action,
-        event.outcome.value,
-        event.purpose,
+        seq=seq,
+        at=event.at,
+        actor=event.actor,
+        role=event.role,
+        lab=_lab_of(event),
+        action=event.action,
+        outcome=event.outcome.value,
+        purpose=event.purpose,
+        when_fr=short_datetime(event.at),
+        action_fr=ACTIONS_FR.get(event.action, event.action),
+        role_fr=ROLES_SHORT_FR.get(event.role, event.role),
+        outcome_fr=OUTCOMES_FR.get(event.outcome.value, event.outcome.value),
+        purpose_fr=purpose_fr(event.purpose),
     )

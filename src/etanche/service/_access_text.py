@@ -18,7 +18,15 @@ from etanche.names import Role
 from etanche.service._access_model import AccessEntry, AccessReport, ExportCarried
 from etanche.service._register import _PURPOSES, _ROLES_FR
 
-__all__ = ["ACTIONS_FR", "ROLES_SHORT_FR", "entry_line", "report_sections", "short_datetime"]
+__all__ = [
+    "ACTIONS_FR",
+    "OUTCOMES_FR",
+    "ROLES_SHORT_FR",
+    "entry_line",
+    "purpose_fr",
+    "report_sections",
+    "short_datetime",
+]
 
 PARIS = ZoneInfo("Europe/Paris")
 TITLE = "Copie de vos données et liste des accès à votre dossier"
