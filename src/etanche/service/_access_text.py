@@ -151,8 +151,8 @@ def _specimens(specimens: Sequence[Specimen], labs: dict[str, Lab]) -> Section:
         doctor = s.prescriber
         prescriber = f"{doctor.name} (RPPS {doctor.rpps})" if doctor is not None else NONE
         items.append(
-            f"N° {s.accession} : {s.specimen_type}, prélevé le {short_datetime(s.collected_at)} "
-            f"au laboratoire {_lab(labs, s.lab_id)} ; prescripteur : {prescriber} "
+            f"N° {s.accession} : {s.specimen_type}, prélevé le {short_datetime(s.collected_at)} ; "
+            f"laboratoire : {_lab(labs, s.lab_id)} ; prescripteur : {prescriber} "
             f"(référence interne {s.id})"
         )
     if not items:
