@@ -233,10 +233,21 @@ def _how_to_verify(report: AccessReport) -> Section:
             f"ci-dessous ({head.tree_size} entrées, signé le {fr_datetime(head.signed_at)}). "
             "Toute personne qui détient la clé publique du journal la vérifie sans accès à nos "
             "serveurs : etanche access-report verify FICHIER --log-key CLE.",
-            f"Clé du journal : {report.log_key}",
-            f"Cosignatures de témoins : {len(head.cosignatures)}.",
+            "Clé du journal :\n" + _chunked(report.log_key),
+            f"Cosignatures de témoins : {len(head.cosignatures)}. État signé du journal "
+            "(checkpoint), tel que la copie informatique le contient :",
+            _chunked(report.checkpoint),
         ),
-        tuple(line for line in report.checkpoint.splitlines() if line),
+    )
+
+
+def _chunked(text: str, width: int = 64) -> str:
+    """Long keys and signatures cut into lines a page can hold (they have no spaces)."""
+    return "\n".join(
+        line[i : i + width]
+        for line in text.splitlines()
+        if line
+        for i in range(0, len(line), width)
     )
 
 
