@@ -107,8 +107,11 @@ class AccessReports:
         return self._do(patient_id, {"operation": "list"}, listing)
 
     # -- the report ------------------------------------------------------------------
-    def build(self, patient_id: str, *, now: datetime | None = None) -> AccessReport:
-        """The report's content, proved and signed (not audited: ``produce`` is)."""
+    def build(self, patient_id: str) -> AccessReport:
+        """The report's content, proved and signed (decided and audited)."""
+        return self._do(patient_id, {"operation": "build"}, lambda: self._build(patient_id))
+
+    def _build(self, patient_id: str, *, now: datetime | None = None) -> AccessReport:
         lab = self.vault.lab_of(patient_id)
         decision = can(self.actor, Action.RIGHTS_ACCESS_REPORT, Resource(PATIENT, lab, patient_id))
         self.vault.unlock(decision.compartments)
@@ -178,7 +181,7 @@ class AccessReports:
         details: dict[str, DetailValue] = {"operation": "report", "delivery": chosen[0]}
 
         def make() -> Delivery:
-            report = self.build(patient_id)
+            report = self._build(patient_id)
             title, subtitle, sections = report_sections(report)
             pdf = sections_pdf(title, subtitle, sections)
             short = patient_id[:8]
@@ -206,8 +209,12 @@ class AccessReports:
 
     def markdown(self, patient_id: str) -> str:
         """The report's text as Markdown (the PDF's twin), for tests and review."""
-        title, subtitle, sections = report_sections(self.build(patient_id))
-        return sections_markdown(title, subtitle, sections)
+
+        def text() -> str:
+            title, subtitle, sections = report_sections(self._build(patient_id))
+            return sections_markdown(title, subtitle, sections)
+
+        return self._do(patient_id, {"operation": "markdown"}, text)
 
     # -- internals ---------------------------------------------------------------------
     def _covering_head(self) -> SignedTreeHead:
