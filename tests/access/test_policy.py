@@ -67,6 +67,7 @@ leak.scan          .......    .......    .......    Y...Y.Y  .......    .......
 leak.trace         .......    .......    .......    Y...Y.Y  .......    .......
 vault.verify       .......    .......    .......    Y...Y.Y  .......    Y...Y.Y
 register.read      .......    .......    .......    Y...Y.Y  .......    Y...Y.Y
+rights.access_report .......  .......    .......    Y...Y.Y  .......    .......
 auth.login         .......    .......    .......    .......  .......    .......
 auth.logout        .......    .......    .......    .......  .......    .......
 auth.break_glass   .......    .......    .......    .......  .......    .......
@@ -106,6 +107,7 @@ COMPARTMENTS = {
     (Role.MIGRATION_OPERATOR, "export.create"): "AC",
     (Role.MIGRATION_OPERATOR, "migration.import"): "AC",
     (Role.DPO, "incident.notify"): "A",
+    (Role.DPO, "rights.access_report"): "AC",
 }
 
 # Allowed in the "bg" column only because of the glass: the caller must raise an alert.
@@ -197,8 +199,8 @@ def test_compartments_per_role() -> None:
     # re-encrypting a lab or writing a package needs its keys, not the right to browse
     assert compartments_for(Role.LAB_ADMIN) == {Compartment.ADMIN, Compartment.CLINICAL}
     assert compartments_for(Role.MIGRATION_OPERATOR) == {Compartment.ADMIN, Compartment.CLINICAL}
-    # letters to the patients of a breach need names and addresses, never clinical data
-    assert compartments_for(Role.DPO) == {Compartment.ADMIN}
+    # breach letters need names and addresses; the patient's own copy (art. 15) needs all
+    assert compartments_for(Role.DPO) == {Compartment.ADMIN, Compartment.CLINICAL}
     assert compartments_for(Role.AUDITOR) == frozenset()
 
 
