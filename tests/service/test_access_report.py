@@ -344,3 +344,39 @@ def test_encrypted_delivery_opens_with_the_stock_age_cli(
         ["age", "-d", "-i", str(key), str(path)], check=True, capture_output=True
     ).stdout
     assert json.loads(opened)["resourceType"] == "Bundle"
+
+
+def test_the_checkpoint_carries_the_witness_cosignature_the_patient_pins(
+    loaded_vault: Vault, small_network: SynthNetwork, tmp_path: Path
+) -> None:
+    from _witness import running_witness
+    from etanche.audit import Cosigner, NoteKey, WitnessEndpoint
+
+    vault = loaded_vault
+    log_key = AuditLog.for_vault(vault).note_key()
+    with running_witness(tmp_path / "w", log_key.text()) as witness:
+        key = NoteKey.parse(witness.vkey)
+        cosigner = Cosigner(vault.engine, log_key.public, [WitnessEndpoint(key, witness.url)])
+        log = AuditLog.for_vault(vault, head_every=50, witnesses=[cosigner])
+        trail = Trail(log, AlertEngine(vault.engine, load_rules()), cosigner=cosigner, quorum=1)
+        patient = next(iter(small_network.patients()))
+        bio = _actor("akerhervé", Role.BIOLOGIST, frozenset({patient.lab_id}))
+        PatientService(vault.session(()), trail, bio).get(patient.id)
+        dpo = _actor("nquillec", Role.DPO, frozenset({"*"}))
+        reports = AccessReports(vault.session(()), trail, dpo, retention=load_retention())
+        report = reports.build(patient.id)
+    assert len(report.head.cosignatures) == 1
+    assert witness.vkey.split("+")[0] in report.checkpoint
+    bundle = json.dumps(report_bundle(report))
+    checked = verify_access_report(bundle, log_key, [key], 1)
+    assert checked.witnesses == (key.name,) and checked.entries >= 1
+    other = NoteKey.parse(_other_witness_key(tmp_path, log_key.text()))
+    with pytest.raises(IntegrityError, match="0 valid cosignature"):
+        verify_access_report(bundle, log_key, [other], 1)
+
+
+def _other_witness_key(tmp_path: Path, log_key: str) -> str:
+    """A witness the patient pins but that never cosigned this log."""
+    from etanche.witness import init_witness
+
+    return init_witness(tmp_path / "other", "witness.test/other", [log_key])
