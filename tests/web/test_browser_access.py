@@ -1,8 +1,8 @@
 """The DPO finds who opened a patient's file and produces the art. 15 report (Chromium, fr-FR).
 
-A biologist opens Maëlle's sheet; the DPO filters the audit browser on her
-record, follows « Qui a consulté ce dossier ? », reads the list in French (Paris
-time, role, lab, action), then produces the report: one ZIP download holding
+A biologist opens Maëlle's sheet; the DPO finds her record from her NIR (and
+from the audit browser filtered on it), reads « Qui a consulté ce dossier ? » in
+French (Paris time, role, lab, action), then produces the report: one ZIP download holding
 the PDF and the FHIR copy, each age-encrypted to the passphrase she typed.
 """
 
@@ -36,10 +36,15 @@ def test_dpo_finds_who_opened_a_file_and_produces_the_report(
 
     page = tabs()
     log_in(page, web_vault, web_vault.person(Role.DPO, ("*",)))
-    page.goto(f"/audit?patient={maelle.id}")
-    page.get_by_role("link", name="Qui a consulté ce dossier ?").click()
+    page.get_by_role("link", name="Qui a consulté ?").click()  # from the patient's NIR
+    page.get_by_label("NIR du patient").fill(maelle.nir or "")
+    page.get_by_role("button", name="Rechercher le dossier").click()
+    page.get_by_role("link", name=re.compile(f"Dossier {maelle.id[:8]}")).click()
     page.wait_for_url(re.compile(r"/acces\?dossier="))
     assert page.get_by_role("heading", level=1).inner_text() == "Qui a consulté ce dossier ?"
+    page.goto(f"/audit?patient={maelle.id}")  # the audit browser links to the same page
+    page.get_by_role("link", name="Qui a consulté ce dossier ?").click()
+    page.wait_for_url(re.compile(r"/acces\?dossier="))
     table = page.locator("table")
     rows = table.locator("tbody tr")
     assert rows.count() >= 1

@@ -19,6 +19,12 @@ def test_access_page_errors_print_and_refusal(client: TestClient, web_vault: Web
     page = client.get("/acces", params={"dossier": "0" * 32})
     assert page.status_code == 422 and "Aucun dossier ne porte cet identifiant" in page.text
 
+    bad = client.post("/acces/nir", data={"csrf": csrf, "nir": "1234"})
+    assert bad.status_code == 422 and "NIR invalide" in bad.text
+    found = client.post("/acces/nir", data={"csrf": csrf, "nir": maelle.nir})
+    assert f"/acces?dossier={maelle.id}" in found.text and maelle.birth_name not in found.text
+    assert web_vault.events("rights.access_report", maelle.id)[-1].details["index"] == "nir"
+
     form = {"csrf": csrf, "dossier": maelle.id, "phrase": "trop court", "phrase2": "trop court"}
     refused = client.post("/acces/rapport", data=form)
     assert refused.status_code == 422 and "au moins 12 caractères" in refused.text

@@ -20,7 +20,7 @@ from typing import TypeVar
 from etanche.access import Action, Actor, Resource, can
 from etanche.audit import AuditEvent, DetailValue, Outcome, SignedTreeHead, is_decoy, object_proofs
 from etanche.crypto import age_encrypt, age_encrypt_passphrase
-from etanche.domain import RetentionRules
+from etanche.domain import Compartment, RetentionRules, validate_nir
 from etanche.errors import EtancheError, PermissionDenied, UsageError
 from etanche.leak.incident import sections_markdown, sections_pdf
 from etanche.leak.trace import Ledger
@@ -105,6 +105,28 @@ class AccessReports:
             return [_listed(seq, event) for seq, event in found]
 
         return self._do(patient_id, {"operation": "list"}, listing)
+
+    def find_by_nir(self, nir: str) -> list[tuple[str, str]]:
+        """(record id, lab) of every record holding this NIR: from a request to its records.
+
+        Decided network-wide and logged as an access to each record found (the NIR
+        itself is never logged); nothing else of the records leaves this call.
+        """
+        action = Action.RIGHTS_ACCESS_REPORT
+        details: dict[str, DetailValue] = {"operation": "find", "index": "nir"}
+        decision = can(self.actor, action, Resource(PATIENT))
+        if not decision.allowed:
+            self._log(Outcome.DENIED, [], {**details, "reason": decision.reason})
+            raise PermissionDenied(decision.reason)
+        self.vault.unlock(decision.compartments & {Compartment.ADMIN})
+        try:
+            validate_nir(nir)
+            found = [(p.id, p.lab_id) for p in self.vault.find_by_nir(nir)]
+        except EtancheError as exc:
+            self._log(Outcome.FAILED, [], {**details, "error": type(exc).__name__})
+            raise
+        self._log(Outcome.OK, [pid for pid, _ in found], {**details, "results": len(found)})
+        return found
 
     # -- the report ------------------------------------------------------------------
     def build(self, patient_id: str) -> AccessReport:
@@ -267,15 +289,18 @@ class AccessReports:
         return result
 
     def _record(self, outcome: Outcome, patient_id: str, details: dict[str, DetailValue]) -> None:
+        self._log(outcome, [patient_id], details)
+
+    def _log(self, outcome: Outcome, records: list[str], details: dict[str, DetailValue]) -> None:
         self.trail.record(
             self.actor,
             Action.RIGHTS_ACCESS_REPORT,
             outcome,
-            objects=[patient_id],
+            objects=records,
             purpose="droit d'accès du patient (RGPD art. 15)",
             client=self.client,
             details=details,
-            decoy_hit=is_decoy(self.vault, patient_id),
+            decoy_hit=any(is_decoy(self.vault, pid) for pid in records),
         )
 
 

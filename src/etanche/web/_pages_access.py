@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from etanche.errors import RecordNotFound
+from etanche.errors import RecordNotFound, ValidationError
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import field, form_data, render
 from etanche.web._state import Person
@@ -31,6 +31,7 @@ def _page(
     record: str,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    found: list[tuple[str, str]] | None = None,
 ) -> Response:
     accesses = None
     problems = dict(errors or {})
@@ -51,6 +52,7 @@ def _page(
             "errors": problems,
             "values": {"dossier": record},
             "min_passphrase": MIN_PASSPHRASE,
+            "found": found,
         },
         status_code=422 if problems and status_code == 200 else status_code,
     )
@@ -61,6 +63,21 @@ def access_page(request: Request, person: Person = Depends(page_person)) -> Resp
     """The form, and with ``dossier`` the list of every logged action on that record."""
     record = request.query_params.get("dossier", "").strip()[:64]
     return _page(request, person, record)
+
+
+@router.post("/acces/nir")
+def find_by_nir(
+    request: Request,
+    person: Person = Depends(form_person),
+    form: FormData = Depends(form_data),
+) -> Response:
+    """The records holding a NIR (in a POST body, never a URL): ids and labs only."""
+    try:
+        found = person.access_reports().find_by_nir(field(form, "nir", 32))
+    except ValidationError:
+        errors = {"nir": "NIR invalide : 13 chiffres (2A ou 2B pour la Corse) et une clé."}
+        return _page(request, person, "", errors, status_code=422)
+    return _page(request, person, "", found=found)
 
 
 @router.post("/acces/rapport")
