@@ -16,8 +16,11 @@ def test_access_page_errors_print_and_refusal(client: TestClient, web_vault: Web
     maelle = web_vault.maelle
     dpo = web_vault.members[Role.DPO]
     csrf = web_vault.sign_in(client, dpo)
-    page = client.get("/acces", params={"dossier": "0" * 32})
+    typed = maelle.nir or "2850129019001"  # a NIR typed into the record id field
+    page = client.get("/acces", params={"dossier": typed})
     assert page.status_code == 422 and "Aucun dossier ne porte cet identifiant" in page.text
+    web_vault.flush(client.app)
+    assert web_vault.events("rights.access_report", typed) == []  # never logged
 
     bad = client.post("/acces/nir", data={"csrf": csrf, "nir": "1234"})
     assert bad.status_code == 422 and "NIR invalide" in bad.text

@@ -276,20 +276,20 @@ class AccessReports:
             lab: str | None = self.vault.lab_of(patient_id)
         except EtancheError:
             lab = None
+        # An id the vault does not know is never logged: it could be anything typed
+        # into the field, a NIR included.
+        records = [patient_id] if lab is not None else []
         decision = can(self.actor, action, Resource(PATIENT, lab, patient_id))
         if not decision.allowed:
-            self._record(Outcome.DENIED, patient_id, {**details, "reason": decision.reason})
+            self._log(Outcome.DENIED, records, {**details, "reason": decision.reason})
             raise PermissionDenied(decision.reason)
         try:
             result = work()
         except EtancheError as exc:
-            self._record(Outcome.FAILED, patient_id, {**details, "error": type(exc).__name__})
+            self._log(Outcome.FAILED, records, {**details, "error": type(exc).__name__})
             raise
-        self._record(Outcome.OK, patient_id, {**details, "lab": lab})
+        self._log(Outcome.OK, records, {**details, "lab": lab})
         return result
-
-    def _record(self, outcome: Outcome, patient_id: str, details: dict[str, DetailValue]) -> None:
-        self._log(outcome, [patient_id], details)
 
     def _log(self, outcome: Outcome, records: list[str], details: dict[str, DetailValue]) -> None:
         self.trail.record(
