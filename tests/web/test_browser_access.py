@@ -56,7 +56,7 @@ def test_dpo_finds_who_opened_a_file_and_produces_the_report(
 
     page.get_by_label("Phrase de passe", exact=True).fill(PASSPHRASE)
     page.get_by_label("Phrase de passe (confirmation)").fill(PASSPHRASE)
-    with page.expect_download() as info:
+    with page.expect_download(timeout=60_000) as info:  # the service builds and encrypts
         page.get_by_role("button", name="Produire le rapport").click(no_wait_after=True)
     download = info.value
     assert download.suggested_filename == f"acces-{maelle.id[:8]}.zip"
