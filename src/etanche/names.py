@@ -68,6 +68,8 @@ class Action(StrEnum):
     RIGHTS_CHECK = "rights.check"  # deadlines checked against the audit log
     RETENTION_PURGE = "retention.purge"  # shred what the retention rules say has expired
     RETENTION_HOLD = "retention.hold"  # set or lift a legal hold (the purge keeps the patient)
+    # patients' rights
+    RIGHTS_ACCESS_REPORT = "rights.access_report"  # art. 15 copy with who opened the record
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_SERVICE",
     "DEFAULT_VERIFY_INTERVAL",
     "ENVIRONMENT",
+    "STAFF_NAMINGS",
     "Settings",
     "current",
     "secret_from_environment",
@@ -50,6 +51,7 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_WITNESS_QUORUM": "how many listed witnesses must cosign for the log to be witnessed",
     "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
     "ETANCHE_PDF_FONT_DIR": "folder of the DejaVu fonts used in PDF letters and reports",
+    "ETANCHE_ACCESS_REPORT_STAFF": "staff in an access report: 'pseudonym' (default) or 'named'",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
 }
 
@@ -77,6 +79,7 @@ class Settings:
     witness_quorum: int = 1
     trusted_proxies: tuple[str, ...] = ()
     pdf_font_dir: str | None = None
+    access_report_staff: str = "pseudonym"
     debug: bool = False
 
     @property
@@ -124,6 +127,18 @@ def _count(value: str | None, name: str, default: int) -> int:
     return int(value)
 
 
+STAFF_NAMINGS = ("pseudonym", "named")
+
+
+def _staff_naming(value: str | None) -> str:
+    """How an access report shows staff: a stable per-report pseudonym, or their name."""
+    if value is None:
+        return STAFF_NAMINGS[0]
+    if value.lower() not in STAFF_NAMINGS:
+        raise UsageError("ETANCHE_ACCESS_REPORT_STAFF: expected pseudonym or named")
+    return value.lower()
+
+
 def current() -> Settings:
     """The settings of this process, from its environment."""
     session = _get("ETANCHE_SESSION_FILE")
@@ -147,5 +162,6 @@ def current() -> Settings:
         witness_quorum=_count(_get("ETANCHE_WITNESS_QUORUM"), "ETANCHE_WITNESS_QUORUM", 1),
         trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),
         pdf_font_dir=_get("ETANCHE_PDF_FONT_DIR"),
+        access_report_staff=_staff_naming(_get("ETANCHE_ACCESS_REPORT_STAFF")),
         debug=bool(_get("ETANCHE_DEBUG")),
     )

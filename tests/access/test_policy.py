@@ -79,6 +79,7 @@ rights.lift        .......    .......    .......    Y...Y.Y  .......    .......
 rights.check       .......    .......    .......    Y...Y.Y  .......    .......
 retention.purge    .......    .......    .......    Y...Y.Y  .......    .......
 retention.hold     .......    .......    .......    Y...Y.Y  .......    .......
+rights.access_report .......  .......    .......    Y...Y.Y  .......    .......
 auth.login         .......    .......    .......    .......  .......    .......
 auth.logout        .......    .......    .......    .......  .......    .......
 auth.break_glass   .......    .......    .......    .......  .......    .......
@@ -122,6 +123,7 @@ COMPARTMENTS = {
     (Role.DPO, "rights.lookup"): "A",
     (Role.DPO, "rights.erase"): "A",
     (Role.DPO, "retention.purge"): "A",  # the sealed-date check of the expired records only
+    (Role.DPO, "rights.access_report"): "AC",
 }
 
 # Allowed in the "bg" column only because of the glass: the caller must raise an alert.
@@ -213,8 +215,8 @@ def test_compartments_per_role() -> None:
     # re-encrypting a lab or writing a package needs its keys, not the right to browse
     assert compartments_for(Role.LAB_ADMIN) == {Compartment.ADMIN, Compartment.CLINICAL}
     assert compartments_for(Role.MIGRATION_OPERATOR) == {Compartment.ADMIN, Compartment.CLINICAL}
-    # letters to the patients of a breach need names and addresses, never clinical data
-    assert compartments_for(Role.DPO) == {Compartment.ADMIN}
+    # breach letters need names and addresses; the patient's own copy (art. 15) needs all
+    assert compartments_for(Role.DPO) == {Compartment.ADMIN, Compartment.CLINICAL}
     assert compartments_for(Role.AUDITOR) == frozenset()
 
 

@@ -260,3 +260,17 @@ def test_bad_keys_are_refused() -> None:
         Signer.from_seed(b"short")
     with pytest.raises(CryptoError, match="not a PEM"):
         Verifier.from_pem("not a key")
+
+
+def test_inclusion_paths_equal_rfc6962_paths_for_every_leaf_and_size() -> None:
+    from etanche.crypto import inclusion_path, inclusion_paths, leaf_hash
+
+    leaves = [leaf_hash(bytes([i])) for i in range(70)]
+    for size in range(1, 70):
+        many = inclusion_paths(range(size), leaves, size)
+        assert [many[i] for i in range(size)] == [
+            inclusion_path(i, leaves, size) for i in range(size)
+        ]
+    assert inclusion_paths([], leaves, 5) == {}
+    with pytest.raises(ValueError, match="leaf 5 is not in a tree of size 5"):
+        inclusion_paths([1, 5], leaves, 5)

@@ -58,3 +58,15 @@ def test_content_hash_is_incremental() -> None:
     parts.update(b"abc")
     parts.update(b"def")
     assert parts.hexdigest() == whole and len(whole) == 64
+
+
+def test_passphrase_encryption_round_trips_and_refuses_a_short_passphrase() -> None:
+    import pyrage.passphrase
+
+    from etanche.crypto import age_encrypt_passphrase
+
+    sealed = age_encrypt_passphrase(b"rapport", "douze caract")
+    assert sealed.startswith(b"age-encryption.org/v1\n-> scrypt ")
+    assert pyrage.passphrase.decrypt(sealed, "douze caract") == b"rapport"
+    with pytest.raises(UsageError, match="passphrase: at least 12 characters"):
+        age_encrypt_passphrase(b"rapport", "onze caract")

@@ -95,6 +95,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             *RIGHTS_ACTIONS,
             Action.RETENTION_PURGE,
             Action.RETENTION_HOLD,
+            Action.RIGHTS_ACCESS_REPORT,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.USER_APPROVE,
@@ -156,6 +157,9 @@ _IDENTITY_HANDLING = frozenset(
 RESTRICTED_REFUSED = frozenset(
     {Action.PATIENT_UPDATE, Action.PATIENT_ERASE, Action.SPECIMEN_CREATE}
 )
+# The patient's copy of everything held (GDPR art. 15) holds both compartments.
+_RECORD_HANDLING = frozenset({Action.RIGHTS_ACCESS_REPORT})
+
 _BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
 
@@ -269,6 +273,8 @@ def _compartments(role: Role, action: Action) -> frozenset[Compartment]:
         return _BOTH
     if action in _IDENTITY_HANDLING:
         return _ADMIN_ONLY
+    if action in _RECORD_HANDLING:
+        return _BOTH
     return _NONE
 
 

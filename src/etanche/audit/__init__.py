@@ -41,6 +41,7 @@ from etanche.audit._note import (
     read_keys,
     split_note,
 )
+from etanche.audit._object_proofs import object_proofs
 from etanche.audit._proof import InclusionProof, verify_inclusion_proof
 from etanche.audit._purge_report import (
     PURGE_REPORT_FORMAT,
@@ -94,6 +95,7 @@ __all__ = [
     "heads_from_wire",
     "is_decoy",
     "log_origin",
+    "object_proofs",
     "parse_signatures",
     "plant_decoys",
     "purge_report_digest",

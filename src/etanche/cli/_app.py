@@ -167,6 +167,7 @@ def _register_more() -> None:
         _migrate,
         _people,
         _requests,
+        _rights,
         _scan,
         _supervision,
         _trace,

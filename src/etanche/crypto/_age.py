@@ -12,6 +12,7 @@ from hashlib import sha256
 from typing import Protocol
 
 import pyrage
+import pyrage.passphrase
 from pyrage import x25519
 
 from etanche.errors import IntegrityError, UsageError
@@ -21,6 +22,7 @@ __all__ = [
     "ContentHash",
     "age_decrypt",
     "age_encrypt",
+    "age_encrypt_passphrase",
     "age_recipient",
     "content_hash",
 ]
@@ -82,6 +84,16 @@ def age_encrypt(plaintext: bytes, recipients: Sequence[str]) -> bytes:
     """Encrypt to every recipient (binary age format, readable by ``age -d``)."""
     parsed = [age_recipient(r) for r in recipients]
     return pyrage.encrypt(plaintext, parsed)
+
+
+MIN_PASSPHRASE = 12
+
+
+def age_encrypt_passphrase(plaintext: bytes, passphrase: str) -> bytes:
+    """Encrypt to a passphrase (age scrypt recipient: ``age -d`` asks for it)."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise UsageError(f"passphrase: at least {MIN_PASSPHRASE} characters")
+    return pyrage.passphrase.encrypt(plaintext, passphrase)
 
 
 def age_decrypt(ciphertext: bytes, identities: Sequence[AgeIdentity], *, what: str) -> bytes:

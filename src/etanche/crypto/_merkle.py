@@ -146,6 +146,39 @@ def inclusion_path(
     return path
 
 
+def inclusion_paths(
+    indices: Iterable[int], leaf_digests: Sequence[bytes], size: int | None = None
+) -> dict[int, list[bytes]]:
+    """PATH(i, D[size]) for many leaves at once: one pass over the tree, not one per leaf.
+
+    Builds the tree level by level (a lone last node moves up unchanged, which is
+    the RFC 6962 tree), so n - 1 node hashes serve every path; ``inclusion_path``
+    costs O(n) per leaf.
+    """
+    n = len(leaf_digests) if size is None else size
+    wanted = sorted(set(indices))
+    for index in wanted:
+        if not 0 <= index < n <= len(leaf_digests):
+            raise ValueError(f"inclusion: leaf {index} is not in a tree of size {n}")
+    paths: dict[int, list[bytes]] = {i: [] for i in wanted}
+    positions = {i: i for i in wanted}
+    level = leaf_digests[:n] if isinstance(leaf_digests, list) else list(leaf_digests[:n])
+    while len(level) > 1:
+        for index in wanted:
+            at = positions[index]
+            sibling = at ^ 1
+            if sibling < len(level):
+                paths[index].append(level[sibling])
+            positions[index] = at >> 1
+        odd = level[-1] if len(level) & 1 else None
+        level = [
+            sha256(_NODE + level[j] + level[j + 1]).digest() for j in range(0, len(level) - 1, 2)
+        ]
+        if odd is not None:
+            level.append(odd)
+    return paths
+
+
 def consistency_path(
     first: int, leaf_digests: Sequence[bytes], second: int | None = None
 ) -> list[bytes]:

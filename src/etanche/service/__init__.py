@@ -6,6 +6,7 @@ none of them decides, logs or alerts on its own.
 
 from etanche.access import NETWORK_WIDE, Actor, User
 from etanche.audit import Alert, AuditEvent, DetailValue, Outcome, VerificationReport
+from etanche.service._access_report import AccessReports, Delivery, ListedAccess
 from etanche.service._acts import Acts
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
@@ -42,6 +43,7 @@ from etanche.vault import VaultLocation, new_record_id
 __all__ = [
     "NETWORK_WIDE",
     "SYSTEM",
+    "AccessReports",
     "Actor",
     "Acts",
     "Alert",
@@ -49,6 +51,7 @@ __all__ = [
     "Core",
     "Custody",
     "DeadlineFinding",
+    "Delivery",
     "DetailValue",
     "Door",
     "Enrolment",
@@ -57,6 +60,7 @@ __all__ = [
     "IncidentService",
     "KeyService",
     "LeakService",
+    "ListedAccess",
     "LoginThrottle",
     "LookupMatch",
     "MigrationService",

@@ -7,12 +7,14 @@ in this room.
 
 from __future__ import annotations
 
+from etanche import settings
 from etanche.access import Actor
 from etanche.audit import Outcome
 from etanche.crypto import sign_payload, verify_payload
 from etanche.domain import Lab
 from etanche.errors import PermissionDenied
 from etanche.names import Action
+from etanche.service._access_report import AccessReports
 from etanche.service._acts import Acts
 from etanche.service._ceremony import Ceremonies, reshare
 from etanche.service._core import Core
@@ -148,6 +150,17 @@ class Door:
             self.core.trail,
             actor,
             retention=self.core.retention,
+            client=client,
+        )
+
+    def access_reports(self, actor: Actor, *, client: str | None = None) -> AccessReports:
+        """The patient's right of access (art. 15): copy of the record, who opened it."""
+        return AccessReports(
+            self.core.vault.session(()),
+            self.core.trail,
+            actor,
+            retention=self.core.retention,
+            staff_named=settings.current().access_report_staff == "named",
             client=client,
         )
 

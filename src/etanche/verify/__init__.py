@@ -7,8 +7,9 @@ with ``Pins`` (the log's verifier key, the witnesses' keys, k) it also checks
 k cosignatures, and ``ask_witness_size`` asks a pinned witness what it last
 cosigned; ``verify_inclusion_proof`` checks one event's proof; ``read_heads`` reads heads
 saved by hand or by a witness; ``verify_purge_report`` checks a signed purge
-report; ``check_rules_file`` validates an alert rules
-file before it is handed to the service. Nothing here opens a vault, holds a
+report; ``verify_access_report`` checks a patient's access report;
+``check_rules_file`` validates an alert rules file before it is handed to the
+service. Nothing here opens a vault, holds a
 secret; only ``ask_witness_size`` talks to the network (to a witness).
 """
 
@@ -36,8 +37,22 @@ from etanche.audit import (
     verify_rows,
 )
 from etanche.crypto import Verifier
+from etanche.verify._access_report import (
+    BODY_URL,
+    CHECKPOINT_ID,
+    CLAIM_URL,
+    PROOF_URL,
+    AccessReportCheck,
+    access_statement,
+    verify_access_report,
+)
 
 __all__ = [
+    "BODY_URL",
+    "CHECKPOINT_ID",
+    "CLAIM_URL",
+    "PROOF_URL",
+    "AccessReportCheck",
     "InclusionProof",
     "NoteKey",
     "Pins",
@@ -45,12 +60,14 @@ __all__ = [
     "VerificationReport",
     "WitnessEndpoint",
     "WitnessRefused",
+    "access_statement",
     "ask_witness_size",
     "check_rules_file",
     "heads_from_wire",
     "pinned_key_id",
     "read_heads",
     "read_keys",
+    "verify_access_report",
     "verify_download",
     "verify_inclusion_proof",
     "verify_purge_report",

@@ -147,6 +147,8 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/retention/purge": _one(Action.RETENTION_PURGE),
     "POST /api/v1/retention/hold": _one(Action.RETENTION_HOLD),
     "POST /api/v1/retention/release": _one(Action.RETENTION_HOLD),
+    "POST /api/v1/rights/access-report": _one(Action.RIGHTS_ACCESS_REPORT),
+    "POST /api/v1/rights/accesses": _one(Action.RIGHTS_ACCESS_REPORT),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
     "GET /openapi.json": _NONE,
 }

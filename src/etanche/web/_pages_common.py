@@ -44,6 +44,7 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
     ("Nouveau patient", "/patients/new", Action.PATIENT_CREATE),
     ("Utilisateurs", "/users", Action.USER_MANAGE),
     ("Journal d'audit", "/audit", Action.AUDIT_READ),
+    ("Qui a consulté ?", "/acces", Action.RIGHTS_ACCESS_REPORT),
     ("Alertes", "/alerts", Action.ALERT_READ),
     ("Leurres", "/decoys", Action.DECOY_MANAGE),
     (

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from etanche.names import Action
 from etanche.service import (
+    AccessReports,
     Actor,
     Core,
     Door,
@@ -125,6 +126,10 @@ class Person:
     def rights(self) -> RightsRequests:
         """This person's rights requests (the DPO's workflow)."""
         return self.state.door.rights(self.actor, client=self.client)
+
+    def access_reports(self) -> AccessReports:
+        """The DPO's art. 15 access reports (who opened a record, the patient's copy)."""
+        return self.state.door.access_reports(self.actor, client=self.client)
 
     def revisions(self) -> Revisions:
         """This person's rollback check of the vault (auditor, DPO)."""

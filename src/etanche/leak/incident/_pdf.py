@@ -10,7 +10,7 @@ which are replaced by their plain equivalents.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpdf import FPDF
@@ -92,23 +92,37 @@ class LineWriter:
     width: float = 170.0
     leading: float = 5.0
     y: float = 20.0
+    _widths: dict[tuple[str, str, float], dict[str, float]] = field(default_factory=dict)
 
     def font(self, size: float, bold: bool = False) -> None:
         self.pdf.set_font(family(self.pdf), "B" if bold else "", size)
 
     def wrap(self, text: str) -> list[str]:
-        """Break ``text`` into lines of the current font and width."""
+        """Break ``text`` into lines of the current font and width.
+
+        Word widths are measured once per font and size and added up (fpdf2 does
+        not kern by default, so the sum is the line's width): long lists of
+        similar lines, such as an access report, cost one measure per new word.
+        """
         lines: list[str] = []
+        measured = self._widths.setdefault((self.pdf.font_family, self.pdf.font_style,
+                                            self.pdf.font_size_pt), {})  # fmt: skip
+
+        def width(word: str) -> float:
+            if word not in measured:
+                measured[word] = self.pdf.get_string_width(word)
+            return measured[word]
+
+        space = width(" ")
         for paragraph in self.pdf.plain(text).split("\n"):
-            words = paragraph.split(" ")
-            line = ""
-            for word in words:
-                trial = f"{line} {word}" if line else word
-                if line and self.pdf.get_string_width(trial) > self.width:
+            line, used = "", 0.0
+            for word in paragraph.split(" "):
+                extra = width(word) + (space if line else 0.0)
+                if line and used + extra > self.width:
                     lines.append(line)
-                    line = word
+                    line, used = word, width(word)
                 else:
-                    line = trial
+                    line, used = (f"{line} {word}" if line else word), used + extra
             lines.append(line)
         return lines
 

@@ -8,6 +8,7 @@ OpenAPI document (``/openapi.json``, for logged-in people only).
 from fastapi import APIRouter
 
 from etanche.web.api import (
+    _access_report,
     _custody,
     _incidents,
     _keys,
@@ -35,6 +36,7 @@ for _module in (
     _migrations,
     _supervision,
     _retention,
+    _access_report,
     _vault,
 ):
     router.include_router(_module.router)
