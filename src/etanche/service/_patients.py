@@ -9,12 +9,18 @@ through here, so none of them holds a rule of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from etanche.access import Action, Actor, Decision, Resource, can, compartments_for, role_actions
 from etanche.audit import DetailValue, Outcome, is_decoy
-from etanche.domain import Compartment, Patient, Specimen
+from etanche.domain import (
+    Compartment,
+    DowngradeReason,
+    Patient,
+    Specimen,
+    apply_trait_change,
+)
 from etanche.errors import EtancheError, PermissionDenied
 from etanche.service._trail import Trail
 from etanche.vault import Vault
@@ -115,10 +121,29 @@ class PatientService:
         return patient.id
 
     def update(self, patient: Patient) -> None:
+        """Write an edit. The identity status and its evidence are kept as stored (only
+        the identity operations move them); a changed strict trait of a validated,
+        retrieved or qualified identity sends it back to provisoire, logged as such."""
         lab = self._lab_of(Action.PATIENT_UPDATE, patient.id)
         decision = self._decide(Action.PATIENT_UPDATE, lab, patient.id)
-        self._run(Action.PATIENT_UPDATE, [patient.id], lambda: self.vault.update(patient))
+        before = self._run(Action.PATIENT_UPDATE, [patient.id], lambda: self.vault.get(patient.id))
+        stored, lowered = apply_trait_change(
+            before, patient, self.actor.username, datetime.now(UTC)
+        )
+        self._run(Action.PATIENT_UPDATE, [patient.id], lambda: self.vault.update(stored))
         self._done(Action.PATIENT_UPDATE, decision, [patient.id], {"lab": lab})
+        if lowered:
+            self._record(
+                Action.IDENTITY_DOWNGRADE,
+                Outcome.OK,
+                [patient.id],
+                {
+                    "lab": lab,
+                    "from": before.identity_status.value,
+                    "to": stored.identity_status.value,
+                    "reason": DowngradeReason.STRICT_TRAIT_CHANGED.value,
+                },
+            )
 
     def erase(self, patient_id: str) -> None:
         lab = self._lab_of(Action.PATIENT_ERASE, patient_id)

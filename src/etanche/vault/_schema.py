@@ -73,7 +73,10 @@ patients = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("erased_at", DateTime(timezone=True), nullable=True),
+    # the record this one was merged into (None: not merged); ciphertexts untouched
+    Column("merged_into", String(32), nullable=True),
     Index("ix_patients_lab_version", "lab_id", "key_version"),
+    Index("ix_patients_merged_into", "merged_into"),
 )
 
 patient_index = Table(
