@@ -77,7 +77,7 @@ def test_validation_needs_a_high_trust_document() -> None:
         "mleguen",
     )
     for kind in ("permis", "carte_vitale", "facture"):
-        with pytest.raises(ValidationError, match="document: .*(high-trust|not an identity)"):
+        with pytest.raises(ValidationError, match=r"document: .*(high-trust|not an identity)"):
             check_document(_patient(), kind, "mleguen", AT)
 
 
