@@ -256,11 +256,7 @@ class IdentityService(PatientService):
             self._fail(Action.IDENTITY_MERGE, objects, "the same account cannot approve twice")
         missing = _missing_labs(body)
         if not any(self._may(Action.IDENTITY_MERGE, lab, None) for lab in missing):
-            lab = missing[0] if missing else body["survivor_lab"]
-            self._decide(Action.IDENTITY_MERGE, lab, body["absorbed"])  # refuses, audited
-            self._fail(
-                Action.IDENTITY_MERGE, objects, "this account covers no lab still to approve"
-            )
+            self._decide(Action.IDENTITY_MERGE, missing[0], body["absorbed"])  # refuses, audited
         body["approvals"].append(self._approval())
         Documents(self.vault).put(MERGE, merge_id, body, state=PENDING)
         self._record(
