@@ -77,7 +77,7 @@ class Merge:
     requested_by: str
     approvers: tuple[str, ...]
     missing_labs: tuple[str, ...]  # labs whose officer has not approved yet
-    at: str
+    at: datetime  # of the last step
 
 
 class IdentityService(PatientService):
@@ -394,7 +394,9 @@ def _view(doc: Document) -> Merge:
         requested_by=body["requested_by"],
         approvers=tuple(a["user"] for a in body["approvals"]),
         missing_labs=tuple(_missing_labs(body)) if doc.state == PENDING else (),
-        at=body.get("unmerged_at") or body.get("merged_at") or body["requested_at"],
+        at=datetime.fromisoformat(
+            body.get("unmerged_at") or body.get("merged_at") or body["requested_at"]
+        ),
     )
 
 

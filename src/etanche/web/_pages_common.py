@@ -52,6 +52,7 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
         (Action.MIGRATION_PLAN, Action.MIGRATION_APPROVE, Action.MIGRATION_CLOSE),
     ),
     ("Incidents", "/incidents", Action.INCIDENT_MANAGE),
+    ("Identitovigilance", "/identity/merges", Action.IDENTITY_REVIEW),
     ("Demandes de comptes", "/account-requests", Action.USER_APPROVE),
 )
 _LATER: tuple[str, ...] = ()
