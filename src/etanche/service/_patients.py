@@ -9,6 +9,7 @@ through here, so none of them holds a rule of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -20,6 +21,7 @@ from etanche.domain import (
     Patient,
     Specimen,
     apply_trait_change,
+    supported_status,
 )
 from etanche.errors import EtancheError, PermissionDenied
 from etanche.service._trail import Trail
@@ -110,7 +112,10 @@ class PatientService:
         return found
 
     def add(self, patient: Patient, specimens: Sequence[Specimen] = ()) -> str:
+        """Create a record. Its identity status is what the evidence it carries supports
+        (none at intake: provisoire); a claimed status is not taken on trust (RNIV)."""
         decision = self._decide(Action.PATIENT_CREATE, patient.lab_id, patient.id)
+        patient = replace(patient, identity_status=supported_status(patient))
         self._run(Action.PATIENT_CREATE, [patient.id], lambda: self.vault.add(patient, specimens))
         self._done(
             Action.PATIENT_CREATE,
