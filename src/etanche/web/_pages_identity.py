@@ -163,7 +163,7 @@ def retrieve(
         )
         person.identity().retrieve_ins(
             pid,
-            field(form, "matricule", 15).replace(" ", ""),
+            field(form, "matricule", 25).replace(" ", ""),
             field(form, "oid", 40),
             traits,
             _moment(field(form, "retrieved_on", 10)),
