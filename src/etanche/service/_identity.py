@@ -34,7 +34,7 @@ from etanche.domain import (
 )
 from etanche.errors import PermissionDenied, RecordNotFound, UsageError, ValidationError
 from etanche.service._patients import PATIENT, PatientService
-from etanche.vault import Document, Documents, Merges, new_record_id
+from etanche.vault import Document, Documents, Merges, Vault, new_record_id
 
 MERGE = "identity_merge"  # kind of the sealed merge documents
 PENDING, MERGED, UNMERGED = "pending", "merged", "unmerged"
@@ -367,6 +367,27 @@ class IdentityService(PatientService):
         raise PermissionDenied(f"{action}: {reason}")
 
 
+def merge_findings(vault: Vault) -> list[str]:
+    """Merge pointers (a clear column) against the sealed merge documents: a pointer the
+    operator set or cleared by hand shows here (ids only, never a value)."""
+    pointers = Merges(vault).pointers()
+    sealed = {
+        d.body["absorbed"]: (d.id, d.body["survivor"])
+        for d in Documents(vault).list(MERGE, state=MERGED)
+    }
+    findings = [
+        f"patients {absorbed} merged_into: no sealed merge points it at {survivor}"
+        for absorbed, survivor in sorted(pointers.items())
+        if sealed.get(absorbed, ("", ""))[1] != survivor
+    ]
+    findings += [
+        f"identity_merge {merge_id}: merged, but patients {absorbed} does not point at {survivor}"
+        for absorbed, (merge_id, survivor) in sorted(sealed.items())
+        if pointers.get(absorbed) != survivor
+    ]
+    return findings
+
+
 def _missing_labs(body: dict[str, Any]) -> list[str]:
     """Labs of the pair no approval covers yet; a cross-lab merge needs two accounts
     unless one approval came from an officer holding every lab of the network."""
@@ -411,4 +432,4 @@ def _value(patient: Patient, name: str) -> Any:
     return getattr(patient, name)
 
 
-__all__ = ["COMPARED", "MERGE", "IdentityService", "Merge", "Pair"]
+__all__ = ["COMPARED", "MERGE", "IdentityService", "Merge", "Pair", "merge_findings"]

@@ -88,3 +88,13 @@ class Merges:
             )
         if done.rowcount != 1:
             raise VaultError(f"patient {absorbed_id}: not merged into {survivor_id}")
+
+    def pointers(self) -> dict[str, str]:
+        """Every live merge pointer: absorbed id → survivor id."""
+        with self._vault.engine.connect() as conn:
+            rows = conn.execute(
+                select(patients.c.id, patients.c.merged_into)
+                .where(patients.c.merged_into.is_not(None))
+                .where(patients.c.erased_at.is_(None))
+            ).all()
+        return {str(r.id): str(r.merged_into) for r in rows}
