@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from etanche.web.api import (
     _custody,
+    _identity,
     _incidents,
     _keys,
     _leaks,
@@ -26,6 +27,7 @@ for _module in (
     _custody,
     _people,
     _patients,
+    _identity,
     _keys,
     _leaks,
     _incidents,
