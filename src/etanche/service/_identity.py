@@ -198,16 +198,7 @@ class IdentityService(PatientService):
         if not purpose.strip():
             raise ValidationError("purpose", "say why the record is revealed", patient_id)
         self.purpose = purpose.strip()[:200]
-        lab = self._lab_of(Action.PATIENT_READ, patient_id)
-        decision = self._decide(Action.PATIENT_READ, lab, patient_id)
-        patient = self._run(Action.PATIENT_READ, [patient_id], lambda: self.vault.get(patient_id))
-        self._done(
-            Action.PATIENT_READ,
-            decision,
-            [patient_id],
-            {"lab": lab, "compartments": "admin", "via": "identity_review"},
-        )
-        return patient
+        return self.get(patient_id, via="identity_review")
 
     # -- merge and unmerge ----------------------------------------------------------
     def merge(self, survivor_id: str, absorbed_id: str) -> Merge:

@@ -74,17 +74,16 @@ class PatientService:
         return self._search("email", lambda: self.vault.find_by_email(email))
 
     # -- one patient ----------------------------------------------------------
-    def get(self, patient_id: str) -> Patient:
-        """Read a patient: the compartments granted decide what is decrypted."""
+    def get(self, patient_id: str, *, via: str | None = None) -> Patient:
+        """Read a patient: the compartments granted decide what is decrypted. ``via``
+        names the page or operation that showed it (e.g. ``identity_review``)."""
         lab = self._lab_of(Action.PATIENT_READ, patient_id)
         decision = self._decide(Action.PATIENT_READ, lab, patient_id)
         patient = self._run(Action.PATIENT_READ, [patient_id], lambda: self.vault.get(patient_id))
-        self._done(
-            Action.PATIENT_READ,
-            decision,
-            [patient_id],
-            {"lab": lab, "compartments": _names(decision)},
-        )
+        details: dict[str, DetailValue] = {"lab": lab, "compartments": _names(decision)}
+        if via is not None:
+            details["via"] = via
+        self._done(Action.PATIENT_READ, decision, [patient_id], details)
         return patient
 
     def specimens_of(self, patient_id: str) -> list[Specimen]:

@@ -9,6 +9,7 @@ second lab's approval and the unmerge. ``IdentityService`` decides and logs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -113,7 +114,12 @@ def identity_context(person: Person, patient: Patient) -> dict[str, Any]:
     }
 
 
-def _move_done(patient_id: str, code: str) -> Response:
+def _moved(patient_id: str, code: str, work: Callable[[], object]) -> Response:
+    """Run a status move; back to the sheet with its notice, or the refusal's field."""
+    try:
+        work()
+    except ValidationError as exc:
+        return _refused(patient_id, exc)
     return RedirectResponse(f"/patients/{patient_id}?identite={code}#identitovigilance", 303)
 
 
@@ -138,11 +144,8 @@ def validate(
 ) -> Response:
     """A high-trust document checked at the desk (its kind only)."""
     pid = _checked(patient_id)
-    try:
-        person.identity().validate(pid, field(form, "document", 40))
-    except ValidationError as exc:
-        return _refused(pid, exc)
-    return _move_done(pid, "valide")
+    document = field(form, "document", 40)
+    return _moved(pid, "valide", lambda: person.identity().validate(pid, document))
 
 
 @router.post("/patients/{patient_id}/identite/ins")
@@ -153,7 +156,8 @@ def retrieve(
 ) -> Response:
     """Enter the INSi teleservice's answer (read from its screen or its file)."""
     pid = _checked(patient_id)
-    try:
+
+    def enter() -> object:
         traits = InsTraits(
             field(form, "ins_birth_name", 100),
             tuple(field(form, "ins_first_names", 200).split()),
@@ -161,26 +165,21 @@ def retrieve(
             _date(field(form, "ins_birth_date", 10), "ins_birth_date"),
             field(form, "ins_birthplace", 5) or None,
         )
-        person.identity().retrieve_ins(
+        return person.identity().retrieve_ins(
             pid,
             field(form, "matricule", 25).replace(" ", ""),
             field(form, "oid", 40),
             traits,
             _moment(field(form, "retrieved_on", 10)),
         )
-    except ValidationError as exc:
-        return _refused(pid, exc)
-    return _move_done(pid, "ins")
+
+    return _moved(pid, "ins", enter)
 
 
 @router.post("/patients/{patient_id}/identite/qualifier")
 def qualify(patient_id: str, person: Person = Depends(form_person)) -> Response:
     pid = _checked(patient_id)
-    try:
-        person.identity().qualify(pid)
-    except ValidationError as exc:
-        return _refused(pid, exc)
-    return _move_done(pid, "qualifie")
+    return _moved(pid, "qualifie", lambda: person.identity().qualify(pid))
 
 
 @router.post("/patients/{patient_id}/identite/retrograder")
@@ -195,21 +194,13 @@ def downgrade(
         reason = DowngradeReason(field(form, "reason", 40))
     except ValueError:
         return _refused(pid, ValidationError("identity_status", "unknown status or reason"))
-    try:
-        person.identity().downgrade(pid, target, reason)
-    except ValidationError as exc:
-        return _refused(pid, exc)
-    return _move_done(pid, "retrograde")
+    return _moved(pid, "retrograde", lambda: person.identity().downgrade(pid, target, reason))
 
 
 @router.post("/patients/{patient_id}/identite/retablir")
 def restore(patient_id: str, person: Person = Depends(form_person)) -> Response:
     pid = _checked(patient_id)
-    try:
-        person.identity().restore(pid)
-    except ValidationError as exc:
-        return _refused(pid, exc)
-    return _move_done(pid, "retabli")
+    return _moved(pid, "retabli", lambda: person.identity().restore(pid))
 
 
 # -- review of a pair ----------------------------------------------------------------
