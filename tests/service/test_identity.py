@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from etanche.access import Action, Actor, Role
 from etanche.audit import AuditLog, Outcome
@@ -21,6 +21,7 @@ from etanche.audit._rules import load_rules
 from etanche.domain import Clinical, DowngradeReason, IdentityStatus, Patient, strict_traits
 from etanche.errors import PermissionDenied, ValidationError
 from etanche.service import IdentityService, Trail
+from etanche.service._identity import merge_findings
 from etanche.synth import SynthNetwork
 from etanche.vault import Vault, patients_table, specimens_table
 
@@ -300,3 +301,23 @@ def test_review_and_each_reveal_are_audited(
     reception = _service(loaded_vault, "desk", Role.RECEPTION, {first, second})
     with pytest.raises(PermissionDenied):
         reception.review(left.id, right.id)
+
+
+def test_an_erased_merged_record_is_no_finding_of_the_merge_check(
+    loaded_vault: Vault, small_network: SynthNetwork
+) -> None:
+    lab = small_network.labs[0].id
+    survivor = _provisional(loaded_vault, small_network, lab).id
+    absorbed = _provisional(loaded_vault, small_network, lab, skip=1).id
+    officer = _service(loaded_vault, "officer", Role.IDENTITY_OFFICER, {lab})
+    officer.merge(survivor, absorbed)
+    assert merge_findings(loaded_vault) == []
+    loaded_vault.erase(absorbed)
+    assert merge_findings(loaded_vault) == []
+    with loaded_vault.engine.begin() as conn:
+        conn.execute(
+            update(patients_table).where(patients_table.c.id == absorbed).values(merged_into=None)
+        )
+    assert [f.split(":")[0] for f in merge_findings(loaded_vault)] == [
+        f"identity_merge {officer.merges()[0].id}"
+    ]

@@ -90,11 +90,12 @@ class Merges:
             raise VaultError(f"patient {absorbed_id}: not merged into {survivor_id}")
 
     def pointers(self) -> dict[str, str]:
-        """Every live merge pointer: absorbed id → survivor id."""
+        """Every merge pointer, erased records' included: absorbed id → survivor id
+        (an erasure leaves the pointer on the tombstone, as the sealed merge says)."""
         with self._vault.engine.connect() as conn:
             rows = conn.execute(
-                select(patients.c.id, patients.c.merged_into)
-                .where(patients.c.merged_into.is_not(None))
-                .where(patients.c.erased_at.is_(None))
+                select(patients.c.id, patients.c.merged_into).where(
+                    patients.c.merged_into.is_not(None)
+                )
             ).all()
         return {str(r.id): str(r.merged_into) for r in rows}
