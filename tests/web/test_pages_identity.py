@@ -183,3 +183,25 @@ def _domain_patient() -> Patient:
         birth_date=date(1985, 7, 14),
         birthplace_insee="29019",
     )
+
+
+def test_a_merge_across_labs_waits_for_the_other_labs_officer(
+    web_vault: WebVault, client: TestClient
+) -> None:
+    survivor, absorbed = _fresh(web_vault, 26), _fresh(web_vault, 20, "L02")
+    first = web_vault.person(Role.IDENTITY_OFFICER, ("L01",))
+    csrf = web_vault.sign_in(client, first)
+    asked = client.post(
+        "/identity/merge",
+        data={"csrf": csrf, "left": survivor, "right": absorbed, "confirm": "oui"},
+    )
+    page = unescape(client.get(asked.headers["location"]).text)
+    assert "en attente d'approbation" in page and "En attente du référent de" in page
+    approve = asked.headers["location"] + "/approve"
+    assert client.post(approve, data={"csrf": csrf}).status_code == 403  # not twice
+    other = web_vault.person(Role.IDENTITY_OFFICER, ("L02",))
+    csrf = web_vault.sign_in(client, other)
+    done = client.post(approve, data={"csrf": csrf})
+    assert done.status_code == 303
+    page = unescape(client.get(done.headers["location"]).text)
+    assert "dossiers fusionnés" in page and first.username in page and other.username in page
