@@ -19,6 +19,7 @@ class Role(StrEnum):
     DPO = "dpo"  # audit, alerts, incidents, no patient data
     MIGRATION_OPERATOR = "migration_operator"  # plans and exports, no browsing
     AUDITOR = "auditor"  # verifies the log
+    IDENTITY_OFFICER = "identity_officer"  # identity vigilance: statuses, merges, own labs
 
 
 class Action(StrEnum):
@@ -30,6 +31,15 @@ class Action(StrEnum):
     PATIENT_ERASE = "patient.erase"
     SPECIMEN_CREATE = "specimen.create"
     SPECIMEN_LIST = "specimen.list"
+    # identity vigilance (RNIV): statuses of the INS and merges of duplicate records
+    IDENTITY_VALIDATE = "identity.validate"  # high-trust document checked at the desk
+    IDENTITY_RETRIEVE = "identity.retrieve_ins"  # an INSi result entered
+    IDENTITY_QUALIFY = "identity.qualify"
+    IDENTITY_DOWNGRADE = "identity.downgrade"
+    IDENTITY_RESTORE = "identity.restore"
+    IDENTITY_REVIEW = "identity.review"  # a pair of records compared, masked until revealed
+    IDENTITY_MERGE = "identity.merge"  # asking for, approving and doing a merge
+    IDENTITY_UNMERGE = "identity.unmerge"
     # bulk outputs
     EXPORT_CREATE = "export.create"
     MIGRATION_PLAN = "migration.plan"
@@ -80,6 +90,19 @@ class Action(StrEnum):
     CUSTODY_APPROVE = "custody.approve"
     RIGHTS_OVERDUE = "rights.overdue"  # a request past its deadline (the check's finding)
 
+
+IDENTITY_ACTIONS = frozenset(
+    {
+        Action.IDENTITY_VALIDATE,
+        Action.IDENTITY_RETRIEVE,
+        Action.IDENTITY_QUALIFY,
+        Action.IDENTITY_DOWNGRADE,
+        Action.IDENTITY_RESTORE,
+        Action.IDENTITY_REVIEW,
+        Action.IDENTITY_MERGE,
+        Action.IDENTITY_UNMERGE,
+    }
+)
 
 PATIENT_ACTIONS = frozenset(
     {

@@ -339,6 +339,11 @@ def _pages_of(web_vault: WebVault, role: Role) -> list[str]:
         Role.DPO: ["/audit", "/audit?action=patient.read", "/alerts", "/alerts?tous=1", "/decoys"],
         Role.AUDITOR: ["/audit"],
         Role.MIGRATION_OPERATOR: ["/home"],
+        Role.IDENTITY_OFFICER: [
+            f"/patients/{patient.id}",
+            "/identity/merges",
+            f"/identity/review?left={patient.id}&right={web_vault.patient(index=1).id}",
+        ],
     }
     return pages[role]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from etanche.domain import Compartment
-from etanche.names import PATIENT_ACTIONS, Action, Role
+from etanche.names import IDENTITY_ACTIONS, PATIENT_ACTIONS, Action, Role
 
 __all__ = [
     "NETWORK_ROLES",
@@ -63,12 +63,23 @@ RIGHTS_ACTIONS = frozenset(
 """The DPO's rights-request workflow: no other role takes any of these."""
 
 _RECEPTION_ACTIONS = PATIENT_ACTIONS - {Action.PATIENT_ERASE}
+# At the desk (RNIV): check a document, enter an INSi result, qualify. Lowering a
+# status, restoring it, reviewing pairs and merging are the identity officer's.
+_DESK_IDENTITY = frozenset(
+    {Action.IDENTITY_VALIDATE, Action.IDENTITY_RETRIEVE, Action.IDENTITY_QUALIFY}
+)
+_OFFICER_ACTIONS = (
+    IDENTITY_ACTIONS
+    | {Action.PATIENT_SEARCH, Action.PATIENT_READ, Action.PATIENT_UPDATE, Action.SPECIMEN_LIST}
+    | {Action.TOKEN_MANAGE}
+)
 
 # role → actions it may take on resources of its own labs (or anywhere with "*").
 # Every role may manage its own API tokens (TOKEN_MANAGE), from a session only.
 _GRANTS: dict[Role, frozenset[Action]] = {
-    Role.RECEPTION: _RECEPTION_ACTIONS | {Action.TOKEN_MANAGE},
-    Role.BIOLOGIST: PATIENT_ACTIONS | {Action.TOKEN_MANAGE},
+    Role.RECEPTION: _RECEPTION_ACTIONS | _DESK_IDENTITY | {Action.TOKEN_MANAGE},
+    Role.BIOLOGIST: PATIENT_ACTIONS | _DESK_IDENTITY | {Action.TOKEN_MANAGE},
+    Role.IDENTITY_OFFICER: _OFFICER_ACTIONS,
     Role.LAB_ADMIN: frozenset(
         {
             Action.USER_MANAGE,
@@ -127,6 +138,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
 _PATIENT_COMPARTMENTS: dict[Role, frozenset[Compartment]] = {
     Role.RECEPTION: _ADMIN_ONLY,
     Role.BIOLOGIST: _BOTH,
+    Role.IDENTITY_OFFICER: _ADMIN_ONLY,  # identities only: never the clinical key
 }
 
 # Non-browsing actions that still have to unwrap lab keys: re-encrypting a lab,
@@ -269,6 +281,8 @@ def compartments_for(role: Role) -> frozenset[Compartment]:
 def _compartments(role: Role, action: Action) -> frozenset[Compartment]:
     if action in PATIENT_ACTIONS:
         return _PATIENT_COMPARTMENTS.get(role, _NONE)
+    if action in IDENTITY_ACTIONS:  # statuses and merges read and write identities only
+        return _ADMIN_ONLY
     if action in _KEY_HANDLING:
         return _BOTH
     if action in _IDENTITY_HANDLING:

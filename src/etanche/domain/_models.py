@@ -28,6 +28,70 @@ class IdentityStatus(StrEnum):
     QUALIFIED = "QUAL"  # document checked and INS retrieved: the INS may be used
 
 
+class IdentityDocument(StrEnum):
+    """High-trust identity documents of the RNIV (a minor's family record book or birth
+    certificate counts only with a parent's document, checked by the same person)."""
+
+    ID_CARD = "cni"  # carte nationale d'identité
+    PASSPORT = "passeport"
+    RESIDENCE_PERMIT = "titre_sejour"  # titre de séjour (permanent)
+    FAMILY_BOOK = "livret_famille"  # minors
+    BIRTH_CERTIFICATE = "extrait_naissance"  # minors
+
+
+class DowngradeReason(StrEnum):
+    """Why an identity lost its status: codes, never free text (it reaches the log)."""
+
+    STRICT_TRAIT_CHANGED = "strict_trait_changed"
+    DOCUMENT_DOUBT = "document_doubt"  # the document checked is doubtful or not the person's
+    INS_DOUBT = "ins_doubt"  # the INS returned is doubtful (collision, wrong person)
+    IDENTITY_DOUBT = "identity_doubt"  # usurpation or collision suspected
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentCheck:
+    """A high-trust document checked at the desk: its kind, who checked it and when.
+
+    The document itself (number, scan) is never kept.
+    """
+
+    kind: IdentityDocument
+    checked_by: str  # username of the person who checked it
+    checked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class InsTraits:
+    """The five strict traits as the INSi teleservice returned them."""
+
+    birth_name: str
+    first_names: tuple[str, ...]
+    sex: Sex
+    birth_date: date
+    birthplace_insee: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InsRetrieval:
+    """A result of the INSi teleservice, entered here (this system never calls it)."""
+
+    matricule: str  # the INS: NIR or NIA, 15 characters
+    oid: str  # the OID of its assigning authority (NIR, NIA, test)
+    traits: InsTraits
+    retrieved_at: datetime
+    entered_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Downgrade:
+    """The last downgrade of an identity: from which status, why, by whom and when."""
+
+    from_status: IdentityStatus
+    reason: DowngradeReason
+    by: str
+    at: datetime
+
+
 class Compartment(StrEnum):
     """Encryption compartment a field belongs to (DESIGN.md, data protection)."""
 
@@ -134,6 +198,10 @@ class Patient:
     insurance: Insurance | None = None
     clinical: Clinical = field(default_factory=Clinical)
     last_visit: date | None = None
+    # Evidence behind ``identity_status`` (RNIV), sealed with the identity: see _identity.
+    identity_document: DocumentCheck | None = None
+    ins: InsRetrieval | None = None
+    identity_downgrade: Downgrade | None = None
 
     @property
     def first_first_name(self) -> str:

@@ -13,6 +13,7 @@ from etanche.service._custody import Custody, Opener
 from etanche.service._door import Door, FormTokens
 from etanche.service._exports import ExportAsked
 from etanche.service._housekeeping import shred_expired_artefacts
+from etanche.service._identity import IdentityService, Merge, Pair
 from etanche.service._incidents import IncidentService, incident_detail, incident_summary
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
@@ -57,16 +58,19 @@ __all__ = [
     "Enrolment",
     "ExportAsked",
     "FormTokens",
+    "IdentityService",
     "IncidentService",
     "KeyService",
     "LeakService",
     "ListedAccess",
     "LoginThrottle",
     "LookupMatch",
+    "Merge",
     "MigrationService",
     "Opener",
     "Outcome",
     "Oversight",
+    "Pair",
     "PatientService",
     "People",
     "PlanText",

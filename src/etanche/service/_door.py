@@ -18,6 +18,7 @@ from etanche.service._access_report import AccessReports
 from etanche.service._acts import Acts
 from etanche.service._ceremony import Ceremonies, reshare
 from etanche.service._core import Core
+from etanche.service._identity import IdentityService
 from etanche.service._incidents import IncidentService
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
@@ -56,6 +57,14 @@ class Door:
         """A patient service on a request-scoped vault session holding no key yet:
         the service unwraps exactly the compartments the policy grants per action."""
         return PatientService(
+            self.core.vault.session(()), self.core.trail, actor, client=client, purpose=purpose
+        )
+
+    def identity(
+        self, actor: Actor, *, client: str | None = None, purpose: str | None = None
+    ) -> IdentityService:
+        """Identity vigilance operations (statuses, review, merges) on a keyless session."""
+        return IdentityService(
             self.core.vault.session(()), self.core.trail, actor, client=client, purpose=purpose
         )
 

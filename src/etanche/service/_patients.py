@@ -9,7 +9,8 @@ through here, so none of them holds a rule of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from etanche.access import (
@@ -23,7 +24,14 @@ from etanche.access import (
     role_actions,
 )
 from etanche.audit import DetailValue, Outcome, is_decoy
-from etanche.domain import Compartment, Patient, Specimen
+from etanche.domain import (
+    Compartment,
+    DowngradeReason,
+    Patient,
+    Specimen,
+    apply_trait_change,
+    supported_status,
+)
 from etanche.errors import EtancheError, PermissionDenied
 from etanche.service._trail import Trail
 from etanche.vault import Change, RightsStore, Vault, Version
@@ -76,17 +84,16 @@ class PatientService:
         return self._search("email", lambda: self.vault.find_by_email(email))
 
     # -- one patient ----------------------------------------------------------
-    def get(self, patient_id: str) -> Patient:
-        """Read a patient: the compartments granted decide what is decrypted."""
+    def get(self, patient_id: str, *, via: str | None = None) -> Patient:
+        """Read a patient: the compartments granted decide what is decrypted. ``via``
+        names the page or operation that showed it (e.g. ``identity_review``)."""
         lab = self._lab_of(Action.PATIENT_READ, patient_id)
         decision = self._decide(Action.PATIENT_READ, lab, patient_id)
         patient = self._run(Action.PATIENT_READ, [patient_id], lambda: self.vault.get(patient_id))
-        self._done(
-            Action.PATIENT_READ,
-            decision,
-            [patient_id],
-            {"lab": lab, "compartments": _names(decision)},
-        )
+        details: dict[str, DetailValue] = {"lab": lab, "compartments": _names(decision)}
+        if via is not None:
+            details["via"] = via
+        self._done(Action.PATIENT_READ, decision, [patient_id], details)
         return patient
 
     def specimens_of(self, patient_id: str) -> list[Specimen]:
@@ -114,7 +121,10 @@ class PatientService:
         return found
 
     def add(self, patient: Patient, specimens: Sequence[Specimen] = ()) -> str:
+        """Create a record. Its identity status is what the evidence it carries supports
+        (none at intake: provisoire); a claimed status is not taken on trust (RNIV)."""
         decision = self._decide(Action.PATIENT_CREATE, patient.lab_id, patient.id)
+        patient = replace(patient, identity_status=supported_status(patient))
         self._run(Action.PATIENT_CREATE, [patient.id], lambda: self.vault.add(patient, specimens))
         self._done(
             Action.PATIENT_CREATE,
@@ -128,20 +138,41 @@ class PatientService:
         self, patient: Patient, *, reason: str | None = None, request_id: str | None = None
     ) -> None:
         """Change a record; what it replaces is kept as an earlier version with the reason
-        (and the rights request it answers, art. 16). The log holds neither value nor reason."""
+        (and the rights request it answers, art. 16). The log holds neither value nor reason.
+
+        The identity status and its evidence are kept as stored (only the identity
+        operations move them); a changed strict trait of a validated, retrieved or
+        qualified identity sends it back to provisoire, logged as such.
+        """
         lab = self._lab_of(Action.PATIENT_UPDATE, patient.id)
         decision = self._decide(Action.PATIENT_UPDATE, lab, patient.id)
         why = " ".join((reason or "").split())[:MAX_REASON] or None
         change = Change(by=self.actor.username, reason=why, request_id=request_id)
+        before = self._run(Action.PATIENT_UPDATE, [patient.id], lambda: self.vault.get(patient.id))
+        stored, lowered = apply_trait_change(
+            before, patient, self.actor.username, datetime.now(UTC)
+        )
         self._run(
             Action.PATIENT_UPDATE,
             [patient.id],
-            lambda: self.vault.update(patient, change=change),
+            lambda: self.vault.update(stored, change=change),
         )
         details: dict[str, DetailValue] = {"lab": lab, "reason": why is not None}
         if request_id is not None:
             details["request"] = request_id
         self._done(Action.PATIENT_UPDATE, decision, [patient.id], details)
+        if lowered:
+            self._record(
+                Action.IDENTITY_DOWNGRADE,
+                Outcome.OK,
+                [patient.id],
+                {
+                    "lab": lab,
+                    "from": before.identity_status.value,
+                    "to": stored.identity_status.value,
+                    "reason": DowngradeReason.STRICT_TRAIT_CHANGED.value,
+                },
+            )
 
     def history(self, patient_id: str) -> list[Version]:
         """The record's earlier versions (date, who, reason, fields): to whoever may read it."""

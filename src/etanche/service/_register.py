@@ -38,6 +38,8 @@ _ROLES_FR: dict[Role, str] = {
     "par deux personnes, sans consultation des dossiers",
     Role.AUDITOR: "Auditeurs : vérification du journal d'audit et du coffre, sans accès aux "
     "données des patients",
+    Role.IDENTITY_OFFICER: "Référents en identitovigilance : statut des identités, examen et "
+    "fusion des doublons de leurs laboratoires, jamais les données cliniques",
 }
 
 _PURPOSES = (

@@ -7,6 +7,7 @@ from etanche.vault._indexes import NIR as NIR_INDEX
 from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
+from etanche.vault._merges import Merges
 from etanche.vault._retention import (
     ExpiredPatient,
     ExpiredSpecimen,
@@ -47,6 +48,7 @@ __all__ = [
     "Finding",
     "Journal",
     "Ledger",
+    "Merges",
     "RightsStore",
     "RotationReport",
     "SlidingWindow",

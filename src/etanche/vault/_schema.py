@@ -76,8 +76,11 @@ patients = Table(
     # Day the patient_admin retention clock starts (last visit, or creation): the
     # purge's index. The same date is sealed in ``admin``; NULL once shredded.
     Column("last_visit_on", Date, nullable=True),
+    # the record this one was merged into (None: not merged); ciphertexts untouched
+    Column("merged_into", String(32), nullable=True),
     Index("ix_patients_lab_version", "lab_id", "key_version"),
     Index("ix_patients_last_visit", "last_visit_on"),
+    Index("ix_patients_merged_into", "merged_into"),
 )
 
 patient_index = Table(

@@ -1399,7 +1399,9 @@ class _Writers:
     """Compiled bulk inserts of the three tables a patient write touches."""
 
     def __init__(self, conn: Connection) -> None:
-        self.patients = BulkInsert(conn, patients, [c.name for c in patients.c])
+        self.patients = BulkInsert(
+            conn, patients, [c.name for c in patients.c if c.name != "merged_into"]
+        )
         self.index = BulkInsert(conn, patient_index, [c.name for c in patient_index.c])
         self.specimens = BulkInsert(conn, specimens, [c.name for c in specimens.c])
 

@@ -90,6 +90,17 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/patients/search": _SEARCH_READ,
     "GET /api/v1/patients/{patient_id}": _READ | {Action.SPECIMEN_LIST},
     "POST /api/v1/patients/{patient_id}/erase": _one(Action.PATIENT_ERASE),
+    # -- JSON API: identity vigilance (RNIV statuses, merges) -------------------------
+    "GET /api/v1/identity/{patient_id}/status": _READ,
+    "POST /api/v1/identity/{patient_id}/validate": _one(Action.IDENTITY_VALIDATE),
+    "POST /api/v1/identity/{patient_id}/retrieve-ins": _one(Action.IDENTITY_RETRIEVE),
+    "POST /api/v1/identity/{patient_id}/qualify": _one(Action.IDENTITY_QUALIFY),
+    "POST /api/v1/identity/{patient_id}/downgrade": _one(Action.IDENTITY_DOWNGRADE),
+    "POST /api/v1/identity/{patient_id}/restore": _one(Action.IDENTITY_RESTORE),
+    "GET /api/v1/identity/merges": _one(Action.IDENTITY_REVIEW),
+    "POST /api/v1/identity/merges": _one(Action.IDENTITY_MERGE),
+    "POST /api/v1/identity/merges/{merge_id}/approve": _one(Action.IDENTITY_MERGE),
+    "POST /api/v1/identity/merges/{merge_id}/unmerge": _one(Action.IDENTITY_UNMERGE),
     # -- JSON API: keys, exports, leaks, incidents -----------------------------------
     "POST /api/v1/keys/rotate-kek": _one(Action.KEYS_ROTATE),
     "POST /api/v1/keys/rotate-lab/{lab_id}": _one(Action.KEYS_ROTATE),

@@ -7,6 +7,7 @@
 - ``_pages_supervision``: audit browser and verification, alerts, decoys;
 - ``_pages_migrations``: migration plans, approvals, packages, deletion certificates;
 - ``_pages_access``: who opened a record, and the patient's art. 15 access report.
+- ``_pages_identity``: identity status moves, review of a pair, merges and unmerges.
 
 Every route but the login forms depends on ``page_person`` (GET) or
 ``form_person`` (POST, CSRF-checked); the policy and the services decide.
@@ -18,6 +19,7 @@ from fastapi import APIRouter
 
 from etanche.web import (
     _pages_access,
+    _pages_identity,
     _pages_incidents,
     _pages_login,
     _pages_migrations,
@@ -38,3 +40,4 @@ router.include_router(_pages_migrations.router)
 router.include_router(_pages_incidents.router)
 router.include_router(_pages_rights.router)
 router.include_router(_pages_access.router)
+router.include_router(_pages_identity.router)

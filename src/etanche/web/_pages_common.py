@@ -54,6 +54,7 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
     ),
     ("Incidents", "/incidents", Action.INCIDENT_MANAGE),
     ("Demandes de droits", "/rights-requests", Action.RIGHTS_READ),
+    ("Identitovigilance", "/identity/merges", Action.IDENTITY_REVIEW),
     ("Demandes de comptes", "/account-requests", Action.USER_APPROVE),
 )
 _LATER: tuple[str, ...] = ()

@@ -29,6 +29,7 @@ ROLES: dict[Role, str] = {
     Role.DPO: "Délégué à la protection des données",
     Role.MIGRATION_OPERATOR: "Opérateur de migration",
     Role.AUDITOR: "Auditeur",
+    Role.IDENTITY_OFFICER: "Référent(e) en identitovigilance",
 }
 
 SEXES: dict[Sex, str] = {Sex.FEMALE: "Féminin", Sex.MALE: "Masculin", Sex.UNKNOWN: "Indéterminé"}
@@ -68,6 +69,14 @@ ACTIONS = {
     "patient.erase": "Effacement de dossier",
     "specimen.create": "Saisie de prélèvement",
     "specimen.list": "Liste de prélèvements",
+    "identity.validate": "Validation de l'identité (pièce d'identité)",
+    "identity.retrieve_ins": "Récupération de l'INS (INSi)",
+    "identity.qualify": "Qualification de l'identité",
+    "identity.downgrade": "Rétrogradation du statut d'identité",
+    "identity.restore": "Rétablissement du statut d'identité",
+    "identity.review": "Examen d'un doublon potentiel",
+    "identity.merge": "Fusion de dossiers",
+    "identity.unmerge": "Annulation de fusion",
     "export.create": "Export",
     "migration.plan": "Plan de migration",
     "migration.run": "Migration",

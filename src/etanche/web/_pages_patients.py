@@ -49,6 +49,7 @@ from etanche.web._pages_forms import (
     validate_field,
 )
 from etanche.web._pages_fr import SEXES, invalid_fr
+from etanche.web._pages_identity import identity_context, notice_for
 from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])
@@ -364,6 +365,10 @@ def patient_sheet(
             "can_add_specimen": rights.can_add_specimen,
             "break_glass": rights.break_glass,
             "restricted": restricted,
+            "identity_notice": notice_for(
+                request.query_params.get("identite", ""), request.query_params.get("champ", "")
+            ),
+            **identity_context(person, patient),
         },
     )
 

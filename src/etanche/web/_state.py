@@ -16,6 +16,7 @@ from etanche.service import (
     Core,
     Door,
     FormTokens,
+    IdentityService,
     IncidentService,
     KeyService,
     LeakService,
@@ -95,6 +96,10 @@ class Person:
     def patients(self, purpose: str | None = None) -> PatientService:
         """This person's patient operations (the service unwraps keys per action)."""
         return self.state.door.patients(self.actor, client=self.client, purpose=purpose)
+
+    def identity(self, purpose: str | None = None) -> IdentityService:
+        """This person's identity vigilance operations (RNIV statuses, review, merges)."""
+        return self.state.door.identity(self.actor, client=self.client, purpose=purpose)
 
     def require_scopes(self, operation: str, actions: Iterable[Action]) -> None:
         """An API token must hold every action of the operation it calls (audited refusal)."""

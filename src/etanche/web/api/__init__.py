@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from etanche.web.api import (
     _access_report,
     _custody,
+    _identity,
     _incidents,
     _keys,
     _leaks,
@@ -29,6 +30,7 @@ for _module in (
     _custody,
     _people,
     _patients,
+    _identity,
     _keys,
     _leaks,
     _incidents,

@@ -8,6 +8,7 @@ a Patient carries no clinical data (the blood group is an Observation).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from etanche.domain import (
     Address,
+    IdentityDocument,
     IdentityStatus,
     Patient,
     Physician,
@@ -25,6 +27,7 @@ from etanche.domain import (
     normalize_nir,
     normalize_phone,
     normalize_phone_for_index,
+    supported_status,
     validate_email,
     validate_patient,
 )
@@ -71,6 +74,16 @@ _STATUS_DISPLAY = {
     IdentityStatus.VALIDATED: "Identité validée",
     IdentityStatus.QUALIFIED: "Identité qualifiée",
 }
+VALIDATION_MODE_SYSTEM = (
+    "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-mode-validation-identity"
+)
+_VALIDATION_MODE = {
+    IdentityDocument.ID_CARD: ("CN", "Carte nationale d'identité"),
+    IdentityDocument.PASSPORT: ("PA", "Passeport"),
+    IdentityDocument.RESIDENCE_PERMIT: ("CS", "Carte de séjour"),
+    IdentityDocument.FAMILY_BOOK: ("LE", "Livret de famille"),
+    IdentityDocument.BIRTH_CERTIFICATE: ("AN", "Extrait d'acte de naissance"),
+}
 # Elements a Patient may carry into the vault; anything else is refused, not dropped.
 _ACCEPTED = frozenset(
     {
@@ -106,19 +119,7 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     doc: dict[str, Any] = {"resourceType": "Patient", "id": patient.id, "active": True}
     contained: list[dict[str, Any]] = []
     extensions: list[dict[str, Any]] = [
-        {
-            "url": IDENTITY_RELIABILITY_URL,
-            "extension": [
-                {
-                    "url": "identityStatus",
-                    "valueCoding": {
-                        "system": IDENTITY_STATUS_SYSTEM,
-                        "code": patient.identity_status.value,
-                        "display": _STATUS_DISPLAY[patient.identity_status],
-                    },
-                }
-            ],
-        }
+        {"url": IDENTITY_RELIABILITY_URL, "extension": _reliability(patient)}
     ]
     if patient.birthplace_insee:
         extensions.append(
@@ -139,24 +140,12 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
             }
         )
     doc["extension"] = extensions
-    if patient.nir:
-        nia = nir_system(patient.nir) == INS_NIA_SYSTEM
-        doc["identifier"] = [
-            {
-                "use": "official",
-                "type": {
-                    "coding": [
-                        {
-                            "system": IDENTIFIER_TYPE_SYSTEM,
-                            "code": "INS-NIA" if nia else "INS-NIR",
-                            "display": "NIR temporaire" if nia else "NIR définitif",
-                        }
-                    ]
-                },
-                "system": nir_system(patient.nir),
-                "value": patient.nir,
-            }
-        ]
+    identifiers = [_ins_identifier(patient.nir, nir_system(patient.nir))] if patient.nir else []
+    if patient.ins is not None and patient.ins.matricule != patient.nir:
+        # the INS the INSi returned, when it is not the NIR already carried
+        identifiers.append(_ins_identifier(patient.ins.matricule, f"urn:oid:{patient.ins.oid}"))
+    if identifiers:
+        doc["identifier"] = identifiers
     names: list[dict[str, Any]] = [
         {"use": "official", "family": patient.birth_name, "given": list(patient.first_names)}
     ]
@@ -189,6 +178,49 @@ def patient_resource(patient: Patient) -> dict[str, Any]:
     if contained:
         doc["contained"] = contained
     return checked(FhirPatient, doc)
+
+
+def _ins_identifier(value: str, system: str) -> dict[str, Any]:
+    nia = system == INS_NIA_SYSTEM
+    return {
+        "use": "official",
+        "type": {
+            "coding": [
+                {
+                    "system": IDENTIFIER_TYPE_SYSTEM,
+                    "code": "INS-NIA" if nia else "INS-NIR",
+                    "display": "NIR temporaire" if nia else "NIR définitif",
+                }
+            ]
+        },
+        "system": system,
+        "value": value,
+    }
+
+
+def _reliability(patient: Patient) -> list[dict[str, Any]]:
+    """FR Core identity reliability: the status, and how and when it was validated."""
+    parts: list[dict[str, Any]] = [
+        {
+            "url": "identityStatus",
+            "valueCoding": {
+                "system": IDENTITY_STATUS_SYSTEM,
+                "code": patient.identity_status.value,
+                "display": _STATUS_DISPLAY[patient.identity_status],
+            },
+        }
+    ]
+    check = patient.identity_document
+    if check is not None:
+        code, display = _VALIDATION_MODE[check.kind]
+        parts.append({"url": "validationDate", "valueDate": check.checked_at.date().isoformat()})
+        parts.append(
+            {
+                "url": "validationMode",
+                "valueCoding": {"system": VALIDATION_MODE_SYSTEM, "code": code, "display": display},
+            }
+        )
+    return parts
 
 
 # -- FHIR → domain ----------------------------------------------------------------
@@ -630,5 +662,7 @@ def create_patient(
     except ValidationErrors as exc:
         raise translate(exc, paths, "Patient") from None
     person.patients().add(patient)
+    # the service keeps only the status the record's evidence supports (RNIV)
+    patient = replace(patient, identity_status=supported_status(patient))
     location = f"{base_url(request)}/Patient/{patient.id}"
     return FhirResponse(patient_resource(patient), status_code=201, headers={"Location": location})
