@@ -30,10 +30,20 @@ from etanche.audit import AuditLog, Outcome
 from etanche.audit._alerts import AlertEngine
 from etanche.audit._rules import load_rules
 from etanche.domain import (
+    DOWNGRADE_REASONS_FR,
+    IDENTITY_DOCUMENTS_FR,
     Address,
     BloodGroup,
+    DocumentCheck,
+    Downgrade,
+    DowngradeReason,
+    IdentityDocument,
+    IdentityStatus,
+    InsRetrieval,
+    InsTraits,
     Patient,
     Physician,
+    Sex,
     Specimen,
     Treatment,
     load_retention,
@@ -59,10 +69,16 @@ def _rendered(name: str, value: Any) -> list[str]:
         return [f"Grossesse : {'oui' if value else 'non'}"]
     if value is None or value == ():
         return []  # a field left empty reads "non renseigné"
-    if name == "sex":
+    if name.endswith(("checked_by", "entered_by", "identity_downgrade.by")):
+        return []  # staff: pseudonymised like the access list's, never named here
+    if name.endswith("sex"):
         return [_SEX[value.value]]
-    if name == "identity_status":
+    if name.endswith(("identity_status", "from_status")):
         return [_STATUS[value.value]]
+    if name == "identity_document.kind":
+        return [IDENTITY_DOCUMENTS_FR[value]]
+    if name == "identity_downgrade.reason":
+        return [DOWNGRADE_REASONS_FR[value]]
     if isinstance(value, datetime):
         local = value.astimezone(PARIS)
         return [f"{local:%d/%m/%Y} à {local:%H} h {local:%M}"]
@@ -123,6 +139,23 @@ def _full(network: SynthNetwork) -> tuple[Patient, list[Specimen]]:
         physician=Physician("Dr Anne Le Gall", "10003456786"),
         clinical=clinical,
         last_visit=date(2026, 11, 30),
+        identity_status=IdentityStatus.VALIDATED,
+        identity_document=DocumentCheck(
+            IdentityDocument.PASSPORT, "mleguen", datetime(2026, 11, 30, 9, 5, tzinfo=PARIS)
+        ),
+        ins=InsRetrieval(
+            matricule="2840629019042" + "65",
+            oid="1.2.250.1.213.1.4.8",
+            traits=InsTraits("Insmatch", ("Ninon", "Aude"), Sex.FEMALE, date(1984, 6, 2), "29020"),
+            retrieved_at=datetime(2026, 11, 30, 9, 7, tzinfo=PARIS),
+            entered_by="mleguen",
+        ),
+        identity_downgrade=Downgrade(
+            IdentityStatus.QUALIFIED,
+            DowngradeReason.INS_DOUBT,
+            "akerhervé",
+            datetime(2026, 11, 30, 10, 12, tzinfo=PARIS),
+        ),
     )
     kept = [
         dataclasses.replace(s, id="f" * 8 + s.id[8:], patient_id=pid, accession=f"A{i}X9")

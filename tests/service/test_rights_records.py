@@ -52,7 +52,11 @@ def test_rectification_keeps_the_earlier_version_with_reason_and_request(core: C
     assert version.by == RECEPTION.username
     assert version.reason == "Nom de naissance mal orthographié (pièce d'identité)"
     assert version.request_id == request.id
-    assert set(version.fields) == {"birth_name", "used_name"}
+    # a changed strict trait also sends a validated identity back to provisoire (RNIV)
+    assert set(version.fields) - {"identity_status", "identity_downgrade"} == {
+        "birth_name",
+        "used_name",
+    }
     assert desk.get(patient.id).birth_name == "Le Gall"
 
 

@@ -1,6 +1,8 @@
 """Pure domain model and validators (no I/O)."""
 
 from etanche.domain._identity import (
+    DOWNGRADE_REASONS_FR,
+    IDENTITY_DOCUMENTS_FR,
     INS_OIDS,
     STRICT_TRAITS,
     apply_trait_change,
@@ -80,6 +82,8 @@ __all__ = [
     "CATEGORIES",
     "DEFAULT_RETENTION_SOURCE",
     "DOCUMENTS",
+    "DOWNGRADE_REASONS_FR",
+    "IDENTITY_DOCUMENTS_FR",
     "INS_OIDS",
     "KINDS",
     "OUTCOMES",

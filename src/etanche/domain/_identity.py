@@ -249,3 +249,20 @@ def apply_trait_change(
         ),
     )
     return lowered, True
+
+
+# French labels of the RNIV documents and downgrade reasons (pages, access reports).
+IDENTITY_DOCUMENTS_FR = {
+    IdentityDocument.ID_CARD: "Carte nationale d'identité",
+    IdentityDocument.PASSPORT: "Passeport",
+    IdentityDocument.RESIDENCE_PERMIT: "Titre de séjour",
+    IdentityDocument.FAMILY_BOOK: "Livret de famille (mineur, avec la pièce d'un parent)",
+    IdentityDocument.BIRTH_CERTIFICATE: "Extrait d'acte de naissance (mineur, avec la pièce "
+    "d'un parent)",
+}
+DOWNGRADE_REASONS_FR = {
+    DowngradeReason.STRICT_TRAIT_CHANGED: "Trait strict modifié",
+    DowngradeReason.DOCUMENT_DOUBT: "Doute sur la pièce d'identité",
+    DowngradeReason.INS_DOUBT: "Doute sur l'INS retourné (collision, autre personne)",
+    DowngradeReason.IDENTITY_DOUBT: "Doute sur l'identité (usurpation, collision)",
+}

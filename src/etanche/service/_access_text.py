@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from etanche.domain import IdentityStatus, Lab, Patient, Retention, Sex, Specimen
+from etanche.domain import (
+    DOWNGRADE_REASONS_FR,
+    IDENTITY_DOCUMENTS_FR,
+    IdentityStatus,
+    Lab,
+    Patient,
+    Retention,
+    Sex,
+    Specimen,
+)
 from etanche.leak.incident import Section, fr_datetime
 from etanche.names import Role
 from etanche.service._access_model import AccessEntry, AccessReport, ExportCarried
@@ -97,9 +106,41 @@ def _identity(p: Patient) -> Section:
             f"Lieu de naissance (code INSEE) : {p.birthplace_insee or NONE}",
             f"NIR (numéro de sécurité sociale) : {p.nir or NONE}",
             f"Statut de l'identité : {_STATUS.get(p.identity_status, str(p.identity_status))}",
+            *_identity_evidence(p),
             f"Numéro de dossier (pseudonyme interne) : {p.id}",
         ),
     )
+
+
+def _identity_evidence(p: Patient) -> list[str]:
+    """What backs the identity status (RNIV): the document kind, the INSi result, the last
+    downgrade. Who checked or entered it is staff, left out as the access list's staff are."""
+    lines: list[str] = []
+    if p.identity_document is not None:
+        check = p.identity_document
+        lines.append(
+            f"Pièce d'identité vérifiée : {IDENTITY_DOCUMENTS_FR[check.kind]}, "
+            f"le {short_datetime(check.checked_at)}"
+        )
+    if p.ins is not None:
+        ins, traits = p.ins, p.ins.traits
+        lines.append(
+            f"INS : {ins.matricule} (OID {ins.oid}), obtenu du téléservice INSi "
+            f"le {short_datetime(ins.retrieved_at)}"
+        )
+        lines.append(
+            f"Traits renvoyés par l'INSi : {traits.birth_name}, {' '.join(traits.first_names)}, "
+            f"{_SEX.get(traits.sex, str(traits.sex))}, né(e) le {fr_day(traits.birth_date)}, "
+            f"lieu de naissance {traits.birthplace_insee or NONE}"
+        )
+    if p.identity_downgrade is not None:
+        down = p.identity_downgrade
+        lines.append(
+            f"Dernière rétrogradation de l'identité : depuis le statut "
+            f"{_STATUS.get(down.from_status, str(down.from_status))}, motif : "
+            f"{DOWNGRADE_REASONS_FR[down.reason]}, le {short_datetime(down.at)}"
+        )
+    return lines
 
 
 def _contacts(p: Patient) -> Section:
