@@ -55,6 +55,9 @@ class Action(StrEnum):
     LEAK_TRACE = "leak.trace"
     VAULT_VERIFY = "vault.verify"  # stored ciphertexts against their logged writes
     REGISTER_READ = "register.read"  # the register of processing (GDPR art. 30)
+    # identity vigilance
+    IDENTITY_LINK = "identity.link"  # duplicate linkage: decrypts identities in the service
+    IDENTITY_PAIRS = "identity.pairs"  # the queue of candidate pairs (ids and codes only)
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

@@ -74,6 +74,8 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.LEAK_TRACE,
             Action.VAULT_VERIFY,
             Action.REGISTER_READ,
+            Action.IDENTITY_LINK,
+            Action.IDENTITY_PAIRS,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.USER_APPROVE,
@@ -119,8 +121,9 @@ _KEY_HANDLING = frozenset(
     }
 )
 
-# Letters to the patients of a breach (GDPR art. 34) need names and addresses only.
-_IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY})
+# Letters to the patients of a breach (GDPR art. 34) need names and addresses only;
+# duplicate linkage compares identity traits, decrypted inside the service.
+_IDENTITY_HANDLING = frozenset({Action.INCIDENT_NOTIFY, Action.IDENTITY_LINK})
 
 _BREAK_GLASS_ACTIONS = frozenset({Action.PATIENT_SEARCH, Action.PATIENT_READ})
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})

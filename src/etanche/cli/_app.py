@@ -163,6 +163,7 @@ def _register_more() -> None:
         _audit,
         _bootstrap,
         _demo,
+        _identity,
         _incident,
         _migrate,
         _people,

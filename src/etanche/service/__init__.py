@@ -15,6 +15,7 @@ from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._incidents import IncidentService, incident_detail, incident_summary
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
+from etanche.service._linkage import IdentityLinkage, LinkRun
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import PatientService
@@ -49,9 +50,11 @@ __all__ = [
     "Enrolment",
     "ExportAsked",
     "FormTokens",
+    "IdentityLinkage",
     "IncidentService",
     "KeyService",
     "LeakService",
+    "LinkRun",
     "LoginThrottle",
     "MigrationService",
     "Opener",

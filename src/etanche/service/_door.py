@@ -19,6 +19,7 @@ from etanche.service._core import Core
 from etanche.service._incidents import IncidentService
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
+from etanche.service._linkage import IdentityLinkage
 from etanche.service._migrations import MigrationService
 from etanche.service._patients import PatientService
 from etanche.service._people import People
@@ -128,6 +129,10 @@ class Door:
             retention=self.core.retention,
             client=client,
         )
+
+    def identity(self, actor: Actor, *, client: str | None = None) -> IdentityLinkage:
+        """Duplicate linkage and its review queue (the service decrypts, in memory)."""
+        return IdentityLinkage(self.core.vault.session(()), self.core.trail, actor, client=client)
 
     def revisions(self, actor: Actor, *, client: str | None = None) -> Revisions:
         """Rollback detection: stored ciphertexts against their logged writes."""

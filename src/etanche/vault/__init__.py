@@ -7,6 +7,7 @@ from etanche.vault._indexes import NIR as NIR_INDEX
 from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
+from etanche.vault._pairs import StoredPair, index_digests, pairs_table, read_pairs, replace_pairs
 from etanche.vault._revisions import Finding, Journal, Ledger, Write, WriteBatch
 from etanche.vault._revisions import decode as decode_writes
 from etanche.vault._schema import patients as patients_table
@@ -27,15 +28,20 @@ __all__ = [
     "Ledger",
     "RotationReport",
     "SlidingWindow",
+    "StoredPair",
     "Vault",
     "VaultLocation",
     "Write",
     "WriteBatch",
     "decode_writes",
+    "index_digests",
     "name_dob_key",
     "new_record_id",
+    "pairs_table",
     "parse_location",
     "patients_table",
+    "read_pairs",
+    "replace_pairs",
     "specimens_table",
     "throttle_table",
 ]

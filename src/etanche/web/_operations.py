@@ -131,6 +131,8 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/decoys/plant": _one(Action.DECOY_MANAGE),
     "GET /api/v1/decoys/count": _one(Action.DECOY_MANAGE),
     "GET /api/v1/register": _one(Action.REGISTER_READ),
+    "POST /api/v1/identity/link": _one(Action.IDENTITY_LINK),
+    "GET /api/v1/identity/pairs": _one(Action.IDENTITY_PAIRS),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
     "GET /openapi.json": _NONE,
 }

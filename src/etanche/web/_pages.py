@@ -5,7 +5,8 @@
 - ``_pages_users``: lab admins' account management;
 - ``_pages_requests``: second approvals of privileged accounts and roles;
 - ``_pages_supervision``: audit browser and verification, alerts, decoys;
-- ``_pages_migrations``: migration plans, approvals, packages, deletion certificates.
+- ``_pages_migrations``: migration plans, approvals, packages, deletion certificates;
+- ``_pages_identity``: the identity officer's queue of candidate duplicates.
 
 Every route but the login forms depends on ``page_person`` (GET) or
 ``form_person`` (POST, CSRF-checked); the policy and the services decide.
@@ -16,6 +17,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from etanche.web import (
+    _pages_identity,
     _pages_incidents,
     _pages_login,
     _pages_migrations,
@@ -33,3 +35,4 @@ router.include_router(_pages_requests.router)
 router.include_router(_pages_supervision.router)
 router.include_router(_pages_migrations.router)
 router.include_router(_pages_incidents.router)
+router.include_router(_pages_identity.router)

@@ -53,6 +53,7 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
     ),
     ("Incidents", "/incidents", Action.INCIDENT_MANAGE),
     ("Demandes de comptes", "/account-requests", Action.USER_APPROVE),
+    ("Doublons potentiels", "/identity/pairs", Action.IDENTITY_PAIRS),
 )
 _LATER: tuple[str, ...] = ()
 

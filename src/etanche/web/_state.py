@@ -15,6 +15,7 @@ from etanche.service import (
     Core,
     Door,
     FormTokens,
+    IdentityLinkage,
     IncidentService,
     KeyService,
     LeakService,
@@ -122,6 +123,10 @@ class Person:
     def revisions(self) -> Revisions:
         """This person's rollback check of the vault (auditor, DPO)."""
         return self.state.door.revisions(self.actor, client=self.client)
+
+    def identity(self) -> IdentityLinkage:
+        """This person's duplicate linkage and review queue."""
+        return self.state.door.identity(self.actor, client=self.client)
 
     def supervision(self) -> Supervision:
         """This person's audit, alert and decoy operations of the CLI's API."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from etanche.web.api import (
     _custody,
+    _identity,
     _incidents,
     _keys,
     _leaks,
@@ -32,6 +33,7 @@ for _module in (
     _migrations,
     _supervision,
     _vault,
+    _identity,
 ):
     router.include_router(_module.router)
 

@@ -1,0 +1,157 @@
+"""Run the model: train without labels, predict the candidate pairs, keep codes only.
+
+DuckDB runs in memory with spilling and file access turned off, so decrypted
+traits never reach a temporary file; Spark runs the same settings on a cluster
+(docs/identity-linkage.md). Splink's own logs name tables and levels, never a
+value; they are quietened to warnings anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from splink import DuckDBAPI, Linker, block_on
+from splink.internals.exceptions import SplinkException
+
+from etanche.errors import UsageError
+from etanche.linkage._model import LEVELS, PREFIX, TRAINING, settings
+from etanche.linkage._traits import COLUMNS, columns
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Two records the model thinks may be one person, and why (level codes, no value)."""
+
+    left: str
+    right: str
+    weight: float
+    probability: float
+    levels: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkageConfig:
+    """How to run: review threshold (match probability), memory and threads for DuckDB."""
+
+    threshold: float = 0.95
+    memory_limit_mb: int = 3_000
+    threads: int = 2
+    seed: int = 0
+    u_max_pairs: float = 2e6
+    em_sample: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkageResult:
+    records: int
+    pairs: list[Pair]
+
+
+# Exact agreements that are almost surely one person: the prior is estimated from them.
+_DETERMINISTIC = (
+    block_on("nir", "birth_date"),
+    block_on("surname", "first_name", "birth_date", "birthplace"),
+)
+
+
+def memory_connection(config: LinkageConfig) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that cannot spill, load extensions or touch files."""
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "temp_directory": "",
+            "memory_limit": f"{config.memory_limit_mb}MB",
+            "threads": config.threads,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "preserve_insertion_order": False,
+        },
+    )
+    return con
+
+
+def _table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    schema = pa.schema([(c, pa.int32() if c == "birth_year" else pa.string()) for c in COLUMNS])
+    return pa.table(columns(list(rows)), schema=schema)
+
+
+def link_in_memory(rows: Sequence[dict[str, Any]], config: LinkageConfig) -> LinkageResult:
+    """The candidate pairs among ``rows`` (from ``traits``), on an in-memory DuckDB."""
+    con = memory_connection(config)
+    try:
+        api = DuckDBAPI(con)
+        con.execute("SET enable_external_access = false")
+        return _link(api, _table(rows), config)
+    finally:
+        con.close()
+
+
+def link_on_spark(
+    rows: Sequence[dict[str, Any]], config: LinkageConfig, spark: Any
+) -> LinkageResult:
+    """The same model on a Spark session (a cluster, or local for tests)."""
+    from splink import SparkAPI
+
+    api = SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
+    frame = spark.createDataFrame(_table(rows).to_pandas())
+    return _link(api, frame, config)
+
+
+def _link(api: Any, table: Any, config: LinkageConfig) -> LinkageResult:
+    for name in ("splink", "py4j"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    records = api.register(table, table_name="identities")
+    count = len(table) if isinstance(table, pa.Table) else table.count()
+    if count < 2:
+        return LinkageResult(count, [])
+    linker = Linker(records, settings(1.0 / count), log_level=logging.WARNING)
+    try:
+        _train(linker, config)
+    except (SplinkException, ValueError, ZeroDivisionError, duckdb.Error) as exc:
+        # Splink's messages name levels and tables, but a value could ride along: not shown.
+        raise UsageError(
+            f"identity link: the model cannot be trained on {count} records "
+            f"({type(exc).__name__}); a network this small has too few pairs to learn from"
+        ) from None
+    predicted = linker.inference.predict(threshold_match_probability=config.threshold)
+    gammas = [f"{PREFIX}{name}" for name in LEVELS]
+    wanted = ["unique_id_l", "unique_id_r", "match_weight", "match_probability", *gammas]
+    query = f"select {', '.join(wanted)} from {predicted.physical_name}"  # noqa: S608
+    frame = linker.misc.query_sql(query, output_type="pandas")  # type: ignore[no-untyped-call]
+    pairs = [_pair(row, gammas) for row in frame.itertuples(index=False, name=None)]
+    predicted.drop_table_from_database_and_remove_from_cache()
+    return LinkageResult(count, pairs)
+
+
+def _train(linker: Linker, config: LinkageConfig) -> None:
+    """u by random sampling, the prior from near-certain rules, m by EM on blocked pairs."""
+    training = linker.training
+    training.estimate_probability_two_random_records_match(list(_DETERMINISTIC), recall=0.7)
+    training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+    for rule in TRAINING:
+        training.estimate_parameters_using_expectation_maximisation(
+            rule, estimate_without_term_frequencies=True
+        )
+
+
+def _pair(row: tuple[Any, ...], gammas: list[str]) -> Pair:
+    left, right, weight, probability, *levels = row
+    if right < left:
+        left, right = right, left
+    codes = {
+        g.removeprefix(PREFIX): LEVELS[g.removeprefix(PREFIX)][int(v)]
+        for g, v in zip(gammas, levels, strict=True)
+    }
+    return Pair(
+        str(left),
+        str(right),
+        float(weight) if math.isfinite(weight) else 99.0,
+        float(probability),
+        codes,
+    )
