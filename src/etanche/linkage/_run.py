@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,13 +76,13 @@ def memory_connection(config: LinkageConfig) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+def _table(rows: Iterable[dict[str, Any]]) -> pa.Table:
     schema = pa.schema([(c, pa.int32() if c == "birth_year" else pa.string()) for c in COLUMNS])
-    return pa.table(columns(list(rows)), schema=schema)
+    return pa.table(columns(rows), schema=schema)
 
 
-def link_in_memory(rows: Sequence[dict[str, Any]], config: LinkageConfig) -> LinkageResult:
-    """The candidate pairs among ``rows`` (from ``traits``), on an in-memory DuckDB."""
+def link_in_memory(rows: Iterable[dict[str, Any]], config: LinkageConfig) -> LinkageResult:
+    """The candidate pairs among ``rows`` (from ``traits``, maybe a generator), in memory."""
     con = memory_connection(config)
     try:
         api = DuckDBAPI(con)
@@ -93,7 +93,7 @@ def link_in_memory(rows: Sequence[dict[str, Any]], config: LinkageConfig) -> Lin
 
 
 def link_on_spark(
-    rows: Sequence[dict[str, Any]], config: LinkageConfig, spark: Any
+    rows: Iterable[dict[str, Any]], config: LinkageConfig, spark: Any
 ) -> LinkageResult:
     """The same model on a Spark session (a cluster, or local for tests)."""
     from splink import SparkAPI

@@ -7,6 +7,7 @@ stored, so exact-identifier blocking never needs the values themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,10 @@ def traits(patient: Patient, digests: Digests | None = None) -> dict[str, Any]:
     }
 
 
-def columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Rows as columns (what DuckDB and Arrow take without copying per row)."""
-    return {name: [row[name] for row in rows] for name in COLUMNS}
+def columns(rows: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows as columns, one row at a time: a stream of records is never held as dicts."""
+    out: dict[str, list[Any]] = {name: [] for name in COLUMNS}
+    for row in rows:
+        for name in COLUMNS:
+            out[name].append(row[name])
+    return out

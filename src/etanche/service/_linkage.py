@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from etanche.access import Action, Actor, Resource, can
 from etanche.audit import DetailValue, Outcome, is_decoy
@@ -92,14 +92,16 @@ class IdentityLinkage:
             started = time.perf_counter()
             run_id = new_record_id()
             labs: dict[str, str] = {}
-            rows = []
             digests = index_digests(session.engine, [NIR_INDEX, NAME_DOB_INDEX])
-            for patient in self._records(session):
-                labs[patient.id] = patient.lab_id
-                mine = digests.get(patient.id, {})
-                rows.append(traits(patient, Digests(mine.get(NIR_INDEX), mine.get(NAME_DOB_INDEX))))
-            result = link_in_memory(rows, self.config)
-            del rows
+
+            def rows() -> Iterator[dict[str, Any]]:
+                for patient in self._records(session):
+                    labs[patient.id] = patient.lab_id
+                    mine = digests.pop(patient.id, {})
+                    found = Digests(mine.get(NIR_INDEX), mine.get(NAME_DOB_INDEX))
+                    yield traits(patient, found)
+
+            result = link_in_memory(rows(), self.config)
             now = datetime.now(UTC)
             stored = replace_pairs(
                 session.engine,
