@@ -120,3 +120,29 @@ def test_a_bad_truth_file_names_its_line(tmp_path: Path) -> None:
         read_truth(path)
     with pytest.raises(UsageError, match="duplicates"):
         SynthConfig(duplicates=2.0)
+
+
+def test_the_cli_writes_the_truth_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from _cli import run
+
+    truth = tmp_path / "truth.csv"
+    code, out, err = run(
+        capsys,
+        "synth",
+        "--patients",
+        "400",
+        "--faulty-duplicates",
+        "0.1",
+        "--child-on-parent-nir",
+        "0.05",
+        "--legacy-csv",
+        str(tmp_path / "leak.csv"),
+        "--truth",
+        str(truth),
+    )
+    assert code == 0, err
+    assert "Wrote the truth of 400 records" in out
+    kinds = Counter(t.kind for t in read_truth(truth))
+    assert kinds[DUPLICATE] > 10 and kinds[ORIGINAL] > 300
+    code, _, err = run(capsys, "synth", "--patients", "5", "--truth", str(tmp_path / "no/t.csv"))
+    assert code == 2 and "--truth" in err and "Traceback" not in err

@@ -14,6 +14,7 @@ from etanche.linkage._run import (
     link_in_memory,
     link_on_spark,
     memory_connection,
+    spark_jar,
 )
 from etanche.linkage._traits import Digests, traits
 
@@ -28,5 +29,6 @@ __all__ = [
     "link_on_spark",
     "memory_connection",
     "score",
+    "spark_jar",
     "traits",
 ]

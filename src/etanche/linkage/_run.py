@@ -103,6 +103,13 @@ def link_on_spark(
     return _link(api, frame, config)
 
 
+def spark_jar() -> str:
+    """Splink's Scala UDFs (Jaro-Winkler, Damerau-Levenshtein): give it to ``spark.jars``."""
+    from splink.backends.spark import similarity_jar_location
+
+    return str(similarity_jar_location())
+
+
 def _link(api: Any, table: Any, config: LinkageConfig) -> LinkageResult:
     for name in ("splink", "py4j"):
         logging.getLogger(name).setLevel(logging.WARNING)
