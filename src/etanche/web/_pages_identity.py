@@ -36,14 +36,14 @@ def pairs_page(request: Request, person: Person = Depends(page_person)) -> Respo
             "weight": f"{p.match_weight:.1f}".replace(".", ","),
             "probability": f"{100 * p.match_probability:.1f} %".replace(".", ","),
             "agree": [
-                f"{LINKAGE_COMPARISONS[name]} : {linkage_level(code)}"
-                for name, code in p.levels.items()
-                if name in LINKAGE_COMPARISONS and code not in ("null", "different")
+                f"{label} : {linkage_level(p.levels[name])}"
+                for name, label in LINKAGE_COMPARISONS.items()
+                if p.levels.get(name, "null") not in ("null", "different")
             ],
             "differ": [
-                LINKAGE_COMPARISONS[name]
-                for name, code in p.levels.items()
-                if name in LINKAGE_COMPARISONS and code == "different"
+                label
+                for name, label in LINKAGE_COMPARISONS.items()
+                if p.levels.get(name) == "different"
             ],
             "review": "/identity/review?" + urlencode({"left": p.left_id, "right": p.right_id}),
             "found_at": p.found_at,
