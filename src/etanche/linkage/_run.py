@@ -24,6 +24,9 @@ from etanche.linkage._model import LEVELS, PREFIX, TRAINING, settings
 from etanche.linkage._traits import COLUMNS, columns
 
 
+CHUNK_RECORDS = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class Pair:
     """Two records the model thinks may be one person, and why (level codes, no value)."""
@@ -121,12 +124,22 @@ def _link(api: Any, table: Any, config: LinkageConfig) -> LinkageResult:
     try:
         _train(linker, config)
     except (SplinkException, ValueError, ZeroDivisionError, duckdb.Error) as exc:
-        # Splink's messages name levels and tables, but a value could ride along: not shown.
+        # Splink's messages quote SQL and levels, and a value could ride along: only the
+        # kinds of error are shown (an out-of-memory names ETANCHE_LINKAGE_MEMORY_MB).
+        cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else "none"
         raise UsageError(
             f"identity link: the model cannot be trained on {count} records "
-            f"({type(exc).__name__}); a network this small has too few pairs to learn from"
+            f"({type(exc).__name__}, caused by {cause}): too few pairs to learn from, "
+            "or too little memory (ETANCHE_LINKAGE_MEMORY_MB)"
         ) from None
-    predicted = linker.inference.predict(threshold_match_probability=config.threshold)
+    # Chunks bound the memory of scoring: DuckDB cannot spill, so a large network is
+    # scored a slice of the pairs at a time (about 100,000 records a side per chunk).
+    chunks = max(1, -(-count // CHUNK_RECORDS))
+    predicted = linker.inference.predict(
+        threshold_match_probability=config.threshold,
+        num_chunks_left=chunks,
+        num_chunks_right=chunks,
+    )
     gammas = [f"{PREFIX}{name}" for name in LEVELS]
     wanted = ["unique_id_l", "unique_id_r", "match_weight", "match_probability", *gammas]
     query = f"select {', '.join(wanted)} from {predicted.physical_name}"  # noqa: S608
