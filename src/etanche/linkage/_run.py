@@ -23,7 +23,6 @@ from etanche.errors import UsageError
 from etanche.linkage._model import LEVELS, PREFIX, TRAINING, settings
 from etanche.linkage._traits import COLUMNS, columns
 
-
 CHUNK_RECORDS = 100_000
 
 
