@@ -46,7 +46,7 @@ class LinkageConfig:
     threads: int = 2
     seed: int = 0
     u_max_pairs: float = 2e6
-    em_sample: float = 1.0
+    em_max_pairs: float = 1e6
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +154,10 @@ def _train(linker: Linker, config: LinkageConfig) -> None:
     training.estimate_probability_two_random_records_match(list(_DETERMINISTIC), recall=0.7)
     training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
     for rule in TRAINING:
+        # A sample of the blocked pairs is enough to learn m, and bounds the memory of a
+        # session on a large network (its comparison vectors are materialised).
         training.estimate_parameters_using_expectation_maximisation(
-            rule, estimate_without_term_frequencies=True
+            rule, estimate_without_term_frequencies=True, max_pairs=config.em_max_pairs
         )
 
 
