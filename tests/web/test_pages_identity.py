@@ -61,7 +61,7 @@ def test_the_dpo_sees_the_queue_in_french_with_review_links(
     assert "Code postal" in text  # a discordance
     assert "14,2" in text and "100,0 %" in text
     assert "04/12/2026 00:30" in text  # Paris time, French date
-    assert "L01 / L02" in text
+    assert f"{pair.left_lab} / {pair.right_lab}" in text
     links = [part.split('"')[0] for part in response.text.split('href="')[1:] if "review" in part]
     (link,) = links
     url = urlparse(unescape(link))
