@@ -91,6 +91,12 @@ def test_nothing_personal_leaves_in_clear(
         code, out, err = run(capsys, *argv)
         assert code == 0, err
         printed += [out, err]
+    # Duplicate linkage decrypts every identity in the service (80 records are too few
+    # to train on: a clear refusal, exit 2), then the queue is read.
+    for argv, expected in ((("identity", "link"), (0, 2)), (("identity", "pairs", "--json"), (0,))):
+        code, out, err = run(capsys, *argv)
+        assert code in expected, err
+        printed += [out, err]
 
     with sqlite3.connect(service.directory / "vault.sqlite") as conn:
         bodies = [bytes(r[0]).decode() for r in conn.execute("SELECT body FROM audit_events")]

@@ -80,6 +80,9 @@ class Action(StrEnum):
     RETENTION_HOLD = "retention.hold"  # set or lift a legal hold (the purge keeps the patient)
     # patients' rights
     RIGHTS_ACCESS_REPORT = "rights.access_report"  # art. 15 copy with who opened the record
+    # identity vigilance
+    IDENTITY_LINK = "identity.link"  # duplicate linkage: decrypts identities in the service
+    IDENTITY_PAIRS = "identity.pairs"  # the queue of candidate pairs (ids and codes only)
     # authentication events (logged, not decided by the policy)
     LOGIN = "auth.login"
     LOGOUT = "auth.logout"

@@ -27,6 +27,8 @@ __all__ = [
 
 DEFAULT_SERVICE = "http://127.0.0.1:8000"
 DEFAULT_VERIFY_INTERVAL = 3600.0  # seconds: a rollback raises its alert within the hour
+DEFAULT_LINKAGE_THRESHOLD = 0.95  # match probability of a pair worth an officer's review
+DEFAULT_LINKAGE_MEMORY_MB = 3000
 
 # name -> what it sets (docs/settings.md lists the same names; tests/test_docs.py checks)
 ENVIRONMENT: dict[str, str] = {
@@ -52,6 +54,10 @@ ENVIRONMENT: dict[str, str] = {
     "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
     "ETANCHE_PDF_FONT_DIR": "folder of the DejaVu fonts used in PDF letters and reports",
     "ETANCHE_ACCESS_REPORT_STAFF": "staff in an access report: 'pseudonym' (default) or 'named'",
+    "ETANCHE_LINKAGE_THRESHOLD": "match probability from which a linked pair enters the "
+    "identity review queue (default 0.95)",
+    "ETANCHE_LINKAGE_MEMORY_MB": "memory limit of the in-memory DuckDB of a linkage run "
+    "(default 3000; it never spills to disk)",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
 }
 
@@ -80,6 +86,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     pdf_font_dir: str | None = None
     access_report_staff: str = "pseudonym"
+    linkage_threshold: float = DEFAULT_LINKAGE_THRESHOLD
+    linkage_memory_mb: int = DEFAULT_LINKAGE_MEMORY_MB
     debug: bool = False
 
     @property
@@ -117,6 +125,20 @@ def _seconds(name: str, default: float) -> float:
     if not 0 <= seconds < float("inf"):
         raise UsageError(f"{name}: expected a number of seconds, 0 or more")
     return seconds
+
+
+def _probability(name: str, default: float) -> float:
+    """A probability strictly between 0 and 1, or the default when unset."""
+    value = _get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1:
+        raise UsageError(f"{name}: expected a probability between 0 and 1 (exclusive)")
+    return number
 
 
 def _count(value: str | None, name: str, default: int) -> int:
@@ -163,5 +185,11 @@ def current() -> Settings:
         trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),
         pdf_font_dir=_get("ETANCHE_PDF_FONT_DIR"),
         access_report_staff=_staff_naming(_get("ETANCHE_ACCESS_REPORT_STAFF")),
+        linkage_threshold=_probability("ETANCHE_LINKAGE_THRESHOLD", DEFAULT_LINKAGE_THRESHOLD),
+        linkage_memory_mb=_count(
+            _get("ETANCHE_LINKAGE_MEMORY_MB"),
+            "ETANCHE_LINKAGE_MEMORY_MB",
+            DEFAULT_LINKAGE_MEMORY_MB,
+        ),
         debug=bool(_get("ETANCHE_DEBUG")),
     )

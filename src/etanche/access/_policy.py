@@ -71,6 +71,7 @@ _DESK_IDENTITY = frozenset(
 _OFFICER_ACTIONS = (
     IDENTITY_ACTIONS
     | {Action.PATIENT_SEARCH, Action.PATIENT_READ, Action.PATIENT_UPDATE, Action.SPECIMEN_LIST}
+    | {Action.IDENTITY_LINK, Action.IDENTITY_PAIRS}  # the duplicate queue is the officer's tool
     | {Action.TOKEN_MANAGE}
 )
 
@@ -107,6 +108,8 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.RETENTION_PURGE,
             Action.RETENTION_HOLD,
             Action.RIGHTS_ACCESS_REPORT,
+            Action.IDENTITY_LINK,
+            Action.IDENTITY_PAIRS,
             Action.MIGRATION_APPROVE,
             Action.MIGRATION_CLOSE,
             Action.USER_APPROVE,
@@ -158,9 +161,16 @@ _KEY_HANDLING = frozenset(
 # service, to check their clear days against the sealed ones (nothing is shown);
 # matching a requester's traits (rights.lookup) and weighing an erasure against the
 # retention rules (rights.erase: last visit) open the admin compartment inside the
-# service, which answers with lab and record id only.
+# service, which answers with lab and record id only; duplicate linkage compares
+# identity traits, decrypted inside the service.
 _IDENTITY_HANDLING = frozenset(
-    {Action.INCIDENT_NOTIFY, Action.RIGHTS_LOOKUP, Action.RIGHTS_ERASE, Action.RETENTION_PURGE}
+    {
+        Action.INCIDENT_NOTIFY,
+        Action.RIGHTS_LOOKUP,
+        Action.RIGHTS_ERASE,
+        Action.RETENTION_PURGE,
+        Action.IDENTITY_LINK,
+    }
 )
 
 # What a restricted record (GDPR art. 18) still allows: it is kept and may be read

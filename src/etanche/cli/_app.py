@@ -165,6 +165,7 @@ def _register_more() -> None:
         _demo,
         _identity,
         _incident,
+        _linkage,
         _migrate,
         _people,
         _requests,

@@ -22,6 +22,7 @@ from etanche.errors import UsageError
 
 if TYPE_CHECKING:
     from etanche.service.bootstrap import VaultLocation
+    from etanche.synth import SynthNetwork
 
 VaultOption = Annotated[
     str | None,
@@ -324,6 +325,20 @@ def synth(
     duplicates: Annotated[
         float, typer.Option(**_FRACTION, help="Share of patients registered again in another lab.")
     ] = 0.0,
+    faulty_duplicates: Annotated[
+        float,
+        typer.Option(
+            **_FRACTION,
+            help="Share of records registering an earlier person again with desk faults.",
+        ),
+    ] = 0.0,
+    child_on_parent_nir: Annotated[
+        float, typer.Option(**_FRACTION, help="Share of minors registered on a parent's NIR.")
+    ] = 0.0,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="Write which records are the same person here (CSV, ids only)."),
+    ] = None,
     share_file: ShareFiles = None,
     pin_file: PinFile = None,
     vault: VaultOption = None,
@@ -348,7 +363,11 @@ def synth(
         typos=typos,
         missing_fields=missing_fields,
         duplicates_across_labs=duplicates,
+        duplicates=faulty_duplicates,
+        child_on_parent_nir=child_on_parent_nir,
     )
+    if truth is not None:
+        _write_truth(generate(config), truth)
     if legacy_csv is not None:
         _write_csv(generate(config), legacy_csv, patients)
         return
@@ -374,6 +393,19 @@ def synth(
             progress=lambda n: ctx.advance(bar, n),
         )
     ctx.say(f"Added {count} synthetic patients in {len(network.labs)} labs.")
+
+
+def _write_truth(network: SynthNetwork, path: Path) -> None:
+    """The synthetic truth, kept apart from the vault: record ids, person ids, kinds."""
+    from etanche.synth import write_truth
+
+    if not path.parent.is_dir():
+        raise UsageError(f"--truth {path}: folder {path.parent} does not exist")
+    try:
+        rows = write_truth(network.truth(), path)
+    except OSError as exc:
+        raise UsageError(f"--truth {path}: cannot write ({exc.strerror})") from None
+    ctx.say(f"Wrote the truth of {rows} records to {path}.")
 
 
 def _write_csv(network: object, path: Path, total: int) -> None:

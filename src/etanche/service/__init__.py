@@ -17,6 +17,7 @@ from etanche.service._identity import IdentityService, Merge, Pair
 from etanche.service._incidents import IncidentService, incident_detail, incident_summary
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
+from etanche.service._linkage import IdentityLinkage, LinkRun
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import PatientService
@@ -58,10 +59,12 @@ __all__ = [
     "Enrolment",
     "ExportAsked",
     "FormTokens",
+    "IdentityLinkage",
     "IdentityService",
     "IncidentService",
     "KeyService",
     "LeakService",
+    "LinkRun",
     "ListedAccess",
     "LoginThrottle",
     "LookupMatch",

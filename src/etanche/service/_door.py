@@ -22,6 +22,7 @@ from etanche.service._identity import IdentityService
 from etanche.service._incidents import IncidentService
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
+from etanche.service._linkage import IdentityLinkage
 from etanche.service._migrations import MigrationService
 from etanche.service._patients import PatientService
 from etanche.service._people import People
@@ -172,6 +173,10 @@ class Door:
             staff_named=settings.current().access_report_staff == "named",
             client=client,
         )
+
+    def linkage(self, actor: Actor, *, client: str | None = None) -> IdentityLinkage:
+        """Duplicate linkage and its review queue (the service decrypts, in memory)."""
+        return IdentityLinkage(self.core.vault.session(()), self.core.trail, actor, client=client)
 
     def revisions(self, actor: Actor, *, client: str | None = None) -> Revisions:
         """Rollback detection: stored ciphertexts against their logged writes."""

@@ -32,8 +32,9 @@ _ROLES_FR: dict[Role, str] = {
     Role.LAB_ADMIN: "Administrateurs de laboratoire : comptes des personnels et clés, sans "
     "accès aux données des patients",
     Role.DPO: "Délégué à la protection des données : journal d'audit, alertes, violations, "
-    "registre ; identité des patients pour les lettres de l'article 34, dossier complet pour "
-    "les copies demandées au titre du droit d'accès (article 15)",
+    "registre ; identité des patients pour les lettres de l'article 34 et pour la "
+    "recherche de doublons (déchiffrée en mémoire dans le service, jamais affichée), dossier "
+    "complet pour les copies demandées au titre du droit d'accès (article 15)",
     Role.MIGRATION_OPERATOR: "Opérateurs de migration : exports selon un plan signé et approuvé "
     "par deux personnes, sans consultation des dossiers",
     Role.AUDITOR: "Auditeurs : vérification du journal d'audit et du coffre, sans accès aux "

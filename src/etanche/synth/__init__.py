@@ -7,5 +7,28 @@ validators meet the same shapes as in the 2020 leak, at the same scale.
 
 from etanche.synth._contacts import staff_rpps
 from etanche.synth._network import SynthConfig, SynthNetwork, generate
+from etanche.synth._twins import (
+    CHILD_ON_PARENT_NIR,
+    DUPLICATE,
+    ORIGINAL,
+    DuplicateMix,
+    Truth,
+    read_truth,
+    true_pairs,
+    write_truth,
+)
 
-__all__ = ["SynthConfig", "SynthNetwork", "generate", "staff_rpps"]
+__all__ = [
+    "CHILD_ON_PARENT_NIR",
+    "DUPLICATE",
+    "ORIGINAL",
+    "DuplicateMix",
+    "SynthConfig",
+    "SynthNetwork",
+    "Truth",
+    "generate",
+    "read_truth",
+    "staff_rpps",
+    "true_pairs",
+    "write_truth",
+]

@@ -24,6 +24,16 @@ from etanche.synth._labs import build_labs
 from etanche.synth._names import name_pools
 from etanche.synth._people import LabArea, PersonFactory, age_on, lab_areas
 from etanche.synth._places import COMMUNES_BY_NAME, REGION_OF_DEPT
+from etanche.synth._twins import (
+    CHILD_ON_PARENT_NIR,
+    DUPLICATE,
+    ORIGINAL,
+    POOL_SIZE,
+    DuplicateMix,
+    Truth,
+    child_on,
+    vary,
+)
 
 DECK_SIZE = 1_000
 MULTI_LAB_RATE = 0.15  # patients with specimens in 1-2 labs besides their own
@@ -65,6 +75,9 @@ class SynthConfig:
     typos: float = 0.0  # a typo in birth name or first name
     missing_fields: float = 0.0  # each of phone/email/address/physician/insurance dropped
     duplicates_across_labs: float = 0.0  # share of records re-registering a person elsewhere
+    duplicates: float = 0.0  # share of records registering an earlier person again, with faults
+    child_on_parent_nir: float = 0.0  # share of minors registered under a parent's NIR
+    duplicate_mix: DuplicateMix = field(default_factory=DuplicateMix)
 
     def __post_init__(self) -> None:
         if self.patients < 0:
@@ -73,7 +86,14 @@ class SynthConfig:
             raise UsageError("labs: must be >= 1")
         if self.specimens_start > self.specimens_end:
             raise UsageError("specimens_start: must not be after specimens_end")
-        for name in ("invalid_nir_key", "typos", "missing_fields", "duplicates_across_labs"):
+        for name in (
+            "invalid_nir_key",
+            "typos",
+            "missing_fields",
+            "duplicates_across_labs",
+            "duplicates",
+            "child_on_parent_nir",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise UsageError(f"{name}: must be a fraction in [0, 1]")
@@ -187,6 +207,11 @@ class _Engine:
 
     def cycle_patients(self, cycle: int) -> Iterator[Patient]:
         """The patients of one cycle, in stream order."""
+        for patient, _ in self.cycle_records(cycle):
+            yield patient
+
+    def cycle_records(self, cycle: int) -> Iterator[tuple[Patient, Truth]]:
+        """The patients of one cycle with the truth about each (which person it is)."""
         cfg = self.config
         size = self.deck_size
         first = cycle * size
@@ -197,6 +222,9 @@ class _Engine:
         encode = self.cipher.encode
         rng = random.Random(derive_seed(cfg.seed, "cycle", cycle))
         dirt = random.Random(derive_seed(cfg.seed, "dirt", cycle))
+        # A separate stream for the duplicate knobs: the other draws stay as they were.
+        twins = random.Random(derive_seed(cfg.seed, "twins", cycle))
+        pool: list[Patient] = []  # recent originals, newest last
         recent: list[Patient] = []  # originals a duplicate may copy, newest last
         for index in range(first, stop):
             lab = deck.homes[index - first]
@@ -207,17 +235,48 @@ class _Engine:
                 original = next((p for p in reversed(recent) if p.lab_id != patient.lab_id), None)
                 if original is not None:
                     recent.remove(original)  # registered again once, not in every lab
-                    yield self._duplicate(dirt, original, patient)
+                    yield (
+                        self._duplicate(dirt, original, patient),
+                        Truth(patient.id, original.id, DUPLICATE),
+                    )
                     continue
             if cfg.typos and dirt.random() < cfg.typos:
                 patient = _with_typo(dirt, patient)
             if cfg.invalid_nir_key and patient.nir and dirt.random() < cfg.invalid_nir_key:
                 patient = replace(patient, nir=wrong_nir_key(dirt, patient.nir))
+            twin = self._twin(twins, pool, patient)
+            if twin is not None:
+                yield twin
+                continue
             if cfg.duplicates_across_labs:
                 recent.append(patient)
                 if len(recent) > 8:
                     del recent[0]
-            yield patient
+            yield patient, Truth(patient.id, patient.id, ORIGINAL)
+
+    def _twin(
+        self, rng: random.Random, pool: list[Patient], slot: Patient
+    ) -> tuple[Patient, Truth] | None:
+        """The slot given to a duplicate or a child on a parent's NIR, or None (an original)."""
+        cfg = self.config
+        if not (cfg.duplicates or cfg.child_on_parent_nir):
+            return None
+        if cfg.duplicates and rng.random() < cfg.duplicates:
+            same = rng.random() < cfg.duplicate_mix.same_lab
+            original = next((p for p in reversed(pool) if (p.lab_id == slot.lab_id) == same), None)
+            if original is not None:
+                pool.remove(original)  # one second record per person
+                dup = vary(rng, self._duplicate(rng, original, slot), cfg.duplicate_mix)
+                return dup, Truth(slot.id, original.id, DUPLICATE)
+        if cfg.child_on_parent_nir and rng.random() < cfg.child_on_parent_nir:
+            for parent in reversed(pool):
+                child = child_on(parent, slot)
+                if child is not None:
+                    return child, Truth(slot.id, slot.id, CHILD_ON_PARENT_NIR)
+        pool.append(slot)
+        if len(pool) > POOL_SIZE:
+            del pool[0]
+        return None
 
     def _duplicate(self, dirt: random.Random, original: Patient, slot: Patient) -> Patient:
         """``original`` registered again by ``slot``'s lab under ``slot``'s id."""
@@ -362,6 +421,13 @@ class SynthNetwork:
         engine = self._engine
         for cycle in range(engine.cycles):
             yield from engine.cycle_patients(cycle)
+
+    def truth(self) -> Iterator[Truth]:
+        """Which person each record is, in stream order: for measuring linkage only."""
+        engine = self._engine
+        for cycle in range(engine.cycles):
+            for _, truth in engine.cycle_records(cycle):
+                yield truth
 
     def specimens(self, patient: Patient) -> list[Specimen]:
         """The specimens of a patient of this network, the same on every call."""

@@ -8,6 +8,7 @@ from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
 from etanche.vault._merges import Merges
+from etanche.vault._pairs import StoredPair, index_digests, pairs_table, read_pairs, replace_pairs
 from etanche.vault._retention import (
     ExpiredPatient,
     ExpiredSpecimen,
@@ -52,6 +53,7 @@ __all__ = [
     "RightsStore",
     "RotationReport",
     "SlidingWindow",
+    "StoredPair",
     "StoredRequest",
     "Vault",
     "VaultLocation",
@@ -65,11 +67,15 @@ __all__ = [
     "expired_specimens",
     "fill_clocks",
     "holds",
+    "index_digests",
     "name_dob_key",
     "new_record_id",
+    "pairs_table",
     "parse_location",
     "patients_table",
+    "read_pairs",
     "release_hold",
+    "replace_pairs",
     "restrictions_table",
     "rights_requests_table",
     "set_hold",

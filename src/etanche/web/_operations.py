@@ -160,6 +160,8 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/retention/release": _one(Action.RETENTION_HOLD),
     "POST /api/v1/rights/access-report": _one(Action.RIGHTS_ACCESS_REPORT),
     "POST /api/v1/rights/accesses": _one(Action.RIGHTS_ACCESS_REPORT),
+    "POST /api/v1/identity/link": _one(Action.IDENTITY_LINK),
+    "GET /api/v1/identity/pairs": _one(Action.IDENTITY_PAIRS),
     # -- outside the prefixes, but served to bearer tokens ---------------------------
     "GET /openapi.json": _NONE,
 }

@@ -8,6 +8,7 @@
 - ``_pages_migrations``: migration plans, approvals, packages, deletion certificates;
 - ``_pages_access``: who opened a record, and the patient's art. 15 access report.
 - ``_pages_identity``: identity status moves, review of a pair, merges and unmerges.
+- ``_pages_linkage``: the identity officer's queue of candidate duplicates.
 
 Every route but the login forms depends on ``page_person`` (GET) or
 ``form_person`` (POST, CSRF-checked); the policy and the services decide.
@@ -21,6 +22,7 @@ from etanche.web import (
     _pages_access,
     _pages_identity,
     _pages_incidents,
+    _pages_linkage,
     _pages_login,
     _pages_migrations,
     _pages_patients,
@@ -41,3 +43,4 @@ router.include_router(_pages_incidents.router)
 router.include_router(_pages_rights.router)
 router.include_router(_pages_access.router)
 router.include_router(_pages_identity.router)
+router.include_router(_pages_linkage.router)

@@ -56,6 +56,7 @@ _NAV: tuple[tuple[str, str, Action | tuple[Action, ...]], ...] = (
     ("Demandes de droits", "/rights-requests", Action.RIGHTS_READ),
     ("Identitovigilance", "/identity/merges", Action.IDENTITY_REVIEW),
     ("Demandes de comptes", "/account-requests", Action.USER_APPROVE),
+    ("Doublons potentiels", "/identity/pairs", Action.IDENTITY_PAIRS),
 )
 _LATER: tuple[str, ...] = ()
 

@@ -108,6 +108,8 @@ ACTIONS = {
     "rights.lift": "Levée d'une limitation",
     "rights.check": "Contrôle des délais des demandes",
     "rights.overdue": "Demande hors délai",
+    "identity.link": "Recherche de doublons",
+    "identity.pairs": "Lecture des doublons potentiels",
 }
 
 # English reasons of the validators (etanche.domain, etanche.access) -> French.
@@ -292,3 +294,36 @@ def error_fr(exc: EtancheError) -> str:
     if isinstance(exc, ValidationError):
         return invalid_fr(exc)
     return STATUS_MESSAGES[500]
+
+
+# Duplicate linkage: comparisons and their level codes (etanche.linkage) -> French.
+LINKAGE_COMPARISONS = {
+    "surname": "Nom de naissance",
+    "first_name": "Prénom",
+    "birth_date": "Date de naissance",
+    "sex": "Sexe",
+    "birthplace": "Lieu de naissance",
+    "nir": "NIR",
+    "postcode": "Code postal",
+    "phone": "Téléphone",
+    "email": "Courriel",
+}
+_LINKAGE_LEVELS = {
+    "exact": "identique",
+    "used_name": "nom d'usage saisi comme nom de naissance",
+    "swapped": "prénoms inversés",
+    "one_edit": "une faute de frappe",
+    "close": "très proche",
+    "phonetic": "même prononciation",
+    "similar": "proche",
+    "day_month_swapped": "jour et mois inversés",
+    "same_year": "même année",
+    "partial": "proche (même début)",
+    "different": "différent",
+    "null": "non renseigné",
+}
+
+
+def linkage_level(code: str) -> str:
+    """A comparison level of the linkage in French (an unknown code is shown as is)."""
+    return _LINKAGE_LEVELS.get(code, code)

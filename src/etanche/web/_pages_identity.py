@@ -18,10 +18,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from etanche.domain import (
-    DOWNGRADE_REASONS_FR,
-    IDENTITY_DOCUMENTS_FR,
     INS_OIDS,
     DowngradeReason,
+    IdentityDocument,
     IdentityStatus,
     InsTraits,
     Patient,
@@ -40,8 +39,20 @@ router = APIRouter(tags=["pages"])
 _ID = re.compile(r"^[0-9a-f]{32}$")
 MASK = "•••••"
 
-DOCUMENTS = IDENTITY_DOCUMENTS_FR
-REASONS = DOWNGRADE_REASONS_FR
+DOCUMENTS = {
+    IdentityDocument.ID_CARD: "Carte nationale d'identité",
+    IdentityDocument.PASSPORT: "Passeport",
+    IdentityDocument.RESIDENCE_PERMIT: "Titre de séjour",
+    IdentityDocument.FAMILY_BOOK: "Livret de famille (mineur, avec la pièce d'un parent)",
+    IdentityDocument.BIRTH_CERTIFICATE: "Extrait d'acte de naissance (mineur, avec la pièce "
+    "d'un parent)",
+}
+REASONS = {
+    DowngradeReason.STRICT_TRAIT_CHANGED: "Trait strict modifié",
+    DowngradeReason.DOCUMENT_DOUBT: "Doute sur la pièce d'identité",
+    DowngradeReason.INS_DOUBT: "Doute sur l'INS retourné (collision, autre personne)",
+    DowngradeReason.IDENTITY_DOUBT: "Doute sur l'identité (usurpation, collision)",
+}
 TRAITS = {
     "birth_name": "Nom de naissance",
     "first_names": "Prénoms de naissance",

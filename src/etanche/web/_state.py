@@ -16,6 +16,7 @@ from etanche.service import (
     Core,
     Door,
     FormTokens,
+    IdentityLinkage,
     IdentityService,
     IncidentService,
     KeyService,
@@ -143,6 +144,10 @@ class Person:
     def retention(self) -> RetentionService:
         """This person's retention purge and legal holds (DPO)."""
         return self.state.door.retention(self.actor, client=self.client)
+
+    def linkage(self) -> IdentityLinkage:
+        """This person's duplicate linkage and review queue."""
+        return self.state.door.linkage(self.actor, client=self.client)
 
     def supervision(self) -> Supervision:
         """This person's audit, alert and decoy operations of the CLI's API."""

@@ -14,6 +14,7 @@ from etanche.web.api import (
     _incidents,
     _keys,
     _leaks,
+    _linkage,
     _migrations,
     _patients,
     _people,
@@ -39,6 +40,7 @@ for _module in (
     _supervision,
     _retention,
     _access_report,
+    _linkage,
     _vault,
 ):
     router.include_router(_module.router)
