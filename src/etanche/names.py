@@ -30,6 +30,7 @@ class Action(StrEnum):
     PATIENT_ERASE = "patient.erase"
     SPECIMEN_CREATE = "specimen.create"
     SPECIMEN_LIST = "specimen.list"
+    SPECIMEN_LABEL = "specimen.label"  # a tube label: identity and accession on paper
     # bulk outputs
     EXPORT_CREATE = "export.create"
     MIGRATION_PLAN = "migration.plan"
@@ -74,5 +75,6 @@ PATIENT_ACTIONS = frozenset(
         Action.PATIENT_ERASE,
         Action.SPECIMEN_CREATE,
         Action.SPECIMEN_LIST,
+        Action.SPECIMEN_LABEL,
     }
 )

@@ -20,6 +20,7 @@ from etanche.domain._normalize import (
     normalize_nir,
     normalize_phone_for_index,
 )
+from etanche.domain._places import place_name
 from etanche.domain._retention import (
     CATEGORIES,
     DEFAULT_RETENTION_SOURCE,
@@ -65,6 +66,7 @@ __all__ = [
     "normalize_nir",
     "normalize_phone",
     "normalize_phone_for_index",
+    "place_name",
     "validate_atc",
     "validate_birth_date",
     "validate_blood_group",

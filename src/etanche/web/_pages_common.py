@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from etanche.domain import Lab
+from etanche.domain import Lab, place_name
 from etanche.names import Action
 from etanche.service import (
     Actor,
@@ -199,6 +199,12 @@ def fr_phone(value: str) -> str:
     return phonenumbers.format_number(number, form)
 
 
+def fr_place(code: str) -> str:
+    """A birthplace's name; an unknown code is shown as such, never guessed."""
+    name = place_name(code)
+    return name if name is not None else f"code INSEE {code}"
+
+
 def now_paris() -> datetime:
     return datetime.now(UTC).astimezone(PARIS)
 
@@ -212,6 +218,7 @@ def install_filters(state: ServerState) -> None:
     env.filters["fr_seconds"] = fr_datetime_seconds
     env.filters["nir"] = fr_nir
     env.filters["phone"] = fr_phone
+    env.filters["place"] = fr_place
     env.globals["SEXES"] = SEXES
     env.globals["IDENTITY_STATUSES"] = IDENTITY_STATUSES
     env.globals["ROLES"] = ROLES
