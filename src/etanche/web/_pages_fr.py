@@ -59,35 +59,6 @@ RULES = {
 
 OUTCOMES = {"ok": "réussi", "denied": "refusé", "failed": "échoué", "error": "erreur"}
 
-ACTIONS = {
-    "patient.search": "Recherche de patient",
-    "patient.read": "Lecture de dossier",
-    "patient.create": "Création de dossier",
-    "patient.update": "Modification de dossier",
-    "patient.erase": "Effacement de dossier",
-    "specimen.create": "Saisie de prélèvement",
-    "specimen.list": "Liste de prélèvements",
-    "export.create": "Export",
-    "migration.plan": "Plan de migration",
-    "migration.run": "Migration",
-    "user.manage": "Gestion des comptes",
-    "user.approve": "Approbation de compte",
-    "token.manage": "Jetons d'API",
-    "keys.rotate": "Rotation de clés",
-    "lab.manage": "Gestion des laboratoires",
-    "audit.read": "Lecture du journal",
-    "audit.verify": "Vérification du journal",
-    "alert.read": "Lecture des alertes",
-    "alert.ack": "Acquittement d'alerte",
-    "decoy.manage": "Gestion des leurres",
-    "incident.manage": "Gestion des incidents",
-    "auth.login": "Connexion",
-    "auth.logout": "Déconnexion",
-    "auth.break_glass": "Bris de glace",
-    "keys.operation": "Opération sur les clés",
-    "vault.write": "Écriture chiffrée",
-    "vault.verify": "Vérification des révisions du coffre",
-}
 
 # English reasons of the validators (etanche.domain, etanche.access) -> French.
 _REASONS: dict[str, str] = {
