@@ -48,6 +48,7 @@ from etanche.errors import (
     UsageError,
 )
 from etanche.service._trail import Trail
+from etanche.service._views import aware_iso
 from etanche.vault import Vault
 
 _REFUSED = "login: wrong user name, password or code"
@@ -218,9 +219,9 @@ class People:
             "labs": sorted(actor.labs),
             "via": "token" if actor.via_token else "session",
             "scopes": sorted(actor.scopes) if actor.scopes is not None else None,
-            "session_ends": expires.isoformat() if expires else None,
+            "session_ends": aware_iso(expires) if expires else None,
             "break_glass_until": (
-                actor.break_glass.until.isoformat() if actor.break_glass else None
+                aware_iso(actor.break_glass.until) if actor.break_glass else None
             ),
         }
 
