@@ -79,6 +79,23 @@ ACTIONS: dict[str, str] = {action.value: action_fr(action) for action in Action}
 
 
 _ROLE_LABELS = {role.value: label for role, label in ROLES.items()}
+_SYSTEM = {"system": "système", "anonymous": "anonyme"}
+
+
+def actor_fr(name: str | None) -> str:
+    """A user name as shown; the service's own events read « système »."""
+    if not name:
+        return "—"
+    return _SYSTEM.get(name, name)
+
+
+def role_fr(code: str | None) -> str:
+    """A role code's French label (« système » for the service itself)."""
+    if not code:
+        return ""
+    return _ROLE_LABELS.get(code) or _SYSTEM.get(code, code)
+
+
 _COMPARTMENTS = {"admin": "administratif", "clinical": "clinique"}
 _INDEXES = {
     "nir": "NIR",

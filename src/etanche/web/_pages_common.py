@@ -25,7 +25,7 @@ from etanche.service import (
     SearchTally,
     actions_of,
 )
-from etanche.web._audit_fr import ACTIONS, details_fr, summary_fr
+from etanche.web._audit_fr import ACTIONS, actor_fr, details_fr, role_fr, summary_fr
 from etanche.web._pages_fr import IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES
 from etanche.web._state import Person, ServerState
 
@@ -267,4 +267,6 @@ def install_filters(state: ServerState) -> None:
     env.globals["ACTIONS"] = ACTIONS
     env.globals["OUTCOMES"] = OUTCOMES
     env.globals["details_fr"] = details_fr
+    env.filters["actor"] = actor_fr
+    env.filters["role"] = role_fr
     env.globals["summary_fr"] = summary_fr
