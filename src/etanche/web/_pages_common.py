@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from etanche.domain import Lab, place_name
+from etanche.errors import EtancheError
 from etanche.names import Action
 from etanche.service import (
     Actor,
@@ -26,7 +27,7 @@ from etanche.service import (
     actions_of,
 )
 from etanche.web._audit_fr import ACTIONS, actor_fr, details_fr, role_fr, summary_fr
-from etanche.web._pages_fr import IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES
+from etanche.web._pages_fr import IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES, role_label
 from etanche.web._state import Person, ServerState
 
 PARIS = ZoneInfo("Europe/Paris")  # the network's labs are in France: times shown locally
@@ -72,6 +73,7 @@ FLASHES = {
     "totp": "Le code TOTP a été réinitialisé : la personne le configurera à sa prochaine "
     "connexion.",
     "acquittee": "L'alerte a été acquittée.",
+    "civilite": "La civilité du compte a été enregistrée.",
     "plantes": "Les dossiers leurres ont été ajoutés.",
     "deconnecte": "Vous êtes déconnecté.",
 }
@@ -119,7 +121,7 @@ def render(
     values: dict[str, Any] = {
         "person": person,
         "actor": person.actor if person else None,
-        "role_label": ROLES[person.actor.role] if person else None,
+        "role_label": role_label(person.actor.role, _gender(person)) if person else None,
         "labs_label": labs_label(person.actor.labs) if person else None,
         "csrf": person.csrf_token if person else None,
         "nav": nav_for(person.actor, request.url.path) if person else [],
@@ -128,6 +130,14 @@ def render(
     }
     values.update(context or {})
     return state.templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def _gender(person: Person) -> str | None:
+    """The person's grammatical gender, for their role's label in the header."""
+    try:
+        return person.people().gender_of(person.actor)
+    except EtancheError:  # an account gone mid-request: the neutral form
+        return None
 
 
 def labs_label(labs: frozenset[str]) -> str:

@@ -22,14 +22,37 @@ from etanche.errors import (
 )
 from etanche.names import Role
 
-ROLES: dict[Role, str] = {
-    Role.RECEPTION: "Accueil (secrétariat)",
-    Role.BIOLOGIST: "Biologiste",
-    Role.LAB_ADMIN: "Administrateur de laboratoire",
-    Role.DPO: "Délégué à la protection des données",
-    Role.MIGRATION_OPERATOR: "Opérateur de migration",
-    Role.AUDITOR: "Auditeur",
+# Each role as a woman, a man, or anyone holds it (an account without a gender).
+ROLE_FORMS: dict[Role, tuple[str, str, str]] = {
+    Role.RECEPTION: ("Secrétaire", "Secrétaire", "Secrétaire"),
+    Role.BIOLOGIST: ("Biologiste", "Biologiste", "Biologiste"),
+    Role.LAB_ADMIN: (
+        "Administratrice de laboratoire",
+        "Administrateur de laboratoire",
+        "Administrateur ou administratrice de laboratoire",
+    ),
+    Role.DPO: (
+        "Déléguée à la protection des données",
+        "Délégué à la protection des données",
+        "Délégué(e) à la protection des données",
+    ),
+    Role.MIGRATION_OPERATOR: (
+        "Opératrice de migration",
+        "Opérateur de migration",
+        "Opérateur ou opératrice de migration",
+    ),
+    Role.AUDITOR: ("Auditrice", "Auditeur", "Auditeur ou auditrice"),
 }
+GENDERS = {"F": "Madame", "M": "Monsieur"}
+ROLES: dict[Role, str] = {role: forms[2] for role, forms in ROLE_FORMS.items()}
+"""Each role worded for anyone (audit rows, role choices)."""
+
+
+def role_label(role: Role, gender: str | None) -> str:
+    """« Déléguée à la protection des données » for a woman DPO; both forms if not given."""
+    feminine, masculine, either = ROLE_FORMS[role]
+    return {"F": feminine, "M": masculine}.get(gender or "", either)
+
 
 SEXES: dict[Sex, str] = {Sex.FEMALE: "Féminin", Sex.MALE: "Masculin", Sex.UNKNOWN: "Indéterminé"}
 

@@ -37,6 +37,7 @@ class NewUser(BaseModel):
     labs: list[str] = Field(max_length=100)
     password: str = Field(max_length=_SECRET)
     rpps: str | None = Field(default=None, max_length=16)
+    gender: str | None = Field(default=None, max_length=1)  # "F", "M": the role's wording
 
 
 class RoleChange(BaseModel):
@@ -140,6 +141,7 @@ def add_user(body: NewUser, request: Request, person: Person = Depends(api_perso
         body.labs,
         body.password,
         body.rpps,
+        body.gender,
     )
     return {
         "username": user.username,
