@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
 
-from conftest import WebVault
 from etanche.access import Role
 from etanche.service import aware_iso, patient_detail
+
+if TYPE_CHECKING:
+    from tests.web.conftest import WebVault
 
 OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")

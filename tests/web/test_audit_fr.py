@@ -133,12 +133,12 @@ def test_details_read_in_french() -> None:
         {"compartments": "admin,clinical", "lab": "L01", "index": "name_dob", "break_glass": True},
         "break-glass: urgence vitale",
     )
-    assert [(d.label, d.value, d.code) for d in shown] == [
-        ("compartiments", "administratif, clinique", False),
-        ("laboratoire", "L01", False),
-        ("index", "nom, prénom et date de naissance", False),
-        ("bris de glace", "oui", False),
-        ("motif (bris de glace)", "urgence vitale", False),
+    assert [(d.label, d.value, d.code, d.typed) for d in shown] == [
+        ("compartiments", "administratif, clinique", False, False),
+        ("laboratoire", "L01", False, False),
+        ("index", "nom, prénom et date de naissance", False, False),
+        ("bris de glace", "oui", False, False),
+        ("motif (bris de glace)", "urgence vitale", False, True),
     ]
     unknown = details_fr({"brand_new": "x"})
     assert [(d.label, d.code) for d in unknown] == [("détail", True)]

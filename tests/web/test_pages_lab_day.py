@@ -12,15 +12,18 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pypdfium2
 import zxingcpp
 from fastapi.testclient import TestClient
 
-from conftest import WebVault
 from etanche.access import Role
 from etanche.domain import Sex
 from etanche.vault import new_record_id
+
+if TYPE_CHECKING:
+    from tests.web.conftest import WebVault
 
 
 def decode_label(pdf: bytes) -> list[str]:
@@ -129,3 +132,13 @@ def test_the_sheet_names_places_and_labs_and_asks_pregnancy_of_women_only(
     )
     his = client.get(f"/patients/{man.id}").text
     assert "Grossesse" not in his
+
+
+def test_search_results_name_the_lab(web_vault: WebVault, client: TestClient) -> None:
+    csrf = web_vault.sign_in(client, web_vault.members[Role.RECEPTION])
+    maelle = web_vault.maelle
+    found = client.post("/patients/search", data={"csrf": csrf, "mode": "nir", "nir": maelle.nir})
+    assert found.status_code == 200
+    lab_name = next(lab.name for lab in web_vault.vault.labs() if lab.id == "L01")
+    assert f"<td>{lab_name}</td>" in found.text
+    assert "<td>L01</td>" not in found.text

@@ -145,12 +145,13 @@ _ERRORS = {
 class Detail:
     """One detail of an event: its French label, its value, and whether it is a code."""
 
-    __slots__ = ("code", "label", "value")
+    __slots__ = ("code", "label", "typed", "value")
 
-    def __init__(self, label: str, value: str, *, code: bool = False) -> None:
+    def __init__(self, label: str, value: str, *, code: bool = False, typed: bool = False) -> None:
         self.label = label
         self.value = value
         self.code = code
+        self.typed = typed  # free text a person typed (a purpose, a reason): shown as is
 
 
 def _value_fr(key: str, value: object) -> tuple[str, bool]:
@@ -188,9 +189,10 @@ def details_fr(details: Mapping[str, object], purpose: str | None = None) -> lis
             shown.append(Detail(label, rendered, code=code))
     if purpose:
         if purpose.startswith("break-glass: "):
-            shown.append(Detail("motif (bris de glace)", purpose.removeprefix("break-glass: ")))
+            reason = purpose.removeprefix("break-glass: ")
+            shown.append(Detail("motif (bris de glace)", reason, typed=True))
         else:
-            shown.append(Detail("finalité", purpose))
+            shown.append(Detail("finalité", purpose, typed=True))
     return shown
 
 

@@ -277,6 +277,9 @@ def install_filters(state: ServerState) -> None:
     env.globals["ACTIONS"] = ACTIONS
     env.globals["OUTCOMES"] = OUTCOMES
     env.globals["details_fr"] = details_fr
+    env.globals["lab_name"] = lambda code: next(
+        (lab.name for lab in state.door.labs() if lab.id == code), code
+    )  # labs read by name (« Laboratoire de Brest Siam »), not by code
     env.filters["actor"] = actor_fr
     env.filters["role"] = role_fr
     env.globals["summary_fr"] = summary_fr

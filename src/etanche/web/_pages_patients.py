@@ -424,7 +424,7 @@ def create_specimen(
             person.patients().add_specimen(specimen)
             # the specimen's record id (random, not a personal value) finds its accession
             return RedirectResponse(
-                f"/patients/{pid}?ok=prelevement&prelevement={specimen.id}", status_code=303
+                f"/patients/{pid}?prelevement={specimen.id}&ok=prelevement", status_code=303
             )
     patient = person.patients().get(pid)
     return _specimen_page(request, person, patient, raw, checked.errors, status_code=422)
