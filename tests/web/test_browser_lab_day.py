@@ -92,7 +92,9 @@ def english_words() -> frozenset[str]:
     )
 
 
-ADDRESSES = re.compile(r"\S+@\S+|https?://\S+")  # e-mail addresses and URLs: not prose
+# e-mail addresses, URLs and identifiers (a digit, "_" or "." inside: user names, plan
+# ids, action codes, accession numbers): not prose
+ADDRESSES = re.compile(r"\S+@\S+|https?://\S+|\S*(?:_|\d|\w\.\w)\S*")
 
 
 def english_in(text: str) -> list[str]:
@@ -215,6 +217,7 @@ def test_the_word_test_catches_english_and_spares_french() -> None:
     french = "Le plan de migration du 3 décembre 2026 : date, page, message, client, total."
     assert english_in(french) == []
     assert english_in("NIR TOTP PDF") == []
+    assert english_in("plan api-export-the_operator0, migration.run, the.dpo@example.org") == []
 
 
 def _decode(pdf: bytes) -> list[str]:

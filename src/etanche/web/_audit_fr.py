@@ -128,6 +128,15 @@ _LABELS: dict[str, str] = {
     "package": "paquet",
     "scope": "portée",
     "token": "jeton",
+    "letters": "lettres",
+    "skipped": "écartées",
+    "without_address": "sans adresse",
+    "erased": "effacés",
+    "events": "événements",
+    "heads": "têtes signées",
+    "problems": "problèmes",
+    "records": "dossiers",
+    "canaries": "leurres",
 }
 _ERRORS = {
     "RecordNotFound": "dossier introuvable",
@@ -174,7 +183,7 @@ def _value_fr(key: str, value: object) -> tuple[str, bool]:
         return (action_fr(text).lower(), False) if text in known else (text, True)
     if isinstance(value, int | float):
         return str(value).replace(".", ","), False
-    return text, key not in ("lab", "patient_lab", "account", "plan")
+    return text, key not in ("lab", "patient_lab")  # ids (accounts, plans) stay codes
 
 
 def details_fr(details: Mapping[str, object], purpose: str | None = None) -> list[Detail]:
