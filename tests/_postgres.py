@@ -1,6 +1,6 @@
 """A throw-away PostgreSQL server for the test session, started by the tests.
 
-Uses the machine's ``initdb``/``pg_ctl`` (Debian's postgresql package; .ci/run
+Uses the machine's ``initdb``/``pg_ctl`` (Debian's postgresql package; scripts/test-suite.sh
 installs it when missing). PostgreSQL refuses to run as root, so under root the
 server runs as the ``postgres`` system user.
 """

@@ -34,10 +34,10 @@ class SoftToken(NamedTuple):
 
 
 def require_softhsm() -> Path:
-    """The SoftHSM2 module, or fail under CI (.ci/run installs it) and skip elsewhere."""
+    """The SoftHSM2 module; under CI a missing one fails (scripts/test-suite.sh installs it)."""
     if not SOFTHSM_MODULE.exists() or shutil.which("softhsm2-util") is None:
         if os.environ.get("CI"):
-            pytest.fail("SoftHSM2 is missing: .ci/run should have installed softhsm2")
+            pytest.fail("SoftHSM2 is missing: scripts/test-suite.sh installs softhsm2")
         pytest.skip("SoftHSM2 (Debian softhsm2) is not installed")
     return SOFTHSM_MODULE
 

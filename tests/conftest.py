@@ -38,7 +38,7 @@ hypothesis_settings.load_profile("shared-machine")
 def postgres_server() -> Iterator[PostgresServer]:
     if find_bindir() is None:
         if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries are missing: .ci/run should have installed them")
+            pytest.fail("PostgreSQL binaries are missing: scripts/test-suite.sh installs them")
         pytest.skip("PostgreSQL binaries not installed")
     with running_server() as server:
         yield server

@@ -40,6 +40,7 @@ class Action(StrEnum):
     IDENTITY_REVIEW = "identity.review"  # a pair of records compared, masked until revealed
     IDENTITY_MERGE = "identity.merge"  # asking for, approving and doing a merge
     IDENTITY_UNMERGE = "identity.unmerge"
+    SPECIMEN_LABEL = "specimen.label"  # a tube label: identity and accession on paper
     # bulk outputs
     EXPORT_CREATE = "export.create"
     MIGRATION_PLAN = "migration.plan"
@@ -116,5 +117,6 @@ PATIENT_ACTIONS = frozenset(
         Action.PATIENT_ERASE,
         Action.SPECIMEN_CREATE,
         Action.SPECIMEN_LIST,
+        Action.SPECIMEN_LABEL,
     }
 )

@@ -44,6 +44,7 @@ patient.create     Y...Y..    Y...Y..    .......    .......  .......    ....... 
 patient.update     Y...Y..    Y...Y..    .......    .......  .......    .......    Y...Y..
 patient.erase      .......    Y...Y..    .......    .......  .......    .......    .......
 specimen.create    Y...Y..    Y...Y..    .......    .......  .......    .......    .......
+specimen.label     Y...Y..    Y...Y..    .......    .......  .......    .......    .......
 specimen.list      Y...Y..    Y...Y..    .......    .......  .......    .......    Y...Y..
 export.create      .......    .......    .......    .......  Y...Y.Y    .......    .......
 migration.plan     .......    .......    .......    .......  Y...Y.Y    .......    .......
@@ -113,6 +114,7 @@ ROLES = (
 COMPARTMENTS = {
     **{(Role.RECEPTION, a): "A" for a in ("patient.search", "patient.read", "patient.create")},
     **{(Role.RECEPTION, a): "A" for a in ("patient.update", "specimen.create", "specimen.list")},
+    (Role.RECEPTION, "specimen.label"): "A",
     **{
         (Role.BIOLOGIST, a): "AC"
         for a in (
@@ -123,6 +125,7 @@ COMPARTMENTS = {
             "patient.erase",
             "specimen.create",
             "specimen.list",
+            "specimen.label",
         )
     },
     (Role.LAB_ADMIN, "keys.rotate"): "AC",

@@ -319,7 +319,7 @@ def test_one_of_one(tmp_path: Path) -> None:
 def test_stock_age_cli_decrypts_a_share(tmp_path: Path) -> None:
     if shutil.which("age") is None:
         if os.environ.get("CI"):
-            pytest.fail("the age CLI is missing: .ci/run should have installed it")
+            pytest.fail("the age CLI is missing: scripts/test-suite.sh installs it")
         pytest.skip("the stock age CLI is not installed")
     panel = Panel(2)
     _, encrypted = create_quorum(tmp_path / "c", panel.custodians, 2)

@@ -37,7 +37,7 @@ TIMEOUT_MS = 10_000
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
-            pytest.fail("/usr/bin/chromium is missing: .ci/run should have installed it")
+            pytest.fail("/usr/bin/chromium is missing: scripts/test-suite.sh installs it")
         pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
     from playwright.sync_api import sync_playwright
 

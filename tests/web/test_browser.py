@@ -106,7 +106,7 @@ def test_a_biologist_sees_clinical_data_and_records_a_specimen(
     page.get_by_label("Numéro RPPS").fill("10507989589")
     shot(page, "specimen-form")
     page.get_by_role("button", name="Enregistrer le prélèvement").click()
-    page.wait_for_url(re.compile(r"\?ok=prelevement$"))
+    page.wait_for_url(re.compile(r"\?prelevement=[0-9a-f]{32}&ok=prelevement$"))
     specimens = page.locator("section", has=page.get_by_role("heading", name=re.compile("Prél")))
     assert accession in specimens.inner_text()
     assert "urine" in specimens.inner_text()

@@ -76,7 +76,7 @@ def test_a_biologist_waits_for_a_lab_admin_of_another_lab(
     web_vault.sign_in(client, web_vault.members[Role.DPO])
     web_vault.flush(client.app)
     alerts = unescape(client.get("/alerts").text)
-    assert "Modification d'un compte" in alerts and f"account {username}" in alerts
+    assert "Modification d'un compte" in alerts and f"compte {username}" in alerts
 
 
 def test_the_dpo_refuses_and_the_account_is_disabled(

@@ -329,6 +329,7 @@ class Accounts:
         created_by: Actor | None,
         *,
         rpps: str | None = None,
+        gender: str | None = None,
     ) -> User:
         """Create the account of one named person.
 
@@ -387,6 +388,7 @@ class Accounts:
                         "disabled_at": None,
                         "rpps": number,
                         "approved_at": None if pending else now,
+                        "gender": check_gender(gender),
                     }
                 ],
             )
@@ -472,6 +474,17 @@ class Accounts:
             .values(role=role.value, labs=join_labs(labs), rpps=rpps)
         )
         self._revoke_sessions(conn, user_id)
+
+    def set_gender(self, username: str, gender: str | None, by: Actor) -> User:
+        """How the pages word this person's role (« Déléguée », « Délégué »); anyone's own too."""
+        user = self.get(username)
+        if user.id != by.user_id:
+            require_user_manage(by, user.labs)
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(users).where(users.c.id == user.id).values(gender=check_gender(gender))
+            )
+        return self.get_by_id(user.id)
 
     def disable(self, username: str, by: Actor) -> User:
         """Disable an account for good: its sessions and API tokens stop at once."""
@@ -638,3 +651,15 @@ class Accounts:
                 .where(sessions.c.token_hash == row.token_hash)
                 .values(revoked_at=now)
             )
+
+
+GENDERS = frozenset({"F", "M"})
+
+
+def check_gender(gender: str | None) -> str | None:
+    """ "F", "M" or None (not given: the pages show both forms of the role)."""
+    if gender is None or gender == "":
+        return None
+    if gender not in GENDERS:
+        raise ValidationError("gender", "expected F, M or nothing")
+    return gender

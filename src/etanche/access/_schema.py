@@ -44,6 +44,8 @@ users = Table(
     Column("disabled_at", DateTime(timezone=True), nullable=True),
     Column("rpps", String(11), nullable=True),  # health professionals' national number
     Column("approved_at", DateTime(timezone=True), nullable=True),  # None: awaits approval
+    # grammatical gender of the role's label ("F" Déléguée, "M" Délégué, None both forms)
+    Column("gender", String(1), nullable=True),
 )
 
 # A privileged account, or a privileged role given to an account, waits here for a

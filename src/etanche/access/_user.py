@@ -55,6 +55,7 @@ class User:
     disabled_at: datetime | None
     rpps: str | None = None
     approved_at: datetime | None = None
+    gender: str | None = None  # "F", "M" or None: how the pages word the role
 
     @property
     def active(self) -> bool:
@@ -94,4 +95,5 @@ class User:
             disabled_at=aware(row.disabled_at),
             rpps=row.rpps,
             approved_at=aware(row.approved_at),
+            gender=getattr(row, "gender", None),
         )

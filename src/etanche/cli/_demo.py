@@ -108,7 +108,8 @@ def demo(
         migration_tour(cast, network, directory)
         _supervision(cast, directory)
         _raw_file_check(location.sqlite_path, samples)
-        _print_cast(cast, address, directory)
+        cli_address = f"http://{host}:{port}" if serve else address
+        _print_cast(cast, cli_address, directory, samples[0].nir)
         if serve:
             say(f"\nServing the application: open http://{host}:{port}/ and log in as above.")
             server.wait()
@@ -247,7 +248,7 @@ def _supervision(cast: Cast, directory: Path) -> None:
     supervision_tour(cast, directory)
 
 
-def _print_cast(cast: Cast, address: str, directory: Path) -> None:
+def _print_cast(cast: Cast, address: str, directory: Path, nir: str) -> None:
     """One line per person, nothing cut: the secrets must be copied whole."""
     say = ctx.console.print
     say(f"\n[bold]Demo accounts[/bold] (synthetic; password for all: {DEMO_PASSWORD}):")
@@ -261,14 +262,22 @@ def _print_cast(cast: Cast, address: str, directory: Path) -> None:
             soft_wrap=True,
         )
     say("Add a secret to an authenticator app (or `oathtool --totp -b SECRET`) for the codes.")
-    say(
-        f"The CLI against this demo: export ETANCHE_SERVICE={address}; then `etanche login` "
-        "as one of them, and `etanche find`, `etanche audit show`, … (vault "
-        f"{directory}).",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+    biologist = next((p for p in cast.people if p.role == "biologist"), cast.people[0])
+    dpo = next((p for p in cast.people if p.role == "dpo"), cast.people[0])
+    lines = [
+        f"\nThe CLI against this demo (vault {directory}), in another terminal:",
+        f"  export ETANCHE_SERVICE={address}",
+        f"  ETANCHE_USER={biologist.username} ETANCHE_PASSWORD='{DEMO_PASSWORD}' etanche login"
+        "   # then the TOTP code of its secret above",
+        "  etanche whoami",
+        f"  etanche find --nir {nir} --json   # a synthetic patient of the tour",
+        "  etanche logout",
+        f"  ETANCHE_USER={dpo.username} ETANCHE_PASSWORD='{DEMO_PASSWORD}' etanche login"
+        "   # the DPO",
+        "  etanche audit show / etanche alerts list / etanche audit verify",
+    ]
+    for line in lines:
+        say(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _raw_file_check(database: Path, samples: list[Any]) -> None:

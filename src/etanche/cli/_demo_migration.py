@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,16 @@ def _plan(folder: Path, lab: str, labs: list[str], recipient: str) -> Path:
     plan = {
         "plan": f"demo-{lab.lower()}-new-lis",
         "controller": {"name": "Réseau de démonstration", "labs": labs},
-        "processor": {"name": "Éditeur LIS SAS (synthetic)", "contact": "dpo@lis.example"},
-        "purpose": f"Move the patient files of {lab} to the new lab system",
+        "processor": {"name": "Éditeur SIL SAS (fictif)", "contact": "dpo@sil.example"},
+        "purpose": f"Transfert des dossiers patients de {lab} vers le nouveau SIL",
         "source": {"format": "legacy-csv", "path": "legacy-export.csv"},
         "scope": {"labs": [lab]},
         "fields": {
             "admin": ["birth_name", "first_names", "sex", "birth_date", "nir", "phone", "email"],
             "clinical": ["blood_group"],
         },
-        "recipients": [{"name": "Nouveau LIS (synthetic)", "age": recipient}],
-        "retention": {"expires": "2099-12-31"},
+        "recipients": [{"name": "Nouveau SIL (fictif)", "age": recipient}],
+        "retention": {"expires": (date.today() + timedelta(days=90)).isoformat()},
         "approvers": [
             {"username": "ylegoff", "role": "lab_admin"},
             {"username": "aleroux", "role": "dpo"},

@@ -139,6 +139,10 @@ def users_add(
     rpps: Annotated[
         str | None, typer.Option("--rpps", help="RPPS number (11 digits); biologists need one.")
     ] = None,
+    gender: Annotated[
+        str | None,
+        typer.Option("--gender", help="F or M: how the web words the role (Déléguée, Délégué)."),
+    ] = None,
 ) -> None:
     """Create the account of one named person (password: ETANCHE_NEW_PASSWORD or prompt).
 
@@ -156,6 +160,7 @@ def users_add(
             "labs": lab,
             "password": password,
             "rpps": rpps,
+            "gender": gender,
         },
     )
     if user["pending"]:

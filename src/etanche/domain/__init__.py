@@ -41,6 +41,7 @@ from etanche.domain._normalize import (
     normalize_nir,
     normalize_phone_for_index,
 )
+from etanche.domain._places import place_name
 from etanche.domain._retention import (
     CATEGORIES,
     DEFAULT_RETENTION_SOURCE,
@@ -133,6 +134,7 @@ __all__ = [
     "restore",
     "strict_traits",
     "supported_status",
+    "place_name",
     "validate_atc",
     "validate_birth_date",
     "validate_blood_group",

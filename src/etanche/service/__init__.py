@@ -39,7 +39,7 @@ from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
 from etanche.service._throttle import LoginThrottle
 from etanche.service._trail import SYSTEM, Trail
-from etanche.service._views import patient_detail, patient_summary
+from etanche.service._views import aware_iso, patient_detail, patient_summary
 from etanche.vault import VaultLocation, new_record_id
 
 __all__ = [
@@ -90,6 +90,7 @@ __all__ = [
     "VerificationReport",
     "actions_of",
     "allowed",
+    "aware_iso",
     "holds_clinical_role",
     "incident_detail",
     "incident_summary",

@@ -43,6 +43,7 @@ from etanche.leak.incident._notification import Notification, build_notification
 from etanche.leak.incident._severity import CIRCUMSTANCES, Circumstances, parse_circumstances
 from etanche.service._operations import Operations
 from etanche.service._trail import Trail
+from etanche.service._views import aware_iso
 from etanche.vault import Documents, Vault
 
 __all__ = ["IncidentService", "incident_detail", "incident_summary"]
@@ -672,12 +673,12 @@ def incident_summary(incident: Incident, *, now: datetime | None = None) -> dict
         "id": incident.id,
         "state": incident.state,
         "title": incident.title,
-        "discovered_at": incident.discovered_at.isoformat(),
-        "deadline": incident.deadline.isoformat(),
+        "discovered_at": aware_iso(incident.discovered_at),
+        "deadline": aware_iso(incident.deadline),
         "seconds_left": int(left.left.total_seconds()),
         "countdown": left.english(),
-        "reported_at": incident.reported_at.isoformat() if incident.reported_at else None,
-        "notified_at": incident.notified_at.isoformat() if incident.notified_at else None,
+        "reported_at": aware_iso(incident.reported_at) if incident.reported_at else None,
+        "notified_at": aware_iso(incident.notified_at) if incident.notified_at else None,
         "late": incident.late(now),
         "severity": severity.level.value,
         "score": severity.score,
@@ -698,7 +699,7 @@ def incident_detail(incident: Incident, *, now: datetime | None = None) -> dict[
         "timeline": [e.to_dict() for e in incident.timeline],
         "filings": [f.to_dict() for f in incident.filings],
         "facts": {
-            "started_at": incident.started_at.isoformat() if incident.started_at else None,
+            "started_at": aware_iso(incident.started_at) if incident.started_at else None,
             "cause": incident.cause,
             "exit_path": incident.exit_path,
             "found_on": incident.found_on,

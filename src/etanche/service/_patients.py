@@ -32,7 +32,8 @@ from etanche.domain import (
     apply_trait_change,
     supported_status,
 )
-from etanche.errors import EtancheError, PermissionDenied
+from etanche.errors import EtancheError, PermissionDenied, RecordNotFound
+from etanche.service._labels import tube_label_pdf
 from etanche.service._trail import Trail
 from etanche.vault import Change, RightsStore, Vault, Version
 
@@ -204,7 +205,7 @@ class PatientService:
         decision = self._decide(Action.SPECIMEN_CREATE, lab, specimen.patient_id)
         if specimen.lab_id != lab:
             decision = self._decide(Action.SPECIMEN_CREATE, specimen.lab_id, specimen.patient_id)
-        self._run(
+        moved = self._run(
             Action.SPECIMEN_CREATE,
             [specimen.patient_id],
             lambda: self.vault.add_specimen(specimen),
@@ -213,8 +214,29 @@ class PatientService:
             Action.SPECIMEN_CREATE,
             decision,
             [specimen.patient_id, specimen.id],
-            {"lab": specimen.lab_id, "patient_lab": lab},
+            {"lab": specimen.lab_id, "patient_lab": lab, "last_visit_moved": moved},
         )
+
+    def specimen_label(self, patient_id: str, specimen_id: str) -> bytes:
+        """The tube label PDF of a specimen: an audited print of identity and accession."""
+        lab = self._lab_of(Action.SPECIMEN_LABEL, patient_id)
+        decision = self._decide(Action.SPECIMEN_LABEL, lab, patient_id)
+        owner = self._run(
+            Action.SPECIMEN_LABEL, [patient_id], lambda: self.vault.specimen_owner(specimen_id)
+        )
+        if owner != patient_id:
+            self._record(
+                Action.SPECIMEN_LABEL, Outcome.FAILED, [patient_id], {"error": "RecordNotFound"}
+            )
+            raise RecordNotFound("specimen: not found for this patient")
+        patient = self._run(Action.SPECIMEN_LABEL, [patient_id], lambda: self.vault.get(patient_id))
+        specimen = self._run(
+            Action.SPECIMEN_LABEL, [patient_id], lambda: self.vault.specimen(specimen_id)
+        )
+        names = {known.id: known.name for known in self.vault.labs()}
+        pdf = tube_label_pdf(patient, specimen, names.get(specimen.lab_id, specimen.lab_id))
+        self._done(Action.SPECIMEN_LABEL, decision, [patient_id, specimen_id], {"lab": lab})
+        return pdf
 
     def list_specimens(
         self, lab_id: str, start: date | None = None, end: date | None = None

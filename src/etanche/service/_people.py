@@ -32,6 +32,7 @@ from etanche.access import (
     User,
     can,
     check_full_name,
+    check_gender,
     check_labs,
     check_rpps,
     check_username,
@@ -48,6 +49,7 @@ from etanche.errors import (
     UsageError,
 )
 from etanche.service._trail import Trail
+from etanche.service._views import aware_iso
 from etanche.vault import Vault
 
 _REFUSED = "login: wrong user name, password or code"
@@ -214,13 +216,14 @@ class People:
         return {
             "username": actor.username,
             "full_name": user.full_name,
+            "gender": user.gender,
             "role": actor.role.value,
             "labs": sorted(actor.labs),
             "via": "token" if actor.via_token else "session",
             "scopes": sorted(actor.scopes) if actor.scopes is not None else None,
-            "session_ends": expires.isoformat() if expires else None,
+            "session_ends": aware_iso(expires) if expires else None,
             "break_glass_until": (
-                actor.break_glass.until.isoformat() if actor.break_glass else None
+                aware_iso(actor.break_glass.until) if actor.break_glass else None
             ),
         }
 
@@ -234,6 +237,7 @@ class People:
         labs: Sequence[str],
         password: str,
         rpps: str | None = None,
+        gender: str | None = None,
     ) -> User:
         """Create the account of one named person (``by`` is None only for the first).
 
@@ -254,7 +258,10 @@ class People:
             check_full_name(full_name)
             check_labs(role, list(labs))
             check_rpps(role, rpps)
-            user = self.accounts.add(username, full_name, role, set(labs), password, by, rpps=rpps)
+            check_gender(gender)
+            user = self.accounts.add(
+                username, full_name, role, set(labs), password, by, rpps=rpps, gender=gender
+            )
             event["pending"] = user.pending
         return user
 
@@ -338,6 +345,16 @@ class People:
             )
 
         return [u for u in self.accounts.list() if covered(u)]
+
+    def set_gender(self, actor: Actor, username: str, gender: str | None) -> User:
+        """How the pages word a person's role: theirs, or of an account they manage."""
+        details: dict[str, DetailValue] = {"operation": "gender", "account": username}
+        with self._audited(actor, Action.USER_MANAGE, details):
+            return self.accounts.set_gender(username, gender, actor)
+
+    def gender_of(self, actor: Actor) -> str | None:
+        """The logged-in person's grammatical gender (their own account: no decision)."""
+        return self.accounts.get_by_id(actor.user_id).gender
 
     def disable_user(self, actor: Actor, username: str) -> User:
         with self._audited(

@@ -7,18 +7,34 @@ a client asking without ``reveal`` receives masks only.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from etanche.domain import Patient, Specimen
 from etanche.service.masks import mask_email, mask_nir, mask_phone, mask_text
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def aware_iso(value: datetime, naive_as: tzinfo = UTC) -> str:
+    """An ISO 8601 time that always carries its offset, as the JSON API answers.
+
+    SQLite returns stored UTC times without their zone, and a specimen typed on a
+    form is a Paris wall time: ``naive_as`` says which a naive value is.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=naive_as)
+    return value.isoformat()
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, date | datetime):
+    if isinstance(value, datetime):
+        return aware_iso(value, PARIS)  # patient and specimen times: local wall times
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

@@ -14,7 +14,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -740,10 +740,17 @@ class Vault:
                 clinical_key=clinical_key,
             )
 
-    def add_specimen(self, specimen: Specimen, *, validate: bool = True) -> None:
-        """Record a specimen, sealed with its patient's admin key."""
+    def add_specimen(self, specimen: Specimen, *, validate: bool = True) -> bool:
+        """Record a specimen, sealed with its patient's admin key.
+
+        The patient's last visit follows the newest specimen, in the same
+        transaction (a specimen never lands without its visit). Returns whether
+        the last visit moved.
+        """
         if validate:
             validate_specimen(specimen)
+        self._last_row = None
+        written: list[tuple[str, int, bytes | None]] = []
         with self._engine.begin() as conn:
             row = self._live_row(conn, specimen.patient_id)
             admin_key = self._patient_key(row, _ADMIN)
@@ -751,6 +758,26 @@ class Vault:
                 insert(specimens),
                 [self._specimen_row(specimen, admin_key, row.lab_id, row.key_version)],
             )
+            visited = specimen.collected_at.date()
+            patient = _codec.decode_patient(
+                open_sealed(admin_key, row.admin, _ctx(row, _ADMIN)), None
+            )
+            if patient.last_visit is None or patient.last_visit < visited:
+                admin_rev = row.admin_revision + 1
+                admin = seal(
+                    admin_key,
+                    _codec.encode_admin(replace(patient, last_visit=visited)),
+                    _ctx(row, _ADMIN, admin_rev),
+                )
+                conn.execute(
+                    update(patients)
+                    .where(patients.c.id == row.id)
+                    .values(admin=admin, admin_revision=admin_rev, updated_at=_now())
+                )
+                written.append((_ADMIN, admin_rev, admin))
+        if written:
+            self._emit(_revisions.writes_of(specimen.patient_id, written))
+        return bool(written)
 
     def erase(self, patient_id: str) -> None:
         """Crypto-shred a patient: keys, ciphertexts, indexes and specimens go.

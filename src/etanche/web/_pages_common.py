@@ -17,7 +17,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from etanche.domain import Lab
+from etanche.domain import Lab, place_name
+from etanche.errors import EtancheError
 from etanche.names import Action
 from etanche.service import (
     Actor,
@@ -25,7 +26,8 @@ from etanche.service import (
     SearchTally,
     actions_of,
 )
-from etanche.web._pages_fr import ACTIONS, IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES
+from etanche.web._audit_fr import ACTIONS, actor_fr, details_fr, role_fr, summary_fr
+from etanche.web._pages_fr import IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES, role_label
 from etanche.web._state import Person, ServerState
 
 PARIS = ZoneInfo("Europe/Paris")  # the network's labs are in France: times shown locally
@@ -75,6 +77,7 @@ FLASHES = {
     "totp": "Le code TOTP a été réinitialisé : la personne le configurera à sa prochaine "
     "connexion.",
     "acquittee": "L'alerte a été acquittée.",
+    "civilite": "La civilité du compte a été enregistrée.",
     "plantes": "Les dossiers leurres ont été ajoutés.",
     "deconnecte": "Vous êtes déconnecté.",
 }
@@ -122,7 +125,7 @@ def render(
     values: dict[str, Any] = {
         "person": person,
         "actor": person.actor if person else None,
-        "role_label": ROLES[person.actor.role] if person else None,
+        "role_label": role_label(person.actor.role, _gender(person)) if person else None,
         "labs_label": labs_label(person.actor.labs) if person else None,
         "csrf": person.csrf_token if person else None,
         "nav": nav_for(person.actor, request.url.path) if person else [],
@@ -131,6 +134,14 @@ def render(
     }
     values.update(context or {})
     return state.templates.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def _gender(person: Person) -> str | None:
+    """The person's grammatical gender, for their role's label in the header."""
+    try:
+        return person.people().gender_of(person.actor)
+    except EtancheError:  # an account gone mid-request: the neutral form
+        return None
 
 
 def labs_label(labs: frozenset[str]) -> str:
@@ -203,6 +214,49 @@ def fr_phone(value: str) -> str:
     return phonenumbers.format_number(number, form)
 
 
+_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre")  # fmt: skip
+NO_DEADLINE_YEAR = 2099  # plans written "until further notice" put their expiry this far
+
+
+def fr_long_date(value: date | datetime | None) -> str:
+    """« 3 décembre 2026 » (a time is first brought to Paris)."""
+    if value is None:
+        return ""
+    day = local(value).date() if isinstance(value, datetime) else value
+    first = "1er" if day.day == 1 else str(day.day)
+    return f"{first} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def fr_when(value: str | datetime | None) -> str:
+    """An ISO time (as plans and certificates store it) as « 03/12/2026 à 18:12 », Paris."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the service writes UTC
+    return local(moment).strftime("%d/%m/%Y à %H:%M")
+
+
+def fr_deadline(value: datetime | None) -> str:
+    """A plan's expiry: its day (the plan's own date, end of day), or « sans échéance »."""
+    if value is None or value.year >= NO_DEADLINE_YEAR:
+        return "sans échéance"
+    day = value.astimezone(UTC).date() if value.tzinfo else value.date()
+    return f"{fr_long_date(day)} (fin de journée)"
+
+
+def fr_plural(count: int, one: str, many: str) -> str:
+    """« 1 clé détruite », « 2 clés détruites », « 0 clé détruite »."""
+    return f"{count} {one if count <= 1 else many}"
+
+
+def fr_place(code: str) -> str:
+    """A birthplace's name; an unknown code is shown as such, never guessed."""
+    name = place_name(code)
+    return name if name is not None else f"code INSEE {code}"
+
+
 def now_paris() -> datetime:
     return datetime.now(UTC).astimezone(PARIS)
 
@@ -216,8 +270,20 @@ def install_filters(state: ServerState) -> None:
     env.filters["fr_seconds"] = fr_datetime_seconds
     env.filters["nir"] = fr_nir
     env.filters["phone"] = fr_phone
+    env.filters["place"] = fr_place
+    env.filters["fr_long"] = fr_long_date
+    env.filters["fr_when"] = fr_when
+    env.filters["deadline"] = fr_deadline
+    env.globals["plural"] = fr_plural
     env.globals["SEXES"] = SEXES
     env.globals["IDENTITY_STATUSES"] = IDENTITY_STATUSES
     env.globals["ROLES"] = ROLES
     env.globals["ACTIONS"] = ACTIONS
     env.globals["OUTCOMES"] = OUTCOMES
+    env.globals["details_fr"] = details_fr
+    env.globals["lab_name"] = lambda code: next(
+        (lab.name for lab in state.door.labs() if lab.id == code), code
+    )  # labs read by name (« Laboratoire de Brest Siam »), not by code
+    env.filters["actor"] = actor_fr
+    env.filters["role"] = role_fr
+    env.globals["summary_fr"] = summary_fr

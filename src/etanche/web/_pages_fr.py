@@ -22,15 +22,42 @@ from etanche.errors import (
 )
 from etanche.names import Role
 
-ROLES: dict[Role, str] = {
-    Role.RECEPTION: "Accueil (secrétariat)",
-    Role.BIOLOGIST: "Biologiste",
-    Role.LAB_ADMIN: "Administrateur de laboratoire",
-    Role.DPO: "Délégué à la protection des données",
-    Role.MIGRATION_OPERATOR: "Opérateur de migration",
-    Role.AUDITOR: "Auditeur",
-    Role.IDENTITY_OFFICER: "Référent(e) en identitovigilance",
+# Each role as a woman, a man, or anyone holds it (an account without a gender).
+ROLE_FORMS: dict[Role, tuple[str, str, str]] = {
+    Role.RECEPTION: ("Secrétaire", "Secrétaire", "Secrétaire"),
+    Role.BIOLOGIST: ("Biologiste", "Biologiste", "Biologiste"),
+    Role.LAB_ADMIN: (
+        "Administratrice de laboratoire",
+        "Administrateur de laboratoire",
+        "Administrateur ou administratrice de laboratoire",
+    ),
+    Role.DPO: (
+        "Déléguée à la protection des données",
+        "Délégué à la protection des données",
+        "Délégué(e) à la protection des données",
+    ),
+    Role.MIGRATION_OPERATOR: (
+        "Opératrice de migration",
+        "Opérateur de migration",
+        "Opérateur ou opératrice de migration",
+    ),
+    Role.AUDITOR: ("Auditrice", "Auditeur", "Auditeur ou auditrice"),
+    Role.IDENTITY_OFFICER: (
+        "Référente en identitovigilance",
+        "Référent en identitovigilance",
+        "Référent(e) en identitovigilance",
+    ),
 }
+GENDERS = {"F": "Madame", "M": "Monsieur"}
+ROLES: dict[Role, str] = {role: forms[2] for role, forms in ROLE_FORMS.items()}
+"""Each role worded for anyone (audit rows, role choices)."""
+
+
+def role_label(role: Role, gender: str | None) -> str:
+    """« Déléguée à la protection des données » for a woman DPO; both forms if not given."""
+    feminine, masculine, either = ROLE_FORMS[role]
+    return {"F": feminine, "M": masculine}.get(gender or "", either)
+
 
 SEXES: dict[Sex, str] = {Sex.FEMALE: "Féminin", Sex.MALE: "Masculin", Sex.UNKNOWN: "Indéterminé"}
 
@@ -61,56 +88,6 @@ RULES = {
 
 OUTCOMES = {"ok": "réussi", "denied": "refusé", "failed": "échoué", "error": "erreur"}
 
-ACTIONS = {
-    "patient.search": "Recherche de patient",
-    "patient.read": "Lecture de dossier",
-    "patient.create": "Création de dossier",
-    "patient.update": "Modification de dossier",
-    "patient.erase": "Effacement de dossier",
-    "specimen.create": "Saisie de prélèvement",
-    "specimen.list": "Liste de prélèvements",
-    "identity.validate": "Validation de l'identité (pièce d'identité)",
-    "identity.retrieve_ins": "Récupération de l'INS (INSi)",
-    "identity.qualify": "Qualification de l'identité",
-    "identity.downgrade": "Rétrogradation du statut d'identité",
-    "identity.restore": "Rétablissement du statut d'identité",
-    "identity.review": "Examen d'un doublon potentiel",
-    "identity.merge": "Fusion de dossiers",
-    "identity.unmerge": "Annulation de fusion",
-    "export.create": "Export",
-    "migration.plan": "Plan de migration",
-    "migration.run": "Migration",
-    "user.manage": "Gestion des comptes",
-    "user.approve": "Approbation de compte",
-    "token.manage": "Jetons d'API",
-    "keys.rotate": "Rotation de clés",
-    "lab.manage": "Gestion des laboratoires",
-    "audit.read": "Lecture du journal",
-    "audit.verify": "Vérification du journal",
-    "alert.read": "Lecture des alertes",
-    "alert.ack": "Acquittement d'alerte",
-    "decoy.manage": "Gestion des leurres",
-    "incident.manage": "Gestion des incidents",
-    "auth.login": "Connexion",
-    "auth.logout": "Déconnexion",
-    "auth.break_glass": "Bris de glace",
-    "keys.operation": "Opération sur les clés",
-    "vault.write": "Écriture chiffrée",
-    "vault.verify": "Vérification des révisions du coffre",
-    "rights.read": "Consultation des demandes de droits",
-    "rights.add": "Enregistrement d'une demande de droits",
-    "rights.lookup": "Recherche des dossiers d'un demandeur",
-    "rights.verify": "Vérification d'identité du demandeur",
-    "rights.link": "Rattachement d'un dossier à une demande",
-    "rights.extend": "Prolongation d'une demande",
-    "rights.close": "Clôture d'une demande",
-    "rights.erase": "Effacement au titre de l'article 17",
-    "rights.lift": "Levée d'une limitation",
-    "rights.check": "Contrôle des délais des demandes",
-    "rights.overdue": "Demande hors délai",
-    "identity.link": "Recherche de doublons",
-    "identity.pairs": "Lecture des doublons potentiels",
-}
 
 # English reasons of the validators (etanche.domain, etanche.access) -> French.
 _REASONS: dict[str, str] = {

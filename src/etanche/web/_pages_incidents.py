@@ -10,15 +10,18 @@ files go to a folder the DPO chooses.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from etanche.leak.incident import Incident, countdown
+from etanche.errors import UsageError, ValidationError
+from etanche.leak.incident import FOUND_ON, Incident, countdown
 from etanche.leak.incident._notification import fr_datetime
 from etanche.service import IncidentService
 from etanche.web._auth import form_person, page_person
-from etanche.web._pages_common import field, form_data, render
+from etanche.web._pages_common import PARIS, field, form_data, now_paris, render
 from etanche.web._state import Person
 from etanche.web.api._incidents import incidents
 
@@ -37,6 +40,7 @@ _KINDS = {
     "closed": "Clôture",
 }
 _FLASHES = {
+    "ouvert": "L'incident est ouvert : le délai de 72 heures court depuis la découverte.",
     "note": "La note a été ajoutée à la chronologie.",
     "mesure": "La mesure a été ajoutée à la chronologie.",
 }
@@ -75,6 +79,55 @@ def incidents_page(request: Request, person: Person = Depends(page_person)) -> R
     """Every incident, newest first: deadline countdown and ENISA severity level."""
     found = list(reversed(_desk(person).list()))
     return render(request, person, "incidents/list.html", {"rows": [_row(i) for i in found]})
+
+
+def _new_page(
+    request: Request, person: Person, values: dict[str, str], errors: dict[str, str], status: int
+) -> Response:
+    places = [(code, text[0].upper() + text[1:]) for code, text in FOUND_ON.items()]
+    context = {"values": values, "errors": errors, "places": places}
+    return render(request, person, "incidents/new.html", context, status_code=status)
+
+
+@router.get("/incidents/new")
+def new_incident_page(request: Request, person: Person = Depends(page_person)) -> Response:
+    """The form that opens an incident (the same operation as ``etanche incident open``)."""
+    _desk(person).list()  # asks the policy (incident.manage) before showing the form
+    values = {"titre": "", "decouverte": now_paris().strftime("%Y-%m-%dT%H:%M"), "lieu": ""}
+    return _new_page(request, person, values | {"contact": ""}, {}, 200)
+
+
+@router.post("/incidents/new")
+def open_incident(
+    request: Request, person: Person = Depends(form_person), form: FormData = Depends(form_data)
+) -> Response:
+    """Open an incident from the page: its 72-hour clock starts at the discovery."""
+    values = {name: field(form, name, 200) for name in ("titre", "decouverte", "lieu", "contact")}
+    errors: dict[str, str] = {}
+    if not values["titre"]:
+        errors["titre"] = "Indiquez ce qui a été constaté."
+    discovered: datetime | None = None
+    try:
+        discovered = datetime.fromisoformat(values["decouverte"]).replace(tzinfo=PARIS)
+    except ValueError:
+        errors["decouverte"] = "Date et heure invalides : jour/mois/année et heure attendus."
+    if discovered is not None and discovered > datetime.now(UTC):
+        errors["decouverte"] = "La découverte ne peut pas être dans le futur."
+    if values["lieu"] and values["lieu"] not in FOUND_ON:
+        errors["lieu"] = "Lieu inconnu."
+    if errors or discovered is None:
+        return _new_page(request, person, values, errors, 422)
+    try:
+        incident = _desk(person).open(
+            values["titre"],
+            discovered_at=discovered,
+            dpo_contact=values["contact"] or None,
+            found_on=values["lieu"] or None,
+        )
+    except (UsageError, ValidationError):
+        errors["titre"] = "L'incident n'a pas pu être ouvert : vérifiez les champs."
+        return _new_page(request, person, values, errors, 422)
+    return RedirectResponse(f"/incidents/{incident.id}?note=ouvert", status_code=303)
 
 
 @router.get("/incidents/{incident_id}")

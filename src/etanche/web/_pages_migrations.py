@@ -30,6 +30,12 @@ STATES = {
     "built": "construit",
 }
 
+# Why a plan was closed (``migrate.close_plan``'s fixed English reasons), in French.
+CLOSE_REASONS = {
+    "retention date passed": "échéance de conservation atteinte",
+    "closed on demand": "clos à la demande",
+}
+
 
 @router.get("/migrations")
 def migrations_page(request: Request, person: Person = Depends(page_person)) -> Response:
@@ -48,6 +54,7 @@ def migrations_page(request: Request, person: Person = Depends(page_person)) -> 
             "packages": packages,
             "certificates": overview.certificates,
             "states": STATES,
+            "reasons": CLOSE_REASONS,
         },
     )
 

@@ -351,26 +351,28 @@ def patient_sheet(
     restricted = service.restricted(patient.id)
     rights = sheet_rights(person.actor, patient.lab_id, patient.id, restricted=restricted)
     labs = {lab.id: lab for lab in person.state.door.labs()}
-    return render(
-        request,
-        person,
-        "patient.html",
-        {
-            "patient": patient,
-            "specimens": specimens,
-            "lab": labs.get(patient.lab_id),
-            "labs": labs,
-            "clinical_open": rights.clinical_open,
-            "can_edit": rights.can_edit,
-            "can_add_specimen": rights.can_add_specimen,
-            "break_glass": rights.break_glass,
-            "restricted": restricted,
-            "identity_notice": notice_for(
-                request.query_params.get("identite", ""), request.query_params.get("champ", "")
-            ),
-            **identity_context(person, patient),
-        },
-    )
+    just_added = request.query_params.get("prelevement", "")
+    new_specimen = next((s for s in specimens if s.id == just_added), None)
+    context: dict[str, Any] = {
+        "patient": patient,
+        "specimens": specimens,
+        "lab": labs.get(patient.lab_id),
+        "labs": labs,
+        "clinical_open": rights.clinical_open,
+        "can_edit": rights.can_edit,
+        "can_add_specimen": rights.can_add_specimen,
+        "can_label": rights.can_add_specimen,
+        "break_glass": rights.break_glass,
+        "new_specimen": new_specimen,
+        "restricted": restricted,
+        "identity_notice": notice_for(
+            request.query_params.get("identite", ""), request.query_params.get("champ", "")
+        ),
+        **identity_context(person, patient),
+    }
+    if new_specimen is not None:
+        context["flash"] = None  # the sheet says it with the accession number instead
+    return render(request, person, "patient.html", context)
 
 
 @router.get("/patients/{patient_id}/history")
@@ -429,6 +431,8 @@ def new_specimen_page(
         collected_at=now.strftime("%Y-%m-%dT%H:%M"),
         specimen_type=SPECIMEN_TYPES[0],
     )
+    if patient.physician is not None:  # the treating doctor usually prescribes
+        raw.update(prescriber_name=patient.physician.name, prescriber_rpps=patient.physician.rpps)
     return _specimen_page(request, person, patient, raw, {})
 
 
@@ -448,6 +452,25 @@ def create_specimen(
         specimen = build_specimen(checked, new_record_id(), pid)
         if checked.ok:
             person.patients().add_specimen(specimen)
-            return RedirectResponse(f"/patients/{pid}?ok=prelevement", status_code=303)
+            # the specimen's record id (random, not a personal value) finds its accession
+            return RedirectResponse(
+                f"/patients/{pid}?prelevement={specimen.id}&ok=prelevement", status_code=303
+            )
     patient = person.patients().get(pid)
     return _specimen_page(request, person, patient, raw, checked.errors, status_code=422)
+
+
+@router.get("/patients/{patient_id}/specimens/{specimen_id}/etiquette.pdf")
+def tube_label(
+    request: Request, patient_id: str, specimen_id: str, person: Person = Depends(page_person)
+) -> Response:
+    """The tube label (PDF, Code 128 of the accession number): an audited print."""
+    pdf = person.patients().specimen_label(_checked_id(patient_id), _checked_id(specimen_id))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": 'attachment; filename="etiquette-tube.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )

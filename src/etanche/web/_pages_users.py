@@ -22,12 +22,12 @@ from etanche.names import Role
 from etanche.service import NETWORK_WIDE, User
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import field, form_data, labs_label, person_labs, render
-from etanche.web._pages_fr import ROLES, invalid_fr
+from etanche.web._pages_fr import GENDERS, ROLES, invalid_fr, role_label
 from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])
 
-_ACCOUNT_FIELDS = ("username", "full_name", "role", "labs", "password", "rpps")
+_ACCOUNT_FIELDS = ("username", "full_name", "role", "labs", "password", "rpps", "gender")
 REQUIRED = "Ce champ est obligatoire."
 MISMATCH = "Les deux mots de passe diffèrent."
 
@@ -63,7 +63,8 @@ def _page(
         {
             "username": u.username,
             "full_name": u.full_name,
-            "role": ROLES[u.role],
+            "role": role_label(u.role, u.gender),
+            "gender": u.gender or "",
             "labs": labs_label(u.labs),
             "state": _state_of(u),
             "active": u.active,
@@ -79,6 +80,7 @@ def _page(
         {
             "rows": rows,
             "roles": [(role.value, ROLES[role]) for role in Role],
+            "genders": list(GENDERS.items()),
             "lab_choices": _lab_choices(person),
             "values": values or {"role": Role.RECEPTION.value, "labs": []},
             "errors": errors or {},
@@ -106,6 +108,7 @@ def add_user(
         "role": field(form, "role", 32),
         "labs": [lab for lab in form.getlist("labs") if isinstance(lab, str)][:50],
         "rpps": field(form, "rpps", 16),
+        "gender": field(form, "gender", 1),
     }
     password = form.get("password")
     password = password if isinstance(password, str) else ""
@@ -130,6 +133,7 @@ def add_user(
             values["labs"],
             password[:1024],
             values["rpps"] or None,
+            values["gender"] or None,
         )
     except ValidationError as exc:
         name = exc.field if exc.field in _ACCOUNT_FIELDS else "_form"
@@ -142,6 +146,16 @@ def add_user(
     return RedirectResponse(
         "/users?ok=demande" if user.pending else "/users?ok=compte", status_code=303
     )
+
+
+@router.post("/users/{username}/gender")
+def set_gender(
+    username: str, person: Person = Depends(form_person), form: FormData = Depends(form_data)
+) -> Response:
+    """Change how the pages word a person's role (Madame, Monsieur, not given)."""
+    gender = field(form, "gender", 1)
+    person.people().set_gender(person.actor, username[:64], gender or None)
+    return RedirectResponse("/users?ok=civilite", status_code=303)
 
 
 @router.post("/users/{username}/disable")

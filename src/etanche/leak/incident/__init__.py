@@ -11,6 +11,7 @@ from etanche.leak.incident._french import fr_datetime
 from etanche.leak.incident._letters import INDEX, LetterRun, LetterText, letter_text, write_letters
 from etanche.leak.incident._model import (
     DEADLINE,
+    FOUND_ON,
     KIND,
     Countdown,
     Entry,
@@ -46,6 +47,7 @@ __all__ = [
     "CATEGORY_LABELS",
     "CIRCUMSTANCES",
     "DEADLINE",
+    "FOUND_ON",
     "HEADINGS",
     "INDEX",
     "KIND",

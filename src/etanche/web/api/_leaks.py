@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from etanche.service import ExportAsked, LeakService
+from etanche.service import ExportAsked, LeakService, aware_iso
 from etanche.web._auth import api_person
 from etanche.web._state import Person
 from etanche.web.api._common import Progress, streamed
@@ -92,7 +92,7 @@ def export(body: ExportBody, person: Person = Depends(api_person)) -> StreamingR
             "rows": len(entry.rows),
             "canaries": len(entry.canaries),
             "marks": sorted(entry.mark.marks),
-            "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+            "expires_at": aware_iso(entry.expires_at) if entry.expires_at else None,
         }
 
     return streamed(work)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from etanche.service import MigrationService, PlanText
+from etanche.service import MigrationService, PlanText, aware_iso
 from etanche.web._auth import api_person
 from etanche.web._state import Person
 from etanche.web.api._common import Progress, streamed
@@ -164,7 +164,7 @@ def status(person: Person = Depends(api_person)) -> dict[str, Any]:
                 "state": r.state,
                 "sha256": r.sha256,
                 "approvals": [a["username"] for a in r.approvals],
-                "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+                "expires_at": aware_iso(r.expires_at) if r.expires_at else None,
                 "recipients": list(r.recipients),
             }
             for r in records

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from etanche.errors import AccessError, AuthenticationFailed, UsageError
 from etanche.names import Action, Role
-from etanche.service import People
+from etanche.service import People, aware_iso
 from etanche.web._auth import api_person
 from etanche.web._state import Person, ServerState, client_of, server
 
@@ -37,6 +37,7 @@ class NewUser(BaseModel):
     labs: list[str] = Field(max_length=100)
     password: str = Field(max_length=_SECRET)
     rpps: str | None = Field(default=None, max_length=16)
+    gender: str | None = Field(default=None, max_length=1)  # "F", "M": the role's wording
 
 
 class RoleChange(BaseModel):
@@ -99,7 +100,7 @@ def _login(people: People, username: str, body: LoginBody) -> Any:
         "username": session.username,
         "role": session.role,
         "labs": sorted(session.labs),
-        "expires_at": session.expires_at.isoformat(),
+        "expires_at": aware_iso(session.expires_at),
         "idle_minutes": int(people.sessions.policy.idle.total_seconds() // 60),
     }
 
@@ -126,7 +127,7 @@ def break_glass(
         person.actor, person.token, body.reason, body.minutes
     )
     assert session.break_glass is not None
-    return {"until": session.break_glass.until.isoformat()}
+    return {"until": aware_iso(session.break_glass.until)}
 
 
 @router.post("/users")
@@ -140,6 +141,7 @@ def add_user(body: NewUser, request: Request, person: Person = Depends(api_perso
         body.labs,
         body.password,
         body.rpps,
+        body.gender,
     )
     return {
         "username": user.username,
@@ -164,7 +166,7 @@ def pending_requests(request: Request, person: Person = Depends(api_person)) -> 
             "current_role": r.current_role.value if r.kind == "role" else None,
             "rpps": r.rpps,
             "requested_by": r.requester,
-            "requested_at": r.requested_at.isoformat(),
+            "requested_at": aware_iso(r.requested_at),
             "you_may_approve": people.may_decide(person.actor, r),
         }
         for r in found
@@ -234,7 +236,7 @@ def list_users(request: Request, person: Person = Depends(api_person)) -> dict[s
             "totp": u.totp_enrolled,
             "state": u.state,
             "rpps": u.rpps,
-            "created_at": u.created_at.isoformat(),
+            "created_at": aware_iso(u.created_at),
         }
         for u in users
     ]
@@ -278,7 +280,7 @@ def list_tokens(request: Request, person: Person = Depends(api_person)) -> dict[
             "id": t.id,
             "name": t.name,
             "scopes": sorted(t.scopes),
-            "expires_at": t.expires_at.isoformat(),
+            "expires_at": aware_iso(t.expires_at),
             "revoked": t.revoked_at is not None,
         }
         for t in found
