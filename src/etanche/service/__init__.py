@@ -15,9 +15,10 @@ from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._incidents import IncidentService, incident_detail, incident_summary
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
+from etanche.service._links import Traits as LinkTraits
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
-from etanche.service._patients import PatientService
+from etanche.service._patients import DUPLICATE_MIN_REASON, PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._revisions import RevisionReport, Revisions
 from etanche.service._rights import (
@@ -36,6 +37,7 @@ from etanche.service._views import patient_detail, patient_summary
 from etanche.vault import VaultLocation, new_record_id
 
 __all__ = [
+    "DUPLICATE_MIN_REASON",
     "NETWORK_WIDE",
     "SYSTEM",
     "Actor",
@@ -52,6 +54,7 @@ __all__ = [
     "IncidentService",
     "KeyService",
     "LeakService",
+    "LinkTraits",
     "LoginThrottle",
     "MigrationService",
     "Opener",

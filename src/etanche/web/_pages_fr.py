@@ -65,6 +65,7 @@ ACTIONS = {
     "patient.create": "Création de dossier",
     "patient.update": "Modification de dossier",
     "patient.erase": "Effacement de dossier",
+    "patient.link": "Rattachement à l'identité réseau",
     "specimen.create": "Saisie de prélèvement",
     "specimen.list": "Liste de prélèvements",
     "export.create": "Export",
