@@ -154,3 +154,21 @@ def test_creating_a_person_known_elsewhere_needs_a_confirmation_and_a_reason(
     [event] = web_vault.events(action="patient.create", object_id=new_id)
     assert event.details["duplicate_confirmed"] is True
     assert event.purpose is not None and reason in event.purpose
+
+
+def test_the_audit_filter_takes_the_8_characters_it_shows(
+    web_vault: WebVault, client: TestClient
+) -> None:
+    patient = web_vault.patient(index=9)
+    reader = web_vault.person(Role.BIOLOGIST)
+    web_vault.sign_in(client, reader)
+    client.get(f"/patients/{patient.id}")
+    web_vault.flush(client.app)
+    web_vault.sign_in(client, web_vault.members[Role.DPO])
+    page = client.get(f"/audit?patient={patient.id[:8].upper()}&action=patient.read")
+    assert page.status_code == 200
+    assert reader.username in page.text
+    assert f"{patient.id[:8]}…" in page.text
+    other = web_vault.patient(index=10)
+    assert other.id[:8] != patient.id[:8]
+    assert f"{other.id[:8]}…" not in page.text
