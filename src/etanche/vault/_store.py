@@ -897,6 +897,7 @@ class Vault:
         keys = [_indexes.prefix_year_key(lab, head, birth.year) for lab in lab_ids]
         return self._find_many(
             _indexes.PREFIX_YEAR,
+            lab_ids,
             keys,
             lambda p: starts_with(p.birth_name, prefix) and birth.matches(p.birth_date),
         )
@@ -907,6 +908,7 @@ class Vault:
         keys = [_indexes.phonetic_year_key(lab, sound, birth.year) for lab in lab_ids]
         return self._find_many(
             _indexes.PHONETIC_YEAR,
+            lab_ids,
             keys,
             lambda p: phonetic_key(p.birth_name) == sound and birth.matches(p.birth_date),
         )
@@ -1147,17 +1149,27 @@ class Vault:
         return [p for p in found if matches(p)]
 
     def _find_many(
-        self, index: str, normalised: Sequence[str], matches: Callable[[Patient], bool]
+        self,
+        index: str,
+        lab_ids: Sequence[str],
+        normalised: Sequence[str],
+        matches: Callable[[Patient], bool],
     ) -> list[Patient]:
-        """Rows under any of the digests, decrypted, kept if they really match.
+        """Rows of ``lab_ids`` under any of the digests, decrypted, kept if they really match.
 
-        ``last_candidates`` counts the rows decrypted (what a truncated index costs).
+        A 12-bit digest of one lab's key also falls on other labs' rows: the clear
+        ``lab_id`` drops those before anything is decrypted. ``last_candidates``
+        counts the rows decrypted (what a truncated index costs).
         """
         digests = sorted({self._indexer.digest(index, value) for value in normalised})
         query = (
             select(patients)
             .join(patient_index, patient_index.c.patient_id == patients.c.id)
-            .where(patient_index.c.name == index, patient_index.c.digest.in_(digests))
+            .where(
+                patient_index.c.name == index,
+                patient_index.c.digest.in_(digests),
+                patients.c.lab_id.in_(list(lab_ids)),
+            )
         )
         with self._engine.connect() as conn:
             rows = conn.execute(query).all() if digests else []
