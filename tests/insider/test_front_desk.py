@@ -112,15 +112,18 @@ def test_the_operator_learns_no_more_than_the_leakage_table(
         links = raw.execute("SELECT handle, sealed FROM network_identities").fetchall()
         dump = "\n".join(raw.iterdump())
         raw.close()
-    # 12 bits: two bytes, the last four bits always zero; at most 4,096 buckets
-    assert all(len(d) == 2 and d[1] & 0x0F == 0 for _, d in digests)
-    assert len({d for _, d in digests}) <= 4_096
+    # a 16-bit lab tag (the lab is clear anyway), then 12 bits: at most 4,096 buckets a lab
+    assert all(len(d) == 4 and d[3] & 0x0F == 0 for _, d in digests)
+    tags = {lab_of[pid]: d[:2] for pid, d in digests}
+    assert all(d[:2] == tags[lab_of[pid]] for pid, d in digests)
+    for lab in ("L01", "L02"):
+        assert len({d for pid, d in digests if lab_of[pid] == lab}) <= 4_096
     # keyed per lab: patients sharing (prefix, year) across labs share a digest by chance only
     value = {p.id: (name_prefix(p.birth_name), p.birth_date.year) for p in network.patients()}
     by_value: dict[tuple[str, int], dict[str, set[bytes]]] = {}
     for pid, d in digests:
         if pid in value:
-            by_value.setdefault(value[pid], {}).setdefault(lab_of[pid], set()).add(d)
+            by_value.setdefault(value[pid], {}).setdefault(lab_of[pid], set()).add(d[2:])
     across = [v for v in by_value.values() if {"L01", "L02"} <= set(v)]
     assert len(across) > 50  # the check has pairs to look at
     same = sum(bool(v["L01"] & v["L02"]) for v in across)

@@ -31,6 +31,8 @@ EMAIL = "email"
 PREFIX_YEAR = "prefix_year"
 PHONETIC_YEAR = "phonetic_year"
 FRONT_DESK_BITS = 12  # 4,096 buckets per lab: see docs/blind-indexes.md
+LAB_TAG = "lab_tag"  # 16-bit keyed tag of the lab before a front-desk bucket
+FRONT_DESK = frozenset({"prefix_year", "phonetic_year"})
 
 SPECS: tuple[BlindIndexSpec, ...] = (
     BlindIndexSpec("patients", "nir", NIR, 4),
@@ -41,6 +43,7 @@ SPECS: tuple[BlindIndexSpec, ...] = (
     BlindIndexSpec(
         "patients", "lab+phonetic(birth_name)+birth_year", PHONETIC_YEAR, 2, FRONT_DESK_BITS
     ),
+    BlindIndexSpec("patients", "lab_id", LAB_TAG, 2),
     BlindIndexSpec("decoys", "patient_id", DECOY, 16),
 )
 
@@ -93,12 +96,25 @@ def index_values(patient: Patient | IndexInput) -> list[tuple[str, str]]:
     return values
 
 
+def digest(indexer: BlindIndexer, name: str, value: str) -> bytes:
+    """One digest; a front-desk bucket is led by a keyed tag of its lab.
+
+    The lab is clear in ``patients.lab_id`` already: the tag tells the operator
+    nothing new, and it makes one lab's bucket one short index range, so a search
+    never reads the rows of other labs that share the 12 bits by chance.
+    """
+    if name in FRONT_DESK:
+        lab = value.split("|", 1)[0]
+        return indexer.digest(LAB_TAG, lab) + indexer.digest(name, value)
+    return indexer.digest(name, value)
+
+
 def digests(indexer: BlindIndexer, values: list[tuple[str, str]]) -> list[tuple[str, bytes]]:
     """Blind-index digests of normalised values, deduplicated, in order."""
     seen: set[tuple[str, bytes]] = set()
     out: list[tuple[str, bytes]] = []
     for name, value in values:
-        entry = (name, indexer.digest(name, value))
+        entry = (name, digest(indexer, name, value))
         if entry not in seen:
             seen.add(entry)
             out.append(entry)

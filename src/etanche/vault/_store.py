@@ -1161,7 +1161,7 @@ class Vault:
         ``lab_id`` drops those before anything is decrypted. ``last_candidates``
         counts the rows decrypted (what a truncated index costs).
         """
-        digests = sorted({self._indexer.digest(index, value) for value in normalised})
+        digests = sorted({_indexes.digest(self._indexer, index, value) for value in normalised})
         query = (
             select(patients)
             .join(patient_index, patient_index.c.patient_id == patients.c.id)
