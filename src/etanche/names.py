@@ -29,6 +29,7 @@ class Action(StrEnum):
     PATIENT_CREATE = "patient.create"
     PATIENT_UPDATE = "patient.update"
     PATIENT_ERASE = "patient.erase"
+    PATIENT_LINK = "patient.link"  # a local record bound to a network identity known elsewhere
     SPECIMEN_CREATE = "specimen.create"
     SPECIMEN_LIST = "specimen.list"
     # identity vigilance (RNIV): statuses of the INS and merges of duplicate records
@@ -115,6 +116,7 @@ PATIENT_ACTIONS = frozenset(
         Action.PATIENT_CREATE,
         Action.PATIENT_UPDATE,
         Action.PATIENT_ERASE,
+        Action.PATIENT_LINK,
         Action.SPECIMEN_CREATE,
         Action.SPECIMEN_LIST,
         Action.SPECIMEN_LABEL,

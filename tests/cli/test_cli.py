@@ -171,3 +171,58 @@ def test_legacy_csv_into_a_missing_folder_is_one_line(tmp_path: Path, capsys) ->
     target = tmp_path / "nowhere" / "export.csv"
     code, out, err = run(capsys, "synth", "--patients", "5", "--legacy-csv", str(target))
     assert code == 2 and "does not exist" in err and "Traceback" not in out + err
+
+
+def test_find_by_prefix_and_birth_year_and_french_dates(cli_vault: Path, capsys) -> None:
+    patient = next(p for p in network_patients() if p.lab_id == "L01")
+    for born in (str(patient.birth_date.year), f"{patient.birth_date:%m/%Y}"):
+        code, out, err = run(
+            capsys, "find", "--prefix", patient.birth_name, "--born", born, "--json"
+        )
+        assert code == 0, err
+        assert patient.id in [p["id"] for p in json.loads(out)["patients"]]
+    for typed in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d%m%Y"):
+        code, out, err = run(
+            capsys,
+            "find",
+            "--name",
+            patient.birth_name,
+            "--first-name",
+            patient.first_first_name,
+            "--birth-date",
+            patient.birth_date.strftime(typed),
+            "--json",
+        )
+        assert code == 0 and patient.id in out, (typed, err)
+    code, _, err = run(capsys, "find", "--prefix", "ma", "--born", "1959")
+    assert code == 3 and "prefix" in err and "Traceback" not in err
+    code, _, err = run(capsys, "find", "--prefix", "mar")
+    assert code == 2 and "--born" in err
+
+
+def test_link_a_patient_known_in_another_lab(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = tmp_path / "v"
+    location = parse_location(str(where))
+    network = generate(SynthConfig(patients=60, labs=2, seed=SEED))
+    with Vault.create(location, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests()) as store:
+        for lab in network.labs:
+            store.add_lab(lab)
+        store.add_many((p, s) for batch in network.batches() for p, s in batch)
+        token = Staff(store).add("ybihan", "Yann Bihan", Role.RECEPTION, ["L01"])
+    (tmp_path / "session").write_text(token)
+    (tmp_path / "session").chmod(0o600)
+    monkeypatch.setenv("ETANCHE_SESSION_FILE", str(tmp_path / "session"))
+    other = next(p for p in network.patients() if p.lab_id == "L02" and p.nir)
+    assert other.nir is not None
+    with running_service(location, passphrase_provider(location, PASSPHRASE), tmp_path / "r") as a:
+        monkeypatch.setenv("ETANCHE_SERVICE", a)
+        code, out, err = run(capsys, "link", "--lab", "L01", "--nir", other.nir)
+        assert code == 0 and "linked to the network identity" in out, err
+        assert other.birth_name not in out
+        code, out, _ = run(capsys, "find", "--nir", other.nir, "--json")
+        [mine] = json.loads(out)["patients"]
+        assert mine["lab"] == "L01" and mine["id"] != other.id
+        code, _, err = run(capsys, "link", "--lab", "L02", "--nir", other.nir)
+        assert code == 7 and "patient.link" in err

@@ -581,8 +581,15 @@ def test_intake_reports_every_error_then_creates_the_patient(
     again = client.post("/patients/new", data={**form, "csrf": csrf})
     assert again.status_code == 409
     assert "doublon probable" in again.text
-    confirmed = client.post(
+    unexplained = client.post(
         "/patients/new", data={**form, "csrf": csrf, "confirm_duplicate": "oui"}
+    )
+    assert unexplained.status_code == 409
+    assert "Motif de la création" in unexplained.text
+    reason = "Homonyme, pièce d'identité vérifiée"
+    confirmed = client.post(
+        "/patients/new",
+        data={**form, "csrf": csrf, "confirm_duplicate": "oui", "duplicate_reason": reason},
     )
     assert confirmed.status_code == 303
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, select
 from sqlalchemy import exc as sa_exc
 
 from etanche.audit._cosigning import cosignatures_by_size
@@ -72,6 +72,7 @@ _SQLITE_CHECKPOINT_PAGES = 10_000  # ~40 MiB of WAL between checkpoints of audit
 _STREAM_ROWS = 20_000
 # Column widths of audit_events / audit_objects: checked before SQL so PostgreSQL
 # and SQLite behave alike and the error names the field, not the value.
+PREFIX_MARK = "*"  # an object id filter ending so matches ids by prefix (the shown 8 chars)
 _WIDTHS = {"actor": 64, "role": 32, "action": 48, "object_ids": 64}
 # The log's state in one round trip: last seq, latest head's size and time.
 _STATE_SQL = (
@@ -595,7 +596,14 @@ class AuditLog:
         if until is not None:
             query = query.where(audit_events.c.at < self._bind_time(until))
         if object_id is not None:
-            linked = select(audit_objects.c.seq).where(audit_objects.c.object_id == object_id)
+            if object_id.endswith(PREFIX_MARK):  # "1a2b3c4d*": every id starting so
+                start = object_id[: -len(PREFIX_MARK)]
+                match = and_(
+                    audit_objects.c.object_id >= start, audit_objects.c.object_id < start + "\x7f"
+                )
+            else:
+                match = audit_objects.c.object_id == object_id
+            linked = select(audit_objects.c.seq).where(match)
             query = query.where(audit_events.c.seq.in_(linked))
         order = audit_events.c.seq.desc() if newest_first else audit_events.c.seq
         query = query.order_by(order).limit(limit)

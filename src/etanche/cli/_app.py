@@ -45,26 +45,45 @@ def find(
     ] = None,
     first_name: Annotated[str | None, typer.Option(help="First birth first name.")] = None,
     birth_date: Annotated[
-        str | None, typer.Option(help="Birth date, YYYY-MM-DD or DD/MM/YYYY.")
+        str | None,
+        typer.Option(help="Birth date as typed: 12/12/1959, 12-12-1959, 12.12.1959, 12121959."),
     ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(help="First letters (3 or more) of the birth name, with --born; own labs."),
+    ] = None,
+    born: Annotated[
+        str | None, typer.Option(help="With --prefix: birth year (1959), 12/1959 or a date.")
+    ] = None,
+    sound: Annotated[
+        bool, typer.Option(help="With --prefix: match the whole name by French pronunciation.")
+    ] = False,
     phone: Annotated[str | None, typer.Option(help="Phone number, any French writing.")] = None,
     email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
     reveal: Annotated[bool, typer.Option(help="Show values instead of masks.")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Find patients by NIR, by birth name + first name + birth date, by phone or by e-mail."""
-    given = [x for x in (nir, name or first_name or birth_date, phone, email) if x]
+    """Find patients by NIR, by name + first name + birth date, by name prefix + birth year,
+    by phone or by e-mail."""
+    by_prefix = prefix or born
+    given = [x for x in (nir, name or first_name or birth_date, by_prefix, phone, email) if x]
     if len(given) != 1:
         raise UsageError(
-            "find: give exactly one of --nir, --name/--first-name/--birth-date, --phone, --email"
+            "find: give exactly one of --nir, --name/--first-name/--birth-date, "
+            "--prefix/--born, --phone, --email"
         )
-    if not (nir or phone or email) and not (name and first_name and birth_date):
+    if by_prefix and not (prefix and born):
+        raise UsageError("find: --prefix needs --born (a birth year, month/year or date)")
+    if not (nir or phone or email or by_prefix) and not (name and first_name and birth_date):
         raise UsageError("find: --name needs --first-name and --birth-date")
     body = {
         "nir": nir,
         "birth_name": name,
         "first_name": first_name,
         "birth_date": parse_date(birth_date, "--birth-date").isoformat() if birth_date else None,
+        "prefix": prefix,
+        "born": born,
+        "sound": sound,
         "phone": phone,
         "email": email,
         "reveal": reveal,
@@ -79,6 +98,29 @@ def find(
     from etanche.cli._render import summary_table
 
     ctx.console.print(summary_table(found["patients"]))
+
+
+@app.command()
+def link(
+    lab: Annotated[str, typer.Option(help="Your lab, where the new record is created.")],
+    nir: Annotated[str | None, typer.Option(help="NIR of the patient known elsewhere.")] = None,
+    name: Annotated[str | None, typer.Option(help="Birth name (without --nir).")] = None,
+    first_name: Annotated[str | None, typer.Option(help="First birth first name.")] = None,
+    birth_date: Annotated[str | None, typer.Option(help="Birth date as typed.")] = None,
+) -> None:
+    """Link a patient known in another lab to yours: a new record with identity traits only,
+    bound to the same network identity, audited in both labs."""
+    if not nir and not (name and first_name and birth_date):
+        raise UsageError("link: give --nir, or --name, --first-name and --birth-date")
+    body = {
+        "lab_id": lab,
+        "nir": nir,
+        "birth_name": name,
+        "first_name": first_name,
+        "birth_date": parse_date(birth_date, "--birth-date").isoformat() if birth_date else None,
+    }
+    done = ctx.service().post("/patients/link", body)
+    ctx.say(f"Patient {done['id']} created in lab {done['lab']}, linked to the network identity.")
 
 
 @app.command()
@@ -141,8 +183,11 @@ def rotate_lab(
 
 
 def parse_date(value: str, option: str) -> date:
-    """A date as a French person types it (31/12/1990, 31.12.1990) or ISO (1990-12-31)."""
+    """A date as a French person types it (31/12/1990, 31-12-1990, 31.12.1990, 31121990)
+    or ISO (1990-12-31)."""
     text = value.strip()
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:2]}/{text[2:4]}/{text[4:]}"
     for separator in ("/", ".", "-"):
         parts = text.split(separator)
         if len(parts) == 3 and len(parts[0]) <= 2 and len(parts[2]) == 4:
@@ -155,7 +200,10 @@ def parse_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{option}: expected a date as DD/MM/YYYY or YYYY-MM-DD") from None
+        raise UsageError(
+            f"{option}: expected a date as DD/MM/YYYY, DD-MM-YYYY, DD.MM.YYYY, DDMMYYYY "
+            "or YYYY-MM-DD"
+        ) from None
 
 
 def _register_more() -> None:

@@ -18,9 +18,10 @@ from etanche.service._incidents import IncidentService, incident_detail, inciden
 from etanche.service._keys import KeyService
 from etanche.service._leaks import LeakService
 from etanche.service._linkage import IdentityLinkage, LinkRun
+from etanche.service._links import Traits as LinkTraits
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
-from etanche.service._patients import PatientService
+from etanche.service._patients import DUPLICATE_MIN_REASON, PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._purge import RetentionService
 from etanche.service._revisions import RevisionReport, Revisions
@@ -43,6 +44,7 @@ from etanche.service._views import aware_iso, patient_detail, patient_summary
 from etanche.vault import VaultLocation, new_record_id
 
 __all__ = [
+    "DUPLICATE_MIN_REASON",
     "NETWORK_WIDE",
     "SYSTEM",
     "AccessReports",
@@ -65,6 +67,7 @@ __all__ = [
     "KeyService",
     "LeakService",
     "LinkRun",
+    "LinkTraits",
     "ListedAccess",
     "LoginThrottle",
     "LookupMatch",

@@ -25,6 +25,7 @@ from etanche.access import (
 )
 from etanche.audit import DetailValue, Outcome, is_decoy
 from etanche.domain import (
+    BirthQuery,
     Compartment,
     DowngradeReason,
     Patient,
@@ -32,13 +33,15 @@ from etanche.domain import (
     apply_trait_change,
     supported_status,
 )
-from etanche.errors import EtancheError, PermissionDenied, RecordNotFound
+from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
+from etanche.service import _links
 from etanche.service._labels import tube_label_pdf
 from etanche.service._trail import Trail
 from etanche.vault import Change, RightsStore, Vault, Version
 
 PATIENT = "patient"
 MAX_REASON = 500
+DUPLICATE_MIN_REASON = 15  # like break-glass: a sentence, not "ok"
 _T = TypeVar("_T")
 
 
@@ -84,6 +87,26 @@ class PatientService:
     def find_by_email(self, email: str) -> list[Patient]:
         return self._search("email", lambda: self.vault.find_by_email(email))
 
+    def find_by_prefix(self, prefix: str, birth: BirthQuery) -> list[Patient]:
+        """Birth name starting with ``prefix`` + birth year (or date): this person's labs only.
+
+        The truncated index is keyed per lab; other labs' buckets are never
+        computed, so this search cannot enumerate another lab's patients.
+        """
+        labs = self._own_labs()
+        return self._search("prefix_year", lambda: self.vault.find_by_prefix(labs, prefix, birth))
+
+    def find_by_sound(self, name: str, birth: BirthQuery) -> list[Patient]:
+        """Birth name sounding like ``name`` in French + birth year: this person's labs only."""
+        labs = self._own_labs()
+        return self._search("phonetic_year", lambda: self.vault.find_by_sound(labs, name, birth))
+
+    def link(
+        self, lab_id: str, *, nir: str | None = None, traits: _links.Traits | None = None
+    ) -> Patient:
+        """A record of ``lab_id`` bound to the network identity of a patient known elsewhere."""
+        return _links.link(self, lab_id, nir=nir, traits=traits)
+
     # -- one patient ----------------------------------------------------------
     def get(self, patient_id: str, *, via: str | None = None) -> Patient:
         """Read a patient: the compartments granted decide what is decrypted. ``via``
@@ -121,18 +144,31 @@ class PatientService:
         )
         return found
 
-    def add(self, patient: Patient, specimens: Sequence[Specimen] = ()) -> str:
+    def add(
+        self,
+        patient: Patient,
+        specimens: Sequence[Specimen] = (),
+        *,
+        duplicate_reason: str | None = None,
+    ) -> str:
         """Create a record. Its identity status is what the evidence it carries supports
-        (none at intake: provisoire); a claimed status is not taken on trust (RNIV)."""
+        (none at intake: provisoire); a claimed status is not taken on trust (RNIV).
+        ``duplicate_reason`` says why a second record of a person known in the network
+        is wanted (the page asks for it): audited as the purpose."""
         decision = self._decide(Action.PATIENT_CREATE, patient.lab_id, patient.id)
         patient = replace(patient, identity_status=supported_status(patient))
+        details: dict[str, DetailValue] = {"lab": patient.lab_id, "specimens": len(specimens)}
+        if duplicate_reason is not None:
+            reason = " ".join(duplicate_reason.split())
+            if len(reason) < DUPLICATE_MIN_REASON:
+                raise UsageError(
+                    f"patient.create: a duplicate needs a reason of at least "
+                    f"{DUPLICATE_MIN_REASON} characters"
+                )
+            details["duplicate_confirmed"] = True
+            self.purpose = f"duplicate confirmed: {reason}"
         self._run(Action.PATIENT_CREATE, [patient.id], lambda: self.vault.add(patient, specimens))
-        self._done(
-            Action.PATIENT_CREATE,
-            decision,
-            [patient.id],
-            {"lab": patient.lab_id, "specimens": len(specimens)},
-        )
+        self._done(Action.PATIENT_CREATE, decision, [patient.id], details)
         return patient.id
 
     def update(
@@ -292,6 +328,10 @@ class PatientService:
                 {"lab": patient.lab_id, "compartments": Compartment.ADMIN.value, "via": index},
             )
         return [p for p, _ in kept]
+
+    def _own_labs(self) -> list[str]:
+        """The labs this person works in (every lab for a network-wide account)."""
+        return [lab.id for lab in self.vault.labs() if self.actor.covers(lab.id)]
 
     def _decide(self, action: Action, lab_id: str | None, patient_id: str | None) -> Decision:
         restricted = (

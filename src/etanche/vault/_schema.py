@@ -114,3 +114,14 @@ retention_holds = Table(
     Column("set_by", String(64), nullable=False),
     Column("set_at", DateTime(timezone=True), nullable=False),
 )
+
+# Records of one person in several labs share a random network identity id. The
+# handle is a keyed hash of one record id; ``sealed`` holds (identity, record id)
+# under the system key: linked, but not who to whom, without the keys.
+network_identities = Table(
+    "network_identities",
+    metadata,
+    Column("handle", String(64), primary_key=True),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -59,14 +59,18 @@ from etanche.crypto import (
     seal,
 )
 from etanche.domain import (
+    BirthQuery,
     Clinical,
     Compartment,
     Lab,
     Patient,
     Specimen,
+    name_prefix,
     normalize_email,
     normalize_nir,
     normalize_phone_for_index,
+    phonetic_key,
+    starts_with,
     validate_patient,
     validate_specimen,
 )
@@ -84,7 +88,15 @@ from etanche.vault import _codec, _indexes, _revisions, _versions
 from etanche.vault._bulk import BulkInsert
 from etanche.vault._location import VaultLocation, make_engine
 from etanche.vault._revisions import Journal, Ledger, Write, WriteBatch
-from etanche.vault._schema import data_keys, labs, patient_index, patients, specimens, vault_meta
+from etanche.vault._schema import (
+    data_keys,
+    labs,
+    network_identities,
+    patient_index,
+    patients,
+    specimens,
+    vault_meta,
+)
 
 ALL_COMPARTMENTS: tuple[Compartment, ...] = (Compartment.ADMIN, Compartment.CLINICAL)
 _ADMIN = Compartment.ADMIN.value
@@ -149,6 +161,7 @@ class Vault:
         self._shared: list[KeyRing] | None = None
         self._shared_lock = threading.Lock()
         self._journal: Journal | None = None
+        self.last_candidates = 0  # rows the last front-desk search decrypted
 
     # -- lifecycle ------------------------------------------------------------
     @classmethod
@@ -335,6 +348,7 @@ class Vault:
         child._shared = self._shared
         child._shared_lock = self._shared_lock
         child._journal = self._journal
+        child.last_candidates = 0
         return child
 
     # -- revisions ------------------------------------------------------------
@@ -445,6 +459,54 @@ class Vault:
                 rows = conn.execute(query.where(patient_index.c.digest.in_(chunk)))
                 found.extend((bytes(r.digest), str(r.patient_id), str(r.lab_id)) for r in rows)
         return found
+
+    # -- network identities ---------------------------------------------------
+    def _identity_handle(self, patient_id: str) -> str:
+        return KeyedPrf(self._ring.network_key(SYSTEM_PURPOSE), "network-identity").hexdigest(
+            patient_id
+        )
+
+    def identity_of(self, patient_id: str) -> str | None:
+        """The network identity a record is bound to, if any."""
+        handle = self._identity_handle(patient_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(network_identities.c.sealed).where(network_identities.c.handle == handle)
+            ).first()
+        if row is None:
+            return None
+        identity, _, pid = self.open_system("network_identities", handle, row.sealed).partition(
+            b"|"
+        )
+        if pid.decode() != patient_id:
+            raise IntegrityError(f"patient {patient_id}: network identity row was moved")
+        return identity.decode()
+
+    def bind_identity(self, patient_ids: Sequence[str], identity: str) -> None:
+        """Bind records to one network identity (records already bound keep theirs)."""
+        rows = []
+        for pid in patient_ids:
+            if self.identity_of(pid) is not None:
+                continue
+            handle = self._identity_handle(pid)
+            sealed = self.seal_system("network_identities", handle, f"{identity}|{pid}".encode())
+            rows.append({"handle": handle, "sealed": sealed, "created_at": _now()})
+        if rows:
+            with self._engine.begin() as conn:
+                conn.execute(insert(network_identities), rows)
+
+    def records_of_identity(self, identity: str) -> list[str]:
+        """Live record ids bound to a network identity (every link row is opened)."""
+        found: list[str] = []
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(network_identities)).all()
+        for row in rows:
+            bound, _, pid = self.open_system(
+                "network_identities", row.handle, row.sealed
+            ).partition(b"|")
+            if bound.decode() == identity:
+                found.append(pid.decode())
+        return sorted(found)
 
     # -- labs -----------------------------------------------------------------
     def add_lab(self, lab: Lab) -> None:
@@ -789,6 +851,11 @@ class Vault:
         with self._engine.begin() as conn:
             row = self._live_row(conn, patient_id)
             written = _shred(conn, [(row.id, row.admin_revision, row.clinical_revision)])
+            conn.execute(
+                delete(network_identities).where(
+                    network_identities.c.handle == self._identity_handle(patient_id)
+                )
+            )
         # An erasure is a write of NULL: logged, so it is never taken for a rollback.
         self._emit(written)
         self._purge_freed_space()
@@ -817,6 +884,11 @@ class Vault:
                     )
                 ]
                 written = _shred(conn, live) if live else []
+                if live:
+                    handles = [self._identity_handle(pid) for pid, _, _ in live]
+                    conn.execute(
+                        delete(network_identities).where(network_identities.c.handle.in_(handles))
+                    )
             self._emit(written)
             done.extend(pid for pid, _, _ in live)
         if done:
@@ -949,6 +1021,35 @@ class Vault:
         wanted = normalize_email(email)
         return self._find(
             _indexes.EMAIL, wanted, lambda p: any(normalize_email(x) == wanted for x in p.emails)
+        )
+
+    def find_by_prefix(
+        self, lab_ids: Sequence[str], prefix: str, birth: BirthQuery
+    ) -> list[Patient]:
+        """Birth names starting with ``prefix`` (3 letters or more) born as ``birth`` says.
+
+        Only the labs given are looked at: the index hashes the lab with the
+        first three letters and the year, so a search computes one digest per
+        lab it may read and never meets another lab's rows.
+        """
+        head = name_prefix(prefix)
+        keys = [_indexes.prefix_year_key(lab, head, birth.year) for lab in lab_ids]
+        return self._find_many(
+            _indexes.PREFIX_YEAR,
+            lab_ids,
+            keys,
+            lambda p: starts_with(p.birth_name, prefix) and birth.matches(p.birth_date),
+        )
+
+    def find_by_sound(self, lab_ids: Sequence[str], name: str, birth: BirthQuery) -> list[Patient]:
+        """Birth names that sound like ``name`` in French, born as ``birth`` says (those labs)."""
+        sound = phonetic_key(name)
+        keys = [_indexes.phonetic_year_key(lab, sound, birth.year) for lab in lab_ids]
+        return self._find_many(
+            _indexes.PHONETIC_YEAR,
+            lab_ids,
+            keys,
+            lambda p: phonetic_key(p.birth_name) == sound and birth.matches(p.birth_date),
         )
 
     def list_specimens(
@@ -1185,6 +1286,35 @@ class Vault:
             rows = conn.execute(_FIND_BY_DIGEST, {"index": index, "digest": digest}).all()
         found = [self._decrypt(r) for r in rows if r.erased_at is None]
         return [p for p in found if matches(p)]
+
+    def _find_many(
+        self,
+        index: str,
+        lab_ids: Sequence[str],
+        normalised: Sequence[str],
+        matches: Callable[[Patient], bool],
+    ) -> list[Patient]:
+        """Rows of ``lab_ids`` under any of the digests, decrypted, kept if they really match.
+
+        A 12-bit digest of one lab's key also falls on other labs' rows: the clear
+        ``lab_id`` drops those before anything is decrypted. ``last_candidates``
+        counts the rows decrypted (what a truncated index costs).
+        """
+        digests = sorted({_indexes.digest(self._indexer, index, value) for value in normalised})
+        query = (
+            select(patients)
+            .join(patient_index, patient_index.c.patient_id == patients.c.id)
+            .where(
+                patient_index.c.name == index,
+                patient_index.c.digest.in_(digests),
+                patients.c.lab_id.in_(list(lab_ids)),
+            )
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all() if digests else []
+        live = [r for r in rows if r.erased_at is None]
+        self.last_candidates = len(live)
+        return [p for p in (self._decrypt(r) for r in live) if matches(p)]
 
     def _reencrypt(self, conn: Connection, row: Row[Any], version: int) -> list[Write]:
         """Fresh patient keys under lab key ``version``; payloads re-sealed at a new revision."""

@@ -33,6 +33,7 @@ ACTION_NOUNS: dict[str, str] = {
     Action.PATIENT_CREATE: "création de dossier",
     Action.PATIENT_UPDATE: "modification de dossier",
     Action.PATIENT_ERASE: "effacement de dossier",
+    Action.PATIENT_LINK: "rattachement à l'identité réseau",
     Action.SPECIMEN_CREATE: "saisie d'un prélèvement",
     Action.SPECIMEN_LIST: "liste des prélèvements",
     Action.SPECIMEN_LABEL: "impression d'une étiquette de tube",

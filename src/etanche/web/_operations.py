@@ -88,6 +88,7 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/tokens/{token_id}/revoke": _one(Action.TOKEN_MANAGE),
     # -- JSON API: patients ----------------------------------------------------------
     "POST /api/v1/patients/search": _SEARCH_READ,
+    "POST /api/v1/patients/link": _one(Action.PATIENT_LINK),
     "GET /api/v1/patients/{patient_id}": _READ | {Action.SPECIMEN_LIST},
     "POST /api/v1/patients/{patient_id}/erase": _one(Action.PATIENT_ERASE),
     # -- JSON API: identity vigilance (RNIV statuses, merges) -------------------------

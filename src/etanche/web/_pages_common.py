@@ -67,6 +67,10 @@ FLASHES = {
     "cree": "Le dossier patient a été créé.",
     "modifie": "Le dossier patient a été mis à jour.",
     "prelevement": "Le prélèvement a été enregistré.",
+    "rattache": "Le dossier a été créé et rattaché à l'identité connue dans le réseau : seuls les "
+    "traits d'identité ont été repris ; vérifiez-les sur pièce et complétez les coordonnées.",
+    "bris": "Bris de glace activé : vous pouvez rechercher et consulter hors de vos laboratoires "
+    "jusqu'à l'échéance ; chaque accès est enregistré et signalé au DPO.",
     "compte": "Le compte a été créé ; la personne configurera son code TOTP à la première "
     "connexion.",
     "demande": "Le compte est créé en attente : il ne pourra se connecter qu'après l'approbation "

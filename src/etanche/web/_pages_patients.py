@@ -17,9 +17,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from etanche.domain import Patient, normalize_phone, validate_email, validate_nir
+from etanche.domain import (
+    Patient,
+    normalize_phone,
+    parse_birth,
+    parse_french_date,
+    search_prefix,
+    validate_email,
+    validate_nir,
+)
 from etanche.errors import RecordNotFound, ValidationError
-from etanche.service import new_record_id, sheet_rights
+from etanche.service import DUPLICATE_MIN_REASON, PatientService, new_record_id, sheet_rights
 from etanche.service.masks import mask_nir, mask_text
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_change import FIELD_NAMES_FR, ChangeReason, change_reason
@@ -55,7 +63,9 @@ from etanche.web._state import Person
 router = APIRouter(tags=["pages"])
 
 _PATIENT_ID = re.compile(r"^[0-9a-f]{32}$")
-SEARCH_MODES = ("nir", "nom", "telephone", "courriel")
+SEARCH_MODES = ("nir", "nom", "debut", "telephone", "courriel")
+SEARCH_FIELDS: tuple[str, ...] = ("nir", "birth_name", "first_name", "birth_date")
+SEARCH_FIELDS += ("prefix", "born", "sound", "phone", "email")
 
 
 def _checked_id(patient_id: str) -> str:
@@ -106,7 +116,7 @@ def search(
     """Run one search; results are masked, hidden matches only counted."""
     mode = form.get("mode")
     mode = mode if isinstance(mode, str) and mode in SEARCH_MODES else "nir"
-    values = raw_values(form, ("nir", "birth_name", "first_name", "birth_date", "phone", "email"))
+    values = raw_values(form, SEARCH_FIELDS)
     errors: dict[str, str] = {}
     service, tally = counting_patients(person)
     found: list[Patient] | None = None
@@ -122,13 +132,15 @@ def search(
                     errors[name] = REQUIRED
             if not errors:
                 try:
-                    birth = parse_date(values["birth_date"])
+                    birth = parse_french_date(values["birth_date"])
                 except ValidationError:
-                    errors["birth_date"] = "Date invalide : jour/mois/année attendu."
+                    errors["birth_date"] = BAD_DATE
                 else:
                     found = service.find_by_name(
                         values["birth_name"], values["first_name"].split()[0], birth
                     )
+        elif mode == "debut":
+            found = _prefix_search(service, values, errors)
         elif mode == "telephone":
             if not values["phone"]:
                 errors["phone"] = REQUIRED
@@ -146,9 +158,40 @@ def search(
         request,
         person,
         "search.html",
-        {"mode": mode, "values": values, "errors": errors, "matches": matches},
+        {
+            "mode": mode,
+            "values": values,
+            "errors": errors,
+            "matches": matches,
+            "lab_options": lab_options(person),
+        },
         status_code=422 if errors else 200,
     )
+
+
+BAD_DATE = "Date invalide : tapez-la comme 12/12/1959, 12.12.1959 ou 12121959."
+BAD_BORN = "Date invalide : tapez l'année (1959), le mois et l'année (12/1959) ou la date."
+SHORT_PREFIX = "Tapez au moins les 3 premières lettres du nom de naissance."
+
+
+def _prefix_search(
+    service: PatientService, values: dict[str, str], errors: dict[str, str]
+) -> list[Patient] | None:
+    """Start of the birth name (or its sound) with the birth year, month or date."""
+    prefix = birth = None
+    try:
+        prefix = search_prefix(values["prefix"], "prefix")
+    except ValidationError:
+        errors["prefix"] = SHORT_PREFIX if values["prefix"] else REQUIRED
+    try:
+        birth = parse_birth(values["born"], "born")
+    except ValidationError:
+        errors["born"] = BAD_BORN if values["born"] else REQUIRED
+    if prefix is None or birth is None:
+        return None
+    if values["sound"] == "oui":
+        return service.find_by_sound(values["prefix"], birth)
+    return service.find_by_prefix(prefix, birth)
 
 
 # -- intake and edit -----------------------------------------------------------------
@@ -277,11 +320,8 @@ def _save(
             request, person, raw=checked.raw, errors=checked.errors, patient=base, status_code=422
         )
     duplicates = _duplicates(person, checked.raw, patient.id)
-    if duplicates is not None and duplicates.rows and form.get("confirm_duplicate") != "oui":
-        errors = {
-            "_duplicate": "Un dossier de la même personne existe déjà dans vos laboratoires : "
-            "ouvrez-le plutôt, ou confirmez qu'il s'agit d'une autre personne."
-        }
+    errors = _unconfirmed(duplicates, form, creating=base is None)
+    if errors:
         return _form_page(
             request,
             person,
@@ -292,9 +332,12 @@ def _save(
             status_code=409,
         )
     service = person.patients()
+    known = duplicates is not None and bool(duplicates.rows or duplicates.hidden)
     try:
         if base is None:
-            service.add(patient)
+            service.add(
+                patient, duplicate_reason=_text(form, "duplicate_reason") if known else None
+            )
         else:
             reason = why.reason if why is not None else None
             request_id = why.request_id if why is not None else None
@@ -310,6 +353,39 @@ def _save(
         )
     flash = "cree" if base is None else "modifie"
     return RedirectResponse(f"/patients/{patient.id}?ok={flash}", status_code=303)
+
+
+DUPLICATE_HERE = (
+    "Un dossier de la même personne existe déjà dans vos laboratoires : ouvrez-le plutôt, "
+    "ou confirmez qu'il s'agit d'une autre personne en donnant le motif."
+)
+DUPLICATE_ELSEWHERE = (
+    "Cette personne est déjà connue dans un autre laboratoire du réseau : rattachez son "
+    "identité à votre laboratoire depuis la recherche (NIR ou identité complète), ou confirmez "
+    "qu'il s'agit d'une autre personne en donnant le motif."
+)
+SHORT_REASON = "Donnez le motif en une phrase (15 caractères au moins) : il est enregistré."
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def _unconfirmed(duplicates: Matches | None, form: FormData, *, creating: bool) -> dict[str, str]:
+    """Errors while a probable duplicate is not confirmed (with a reason, on creation).
+
+    A record of a person already known in the network is never created silently:
+    the page asks for a confirmation and a reason, which the service audits.
+    """
+    if duplicates is None or not (duplicates.rows or (creating and duplicates.hidden)):
+        return {}
+    message = DUPLICATE_HERE if duplicates.rows else DUPLICATE_ELSEWHERE
+    if form.get("confirm_duplicate") != "oui":
+        return {"_duplicate": message}
+    if creating and len(_text(form, "duplicate_reason")) < DUPLICATE_MIN_REASON:
+        return {"_duplicate": message, "duplicate_reason": SHORT_REASON}
+    return {}
 
 
 @router.post("/patients/validate")

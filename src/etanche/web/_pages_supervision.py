@@ -8,6 +8,7 @@ the critical alert when live verification fails.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from fastapi import APIRouter, Depends, Request
@@ -34,6 +35,9 @@ def _day_start(day: date) -> datetime:
 
 
 # -- audit ---------------------------------------------------------------------------
+_SHOWN_PREFIX = re.compile(r"^[0-9a-f]{8,31}$")
+
+
 @router.get("/audit")
 def audit_page(request: Request, person: Person = Depends(page_person)) -> Response:
     """Events, newest first, filtered by actor, patient id, action and days."""
@@ -57,9 +61,12 @@ def audit_page(request: Request, person: Person = Depends(page_person)) -> Respo
                 errors[name] = "Date invalide : jour/mois/année attendu."
             else:
                 bounds[name] = _day_start(day + timedelta(days=1 if name == "au" else 0))
+    object_id = filters["patient"].lower() or None
+    if object_id and _SHOWN_PREFIX.match(object_id):
+        object_id += "*"  # the 8 characters the list shows: every id starting so
     events, key_id = person.oversight().browse(
         actor=filters["acteur"] or None,
-        object_id=filters["patient"] or None,
+        object_id=object_id,
         action=filters["action"] or None,
         since=bounds["du"],
         until=bounds["au"],
