@@ -1,6 +1,9 @@
-"""Patients' rights: the art. 15 access report of a patient among a million audit events.
+"""Patients' rights: the art. 15 access report among a million audit events, and the purge.
 
-    python bench/rights.py --json [--events N]
+    python bench/rights.py --json [--events N] [--patients N] [--only access_report|purge]
+
+``purge_per_s``: ``bench/purge.py``'s measure (a vault of ``--patients`` synthetic
+patients, ``--expired`` of them past retention, purged by the service).
 
 ``access_report_s``: on a fresh SQLite vault holding a synthetic network's
 patient, N realistic audit events are appended (``AuditLog.append_many`` in
@@ -117,8 +120,20 @@ def access_report(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def purge(args: argparse.Namespace) -> dict[str, Any]:
+    """The retention purge (``bench/purge.py``): patients crypto-shredded per second."""
+    from purge import measure_purge  # bench/ is the script's folder, first on sys.path
+
+    found = measure_purge(args.patients, args.expired)
+    return {
+        key: found[key]
+        for key in ("purge_per_s", "purge_s", "shredded", "shred_per_s", "erase_per_s")
+    } | {"purge_patients": found["patients"]}
+
+
 MEASURES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "access_report": access_report,
+    "purge": purge,
 }
 
 
@@ -133,6 +148,15 @@ def _markdown(result: dict[str, Any]) -> str:
             f"{result['access_report_passphrase_s']} s; pass and proofs alone "
             f"{result['proofs_s']} s; the same proofs one by one with `AuditLog.prove`: "
             f"{result['naive_proofs_s']} s) | <= 2 s | {'yes' if seconds <= 2 else 'no'} |"
+        )
+    if "purge_per_s" in result:
+        rate = result["purge_per_s"]
+        lines.append(
+            f"| `purge_per_s`: retention purge of {result['shredded']:,} expired patients among "
+            f"{result['purge_patients']:,} (selection, sealed-date check, bulk shred, signed "
+            f"report) | {rate:,}/s (bulk shred alone {result['shred_per_s']:,}/s; one-by-one "
+            f"`erase` {result['erase_per_s']:,}/s) | >= 5,000/s | "
+            f"{'yes' if rate >= 5000 else 'no'} |"
         )
     lines += [
         "",
@@ -151,12 +175,16 @@ def _markdown(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=MILLION)
+    parser.add_argument("--patients", type=int, default=100_000, help="Vault of the purge.")
+    parser.add_argument("--expired", type=float, default=0.2, help="Share of them expired.")
+    parser.add_argument("--only", choices=sorted(MEASURES), help="Run one measure.")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-doc", action="store_true", help="Do not update docs/benchmarks.md.")
     args = parser.parse_args()
     result: dict[str, Any] = {}
-    for measure in MEASURES.values():
-        result |= measure(args)
+    for name, measure in MEASURES.items():
+        if args.only in (None, name):
+            result |= measure(args)
     result |= {"backend": "sqlite", "date": today(), "machine": machine()}
     if args.no_doc:
         print(__import__("json").dumps(result))

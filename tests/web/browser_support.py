@@ -85,7 +85,7 @@ def tabs(browser: Any, live_server: str) -> Iterator[Any]:
     errors = [e for tab in opened for e in tab.errors]
     for tab in opened:
         tab.close()
-    assert errors == []
+    assert errors == [], errors
 
 
 def shot(page: Any, name: str) -> None:

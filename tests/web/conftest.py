@@ -21,7 +21,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent))  # tests/: _staff
 sys.path.insert(0, str(Path(__file__).parent))  # tests/web/: browser_support
 
 from browser_support import browser, tabs  # noqa: F401  (fixtures of the browser tests)
+from web_people import MAELLE, MAELLE_ELSEWHERE, MAELLE_SPECIMEN
 
 from _service import passphrase_custody
 from _staff import STAFF_PASSWORD, Staff
@@ -43,19 +44,10 @@ from etanche.access._schema import users
 from etanche.audit import AuditEvent, AuditLog
 from etanche.crypto import KdfCost
 from etanche.domain import (
-    Address,
-    BloodGroup,
-    Clinical,
-    IdentityStatus,
-    Insurance,
     Patient,
-    Physician,
-    Sex,
-    Specimen,
-    Treatment,
 )
 from etanche.synth import SynthConfig, generate
-from etanche.vault import Vault, VaultLocation, new_record_id, parse_location
+from etanche.vault import Vault, VaultLocation, parse_location
 from etanche.web import WebConfig, create_app
 from etanche.web._state import COOKIE
 
@@ -67,53 +59,6 @@ _FIRST = ("Anne", "Brieuc", "Corentin", "Enora", "Gaël", "Hélène", "Jeanne", 
           "Loïc", "Maëlys", "Soazig", "Youenn")  # fmt: skip
 _LAST = ("Kerbrat", "Le Gall", "Morvan", "Quéré", "Jaouen", "Le Roux", "Riou", "Le Meur",
          "Cadiou", "Salaün", "Guéguen", "Le Bras", "Prigent", "Kervella")  # fmt: skip
-
-
-def with_key(first13: str) -> str:
-    """A NIR with its check key (97 - N mod 97)."""
-    return first13 + f"{97 - int(first13) % 97:02d}"
-
-
-# A patient of L01 with a homonym in L02 (same INS traits, same phone): the L02 record
-# must never show to L01 staff, only be counted as "known in another lab".
-MAELLE = Patient(
-    id=new_record_id(),
-    lab_id="L01",
-    birth_name="Le Bihan",
-    first_names=("Maëlle", "Anne"),
-    sex=Sex.FEMALE,
-    birth_date=date(1985, 7, 14),
-    birthplace_insee="29019",
-    used_name="Morvan",
-    nir=with_key("2850729019123"),
-    identity_status=IdentityStatus.QUALIFIED,
-    addresses=(Address("12 rue de Siam", "29200", "Brest"),),
-    phones=("+33612345678",),
-    emails=("maelle.lebihan@example.org",),
-    physician=Physician("Dr Céline Courtois", "10507989589"),
-    insurance=Insurance("01", "291", "MGEN", "380460560"),
-    clinical=Clinical(
-        blood_group=BloodGroup("A", "+"), treatments=(Treatment("Lévothyrox", "H03AA01"),)
-    ),
-)
-MAELLE_ELSEWHERE = Patient(
-    id=new_record_id(),
-    lab_id="L02",
-    birth_name="Le Bihan",
-    first_names=("Maëlle",),
-    sex=Sex.FEMALE,
-    birth_date=date(1985, 7, 14),
-    phones=("+33612345678",),
-)
-MAELLE_SPECIMEN = Specimen(
-    id=new_record_id(),
-    patient_id=MAELLE.id,
-    lab_id="L01",
-    accession="L0125110300017",
-    collected_at=datetime(2025, 11, 3, 8, 15),
-    specimen_type="sang veineux",
-    prescriber=Physician("Dr Céline Courtois", "10507989589"),
-)
 
 
 def _ascii(text: str) -> str:
@@ -244,8 +189,12 @@ def client(web_vault: WebVault) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="session")
 def live_app(web_vault: WebVault) -> Iterator[FastAPI]:
-    """The app served by uvicorn in a thread (127.0.0.1, a free port)."""
-    app = create_app(web_vault.config())
+    """The app served by uvicorn in a thread (127.0.0.1, a free port).
+
+    Every browser test of a worker logs in from 127.0.0.1 to this one server: the
+    per-address login limit is raised so that tests, not attackers, fill the minute
+    (the limit itself is tested on fresh apps in test_throttle.py)."""
+    app = create_app(web_vault.config(login_attempts_per_minute=600))
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"

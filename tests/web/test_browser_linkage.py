@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from browser_support import log_in, shot
+from web_people import MAELLE, MAELLE_ELSEWHERE
 
-from conftest import MAELLE, MAELLE_ELSEWHERE
 from etanche.access import Role
 from etanche.vault import StoredPair, replace_pairs
 

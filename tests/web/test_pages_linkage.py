@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from fastapi.testclient import TestClient
+from web_people import MAELLE, MAELLE_ELSEWHERE
 
-from conftest import MAELLE, MAELLE_ELSEWHERE
 from etanche.access import Role
 from etanche.vault import StoredPair, replace_pairs
 

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -30,14 +29,13 @@ from sqlalchemy import (
     select,
 )
 
-from etanche.vault._schema import patient_index, patients
+from etanche.vault._schema import metadata, patient_index, patients
 
 __all__ = ["StoredPair", "index_digests", "pairs_table", "read_pairs", "replace_pairs"]
 
-_metadata = MetaData()
 pairs_table = Table(
     "identity_pairs",
-    _metadata,
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(32), nullable=False),
     Column("left_id", String(32), nullable=False),

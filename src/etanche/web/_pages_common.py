@@ -26,6 +26,7 @@ from etanche.service import (
     SearchTally,
     actions_of,
 )
+from etanche.service import allowed as allowed_on
 from etanche.web._audit_fr import ACTIONS, actor_fr, details_fr, role_fr, summary_fr
 from etanche.web._pages_fr import IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES, role_label
 from etanche.web._state import Person, ServerState
@@ -92,6 +93,8 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
     allowed = actions_of(actor)
     items: list[NavItem] = []
     for label, href, needed in _NAV:
+        if href in _NETWORK_ENTRIES and not any(_network(actor, a) for a in _as_tuple(needed)):
+            continue  # a network-wide queue: a lab-scoped account would meet a refusal
         if _any_allowed(needed, allowed):
             current = path == href or (href != "/" and path.startswith(href + "/"))
             if href == "/patients" and path.startswith("/patients/new"):
@@ -99,6 +102,18 @@ def nav_for(actor: Actor, path: str) -> list[NavItem]:
             items.append(NavItem(label, href, current))
     items.extend(NavItem(f"{label} (bientôt)", None) for label in _LATER)
     return items
+
+
+# Entries whose page works on the whole network (the policy decides on no lab).
+_NETWORK_ENTRIES = frozenset({"/identity/pairs"})
+
+
+def _as_tuple(needed: Action | tuple[Action, ...]) -> tuple[Action, ...]:
+    return needed if isinstance(needed, tuple) else (needed,)
+
+
+def _network(actor: Actor, action: Action) -> bool:
+    return allowed_on(actor, action, None)
 
 
 def home_for(actor: Actor) -> str:
