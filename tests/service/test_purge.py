@@ -19,7 +19,7 @@ from _purge import HELD, MIXED, OLD, RECENT, TODAY, public_pem, purge_world, raw
 from etanche.access import Actor
 from etanche.errors import IntegrityError, PermissionDenied
 from etanche.names import Role
-from etanche.vault import ALL_COMPARTMENTS, patients_table, specimens_table
+from etanche.vault import ALL_COMPARTMENTS, RightsStore, patients_table, specimens_table
 from etanche.verify import verify_purge_report
 
 
@@ -95,6 +95,17 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
             ).scalar_one()
         assert before == after and spec_before == spec_after
         assert verify_purge_report(signed, public_pem(core))["dry_run"] is True
+
+
+def test_a_restricted_record_is_kept_like_a_held_one(tmp_path: Path) -> None:
+    with purge_world(tmp_path) as (core, groups):
+        restricted = groups[OLD][0]
+        RightsStore(core.vault).restrict(restricted, "r-test-restriction")
+        signed = service(core).purge(today=TODAY)
+        shredded = {r["id"] for r in signed["report"]["records"]}
+        assert restricted not in shredded
+        assert set(groups[OLD]) - {restricted} <= shredded
+        assert raw(core, restricted)[0].erased_at is None
 
 
 def test_only_the_dpo_purges_and_holds(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from etanche.service._trail import Trail
 from etanche.vault import (
     ExpiredPatient,
     ExpiredSpecimen,
+    RightsStore,
     Vault,
     delete_specimens,
     expired_patients,
@@ -142,6 +143,8 @@ class RetentionService:
         patient_rule = admin if admin.cutoff(today) <= results.cutoff(today) else results
         specimen_rule = rules.get("specimens")
         held, forged = holds(self.vault)
+        # a restriction of processing (GDPR art. 18) keeps the data as it is: no purge
+        held = held | frozenset(RightsStore(self.vault).restricted())
         expired = expired_patients(self.vault, patient_rule.cutoff(today))
         kept = [p for p in expired if p.id not in held]
         held_count = len(expired) - len(kept)
