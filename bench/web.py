@@ -1,13 +1,24 @@
 """Patient sheet reads over HTTP with audit on, at a fixed request rate.
 
     python bench/web.py --json [--rps 200] [--seconds 60] [--patients 20000]
+                               [--steps 100,200,...] [--step-seconds 10]
 
 Starts `etanche serve` (one worker per core) on 127.0.0.1 (a free port), logs a
 biologist in, then an open-loop asyncio client on keep-alive connections sends
 sheet reads at a fixed rate for a bounded time, at most --max-in-flight at once,
 and stops by itself.
 Latency is measured from each request's scheduled start, so a slow server cannot
-hide queueing. Loopback only. JSON keys: rps, p50_ms, p99_ms, errors.
+hide queueing. Loopback only.
+
+In the same run, the same page is served without protection by
+`bench/_plain_sheet.py` (same template, same server stack and worker count, a
+plaintext row, no session, policy, audit or decryption), and both servers are
+stepped up through --steps request rates.
+
+JSON keys: rps, p50_ms, p99_ms, errors (at --rps); server_cpu_ms and
+plain_server_cpu_ms (CPU seconds of the server process and its workers, from
+/proc, per request, at --rps) and cpu_ratio; capacity_rps and plain_capacity_rps
+(the highest step at which p99 <= 50 ms with no error).
 """
 
 from __future__ import annotations
@@ -23,12 +34,14 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
 
 from _common import emit, machine, today
+from _plain_sheet import write_plain
 from etanche.access import Accounts, Approvals, Role, Sessions, current_code
 from etanche.service.bootstrap import DemoPlan, custody_folder, initialise, opened_provider
 from etanche.synth import SynthConfig, generate, staff_rpps
@@ -36,6 +49,30 @@ from etanche.vault import Vault, parse_location
 
 PASSWORD = "Bench-Goelette-Brume-2026"
 SHEET = "/patients/{id}"
+P99_GOAL_MS = 50.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and all its descendants, from /proc (Linux)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
 
 
 def free_port() -> int:
@@ -45,8 +82,18 @@ def free_port() -> int:
 
 
 def prepare(directory: Path, patients: int) -> tuple[list[str], str]:
-    """A vault with a synthetic network and a logged-in biologist of every lab."""
+    """A vault with a synthetic network and a logged-in biologist of every lab.
+
+    The same patients go in the clear to ``plain.sqlite`` beside it, for the plain server.
+    """
     network = generate(SynthConfig(patients=patients))
+    people = [p for batch in network.batches() for p in batch]
+    write_plain(
+        directory.with_name("plain.sqlite"),
+        [patient for patient, _ in people],
+        [specimen for _, specimens in people for specimen in specimens],
+        list(network.labs),
+    )
     where = parse_location(str(directory))
     folder = custody_folder(where, None)
     share = directory.with_name("share.txt")
@@ -55,7 +102,7 @@ def prepare(directory: Path, patients: int) -> tuple[list[str], str]:
     with Vault.open_with(where, provider) as store:
         for lab in network.labs:
             store.add_lab(lab)
-        store.add_many((p for batch in network.batches() for p in batch), validate=False)
+        store.add_many(iter(people), validate=False)
         accounts = Accounts(store)
         sessions = Sessions(store, accounts=accounts)
         _, admin_secret, _ = sessions.begin_enrolment("ylegoff", PASSWORD)
@@ -169,60 +216,118 @@ async def load(
     }
 
 
+class Served:
+    """One server under test: its process, port and the cookie its client sends."""
+
+    def __init__(self, command: list[str], env: dict[str, str], port: int, token: str) -> None:
+        self.port, self.token = port, token
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    def ready(self, probe: str) -> None:
+        """Until ``probe`` answers 200 (for the product: an unsealed status)."""
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                answer = httpx.get(
+                    f"http://127.0.0.1:{self.port}{probe}",
+                    headers={"Accept": "application/json"},
+                    timeout=1,
+                )
+                sealed = "json" in answer.headers.get("content-type", "") and answer.json().get(
+                    "sealed", False
+                )
+                if answer.status_code == 200 and not sealed:
+                    time.sleep(2.0)  # the workers fork once unsealed
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.2)
+        self.process.kill()
+        _, errors = self.process.communicate()
+        raise SystemExit(f"server on port {self.port} did not start:\n{errors.decode()[-2000:]}")
+
+    def run(self, ids: list[str], rps: int, seconds: float, cap: int) -> dict[str, float | int]:
+        """One load at ``rps``, with the server's CPU per request over it."""
+        before = cpu_seconds(self.process.pid)
+        measured = asyncio.run(load("127.0.0.1", self.port, self.token, ids, rps, seconds, cap))
+        spent = cpu_seconds(self.process.pid) - before
+        measured["server_cpu_ms"] = round(1000 * spent / max(1, int(measured["requests"])), 2)
+        return measured
+
+    def capacity(
+        self, ids: list[str], steps: list[int], seconds: float, cap: int
+    ) -> tuple[int, list[dict[str, float | int]]]:
+        """The highest step held (p99 <= 50 ms, no error); stops at the first step missed."""
+        held, trail = 0, []
+        for rps in steps:
+            step = {"rps": rps, **self.run(ids, rps, seconds, cap)}
+            trail.append(step)
+            if step["p99_ms"] > P99_GOAL_MS or step["errors"]:
+                break
+            held = rps
+        return held, trail
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def measure(served: Served, probe: str, ids: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Warm-up, the fixed-rate run, then the capacity steps, on one server."""
+    try:
+        served.ready(probe)
+        served.run(ids, 20, 2, 8)  # warm-up, not measured
+        fixed = served.run(ids, args.rps, args.seconds, args.max_in_flight)
+        steps = [int(x) for x in args.steps.split(",")]
+        capacity, trail = served.capacity(ids, steps, args.step_seconds, args.max_in_flight)
+    finally:
+        served.stop()
+    return {**fixed, "capacity_rps": capacity, "steps": trail}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rps", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--patients", type=int, default=20_000)
     parser.add_argument("--max-in-flight", type=int, default=32)
+    parser.add_argument("--steps", default="100,200,300,400,500,600,800,1000")
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="etanche-bench-web-") as tmp:
         directory = Path(tmp) / "vault"
         ids, token = prepare(directory, args.patients)
-        port = free_port()
-        env = {**os.environ, "ETANCHE_VAULT": str(directory)}
         share = directory.with_name("share.txt")
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "etanche",
-                "serve",
-                "--port",
-                str(port),
-                "--share-file",
-                str(share),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    status = httpx.get(base + "/api/v1/status", timeout=1)
-                    if status.status_code == 200 and not status.json()["sealed"]:
-                        time.sleep(2.0)  # the workers fork once unsealed
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            else:
-                raise SystemExit("server did not start")
-            # warm-up, not measured
-            asyncio.run(load("127.0.0.1", port, token, ids, 20, 2, 8))
-            measured = asyncio.run(
-                load("127.0.0.1", port, token, ids, args.rps, args.seconds, args.max_in_flight)
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        port = free_port()
+        product = Served(
+            [sys.executable, "-m", "etanche", "serve", "--port", str(port),
+             "--share-file", str(share), "--workers", str(args.workers)],
+            {**os.environ, "ETANCHE_VAULT": str(directory)}, port, token,
+        )  # fmt: skip
+        protected = measure(product, "/api/v1/status", ids, args)
+        port = free_port()
+        plain_server = Served(
+            [sys.executable, str(Path(__file__).with_name("_plain_sheet.py")),
+             str(directory.with_name("plain.sqlite")), str(port), str(args.workers)],
+            dict(os.environ), port, "none",
+        )  # fmt: skip
+        plain = measure(plain_server, SHEET.format(id=ids[0]), ids, args)
     result = {
         "rps": args.rps,
-        **measured,
+        **{k: protected[k] for k in ("requests", "achieved_rps", "p50_ms", "p99_ms", "errors")},
+        "server_cpu_ms": protected["server_cpu_ms"],
+        "plain_server_cpu_ms": plain["server_cpu_ms"],
+        "cpu_ratio": round(protected["server_cpu_ms"] / plain["server_cpu_ms"], 2),
+        "capacity_rps": protected["capacity_rps"],
+        "plain_capacity_rps": plain["capacity_rps"],
+        "plain_p99_ms": plain["p99_ms"],
+        "steps": protected["steps"],
+        "plain_steps": plain["steps"],
+        "workers": args.workers,
         "seconds": args.seconds,
         "patients": args.patients,
         "date": today(),
@@ -236,10 +341,14 @@ def main() -> None:
         f"{args.seconds:.0f} s, {args.patients:,} patients, {result['date']}, "
         f"{result['machine']}\n\n"
         f"`python bench/web.py --json --rps {args.rps} --seconds {args.seconds:.0f}`\n\n"
-        "| achieved req/s | p50 | p99 | errors |\n|---|---|---|---|\n"
-        f"| {measured['achieved_rps']} | {measured['p50_ms']} ms | {measured['p99_ms']} ms | "
-        f"{measured['errors']} |\n\n"
-        "goal: p99 <= 50 ms and zero errors at 200 requests/s on 2 cores",
+        "| | achieved req/s | p50 | p99 | errors | server CPU / request | capacity |\n"
+        "|---|---|---|---|---|---|---|\n"
+        f"| protected | {result['achieved_rps']} | {result['p50_ms']} ms | {result['p99_ms']} ms | "
+        f"{result['errors']} | {result['server_cpu_ms']} ms | {result['capacity_rps']} req/s |\n"
+        f"| plain | | | {result['plain_p99_ms']} ms | | {result['plain_server_cpu_ms']} ms | "
+        f"{result['plain_capacity_rps']} req/s |\n\n"
+        f"cpu_ratio {result['cpu_ratio']} (goal <= 1.5); goal: p99 <= 50 ms and zero errors at "
+        "200 requests/s on 2 cores; capacity_rps >= 2x the figure before issue 17's work",
     )
 
 

@@ -75,6 +75,7 @@ class Session:
     last_seen_at: datetime
     client: str | None
     break_glass: BreakGlass | None
+    gender: str | None = None  # the account's grammatical gender, for the pages' header
 
     def actor(self) -> Actor:
         return Actor(
@@ -203,6 +204,11 @@ class Sessions:
     # -- use --------------------------------------------------------------------
     def resume(self, token: str) -> Actor:
         """The actor behind a live session; refreshes its idle timer."""
+        return self.resume_session(token).actor()
+
+    def resume_session(self, token: str) -> Session:
+        """A live session, as ``resume`` refreshes it (one query for pages: the account's
+        gender comes with it)."""
         digest = hash_token(token)
         row = self._live_row(digest)
         now = self._clock()
@@ -215,7 +221,7 @@ class Sessions:
                     .where(sessions.c.token_hash == digest, sessions.c.revoked_at.is_(None))
                     .values(last_seen_at=now)
                 )
-        return _session_from(row, now).actor()
+        return _session_from(row, now)
 
     def current(self, token: str) -> Session:
         """What a live session is, without refreshing it (``whoami``)."""
@@ -297,6 +303,7 @@ class Sessions:
                 users.c.labs,
                 users.c.disabled_at,
                 users.c.approved_at,
+                users.c.gender,
             )
             .join(users, users.c.id == sessions.c.user_id)
             .where(sessions.c.token_hash == digest)
@@ -357,4 +364,5 @@ def _session_from(row: Row[Any], now: datetime) -> Session:
         last_seen_at=_when(row.last_seen_at),
         client=row.client,
         break_glass=glass,
+        gender=row.gender,
     )

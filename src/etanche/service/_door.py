@@ -7,6 +7,8 @@ in this room.
 
 from __future__ import annotations
 
+import time
+
 from etanche import settings
 from etanche.access import Actor
 from etanche.audit import Outcome
@@ -35,12 +37,15 @@ from etanche.service._supervision import Supervision
 from etanche.service._supervision_read import Oversight
 from etanche.service._throttle import LoginThrottle
 
+_LABS_TTL_S = 5.0  # reference data read on every page, changed a few times a year
+
 
 class Door:
     """Per-person operations of one server's core (sealed: each fails with ServiceSealed)."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        self._labs: tuple[float, tuple[Lab, ...]] | None = None
 
     def people(self, client: str | None = None) -> People:
         def quorum() -> tuple[str, ...]:
@@ -191,8 +196,18 @@ class Door:
         return Acts(self.core.trail, actor, client=client)
 
     def labs(self) -> list[Lab]:
-        """The network's labs (reference data: names and ids, nothing personal)."""
-        return self.core.vault.labs()
+        """The network's labs (reference data: names and ids, nothing personal).
+
+        Every page shows lab names: the list is kept for ``_LABS_TTL_S`` seconds per
+        process, so a lab added or renamed in another worker shows within that time.
+        """
+        now = time.monotonic()
+        kept = self._labs
+        if kept is not None and now - kept[0] < _LABS_TTL_S:
+            return list(kept[1])
+        labs = self.core.vault.labs()
+        self._labs = (now, tuple(labs))
+        return labs
 
 
 class FormTokens:

@@ -80,6 +80,16 @@ class Merge:
     at: datetime  # of the last step
 
 
+@dataclass(frozen=True)
+class SheetMerges:
+    """A sheet's merge panel: the merge, the survivor pointed at, the absorbed specimens."""
+
+    merge: Merge | None
+    merged_into: str | None
+    merged_specimens: list[Specimen]
+    merged_hidden: int
+
+
 class IdentityService(PatientService):
     """One person's identity operations on one vault session."""
 
@@ -292,12 +302,23 @@ class IdentityService(PatientService):
                 return _view(doc)
         return None
 
+    def sheet_merges(self, patient_id: str) -> SheetMerges:
+        """What a sheet shows of merges, with one query for a record in none."""
+        into, absorbed = Merges(self.vault).involvement(patient_id)
+        if into is None and not absorbed:
+            return SheetMerges(None, None, [], 0)
+        shown, hidden = self._specimens_of_absorbed(absorbed)
+        return SheetMerges(self.merge_of(patient_id), into, shown, hidden)
+
     def merged_specimens(self, survivor_id: str) -> tuple[list[Specimen], int]:
         """Specimens of the records merged into ``survivor_id`` this person may list,
         and how many such records are outside their labs (counted, not shown)."""
+        return self._specimens_of_absorbed(Merges(self.vault).absorbed_by(survivor_id))
+
+    def _specimens_of_absorbed(self, absorbed_ids: list[str]) -> tuple[list[Specimen], int]:
         shown: list[Specimen] = []
         hidden = 0
-        for absorbed in Merges(self.vault).absorbed_by(survivor_id):
+        for absorbed in absorbed_ids:
             lab = self._lab_of(Action.SPECIMEN_LIST, absorbed)
             if not self._may(Action.SPECIMEN_LIST, lab, absorbed):
                 hidden += 1

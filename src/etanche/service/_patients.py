@@ -9,7 +9,7 @@ through here, so none of them holds a rule of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -43,6 +43,15 @@ PATIENT = "patient"
 MAX_REASON = 500
 DUPLICATE_MIN_REASON = 15  # like break-glass: a sentence, not "ok"
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A patient's sheet as read: the record, its specimens, its restriction flag."""
+
+    patient: Patient
+    specimens: list[Specimen]
+    restricted: bool
 
 
 class PatientService:
@@ -119,6 +128,22 @@ class PatientService:
             details["via"] = via
         self._done(Action.PATIENT_READ, decision, [patient_id], details)
         return patient
+
+    def sheet(self, patient_id: str) -> Sheet:
+        """What the patient sheet shows: the read and the specimen list, each decided
+        and audited as ``get`` and ``specimens_of`` would, over one row fetch."""
+        lab = self._lab_of(Action.PATIENT_READ, patient_id)
+        restricted = self.restricted(patient_id)
+        read = self._decide(Action.PATIENT_READ, lab, patient_id)
+        listing = self._decide(Action.SPECIMEN_LIST, lab, patient_id)
+        patient, found = self._run(
+            Action.PATIENT_READ, [patient_id], lambda: self.vault.get_with_specimens(patient_id)
+        )
+        self._done(
+            Action.PATIENT_READ, read, [patient_id], {"lab": lab, "compartments": _names(read)}
+        )
+        self._done(Action.SPECIMEN_LIST, listing, [patient_id], {"lab": lab, "count": len(found)})
+        return Sheet(patient, found, restricted)
 
     def specimens_of(self, patient_id: str) -> list[Specimen]:
         lab = self._lab_of(Action.SPECIMEN_LIST, patient_id)

@@ -106,6 +106,10 @@ class People:
         """The person behind a login session only (a page cookie never carries an API token)."""
         return self.sessions.resume(token)
 
+    def page_session(self, token: str) -> Session:
+        """A login session as a page needs it: the actor and the account's gender."""
+        return self.sessions.resume_session(token)
+
     def identify(self, token: str | None) -> Actor:
         """Like ``actor_for``, but a missing or dead token is an audited failed login."""
         try:
@@ -351,10 +355,6 @@ class People:
         details: dict[str, DetailValue] = {"operation": "gender", "account": username}
         with self._audited(actor, Action.USER_MANAGE, details):
             return self.accounts.set_gender(username, gender, actor)
-
-    def gender_of(self, actor: Actor) -> str | None:
-        """The logged-in person's grammatical gender (their own account: no decision)."""
-        return self.accounts.get_by_id(actor.user_id).gender
 
     def disable_user(self, actor: Actor, username: str) -> User:
         with self._audited(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from etanche.errors import RecordNotFound, VaultError
 from etanche.vault._schema import patients
@@ -19,6 +19,17 @@ if TYPE_CHECKING:
     from etanche.vault._store import Vault
 
 __all__ = ["Merges"]
+
+
+_INVOLVEMENT = (  # on every sheet: built once
+    select(patients.c.id, patients.c.merged_into)
+    .where(
+        (patients.c.id == bindparam("patient_id"))
+        | (patients.c.merged_into == bindparam("patient_id"))
+    )
+    .where(patients.c.erased_at.is_(None))
+    .order_by(patients.c.id)
+)
 
 
 class Merges:
@@ -38,6 +49,18 @@ class Merges:
         if row is None or row.erased_at is not None:
             raise RecordNotFound(f"patient {patient_id}: not found")
         return None if row.merged_into is None else str(row.merged_into)
+
+    def involvement(self, patient_id: str) -> tuple[str | None, list[str]]:
+        """In one query: the survivor this live record was merged into (or None), and
+        the live records merged into it. Most records take part in no merge."""
+        with self._vault.engine.connect() as conn:
+            rows = conn.execute(_INVOLVEMENT, {"patient_id": patient_id}).all()
+        own = [r for r in rows if r.id == patient_id]
+        if not own:
+            raise RecordNotFound(f"patient {patient_id}: not found")
+        into = own[0].merged_into
+        absorbed = [str(r.id) for r in rows if r.id != patient_id]
+        return (None if into is None else str(into)), absorbed
 
     def absorbed_by(self, survivor_id: str) -> list[str]:
         """Live records merged into ``survivor_id``, in id order."""

@@ -147,6 +147,15 @@ def _private_sqlite(directory: Path, database: Path) -> None:
     write_private(database, b"")
 
 
+# Statements of every sheet read, built once (building one costs as much as running it).
+_PATIENT_ROW = select(patients).where(patients.c.id == bindparam("patient_id"))
+_SPECIMEN_ROWS = (
+    select(specimens.c.id, specimens.c.data)
+    .where(specimens.c.patient_id == bindparam("patient_id"))
+    .order_by(specimens.c.collected_on)
+)
+
+
 class Vault:
     """One session on an encrypted vault, limited to some compartments."""
 
@@ -928,13 +937,21 @@ class Vault:
     def specimens_of(self, patient_id: str) -> list[Specimen]:
         with self._engine.connect() as conn:
             row = self._just_read(patient_id) or self._live_row(conn, patient_id)
-            found = conn.execute(
-                select(specimens.c.id, specimens.c.data)
-                .where(specimens.c.patient_id == patient_id)
-                .order_by(specimens.c.collected_on)
-            ).all()
+            found = self._specimen_rows(conn, patient_id)
         admin_key = self._patient_key(row, _ADMIN)
         return [self._open_specimen(s.id, s.data, admin_key, row) for s in found]
+
+    def get_with_specimens(self, patient_id: str) -> tuple[Patient, list[Specimen]]:
+        """A patient and its specimens over one row fetch (the sheet's read)."""
+        with self._engine.connect() as conn:
+            row = self._just_read(patient_id) or self._live_row(conn, patient_id)
+            found = self._specimen_rows(conn, patient_id)
+        patient = self._decrypt(row)
+        admin_key = self._patient_key(row, _ADMIN)
+        return patient, [self._open_specimen(s.id, s.data, admin_key, row) for s in found]
+
+    def _specimen_rows(self, conn: Connection, patient_id: str) -> Sequence[Any]:
+        return conn.execute(_SPECIMEN_ROWS, {"patient_id": patient_id}).all()
 
     def sealed_dates(
         self, patient_ids: Sequence[str]
@@ -1239,7 +1256,7 @@ class Vault:
         return _codec.decode_specimen(open_sealed(admin_key, data, context))
 
     def _live_row(self, conn: Connection, patient_id: str) -> Row[Any]:
-        row = conn.execute(select(patients).where(patients.c.id == patient_id)).first()
+        row = conn.execute(_PATIENT_ROW, {"patient_id": patient_id}).first()
         if row is None:
             raise RecordNotFound(f"patient {patient_id}: not found")
         if row.erased_at is not None:

@@ -50,10 +50,9 @@ PUBLIC_PATHS = (
 def create_app(config: WebConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = ServerState(
-            config,
-            templates=Jinja2Templates(directory=str(TEMPLATES)),
-        )
+        templates = Jinja2Templates(directory=str(TEMPLATES))
+        templates.env.auto_reload = False  # shipped templates: no stat() of each per page
+        state = ServerState(config, templates=templates)
         app.state.etanche = state
         try:
             yield

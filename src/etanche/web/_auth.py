@@ -35,10 +35,10 @@ def page_person(request: Request, state: ServerState = Depends(server)) -> Perso
     if not token:
         raise LoginRequired("login: no session")
     try:
-        actor = state.people().session_actor(token)
+        session = state.people().page_session(token)
     except EtancheError:
         raise LoginRequired("login: session expired or unknown") from None
-    return Person(actor, token, client_of(request), state)
+    return Person(session.actor(), token, client_of(request), state, gender=session.gender)
 
 
 def form_person(

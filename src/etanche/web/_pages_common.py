@@ -18,7 +18,6 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from etanche.domain import Lab, place_name
-from etanche.errors import EtancheError
 from etanche.names import Action
 from etanche.service import (
     Actor,
@@ -144,7 +143,7 @@ def render(
     values: dict[str, Any] = {
         "person": person,
         "actor": person.actor if person else None,
-        "role_label": role_label(person.actor.role, _gender(person)) if person else None,
+        "role_label": role_label(person.actor.role, person.gender) if person else None,
         "labs_label": labs_label(person.actor.labs) if person else None,
         "csrf": person.csrf_token if person else None,
         "nav": nav_for(person.actor, request.url.path) if person else [],
@@ -153,14 +152,6 @@ def render(
     }
     values.update(context or {})
     return state.templates.TemplateResponse(request, template, values, status_code=status_code)
-
-
-def _gender(person: Person) -> str | None:
-    """The person's grammatical gender, for their role's label in the header."""
-    try:
-        return person.people().gender_of(person.actor)
-    except EtancheError:  # an account gone mid-request: the neutral form
-        return None
 
 
 def labs_label(labs: frozenset[str]) -> str:

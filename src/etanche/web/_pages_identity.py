@@ -97,8 +97,7 @@ def identity_context(person: Person, patient: Patient) -> dict[str, Any]:
     """What the sheet shows of identity vigilance: evidence, moves offered, merges."""
     service = person.identity()
     allowed = actions_of(person.actor)
-    merge = service.merge_of(patient.id)
-    merged_specimens, hidden = service.merged_specimens(patient.id)
+    merges = service.sheet_merges(patient.id)
     return {
         "documents": DOCUMENTS,
         "downgrade_reasons": REASONS,
@@ -106,10 +105,10 @@ def identity_context(person: Person, patient: Patient) -> dict[str, Any]:
         "ins_oids": INS_OIDS,
         "ins_differ": service.mismatches(patient),
         "may": {a.value for a in allowed},
-        "merge": merge,
-        "merged_into": service.merged_into(patient.id),
-        "merged_specimens": merged_specimens,
-        "merged_hidden": hidden,
+        "merge": merges.merge,
+        "merged_into": merges.merged_into,
+        "merged_specimens": merges.merged_specimens,
+        "merged_hidden": merges.merged_hidden,
         "statuses": IDENTITY_STATUSES,
     }
 

@@ -422,9 +422,8 @@ def patient_sheet(
 ) -> Response:
     """The patient sheet: an audited read; clinical data only if the role holds its key."""
     service = person.patients()
-    patient = service.get(_checked_id(patient_id))
-    specimens = service.specimens_of(patient.id)
-    restricted = service.restricted(patient.id)
+    sheet = service.sheet(_checked_id(patient_id))
+    patient, specimens, restricted = sheet.patient, sheet.specimens, sheet.restricted
     rights = sheet_rights(person.actor, patient.lab_id, patient.id, restricted=restricted)
     labs = {lab.id: lab for lab in person.state.door.labs()}
     just_added = request.query_params.get("prelevement", "")

@@ -89,6 +89,7 @@ class Person:
     client: str | None
     state: ServerState
     via_cookie: bool = True
+    gender: str | None = None  # of a page's person: the form of their role's label
 
     @property
     def csrf_token(self) -> str:
