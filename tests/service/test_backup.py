@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from _backup import QuorumSite, quorum_site
-from etanche.errors import IntegrityError, KeyProviderError, UsageError, WrongShares
+from etanche.errors import (
+    IntegrityError,
+    KeyProviderError,
+    RecordNotFound,
+    UsageError,
+    WrongShares,
+)
 from etanche.service._backup import create_backup, newest_backup, read_backup
 from etanche.service._restore import drill, quorum_opener, restore
 from etanche.vault import Vault, VaultLocation, parse_location
@@ -154,3 +160,31 @@ def test_an_edited_shred_ledger_is_refused(
     shares = [site.shares["aleroux"], site.shares["ylegoff"]]
     with pytest.raises(IntegrityError, match="line 1"):
         restore(read_backup(folder), target, tmp_path / "c", quorum_opener(shares), site.ledger)
+
+
+def test_the_service_never_serves_a_patient_of_the_ledger(
+    site: QuorumSite, backend: object, tmp_path: Path
+) -> None:
+    """Any way the database comes back (a PITR, a copied file): listed patients
+    alive in it are shredded again when the service opens, before any request."""
+    from etanche.service import Core, Custody
+    from etanche.vault import copy_database, load_database
+
+    old_copy = tmp_path / "old.copy"
+    copy_database(site.location, old_copy)  # the database as it was, before the erasure
+    store, trail, _ = site.open()
+    try:
+        erased = store.patient_ids()[5]
+        store.erase(erased)
+    finally:
+        trail.close()
+        store.close()
+    target, _ = _target(backend, tmp_path)
+    load_database(target, old_copy)
+    core = Core(target, Custody.unsealed(site.provider), shred_ledger=site.ledger)
+    try:
+        assert erased not in core.vault.patient_ids()
+        with pytest.raises(RecordNotFound):
+            core.vault.get(erased)
+    finally:
+        core.close()

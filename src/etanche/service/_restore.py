@@ -109,8 +109,9 @@ def restore(
         trail = Trail.for_vault(store)
         try:
             store.record_writes(journal_for(trail))
-            shredded = ShredLedger(ledger_path, store).read()
-            reapplied = store.erase_many(shredded)
+            ledger = ShredLedger(ledger_path, store)
+            listed, reapplied = ledger.reapply()
+            shredded = ledger.read()
             live = set(store.patient_ids())
             report: dict[str, Any] = {
                 "backup": backup.id,
@@ -118,7 +119,7 @@ def restore(
                 "target": target.describe(),
                 "counts": counts,
                 "counts_match": counts == backup.manifest["counts"],
-                "ledger_entries": len(shredded),
+                "ledger_entries": listed,
                 "erasures_reapplied": len(reapplied),
                 "erased_resurrected": len(live.intersection(shredded)),
             }
@@ -186,7 +187,14 @@ def drill(
         if not target.is_sqlite:
             drop_restored(target)
         shutil.rmtree(work, ignore_errors=True)
-    report["verified"] = bool(
+    report["verified"] = verdict(report)
+    return report
+
+
+def verdict(report: dict[str, Any]) -> bool:
+    """Verified: counts as in the manifest, log and values sound, every record opens
+    with its indexes, the backup's audit head found, and no erased patient back."""
+    return bool(
         report["counts_match"]
         and report["audit_ok"]
         and report["values_ok"]
@@ -194,4 +202,3 @@ def drill(
         and report["audit_head_found"]
         and report["erased_resurrected"] == 0
     )
-    return report

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from etanche._files import open_private
+from etanche._files import open_private, write_private
 from etanche.errors import IntegrityError, UsageError
 from etanche.vault import Vault, VaultLocation
 
@@ -81,8 +81,7 @@ class ShredLedger:
         with open_private(self.path, "a") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
-                known = self.read()
-                seq, prev = len(known), self._last_mac()
+                seq, prev = self._tail()
                 at = datetime.now(UTC).isoformat(timespec="seconds")
                 for patient in patient_ids:
                     seq += 1
@@ -95,16 +94,31 @@ class ShredLedger:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _last_mac(self) -> str:
-        if not self.path.exists():
-            return _START
+    def _tail(self) -> tuple[int, str]:
+        """(seq, MAC) of the last line, checked in full by ``read`` at each restore."""
         lines = self.path.read_text(encoding="utf-8").splitlines()
-        return str(json.loads(lines[-1])["mac"]) if lines else _START
+        if not lines:
+            return 0, _START
+        try:
+            last = json.loads(lines[-1])
+            return int(last["seq"]), str(last["mac"])
+        except (ValueError, KeyError, TypeError):
+            raise IntegrityError(f"shred ledger {self.path}: its last line is malformed") from None
 
     def sync(self) -> int:
         """Append the vault's tombstones the ledger does not hold yet (erasures made
         before it existed); how many were added."""
+        if not self.path.exists():
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_private(self.path, b"")
         known = set(self.read())
         missing = [pid for pid in self._vault.erased_ids() if pid not in known]
         self.append(missing)
         return len(missing)
+
+    def reapply(self) -> tuple[int, list[str]]:
+        """Shred again every listed patient still alive in the vault (a restored copy);
+        (ledger entries, ids shredded now)."""
+        listed = self.read()
+        live = set(self._vault.patient_ids())
+        return len(listed), self._vault.erase_many([pid for pid in listed if pid in live])
