@@ -18,7 +18,7 @@ from etanche.errors import (
 )
 from etanche.service._backup import create_backup, newest_backup, read_backup
 from etanche.service._restore import drill, quorum_opener, restore
-from etanche.vault import Vault, VaultLocation, parse_location
+from etanche.vault import Vault, VaultLocation, database_empty, parse_location
 
 
 @pytest.fixture
@@ -129,6 +129,8 @@ def test_a_restore_without_the_quorum_is_refused(
             quorum_opener([site.shares["ylegoff"]]),
             site.ledger,
         )
+    assert not (tmp_path / "c1").exists()  # nothing half-written
+    assert database_empty(target)
     forged = site.shares["ylegoff"].rsplit(" ", 1)[0] + " " + "A" * 43 + "="
     with pytest.raises((WrongShares, UsageError)):
         restore(

@@ -11,8 +11,10 @@ rebuilds that key. The shred ledger is never inside a backup.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,16 @@ FORMAT = "etanche-backup/1"
 MANIFEST = "manifest.json"
 PAYLOAD = "vault.age"
 _COPY = "copy.tmp"
+_FIELDS: dict[str, type] = {
+    "id": str,
+    "engine": str,
+    "counts": dict,
+    "audit": dict,
+    "payload": dict,
+    "custody": dict,
+    "identity": str,
+    "mac": str,
+}
 
 
 def quorum_of(provider: object) -> QuorumKeyProvider:
@@ -66,6 +78,9 @@ def create_backup(
         payload = folder / PAYLOAD
         write_private(payload, b"")
         sealed = seal_backup(copy, payload, provider.backup_key(backup_id), backup_id)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # no half-written backup is left
+        raise
     finally:
         copy.unlink(missing_ok=True)
     files = provider.custody_files()
@@ -115,7 +130,12 @@ class Backup:
             raise IntegrityError(f"backup {self.id}: its manifest was altered (MAC)")
 
     def custody_file(self, name: str) -> bytes:
-        return base64.b64decode(self.manifest["custody"][name], validate=True)
+        try:
+            return base64.b64decode(self.manifest["custody"][name], validate=True)
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            raise IntegrityError(
+                f"backup {self.id}: its custody file {name} is malformed"
+            ) from None
 
 
 def read_backup(folder: Path) -> Backup:
@@ -128,6 +148,9 @@ def read_backup(folder: Path) -> Backup:
         raise IntegrityError(f"backup {folder}: {MANIFEST} is unreadable") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IntegrityError(f"backup {folder}: not an Étanche backup manifest")
+    for name, kind in _FIELDS.items():
+        if not isinstance(manifest.get(name), kind):
+            raise IntegrityError(f"backup {folder}: {MANIFEST} field {name} is malformed")
     backup = Backup(folder, manifest)
     if not backup.payload.exists():
         raise UsageError(f"backup {backup.id}: {PAYLOAD} is missing")

@@ -79,6 +79,35 @@ def _write_custody(backup: Backup, custody: Path) -> None:
         write_private(custody / name, backup.custody_file(name))
 
 
+def _load(backup: Backup, key: bytes, target: VaultLocation, custody: Path) -> None:
+    """Check the manifest's MAC, open the identity, decrypt and load the copy."""
+    backup.check_mac(key)
+    identity = open_backup_identity(key, backup.id, str(backup.manifest["identity"]))
+    plain = custody / _PLAIN
+    write_private(plain, b"")
+    try:
+        open_backup(backup.payload, plain, identity, what=f"backup {backup.id}")
+        try:
+            load_database(target, plain)
+        except BaseException:
+            if target.is_sqlite:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{target.sqlite_path}{suffix}").unlink(missing_ok=True)
+            else:
+                drop_restored(target)
+            raise
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def _undo(custody: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(custody, ignore_errors=True)
+    else:
+        for name in (CUSTODY_FILE, KEKS_FILE, _PLAIN):
+            (custody / name).unlink(missing_ok=True)
+
+
 def restore(
     backup: Backup,
     target: VaultLocation,
@@ -93,17 +122,16 @@ def restore(
         )
     if backup.manifest["engine"] != ("sqlite" if target.is_sqlite else "postgresql"):
         raise UsageError(f"restore: backup {backup.id} is a {backup.manifest['engine']} backup")
+    if not database_empty(target):
+        raise UsageError(f"restore --to {target.describe()}: a vault already exists there")
+    created = not custody.exists()
     _write_custody(backup, custody)
-    key, provider, custodians = opener(custody, backup.id)
-    backup.check_mac(key)
-    identity = open_backup_identity(key, backup.id, str(backup.manifest["identity"]))
-    plain = custody / _PLAIN
-    write_private(plain, b"")
     try:
-        open_backup(backup.payload, plain, identity, what=f"backup {backup.id}")
-        load_database(target, plain)
-    finally:
-        plain.unlink(missing_ok=True)
+        key, provider, custodians = opener(custody, backup.id)
+        _load(backup, key, target, custody)
+    except BaseException:
+        _undo(custody, created)  # nothing half-written is left behind
+        raise
     counts = row_counts(target)
     with Vault.open_with(target, provider) as store:
         trail = Trail.for_vault(store)
