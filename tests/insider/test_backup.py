@@ -125,3 +125,28 @@ def test_a_custody_of_the_operator_swapped_into_the_manifest_opens_nothing(
         open_backup_identity(
             provider.backup_key(str(manifest["id"])), str(manifest["id"]), manifest["identity"]
         )
+
+
+def test_a_backup_by_someone_without_the_right_is_refused_and_alerted(
+    backed_up: tuple[QuorumSite, Path], tmp_path: Path
+) -> None:
+    """A lab admin of one lab (not network-wide) asks the service for a copy of everything."""
+    from etanche.access import Actor, Role
+    from etanche.errors import PermissionDenied
+    from etanche.service import BackupService
+
+    site, _ = backed_up
+    store, trail, _ = site.open()
+    try:
+        actor = Actor("jmartin", "u-jm", Role.LAB_ADMIN, frozenset({"L01"}), session_id="s")
+        service = BackupService(store, trail, actor, site.provider, site.ledger)
+        with pytest.raises(PermissionDenied):
+            service.create(str(tmp_path / "stolen"))
+        with pytest.raises(PermissionDenied):
+            service.drill(str(tmp_path / "backups"))
+        assert not (tmp_path / "stolen").exists()
+        rules = {a.rule for a in trail.alerts.list_alerts()}
+        assert "refused" in rules
+    finally:
+        trail.close()
+        store.close()
