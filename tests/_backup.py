@@ -35,6 +35,18 @@ class QuorumSite:
         store.on_shred(ledger.append)
         return store, trail, ledger
 
+    def backup_now(self, out: Path) -> Path:
+        """One backup under ``out`` as the service makes it; its folder."""
+        from etanche.service._backup import create_backup
+
+        store, trail, _ = self.open()
+        try:
+            manifest = create_backup(store, trail, self.provider, out)
+        finally:
+            trail.close()
+            store.close()
+        return out / str(manifest["id"])
+
 
 def quorum_site(root: Path, location: VaultLocation, patients: int = 60) -> QuorumSite:
     """Custody (2 of 3), the vault, ``patients`` synthetic patients in 3 labs."""

@@ -75,3 +75,31 @@ def test_backup_drill_and_restore_from_the_command_line(
     code, _, err = run(capsys, "restore", "--from", str(backups), "--to", str(tmp_path / "r2"))
     assert code == 2
     assert "shares are needed" in err
+
+
+def test_a_tampered_backup_is_one_clear_line_and_exit_5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = quorum_site(tmp_path, parse_location(str(tmp_path / "v")), patients=20)
+    payload = site.backup_now(tmp_path / "backups") / "vault.age"
+    data = bytearray(payload.read_bytes())
+    data[100] ^= 0x80
+    payload.write_bytes(bytes(data))
+    share = tmp_path / "share"
+    share.write_text(site.shares["aleroux"])
+    monkeypatch.setenv("ETANCHE_SHRED_LEDGER", str(site.ledger))
+    code, out, err = run(
+        capsys,
+        "restore",
+        "--from",
+        str(tmp_path / "backups"),
+        "--to",
+        str(tmp_path / "r"),
+        "--share-file",
+        str(share),
+    )
+    assert code == 5
+    assert out == ""
+    assert err.strip().count("\n") == 0 and "does not match its manifest" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "r").exists()

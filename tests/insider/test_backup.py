@@ -24,7 +24,7 @@ from etanche.crypto import (
     open_share,
 )
 from etanche.errors import IntegrityError, KeyProviderError
-from etanche.service._backup import create_backup, read_backup
+from etanche.service._backup import read_backup
 from etanche.service._restore import quorum_opener, restore
 from etanche.synth import SynthConfig, generate
 from etanche.vault import parse_location
@@ -33,13 +33,7 @@ from etanche.vault import parse_location
 @pytest.fixture
 def backed_up(tmp_path: Path) -> tuple[QuorumSite, Path]:
     site = quorum_site(tmp_path, parse_location(str(tmp_path / "v")))
-    store, trail, _ = site.open()
-    try:
-        manifest = create_backup(store, trail, site.provider, tmp_path / "backups")
-    finally:
-        trail.close()
-        store.close()
-    return site, tmp_path / "backups" / str(manifest["id"])
+    return site, site.backup_now(tmp_path / "backups")
 
 
 def _values() -> list[bytes]:
