@@ -54,6 +54,8 @@ class Action(StrEnum):
     USER_APPROVE = "user.approve"  # second person on a privileged account or role
     TOKEN_MANAGE = "token.manage"  # noqa: S105 (an action name, not a secret)
     KEYS_ROTATE = "keys.rotate"
+    BACKUP_CREATE = "backup.create"  # an encrypted copy of the vault, keyed by custody
+    BACKUP_DRILL = "backup.drill"  # restore into a scratch location, verify, delete
     LAB_MANAGE = "lab.manage"
     # supervision
     AUDIT_READ = "audit.read"
@@ -93,6 +95,7 @@ class Action(StrEnum):
     CUSTODY_UNSEAL = "custody.unseal"
     VAULT_WRITE = "vault.write"  # revisions and ciphertext hashes of committed writes
     CUSTODY_APPROVE = "custody.approve"
+    BACKUP_RESTORE = "backup.restore"  # a backup restored by the custodians' quorum
     RIGHTS_OVERDUE = "rights.overdue"  # a request past its deadline (the check's finding)
 
 

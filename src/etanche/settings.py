@@ -49,6 +49,8 @@ ENVIRONMENT: dict[str, str] = {
     "(default 3600; 0: never)",
     "ETANCHE_PURGE_INTERVAL": "seconds between the service's own retention purges "
     "(default 0: never; 86400: daily)",
+    "ETANCHE_SHRED_LEDGER": "the shred ledger: every erased patient id, kept apart from the "
+    "backups and re-applied by a restore (default: the vault folder + '-shred-ledger.jsonl')",
     "ETANCHE_WITNESSES": "witness list of the service: '<vkey> <url>' lines; each head is cosigned",
     "ETANCHE_WITNESS_QUORUM": "how many listed witnesses must cosign for the log to be witnessed",
     "ETANCHE_TRUSTED_PROXIES": "comma-separated proxy addresses whose X-Forwarded-For is believed",
@@ -81,6 +83,7 @@ class Settings:
     retention: str | None = None
     verify_interval: float = DEFAULT_VERIFY_INTERVAL
     purge_interval: float = 0.0
+    shred_ledger: str | None = None
     witnesses: str | None = None
     witness_quorum: int = 1
     trusted_proxies: tuple[str, ...] = ()
@@ -180,6 +183,7 @@ def current() -> Settings:
         retention=_get("ETANCHE_RETENTION"),
         verify_interval=_seconds("ETANCHE_VERIFY_INTERVAL", DEFAULT_VERIFY_INTERVAL),
         purge_interval=_seconds("ETANCHE_PURGE_INTERVAL", 0.0),
+        shred_ledger=_get("ETANCHE_SHRED_LEDGER"),
         witnesses=_get("ETANCHE_WITNESSES"),
         witness_quorum=_count(_get("ETANCHE_WITNESS_QUORUM"), "ETANCHE_WITNESS_QUORUM", 1),
         trusted_proxies=_addresses(_get("ETANCHE_TRUSTED_PROXIES")),

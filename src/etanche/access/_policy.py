@@ -89,6 +89,8 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.LAB_MANAGE,
             Action.MIGRATION_APPROVE,
             Action.TOKEN_MANAGE,
+            Action.BACKUP_CREATE,
+            Action.BACKUP_DRILL,
         }
     ),
     Role.DPO: frozenset(
@@ -133,6 +135,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.VAULT_VERIFY,
             Action.REGISTER_READ,
             Action.TOKEN_MANAGE,
+            Action.BACKUP_DRILL,
         }
     ),
 }
@@ -194,6 +197,7 @@ _EVENTS_ONLY = frozenset(
         Action.KEY_OPERATION,
         Action.CUSTODY_UNSEAL,
         Action.CUSTODY_APPROVE,
+        Action.BACKUP_RESTORE,
         Action.VAULT_WRITE,
         Action.RIGHTS_OVERDUE,
     }

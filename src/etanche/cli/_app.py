@@ -209,6 +209,7 @@ def parse_date(value: str, option: str) -> date:
 def _register_more() -> None:
     from etanche.cli import (  # noqa: F401  (commands register on import)
         _audit,
+        _backup,
         _bootstrap,
         _demo,
         _identity,

@@ -202,6 +202,7 @@ def serve(
         purge_interval_s=settings.purge_interval,
         witnesses=Path(settings.witnesses) if settings.witnesses else None,
         witness_quorum=settings.witness_quorum,
+        shred_ledger=Path(settings.shred_ledger) if settings.shred_ledger else None,
     )
     app_ = create_app(config)
     sockets = [bind_tcp(host, port)]

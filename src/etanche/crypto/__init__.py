@@ -25,6 +25,13 @@ from etanche.crypto._age import (
     age_recipient,
     content_hash,
 )
+from etanche.crypto._backup import (
+    file_sha256,
+    manifest_mac,
+    open_backup,
+    open_backup_identity,
+    seal_backup,
+)
 from etanche.crypto._blind import BlindIndexer, BlindIndexSpec
 from etanche.crypto._keyring import (
     INDEX_OWNER,
@@ -111,19 +118,24 @@ __all__ = [
     "consistency_path",
     "content_hash",
     "create_quorum",
+    "file_sha256",
     "hash_token",
     "inclusion_path",
     "inclusion_paths",
     "leaf_hash",
+    "manifest_mac",
     "merkle_root",
     "new_key",
     "new_seed",
     "node_hash",
     "note_key_hash",
+    "open_backup",
+    "open_backup_identity",
     "open_sealed",
     "open_share",
     "root_from_inclusion_path",
     "seal",
+    "seal_backup",
     "sign_payload",
     "verify_consistency",
     "verify_inclusion",

@@ -70,6 +70,7 @@ _CHECK_INFO = b"etanche/custody/check/v1"
 _SHARE_CHECK_INFO = b"etanche/custody/share-check/v1"
 _KEK_AAD = "etanche-custody/kek/1/"
 _LOG_AAD = "etanche-custody/audit-log-key/1/"
+_BACKUP_INFO = b"etanche/custody/backup/v1/"
 _NAME = re.compile(r"[!-~]{1,64}")  # printable ASCII, no space: a share line splits on spaces
 
 
@@ -122,6 +123,10 @@ def _kek_aad(custody_id: str, kek_id: str) -> bytes:
 
 def _log_aad(custody_id: str) -> bytes:
     return (_LOG_AAD + custody_id).encode("ascii")
+
+
+def _backup_key(wrapping_key: bytes, backup_id: str) -> bytes:
+    return _derive(wrapping_key, _BACKUP_INFO + backup_id.encode("ascii"))
 
 
 def _share_line(custody_id: str, name: str, index: int, data: bytes) -> str:
@@ -415,6 +420,10 @@ class Unsealer:
         """Raise unless the shares held are a quorum of this custody (opens no KEK)."""
         self._secret()
 
+    def backup_key(self, backup_id: str) -> bytes:
+        """The key that opens backup ``backup_id`` of this custody (a restore's quorum)."""
+        return _backup_key(_derive(self._secret(), _WRAP_INFO), backup_id)
+
     def provider(self) -> QuorumKeyProvider:
         """Combine the shares, check them, and open the KEKs."""
         secret = self._secret()
@@ -449,9 +458,7 @@ class QuorumKeyProvider:
     def _open(
         cls, directory: Path, custody_doc: dict[str, Any], secret: bytes
     ) -> QuorumKeyProvider:
-        provider = cls(directory, custody_doc, _derive(secret, _WRAP_INFO), {}, None)
-        provider._reload()
-        return provider
+        return cls._from_key(directory, custody_doc, _derive(secret, _WRAP_INFO))
 
     @classmethod
     def verify_shares(cls, directory: Path, share_lines: Sequence[str]) -> bool:
@@ -596,6 +603,39 @@ class QuorumKeyProvider:
                 raise KeyProviderError(f"KEK {kek_id}: is the active KEK and cannot be retired")
             self._keks.pop(kek_id, None)
             self._save_locked()
+
+    def backup_key(self, backup_id: str) -> bytes:
+        """The key of backup ``backup_id``: derived from the quorum's wrapping key, so only
+        this unsealed custody or a fresh quorum of its shares rebuilds it."""
+        with self._lock:
+            return _backup_key(self._wrapping_key, backup_id)
+
+    def custody_files(self) -> dict[str, bytes]:
+        """custody.json (public) and keks.json (sealed) as they are now, for a backup."""
+        with self._lock, _locked(self._directory):
+            return {
+                name: (self._directory / name).read_bytes() for name in (CUSTODY_FILE, KEKS_FILE)
+            }
+
+    def opened_at(self, directory: Path) -> QuorumKeyProvider:
+        """This custody's KEKs as sealed in another folder (a restored copy), opened
+        with the wrapping key held: a drill needs no shares. Another custody (a
+        reshare since) is refused."""
+        doc = _read_json(directory / CUSTODY_FILE)
+        if doc.get("id") != self.custody_id:
+            raise KeyProviderError(
+                f"custody {directory}: made under another custody; restore it with its shares"
+            )
+        with self._lock:
+            return QuorumKeyProvider._from_key(directory, doc, self._wrapping_key)
+
+    @classmethod
+    def _from_key(
+        cls, directory: Path, custody_doc: dict[str, Any], wrapping_key: bytes
+    ) -> QuorumKeyProvider:
+        provider = cls(directory, custody_doc, wrapping_key, {}, None)
+        provider._reload()
+        return provider
 
     @property
     def kek_ids(self) -> tuple[str, ...]:

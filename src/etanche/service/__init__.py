@@ -8,6 +8,7 @@ from etanche.access import NETWORK_WIDE, Actor, User
 from etanche.audit import Alert, AuditEvent, DetailValue, Outcome, VerificationReport
 from etanche.service._access_report import AccessReports, Delivery, ListedAccess
 from etanche.service._acts import Acts
+from etanche.service._backups import BackupService
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
 from etanche.service._door import Door, FormTokens
@@ -52,6 +53,7 @@ __all__ = [
     "Acts",
     "Alert",
     "AuditEvent",
+    "BackupService",
     "Core",
     "Custody",
     "DeadlineFinding",

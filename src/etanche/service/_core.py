@@ -7,14 +7,15 @@ sealed every one of them fails with ServiceSealed.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from etanche.audit import Outcome, WitnessEndpoint, read_keys
+from etanche.audit import DetailValue, Outcome, WitnessEndpoint, read_keys
 from etanche.crypto import SYSTEM_PURPOSE, KeyProvider, sign_payload
 from etanche.domain import load_retention
-from etanche.errors import ServiceSealed, UsageError
+from etanche.errors import EtancheError, ServiceSealed, UsageError
 from etanche.names import Action
 from etanche.service._custody import Custody
 from etanche.service._housekeeping import shred_expired_artefacts
@@ -22,8 +23,11 @@ from etanche.service._purge_schedule import PurgeSchedule
 from etanche.service._revision_watch import RevisionWatch
 from etanche.service._revisions import adopt_older_rows, journal_for
 from etanche.service._rights_deadlines import run_deadline_check
+from etanche.service._shred_ledger import ShredLedger, default_ledger
 from etanche.service._trail import Trail
 from etanche.vault import Vault, VaultLocation
+
+_log = logging.getLogger(__name__)
 
 
 def read_witnesses(path: Path) -> list[WitnessEndpoint]:
@@ -34,6 +38,25 @@ def read_witnesses(path: Path) -> list[WitnessEndpoint]:
             raise UsageError(f"{path.name}: witness {key.name} has no URL to reach it")
         endpoints.append(WitnessEndpoint(key, url))
     return endpoints
+
+
+def _keep_erasures(vault: Vault, trail: Trail, ledger: ShredLedger) -> None:
+    """No patient of the shred ledger is served: whatever brought the database back
+    (a restore, a PITR, a copied file), listed patients still alive are shredded
+    again before the first request; then every new erasure is appended."""
+    try:
+        _, again = ledger.reapply()
+        ledger.sync()  # erasures made before the ledger existed
+    except EtancheError as exc:  # a backup refuses later, with the same message
+        _log.error("shred ledger: %s", exc)
+    else:
+        if again:
+            details: dict[str, DetailValue] = {
+                "operation": "reapply-erasures",
+                "erasures_reapplied": len(again),
+            }
+            trail.record(None, Action.BACKUP_RESTORE, Outcome.OK, details=details)
+    vault.on_shred(ledger.append)
 
 
 @dataclass
@@ -60,6 +83,7 @@ class Core:
         purge_interval_s: float = 0.0,
         witnesses: Path | None = None,
         witness_quorum: int = 1,
+        shred_ledger: Path | None = None,
     ) -> None:
         self.location = location
         self.custody = custody
@@ -72,6 +96,8 @@ class Core:
         # read now: a bad witness list fails at start, not at the first head
         self.witnesses = read_witnesses(witnesses) if witnesses is not None else []
         self.witness_quorum = witness_quorum
+        # every erasure is appended here, apart from the backups (docs/operations.md)
+        self.shred_ledger = default_ledger(location, str(shred_ledger) if shred_ledger else None)
         self._opened: _Opened | None = None
         custody.on_unseal(self._open)
 
@@ -86,6 +112,8 @@ class Core:
         )
         # Every write of every session of this vault is logged (rollback detection).
         vault.record_writes(journal_for(trail))
+        if self.shred_ledger is not None:
+            _keep_erasures(vault, trail, ShredLedger(self.shred_ledger, vault))
         adopt_older_rows(vault, trail)
         shred_expired_artefacts(vault, trail, client="server")
         # Derived from the vault's system key: every worker process and every restart

@@ -18,6 +18,7 @@ from etanche.errors import PermissionDenied
 from etanche.names import Action
 from etanche.service._access_report import AccessReports
 from etanche.service._acts import Acts
+from etanche.service._backups import BackupService
 from etanche.service._ceremony import Ceremonies, reshare
 from etanche.service._core import Core
 from etanche.service._identity import IdentityService
@@ -113,6 +114,13 @@ class Door:
             actor,
             client=client,
             ceremonies=self.ceremonies(),
+        )
+
+    def backups(self, actor: Actor, *, client: str | None = None) -> BackupService:
+        """Backups and restore drills, keyed by the custody the service holds."""
+        core = self.core
+        return BackupService(
+            core.vault, core.trail, actor, core.custody.provider(), core.shred_ledger, client=client
         )
 
     def reshare(

@@ -18,6 +18,7 @@ from etanche.service._bootstrap import (
     share_from,
     upgrade_schema,
 )
+from etanche.service._restore_command import restore_from_backup
 from etanche.vault import VaultLocation
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "locate",
     "open_custody",
     "opened_provider",
+    "restore_from_backup",
     "share_from",
     "upgrade_schema",
 ]

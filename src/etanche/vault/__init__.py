@@ -1,5 +1,14 @@
 """The encrypted store: schema, repository and search over blind indexes."""
 
+from etanche.vault._copy import (
+    copy_database,
+    database_empty,
+    drop_restored,
+    load_database,
+    pg_tool,
+    row_counts,
+    schema_revision,
+)
 from etanche.vault._documents import Document, Documents
 from etanche.vault._indexes import EMAIL as EMAIL_INDEX
 from etanche.vault._indexes import NAME_DOB as NAME_DOB_INDEX
@@ -61,23 +70,30 @@ __all__ = [
     "Write",
     "WriteBatch",
     "claim_purge",
+    "copy_database",
+    "database_empty",
     "decode_writes",
     "delete_specimens",
+    "drop_restored",
     "expired_patients",
     "expired_specimens",
     "fill_clocks",
     "holds",
     "index_digests",
+    "load_database",
     "name_dob_key",
     "new_record_id",
     "pairs_table",
     "parse_location",
     "patients_table",
+    "pg_tool",
     "read_pairs",
     "release_hold",
     "replace_pairs",
     "restrictions_table",
     "rights_requests_table",
+    "row_counts",
+    "schema_revision",
     "set_hold",
     "specimens_table",
     "throttle_table",

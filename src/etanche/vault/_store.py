@@ -170,6 +170,7 @@ class Vault:
         self._shared: list[KeyRing] | None = None
         self._shared_lock = threading.Lock()
         self._journal: Journal | None = None
+        self._on_shred: Callable[[Sequence[str]], None] | None = None
         self.last_candidates = 0  # rows the last front-desk search decrypted
 
     # -- lifecycle ------------------------------------------------------------
@@ -357,6 +358,7 @@ class Vault:
         child._shared = self._shared
         child._shared_lock = self._shared_lock
         child._journal = self._journal
+        child._on_shred = self._on_shred
         child.last_candidates = 0
         return child
 
@@ -369,6 +371,25 @@ class Vault:
         between shows as a finding, never as silence.
         """
         self._journal = journal
+
+    def on_shred(self, listener: Callable[[Sequence[str]], None] | None) -> None:
+        """Give the ids of every committed crypto-shred of this session (and its
+        children) to ``listener``: the service keeps them apart from backups."""
+        self._on_shred = listener
+
+    def _shredded(self, patient_ids: Sequence[str]) -> None:
+        if self._on_shred is not None and patient_ids:
+            self._on_shred(patient_ids)
+
+    def erased_ids(self) -> list[str]:
+        """Ids of every tombstone (erased patients), oldest erasure first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(patients.c.id)
+                .where(patients.c.erased_at.is_not(None))
+                .order_by(patients.c.erased_at, patients.c.id)
+            )
+            return [str(r.id) for r in rows]
 
     def _emit(self, writes: Sequence[Write]) -> None:
         if self._journal is not None and writes:
@@ -867,6 +888,7 @@ class Vault:
             )
         # An erasure is a write of NULL: logged, so it is never taken for a rollback.
         self._emit(written)
+        self._shredded([patient_id])
         self._purge_freed_space()
 
     def erase_many(self, patient_ids: Sequence[str], *, batch: int = _SHRED_BATCH) -> list[str]:
@@ -899,6 +921,7 @@ class Vault:
                         delete(network_identities).where(network_identities.c.handle.in_(handles))
                     )
             self._emit(written)
+            self._shredded([pid for pid, _, _ in live])
             done.extend(pid for pid, _, _ in live)
         if done:
             self._purge_freed_space()
@@ -933,6 +956,29 @@ class Vault:
                 raise RecordNotFound(f"patient {patient_id}: {state}")
             found.append(self._decrypt(row))
         return found
+
+    def check_records(self, batch: int = 2000) -> tuple[int, list[str]]:
+        """Decrypt every live patient and recompute its blind indexes (a restore drill).
+
+        Returns (patients checked, ids whose stored index rows are not the
+        recomputed ones). A ciphertext that does not open raises IntegrityError
+        naming its row; no value is ever returned.
+        """
+        ids = self.patient_ids()
+        mismatched: list[str] = []
+        for start in range(0, len(ids), batch):
+            chunk = ids[start : start + batch]
+            with self._engine.connect() as conn:
+                stored: dict[str, set[tuple[str, bytes]]] = {pid: set() for pid in chunk}
+                for row in conn.execute(
+                    select(patient_index).where(patient_index.c.patient_id.in_(chunk))
+                ):
+                    stored[row.patient_id].add((row.name, bytes(row.digest)))
+            for patient in self.get_many(chunk):
+                expected = {(r["name"], bytes(r["digest"])) for r in self._index_rows(patient)}
+                if not expected <= stored[patient.id]:
+                    mismatched.append(patient.id)
+        return len(ids), mismatched
 
     def specimens_of(self, patient_id: str) -> list[Specimen]:
         with self._engine.connect() as conn:

@@ -24,3 +24,4 @@ class WebConfig:
     purge_interval_s: float = 0.0
     witnesses: Path | None = None  # witness list: "<vkey> <url>" lines (ETANCHE_WITNESSES)
     witness_quorum: int = 1
+    shred_ledger: Path | None = None  # ETANCHE_SHRED_LEDGER (default: beside a SQLite vault)

@@ -105,6 +105,8 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     # -- JSON API: keys, exports, leaks, incidents -----------------------------------
     "POST /api/v1/keys/rotate-kek": _one(Action.KEYS_ROTATE),
     "POST /api/v1/keys/rotate-lab/{lab_id}": _one(Action.KEYS_ROTATE),
+    "POST /api/v1/backups": _one(Action.BACKUP_CREATE),
+    "POST /api/v1/backups/drill": _one(Action.BACKUP_DRILL),
     "POST /api/v1/exports": _one(Action.EXPORT_CREATE),
     "POST /api/v1/leak/scan/match": _one(Action.LEAK_SCAN),
     "POST /api/v1/leak/trace": _one(Action.LEAK_TRACE),

@@ -13,6 +13,7 @@ from etanche.names import Action
 from etanche.service import (
     AccessReports,
     Actor,
+    BackupService,
     Core,
     Door,
     FormTokens,
@@ -53,6 +54,7 @@ class ServerState:
             purge_interval_s=config.purge_interval_s,
             witnesses=config.witnesses,
             witness_quorum=config.witness_quorum,
+            shred_ledger=config.shred_ledger,
         )
         self.door = Door(self.core)
         self.templates = templates
@@ -109,6 +111,9 @@ class Person:
 
     def keys(self) -> KeyService:
         return self.state.door.keys(self.actor, client=self.client)
+
+    def backups(self) -> BackupService:
+        return self.state.door.backups(self.actor, client=self.client)
 
     def oversight(self) -> Oversight:
         """This person's supervision operations (audit, alerts, decoys)."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from etanche.web.api import (
     _access_report,
+    _backups,
     _custody,
     _identity,
     _incidents,
@@ -33,6 +34,7 @@ for _module in (
     _patients,
     _identity,
     _keys,
+    _backups,
     _leaks,
     _incidents,
     _rights,
