@@ -10,6 +10,7 @@ again without a restart.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,8 +33,6 @@ AUDITOR = Actor("load.auditor", "u-auditor", Role.AUDITOR, NETWORK_WIDE)
 @pytest.fixture(scope="module")
 def formation() -> Iterator[Formation]:
     if not available():
-        import os
-
         if os.environ.get("CI"):
             pytest.fail("pg_autoctl is missing: scripts/test-suite.sh installs it")
         pytest.skip("pg_autoctl (postgresql-15-auto-failover) not installed")

@@ -14,6 +14,10 @@ events still queued: normally one flush window, and never more than
 that. ``flush()``, ``close()`` and an ``atexit`` hook write everything queued.
 A writer failure is kept, logged, and raised by the next ``record``, ``flush``
 or ``close``: the trail fails closed, it never drops events silently.
+
+``record`` returning is not an acknowledgement: the server answers a request
+only after ``Core.settle()`` flushed the trail (web/_durable.py), so no
+operation is confirmed whose event a crash or a failover could still lose.
 """
 
 from __future__ import annotations
