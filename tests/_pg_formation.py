@@ -115,6 +115,15 @@ class Formation:
         except psycopg.Error:
             return False
 
+    def replication(self) -> tuple[str, list[str]]:
+        """The primary's synchronous_standby_names and its standbys' sync states."""
+        import psycopg
+
+        with psycopg.connect(self.node_url(self.primary()), connect_timeout=2) as conn:
+            row = conn.execute("SHOW synchronous_standby_names").fetchone()
+            states = conn.execute("SELECT sync_state FROM pg_stat_replication").fetchall()
+        return (str(row[0]) if row else ""), [str(state) for (state,) in states]
+
     def states(self) -> dict[str, str]:
         """Each node's state as the monitor last recorded it."""
         import psycopg

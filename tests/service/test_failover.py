@@ -64,6 +64,9 @@ def test_primary_killed_under_load(
         runner = Runner(core, network).start()
         assert _wait_for(lambda: runner.load.writes() >= 20, 30), runner.load.failures
         before = formation.primary()
+        # acknowledged means on both: each commit waits for the secondary (quorum of one)
+        names, states = formation.replication()
+        assert names.startswith("ANY 1 (") and states in (["quorum"], ["sync"])
         runner.load.killed_at = time.monotonic()
         formation.kill_primary()
         # the load goes on through the failover; stop a little after it writes again

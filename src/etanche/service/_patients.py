@@ -350,7 +350,7 @@ class PatientService:
         granted = decision.compartments
         if not self._clinical_wanted:
             granted = granted - {Compartment.CLINICAL}
-        self.vault.unlock(granted)
+        retrying(lambda: self.vault.unlock(granted))  # reads wrapped keys: safe to repeat
         return decision
 
     def _denied(

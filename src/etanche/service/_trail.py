@@ -44,7 +44,7 @@ from etanche.audit import (
     WitnessEndpoint,
 )
 from etanche.errors import UsageError
-from etanche.vault import Vault
+from etanche.vault import Vault, retrying
 
 SYSTEM = "system"
 UNAUTHENTICATED = "unauthenticated"
@@ -160,7 +160,7 @@ class Trail:
             self._writer.put(event, decoy_hit)
             return None
         seq = self.log.append(event)
-        self.fired.extend(self.alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
+        self.fired.extend(_observe(self.alerts, event, seq, decoy_hit))
         return seq
 
     def flush(self) -> None:
@@ -268,7 +268,7 @@ class _BufferedWriter:
                 seqs = self._log.append_many(event for event, _ in batch)
                 written = True
                 for (event, decoy_hit), seq in zip(batch, seqs, strict=True):
-                    self._fired.extend(self._alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
+                    self._fired.extend(_observe(self._alerts, event, seq, decoy_hit))
             except BaseException as exc:  # kept and raised to the next caller: fail closed
                 self._fail(exc, len(batch), written)
                 return
@@ -320,6 +320,15 @@ class _BufferedWriter:
             self._queue.clear()
             self._done = self._queued  # nothing more will be written: release flush()
             self._cond.notify_all()
+
+
+def _observe(alerts: AlertEngine, event: AuditEvent, seq: int, decoy_hit: bool) -> list[Alert]:
+    """The alert rules on a logged event; a lost connection (a failover) is retried.
+
+    Observing twice is harmless: windows are read back from the log by seq and
+    an alert already stored under its dedup key is not written again.
+    """
+    return retrying(lambda: alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
 
 
 # Buffered writers still running: the interpreter flushes them on exit.
