@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine with only Python 3.11: installs
-# what the tests start themselves (PostgreSQL's server binaries, Debian's
+# what the tests start themselves (PostgreSQL's server binaries and
+# pg_auto_failover for the failover test, Debian's
 # Chromium for the browser tests, the stock age CLI that must decrypt migration
 # packages, SoftHSM2 for the PKCS#11 key custody, DejaVu fonts for the French
 # PDFs), creates the virtualenv, installs the package with its test extras and
@@ -15,6 +16,8 @@ missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+# pg_auto_failover: the failover test starts a monitor, a primary and a secondary
+command -v pg_autoctl >/dev/null 2>&1 || missing+=(postgresql-15-auto-failover)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # accents in the tube labels, breach notification and letters (PDF)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)

@@ -14,7 +14,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "test-suite.sh"
-PACKAGES = ("postgresql", "chromium", "fonts-dejavu-core", "age", "softhsm2")
+PACKAGES = (
+    "postgresql",
+    "postgresql-15-auto-failover",
+    "chromium",
+    "fonts-dejavu-core",
+    "age",
+    "softhsm2",
+)
 
 
 def test_readme_and_ci_call_the_one_script() -> None:

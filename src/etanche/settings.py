@@ -29,6 +29,7 @@ DEFAULT_SERVICE = "http://127.0.0.1:8000"
 DEFAULT_VERIFY_INTERVAL = 3600.0  # seconds: a rollback raises its alert within the hour
 DEFAULT_LINKAGE_THRESHOLD = 0.95  # match probability of a pair worth an officer's review
 DEFAULT_LINKAGE_MEMORY_MB = 3000
+DEFAULT_DB_RECONNECT = 30.0  # seconds: pg_auto_failover's default timers fail over within it
 
 # name -> what it sets (docs/settings.md lists the same names; tests/test_docs.py checks)
 ENVIRONMENT: dict[str, str] = {
@@ -60,6 +61,8 @@ ENVIRONMENT: dict[str, str] = {
     "identity review queue (default 0.95)",
     "ETANCHE_LINKAGE_MEMORY_MB": "memory limit of the in-memory DuckDB of a linkage run "
     "(default 3000; it never spills to disk)",
+    "ETANCHE_DB_RECONNECT_S": "seconds an operation waits for a PostgreSQL primary after a lost "
+    "connection or a failover before it fails (default 30)",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
 }
 
@@ -91,6 +94,7 @@ class Settings:
     access_report_staff: str = "pseudonym"
     linkage_threshold: float = DEFAULT_LINKAGE_THRESHOLD
     linkage_memory_mb: int = DEFAULT_LINKAGE_MEMORY_MB
+    db_reconnect_s: float = DEFAULT_DB_RECONNECT
     debug: bool = False
 
     @property
@@ -195,5 +199,6 @@ def current() -> Settings:
             "ETANCHE_LINKAGE_MEMORY_MB",
             DEFAULT_LINKAGE_MEMORY_MB,
         ),
+        db_reconnect_s=_seconds("ETANCHE_DB_RECONNECT_S", DEFAULT_DB_RECONNECT),
         debug=bool(_get("ETANCHE_DEBUG")),
     )

@@ -457,9 +457,9 @@ def test_group_commit_shares_one_transaction(vault: Vault, audit_clock, audit_ev
     commits: list[int] = []
     original = log._append_locked
 
-    def counting(conn, group):  # type: ignore[no-untyped-def]
+    def counting(conn, group, *rest):  # type: ignore[no-untyped-def]
         commits.append(sum(len(t.events) for t in group))
-        return original(conn, group)
+        return original(conn, group, *rest)
 
     log._append_locked = counting  # type: ignore[method-assign]
     results: dict[int, list[int]] = {}

@@ -254,8 +254,9 @@ class AuditLog:
             if not ticket.done:
                 with self._queue_lock:
                     group, self._queue = self._queue, []
+                tried: list[int] = []  # first seq of an attempt that reached its commit
                 try:
-                    heads = self._retrying(lambda conn: self._append_locked(conn, group))
+                    heads = self._retrying(lambda conn: self._append_locked(conn, group, tried))
                 except BaseException as exc:
                     for queued in group:
                         queued.error, queued.done = exc, True
@@ -285,9 +286,11 @@ class AuditLog:
                         if restore is not None:
                             conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={restore}")
             except (sa_exc.IntegrityError, sa_exc.OperationalError) as exc:
-                # A seq or head taken by another writer, or a busy database. The frontier
-                # only moves after a commit, so it is still a true prefix: the next
-                # attempt catches up from the stored rows and allocates again.
+                # A seq or head taken by another writer, a busy database, or a lost
+                # connection (a failover: the next connection waits for the new primary).
+                # The frontier only moves after a commit, so it is still a true prefix:
+                # the next attempt catches up from the stored rows (an append first
+                # checks whether its own cut commit landed) and allocates again.
                 if attempt == _RETRIES - 1:
                     raise VaultError(
                         f"audit log: write failed {_RETRIES} times ({type(exc).__name__})"
@@ -314,9 +317,13 @@ class AuditLog:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
         return self._checkpoint_pages
 
-    def _append_locked(self, conn: Connection, group: list[_Ticket]) -> list[SignedTreeHead]:
+    def _append_locked(
+        self, conn: Connection, group: list[_Ticket], tried: list[int]
+    ) -> list[SignedTreeHead]:
         now = self._clock()
         work, latest = self._synced(conn)
+        if tried and self._landed(conn, group, tried[0], work):
+            return []
         sqlite, every = self._sqlite, self.head_every
         rows: list[tuple[Any, ...]] = []
         objects: list[tuple[Any, ...]] = []
@@ -361,12 +368,38 @@ class AuditLog:
         self._heads_insert.run(
             conn, [self._head_row(h, f) for h, f in zip(heads, frontiers, strict=True)]
         )
+        tried[:] = firsts[:1]  # from here the outcome may be unknown to us
         conn.commit()
         self._frontier = work
         for ticket, first in zip(group, firsts, strict=True):
             ticket.seqs = list(range(first, first + len(ticket.events)))
             ticket.done = True
         return heads
+
+    def _landed(
+        self, conn: Connection, group: list[_Ticket], first: int, work: MerkleFrontier
+    ) -> bool:
+        """Whether a commit cut by a lost connection had landed: our bodies at our seqs.
+
+        The events and heads of one append commit together, so finding the bodies
+        means all of it landed; the group then takes those seqs instead of being
+        appended a second time (the retry after a failover).
+        """
+        bodies = [body for ticket in group for body in ticket.bodies]
+        stored = conn.execute(
+            select(audit_events.c.body)
+            .where(audit_events.c.seq >= first, audit_events.c.seq < first + len(bodies))
+            .order_by(audit_events.c.seq)
+        ).all()
+        if [bytes(body) for (body,) in stored] != bodies:
+            return False
+        conn.rollback()
+        self._frontier = work  # caught up over the landed events by _synced
+        for ticket in group:
+            ticket.seqs = list(range(first, first + len(ticket.events)))
+            ticket.done = True
+            first += len(ticket.events)
+        return True
 
     def _sign_locked(self, conn: Connection) -> tuple[SignedTreeHead, bool]:
         work, latest = self._synced(conn)

@@ -168,6 +168,15 @@ class Core:
     def form_secret(self) -> bytes:
         return self._require().form_secret
 
+    def settle(self) -> None:
+        """Return once every audit event recorded so far is committed (durable).
+
+        A buffered trail acknowledges nothing by itself: the server calls this
+        before it answers, so no operation is confirmed whose event could be lost.
+        """
+        if self._opened is not None:
+            self._opened.trail.flush()
+
     def close(self) -> None:
         if self._opened is not None:
             opened, self._opened = self._opened, None

@@ -37,7 +37,7 @@ from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, Usage
 from etanche.service import _links
 from etanche.service._labels import tube_label_pdf
 from etanche.service._trail import Trail
-from etanche.vault import Change, RightsStore, Vault, Version
+from etanche.vault import Change, RightsStore, Vault, Version, retrying
 
 PATIENT = "patient"
 MAX_REASON = 500
@@ -122,7 +122,9 @@ class PatientService:
         names the page or operation that showed it (e.g. ``identity_review``)."""
         lab = self._lab_of(Action.PATIENT_READ, patient_id)
         decision = self._decide(Action.PATIENT_READ, lab, patient_id)
-        patient = self._run(Action.PATIENT_READ, [patient_id], lambda: self.vault.get(patient_id))
+        patient = self._run(
+            Action.PATIENT_READ, [patient_id], lambda: self.vault.get(patient_id), read=True
+        )
         details: dict[str, DetailValue] = {"lab": lab, "compartments": _names(decision)}
         if via is not None:
             details["via"] = via
@@ -149,7 +151,10 @@ class PatientService:
         lab = self._lab_of(Action.SPECIMEN_LIST, patient_id)
         decision = self._decide(Action.SPECIMEN_LIST, lab, patient_id)
         found = self._run(
-            Action.SPECIMEN_LIST, [patient_id], lambda: self.vault.specimens_of(patient_id)
+            Action.SPECIMEN_LIST,
+            [patient_id],
+            lambda: self.vault.specimens_of(patient_id),
+            read=True,
         )
         self._done(Action.SPECIMEN_LIST, decision, [patient_id], {"lab": lab, "count": len(found)})
         return found
@@ -327,7 +332,7 @@ class PatientService:
                 self._denied(needed, decision, [], {"index": index, "operation": action.value})
         # matching needs the admin compartment only; results carry no clinical data
         self.vault.unlock(compartments_for(self.actor.role) & {Compartment.ADMIN})
-        candidates = self._run(action, [], lookup)
+        candidates = self._run(action, [], lookup, read=True)
         kept: list[tuple[Patient, Decision]] = []
         hidden = 0
         break_glass = False
@@ -360,7 +365,9 @@ class PatientService:
 
     def _decide(self, action: Action, lab_id: str | None, patient_id: str | None) -> Decision:
         restricted = (
-            action in RESTRICTED_REFUSED and patient_id is not None and self.restricted(patient_id)
+            action in RESTRICTED_REFUSED
+            and patient_id is not None
+            and retrying(lambda: self.restricted(patient_id))
         )
         decision = can(self.actor, action, Resource(PATIENT, lab_id, patient_id, restricted))
         if not decision.allowed:
@@ -368,7 +375,7 @@ class PatientService:
         granted = decision.compartments
         if not self._clinical_wanted:
             granted = granted - {Compartment.CLINICAL}
-        self.vault.unlock(granted)
+        retrying(lambda: self.vault.unlock(granted))  # reads wrapped keys: safe to repeat
         return decision
 
     def _denied(
@@ -382,12 +389,18 @@ class PatientService:
         raise PermissionDenied(decision.reason)
 
     def _lab_of(self, action: Action, patient_id: str) -> str:
-        return self._run(action, [patient_id], lambda: self.vault.lab_of(patient_id))
+        return self._run(action, [patient_id], lambda: self.vault.lab_of(patient_id), read=True)
 
-    def _run(self, action: Action, objects: list[str], work: Callable[[], _T]) -> _T:
-        """Do the work; a failure is logged (outcome failed) before it propagates."""
+    def _run(
+        self, action: Action, objects: list[str], work: Callable[[], _T], *, read: bool = False
+    ) -> _T:
+        """Do the work; a failure is logged (outcome failed) before it propagates.
+
+        A ``read`` cut by a lost database connection (a failover) runs again on a
+        fresh one; writes retry inside the vault, which knows whether they landed.
+        """
         try:
-            return work()
+            return retrying(work) if read else work()
         except EtancheError as exc:
             self._record(action, Outcome.FAILED, objects, {"error": type(exc).__name__})
             raise
@@ -421,7 +434,7 @@ class PatientService:
             purpose=self._purpose(),
             client=self.client,
             details=details,
-            decoy_hit=any(is_decoy(self.vault, pid) for pid in touched),
+            decoy_hit=retrying(lambda: any(is_decoy(self.vault, pid) for pid in touched)),
         )
 
     def _purpose(self) -> str | None:

@@ -14,6 +14,10 @@ events still queued: normally one flush window, and never more than
 that. ``flush()``, ``close()`` and an ``atexit`` hook write everything queued.
 A writer failure is kept, logged, and raised by the next ``record``, ``flush``
 or ``close``: the trail fails closed, it never drops events silently.
+
+``record`` returning is not an acknowledgement: the server answers a request
+only after ``Core.settle()`` flushed the trail (web/_durable.py), so no
+operation is confirmed whose event a crash or a failover could still lose.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from etanche.audit import (
     WitnessEndpoint,
 )
 from etanche.errors import UsageError
-from etanche.vault import Vault
+from etanche.vault import Vault, retrying
 
 SYSTEM = "system"
 UNAUTHENTICATED = "unauthenticated"
@@ -156,7 +160,7 @@ class Trail:
             self._writer.put(event, decoy_hit)
             return None
         seq = self.log.append(event)
-        self.fired.extend(self.alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
+        self.fired.extend(_observe(self.alerts, event, seq, decoy_hit))
         return seq
 
     def flush(self) -> None:
@@ -264,7 +268,7 @@ class _BufferedWriter:
                 seqs = self._log.append_many(event for event, _ in batch)
                 written = True
                 for (event, decoy_hit), seq in zip(batch, seqs, strict=True):
-                    self._fired.extend(self._alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
+                    self._fired.extend(_observe(self._alerts, event, seq, decoy_hit))
             except BaseException as exc:  # kept and raised to the next caller: fail closed
                 self._fail(exc, len(batch), written)
                 return
@@ -316,6 +320,15 @@ class _BufferedWriter:
             self._queue.clear()
             self._done = self._queued  # nothing more will be written: release flush()
             self._cond.notify_all()
+
+
+def _observe(alerts: AlertEngine, event: AuditEvent, seq: int, decoy_hit: bool) -> list[Alert]:
+    """The alert rules on a logged event; a lost connection (a failover) is retried.
+
+    Observing twice is harmless: windows are read back from the log by seq and
+    an alert already stored under its dedup key is not written again.
+    """
+    return retrying(lambda: alerts.observe(event, seq=seq, decoy_hit=decoy_hit))
 
 
 # Buffered writers still running: the interpreter flushes them on exit.

@@ -18,6 +18,7 @@ from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
 from etanche.vault._merges import Merges
 from etanche.vault._pairs import StoredPair, index_digests, pairs_table, read_pairs, replace_pairs
+from etanche.vault._reconnect import is_disconnect, retrying
 from etanche.vault._retention import (
     ExpiredPatient,
     ExpiredSpecimen,
@@ -81,6 +82,7 @@ __all__ = [
     "holds",
     "index_digests",
     "load_database",
+    "is_disconnect",
     "name_dob_key",
     "new_record_id",
     "pairs_table",
@@ -91,6 +93,7 @@ __all__ = [
     "release_hold",
     "replace_pairs",
     "restrictions_table",
+    "retrying",
     "rights_requests_table",
     "row_counts",
     "schema_revision",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import Engine, create_engine, event
 
 from etanche.errors import UsageError
+from etanche.vault._reconnect import wait_for_primary, window_s
 
 SQLITE_FILE = "vault.sqlite"
 KEY_FILE = "keys.json"
@@ -49,13 +51,29 @@ def parse_location(vault: str, keyfile: str | Path | None = None) -> VaultLocati
                 "keyfile: a PostgreSQL vault needs --keyfile or ETANCHE_KEYFILE "
                 "(the key file is kept apart from the database)"
             )
-        rest = vault.split("://", 1)[1]
+        rest = _multi_host(vault.split("://", 1)[1])
         return VaultLocation(f"postgresql+psycopg://{rest}", Path(keyfile), None)
     if "://" in vault:
         raise UsageError("vault: expected a directory or a postgresql:// URL")
     directory = Path(vault).expanduser().resolve()
     key_path = Path(keyfile) if keyfile is not None else directory / KEY_FILE
     return VaultLocation(f"sqlite:///{directory / SQLITE_FILE}", key_path, directory)
+
+
+def _multi_host(rest: str) -> str:
+    """libpq's ``user@h1:p1,h2:p2/db?…`` as SQLAlchemy spells it: ``user@/db?host=h1:p1&host=…``.
+
+    A high-availability formation is reached through every node's address;
+    libpq tries them in turn and ``target_session_attrs=read-write`` keeps the primary.
+    """
+    head, _, tail = rest.partition("/")
+    creds, at, hosts = head.rpartition("@")
+    if "," not in hosts:
+        return rest
+    database, _, query = tail.partition("?")
+    pairs = [("host", host) for host in hosts.split(",") if host]
+    pairs += parse_qsl(query, keep_blank_values=True)
+    return f"{creds}{at}/{database}?{urlencode(pairs, safe=':')}"
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -79,4 +97,7 @@ def make_engine(location: VaultLocation) -> Engine:
         engine = create_engine(location.url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(location.url, pool_pre_ping=True)
+    # a dead primary: pooled connections are pinged and dropped, new ones wait for the next
+    engine = create_engine(location.url, pool_pre_ping=True)
+    wait_for_primary(engine, window_s())
+    return engine

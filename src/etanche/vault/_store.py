@@ -84,7 +84,7 @@ from etanche.errors import (
     VaultExists,
     VaultNotFound,
 )
-from etanche.vault import _codec, _indexes, _revisions, _versions
+from etanche.vault import _codec, _indexes, _landed, _reconnect, _revisions, _versions
 from etanche.vault._bulk import BulkInsert
 from etanche.vault._location import VaultLocation, make_engine
 from etanche.vault._revisions import Journal, Ledger, Write, WriteBatch
@@ -587,9 +587,25 @@ class Vault:
     def add(
         self, patient: Patient, specimens_: Sequence[Specimen] = (), *, validate: bool = True
     ) -> str:
-        """Add one patient (and specimens) in one transaction; returns its id."""
-        self.add_many([(patient, list(specimens_))], validate=validate)
+        """Add one patient (and specimens) in one transaction; returns its id.
+
+        A connection lost mid-write is retried on a fresh one (a failover): the
+        retry first looks the id up, so a commit that did land is not written twice.
+        """
+        items = [(patient, list(specimens_))]
+        _reconnect.retrying(
+            lambda: self.add_many(items, validate=validate),
+            landed=lambda: self._landed_patient(patient.id),
+        )
         return patient.id
+
+    def _landed_patient(self, patient_id: str) -> int | None:
+        with self._engine.connect() as conn:
+            writes = _landed.patient_writes(conn, patient_id)
+        if writes is None:
+            return None
+        self._emit(writes)  # what the cut attempt would have logged after its commit
+        return 1
 
     def add_many(
         self,
@@ -841,6 +857,21 @@ class Vault:
         """
         if validate:
             validate_specimen(specimen)
+        return _reconnect.retrying(
+            lambda: self._add_specimen(specimen),
+            landed=lambda: self._landed_specimen(specimen),
+        )
+
+    def _landed_specimen(self, specimen: Specimen) -> bool | None:
+        """After a cut commit: True if the specimen is stored (its visit logged again)."""
+        with self._engine.connect() as conn:
+            if not _landed.specimen_stored(conn, specimen.id):
+                return None
+            writes = _landed.patient_writes(conn, specimen.patient_id)
+        self._emit(writes or [])
+        return True  # whether the last visit moved is not known: say it may have
+
+    def _add_specimen(self, specimen: Specimen) -> bool:
         self._last_row = None
         written: list[tuple[str, int, bytes | None]] = []
         with self._engine.begin() as conn:

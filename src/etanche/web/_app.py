@@ -28,6 +28,7 @@ from etanche.errors import (
 )
 from etanche.web._auth import CsrfRejected, LoginRequired, any_person
 from etanche.web._config import WebConfig
+from etanche.web._durable import DurableAnswers
 from etanche.web._operations import bind
 from etanche.web._security import SecurityHeaders
 from etanche.web._state import STATIC, TEMPLATES, Person, ServerState
@@ -75,6 +76,7 @@ def create_app(config: WebConfig) -> FastAPI:
         """The OpenAPI document, for a logged-in person or a bearer token."""
         return JSONResponse(app.openapi())
 
+    app.add_middleware(DurableAnswers)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

@@ -1,0 +1,66 @@
+"""No answer before its audit events are committed, even on a buffered trail.
+
+The server's trail batches commits; here its window is stretched to a minute,
+so only the answer's own wait (web/_durable.py, ``Core.settle``) can have
+committed the event by the time the answer arrives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from etanche.access import Role
+from etanche.errors import VaultError
+from etanche.service import Core, Trail
+from etanche.web import create_app
+
+if TYPE_CHECKING:
+    from tests.web.conftest import WebVault
+
+
+@pytest.fixture
+def slow_trail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every trail of the app buffers events for up to 60 s unless flushed."""
+    original = Trail.for_vault
+
+    def for_vault(vault: Any, rules: Any = None, **kw: Any) -> Trail:
+        return original(vault, rules, **{**kw, "flush_ms": 60_000})
+
+    monkeypatch.setattr(Trail, "for_vault", staticmethod(for_vault))
+
+
+def test_the_read_is_logged_before_the_answer(web_vault: WebVault, slow_trail: None) -> None:
+    member = web_vault.members[Role.BIOLOGIST]
+    patient = web_vault.patient(next(iter(sorted(member.labs))))
+    app = create_app(web_vault.config(trail_mode="buffered"))
+    with TestClient(app) as client:
+        before = len(web_vault.events("patient.read", patient.id))
+        answer = client.get(
+            f"/api/v1/patients/{patient.id}",
+            headers={"Authorization": f"Bearer {member.token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert len(web_vault.events("patient.read", patient.id)) == before + 1
+
+
+def test_an_unwritable_log_withholds_the_answer(
+    web_vault: WebVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failed(self: Core) -> None:
+        raise VaultError("audit log: write failed 6 times (OperationalError)")
+
+    monkeypatch.setattr(Core, "settle", failed)
+    member = web_vault.members[Role.BIOLOGIST]
+    patient = web_vault.patient(next(iter(sorted(member.labs))))
+    app = create_app(web_vault.config(trail_mode="buffered"))
+    with TestClient(app) as client:
+        answer = client.get(
+            f"/api/v1/patients/{patient.id}",
+            headers={"Authorization": f"Bearer {member.token}"},
+        )
+    assert answer.status_code == 503
+    assert "not confirmed" in answer.json()["error"]
+    assert patient.birth_name not in answer.text
