@@ -390,15 +390,20 @@ class IncidentService(Operations):
 
         return self._change(details, incident_id, change)
 
-    def close(self, incident_id: str) -> Incident:
+    def close(self, incident_id: str, *, conclusion: str | None = None) -> Incident:
+        """Close the incident; ``conclusion`` (French, no patient data) ends the timeline."""
         details = self._about("close", incident_id)
         self._decide_incident(Action.INCIDENT_MANAGE, details)
+        ending = _text(conclusion, "conclusion", MAX_NOTE) if conclusion else None
+        if ending:
+            details["length"] = len(ending)
 
         def change(incident: Incident) -> Incident:
             if not incident.is_open:
                 raise UsageError(f"incident {incident_id}: already closed")
             closed = _replace(incident, state=CLOSED)
-            return _with(closed, "closed", self.actor, "Incident clos.")
+            text = f"Incident clos. Conclusion : {ending}" if ending else "Incident clos."
+            return _with(closed, "closed", self.actor, text)
 
         return self._change(details, incident_id, change)
 
