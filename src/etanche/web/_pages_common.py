@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from etanche.domain import Lab, place_name
+from etanche.domain import Lab, department_name, place_name
 from etanche.errors import EtancheError
 from etanche.names import Action
 from etanche.service import (
@@ -271,9 +271,15 @@ def fr_plural(count: int, one: str, many: str) -> str:
 
 
 def fr_place(code: str) -> str:
-    """A birthplace's name; an unknown code is shown as such, never guessed."""
+    """A birthplace's name; else the code with its département, or « né(e) à l'étranger »
+    for a country code (99xxx): never a guessed name."""
     name = place_name(code)
-    return name if name is not None else f"code INSEE {code}"
+    if name is not None:
+        return name
+    if code.startswith("99"):
+        return f"né(e) à l'étranger (pays de code INSEE {code})"
+    department = department_name(code)
+    return f"commune INSEE {code} ({department})" if department else f"code INSEE {code}"
 
 
 def now_paris() -> datetime:
