@@ -1009,6 +1009,18 @@ class Vault:
             ),
         )
 
+    def known_identity(self, patient: Patient) -> int:
+        """How many live records share this patient's NIR or INS traits (birth name, first
+        first name, birth date), in any lab: what a new record would duplicate."""
+        found = {p.id for p in self.find_by_nir(patient.nir)} if patient.nir else set()
+        if patient.birth_name and patient.first_names and patient.birth_date:
+            first = patient.first_names[0]
+            found |= {
+                p.id for p in self.find_by_name(patient.birth_name, first, patient.birth_date)
+            }
+        found.discard(patient.id)
+        return len(found)
+
     def find_by_phone(self, phone: str) -> list[Patient]:
         wanted = normalize_phone_for_index(phone)
         return self._find(
