@@ -24,6 +24,7 @@ from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import DUPLICATE_MIN_REASON, PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._purge import RetentionService
+from etanche.service._reindex import Reindex
 from etanche.service._revisions import RevisionReport, Revisions
 from etanche.service._rights import (
     SheetRights,
@@ -80,6 +81,7 @@ __all__ = [
     "PatientService",
     "People",
     "PlanText",
+    "Reindex",
     "RetentionService",
     "RevisionReport",
     "Revisions",

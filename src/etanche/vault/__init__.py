@@ -9,6 +9,7 @@ from etanche.vault._indexes import name_dob_key
 from etanche.vault._location import VaultLocation, parse_location
 from etanche.vault._merges import Merges
 from etanche.vault._pairs import StoredPair, index_digests, pairs_table, read_pairs, replace_pairs
+from etanche.vault._reindex import ReindexReport
 from etanche.vault._retention import (
     ExpiredPatient,
     ExpiredSpecimen,
@@ -50,6 +51,7 @@ __all__ = [
     "Journal",
     "Ledger",
     "Merges",
+    "ReindexReport",
     "RightsStore",
     "RotationReport",
     "SlidingWindow",

@@ -84,7 +84,7 @@ from etanche.errors import (
     VaultExists,
     VaultNotFound,
 )
-from etanche.vault import _codec, _indexes, _revisions, _versions
+from etanche.vault import _codec, _indexes, _reindex, _revisions, _versions
 from etanche.vault._bulk import BulkInsert
 from etanche.vault._location import VaultLocation, make_engine
 from etanche.vault._revisions import Journal, Ledger, Write, WriteBatch
@@ -1100,6 +1100,25 @@ class Vault:
                     select(func.count()).select_from(patients).where(patients.c.erased_at.is_(None))
                 ).scalar_one()
             )
+
+    # -- front-desk index backfill --------------------------------------------
+    def front_desk_gap(self) -> int:
+        """Live records missing a front-desk index row (two counts: cheap at start)."""
+        return _reindex.front_desk_gap(self._engine)
+
+    def reindex_front_desk(
+        self, *, batch_size: int = 500, max_batches: int | None = None
+    ) -> _reindex.ReindexReport:
+        """Compute the missing prefix and phonetic rows (needs the admin compartment)."""
+        if not self._ring.allows(_ADMIN):
+            raise UsageError("session: cannot reindex without the admin compartment")
+        return _reindex.reindex_front_desk(
+            self._engine,
+            self._decrypt,
+            self._index_rows,
+            batch_size=batch_size,
+            max_batches=max_batches,
+        )
 
     # -- keys -----------------------------------------------------------------
     def rotate_kek(self) -> tuple[str, int]:

@@ -58,6 +58,7 @@ ACTION_NOUNS: dict[str, str] = {
     Action.LEAK_SCAN: "analyse d'un fichier trouvé",
     Action.LEAK_TRACE: "traçage d'une fuite",
     Action.VAULT_VERIFY: "vérification des révisions du coffre",
+    Action.VAULT_REINDEX: "recalcul des index de recherche de l'accueil",
     Action.REGISTER_READ: "lecture du registre des traitements",
     Action.LOGIN: "connexion",
     Action.LOGOUT: "déconnexion",
