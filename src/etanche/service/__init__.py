@@ -8,6 +8,22 @@ from etanche.access import NETWORK_WIDE, Actor, User
 from etanche.audit import Alert, AuditEvent, DetailValue, Outcome, VerificationReport
 from etanche.service._access_report import AccessReports, Delivery, ListedAccess
 from etanche.service._acts import Acts
+from etanche.service._audit_fr import (
+    ACTION_NOUNS,
+    ACTIONS,
+    ALERT_RULES,
+    OUTCOMES,
+    ROLE_FORMS,
+    ROLES,
+    Detail,
+    action_fr,
+    actor_fr,
+    details_fr,
+    duration_fr,
+    role_fr,
+    rule_fr,
+    summary_fr,
+)
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
 from etanche.service._door import Door, FormTokens
@@ -45,8 +61,14 @@ from etanche.service._views import aware_iso, patient_detail, patient_summary
 from etanche.vault import VaultLocation, new_record_id
 
 __all__ = [
+    "ACTIONS",
+    "ACTION_NOUNS",
+    "ALERT_RULES",
     "DUPLICATE_MIN_REASON",
     "NETWORK_WIDE",
+    "OUTCOMES",
+    "ROLES",
+    "ROLE_FORMS",
     "SYSTEM",
     "AccessReports",
     "Actor",
@@ -57,6 +79,7 @@ __all__ = [
     "Custody",
     "DeadlineFinding",
     "Delivery",
+    "Detail",
     "DetailValue",
     "Door",
     "Enrolment",
@@ -93,9 +116,13 @@ __all__ = [
     "User",
     "VaultLocation",
     "VerificationReport",
+    "action_fr",
     "actions_of",
+    "actor_fr",
     "allowed",
     "aware_iso",
+    "details_fr",
+    "duration_fr",
     "holds_clinical_role",
     "incident_detail",
     "incident_summary",
@@ -106,6 +133,9 @@ __all__ = [
     "plan_marks",
     "request_detail",
     "request_summary",
+    "role_fr",
+    "rule_fr",
     "sheet_rights",
     "shred_expired_artefacts",
+    "summary_fr",
 ]

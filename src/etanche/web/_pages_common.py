@@ -21,6 +21,8 @@ from etanche.domain import Lab, department_name, place_name
 from etanche.errors import EtancheError
 from etanche.names import Action
 from etanche.service import (
+    OUTCOMES,
+    ROLES,
     Actor,
     PatientService,
     SearchTally,
@@ -28,7 +30,7 @@ from etanche.service import (
 )
 from etanche.service import allowed as allowed_on
 from etanche.web._audit_fr import ACTIONS, actor_fr, details_fr, role_fr, summary_fr
-from etanche.web._pages_fr import IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES, role_label
+from etanche.web._pages_fr import IDENTITY_STATUSES, SEXES, role_label
 from etanche.web._state import Person, ServerState
 
 PARIS = ZoneInfo("Europe/Paris")  # the network's labs are in France: times shown locally
