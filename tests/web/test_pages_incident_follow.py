@@ -8,7 +8,7 @@ field is named in French and changes nothing; other roles are refused.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
 from tests.web.test_pages_incidents import HTML, open_incident
@@ -127,3 +127,36 @@ def test_other_roles_cannot_follow_an_incident(web_vault: WebVault, client: Test
     web_vault.sign_in(client, web_vault.members[Role.DPO])
     page = client.get(f"/incidents/{incident.id}", headers=HTML).text
     assert "Circonstances réévaluées" not in page and "Incident clos" not in page
+
+
+def test_an_alert_cited_in_an_incident_reads_in_french_in_the_draft(
+    web_vault: WebVault, client: TestClient
+) -> None:
+    admin = web_vault.members[Role.LAB_ADMIN]
+    refused = client.get(
+        f"/api/v1/patients/{web_vault.maelle.id}",
+        headers={"Authorization": f"Bearer {admin.token}"},
+    )
+    assert refused.status_code == 403  # refused, audited and alerted (rule « refused »)
+    state: Any = client.app.state.etanche  # type: ignore[attr-defined]
+    state.core.trail.flush()
+    alert = next(
+        a
+        for a in state.core.trail.alerts.list_alerts(open_only=False)
+        if a.rule == "refused" and a.actor == admin.username
+    )
+    assert " was refused " in alert.summary  # the log's English sentence
+
+    csrf = web_vault.sign_in(client, web_vault.members[Role.DPO])
+    incident = open_incident(web_vault, "Consultation refusée répétée", hours_ago=1)
+    base = f"/incidents/{incident.id}"
+    unknown = client.post(f"{base}/alerte", data={"csrf": csrf, "alerte": "nope"}, headers=HTML)
+    assert unknown.status_code == 422 and "Alerte introuvable." in unknown.text
+    cited = client.post(f"{base}/alerte", data={"csrf": csrf, "alerte": alert.id})
+    assert cited.status_code == 303
+    page = client.get(cited.headers["location"], headers=HTML).text.replace("&#39;", "'")
+    draft = page.split("Projet de notification à la CNIL (article 33)", 1)[1]
+    assert f"{admin.username} s'est vu refuser : lecture de dossier" in draft
+    assert "Alerte « Acte sensible refusé » (gravité" in draft
+    assert alert.summary not in page and "was refused" not in page and "patient.read" not in draft
+    assert "alert" in _operations(web_vault, client, incident)

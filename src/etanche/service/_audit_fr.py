@@ -24,9 +24,11 @@ __all__ = [
     "OUTCOMES",
     "ROLES",
     "ROLE_FORMS",
+    "SEVERITIES",
     "Detail",
     "action_fr",
     "actor_fr",
+    "alert_fr",
     "details_fr",
     "duration_fr",
     "role_fr",
@@ -65,6 +67,8 @@ ROLES: dict[Role, str] = {role: forms[2] for role, forms in ROLE_FORMS.items()}
 
 OUTCOMES = {"ok": "réussi", "denied": "refusé", "failed": "échoué", "error": "erreur"}
 
+SEVERITIES = {"low": "Faible", "medium": "Moyenne", "high": "Élevée", "critical": "Critique"}
+
 # Each alert rule by what it watches (pages, the register of processing).
 ALERT_RULES = {
     "bulk_reads": "Lectures en masse",
@@ -86,6 +90,18 @@ ALERT_RULES = {
 def rule_fr(name: str) -> str:
     """An alert rule's French name; an unknown (site) rule keeps its code."""
     return ALERT_RULES.get(name, name)
+
+
+def alert_fr(rule: str, severity: str, summary: str, seq: int | None) -> str:
+    """An alert as a document quotes it: rule and severity in French, the summary rebuilt
+    in French, or, when its sentence is not known, a pointer to the alert (not English)."""
+    said = summary_fr(summary) or (
+        "résumé technique non traduit, voir l'alerte"
+        + (f" (événement n° {seq} du journal)" if seq is not None else "")
+        + "."
+    )
+    level = SEVERITIES.get(severity, severity).lower()
+    return f"Alerte « {rule_fr(rule)} » (gravité {level}) : {said}"
 
 
 # Every action as a noun phrase: « approbation d'une migration ».

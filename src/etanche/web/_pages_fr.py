@@ -41,8 +41,6 @@ IDENTITY_STATUSES: dict[IdentityStatus, str] = {
     IdentityStatus.QUALIFIED: "Identité qualifiée",
 }
 
-SEVERITIES = {"low": "Faible", "medium": "Moyenne", "high": "Élevée", "critical": "Critique"}
-
 
 # English reasons of the validators (etanche.domain, etanche.access) -> French.
 _REASONS: dict[str, str] = {

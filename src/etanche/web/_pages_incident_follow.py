@@ -1,5 +1,5 @@
-"""The DPO follows an incident from its page: assessment, the CNIL draft, the filing,
-closing with a conclusion.
+"""The DPO follows an incident from its page: assessment, an alert cited, the CNIL draft,
+the filing, closing with a conclusion.
 
 The same ``IncidentService`` operations as ``etanche incident assess | report |
 filed | close``: the service asks the policy (``incident.manage``) and audits
@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from etanche.errors import UsageError
+from etanche.errors import RecordNotFound, UsageError
 from etanche.web._auth import form_person
 from etanche.web._incident_steps import CRITERIA, FLAGS
 from etanche.web._pages_common import PARIS, field, form_data
@@ -53,6 +53,26 @@ def assess(
     flags = [str(v) for v in form.getlist("indice") if str(v) in FLAGS]
     incident = follow_desk(person).assess(incident_id[:64], [t for t in tokens if t] + flags)
     return _done(incident.id, "evaluee")
+
+
+@router.post("/incidents/{incident_id}/alerte")
+def cite_alert(
+    request: Request,
+    incident_id: str,
+    person: Person = Depends(form_person),
+    form: FormData = Depends(form_data),
+) -> Response:
+    """An alert of the supervision on the timeline (and so in the draft), in French."""
+    alert_id = field(form, "alerte", 64)
+    if not alert_id:
+        errors = {"alerte": "Indiquez la référence de l'alerte (page Alertes)."}
+        return _refused(request, person, incident_id[:64], errors)
+    try:
+        incident = follow_desk(person).cite_alert(incident_id[:64], alert_id)
+    except RecordNotFound:
+        follow_desk(person).get(incident_id[:64])  # an unknown incident stays a 404
+        return _refused(request, person, incident_id[:64], {"alerte": "Alerte introuvable."})
+    return _done(incident.id, "alerte")
 
 
 @router.post("/incidents/{incident_id}/notification")

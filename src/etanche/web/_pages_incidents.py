@@ -40,6 +40,7 @@ _KINDS = {
     "report": "Notification",
     "notify": "Lettres",
     "described": "Faits",
+    "alert": "Alerte",
     "filed": "Dépôt CNIL",
     "planned": "Mesure prévue",
     "closed": "Clôture",
@@ -49,6 +50,7 @@ _FLASHES = {
     "note": "La note a été ajoutée à la chronologie.",
     "mesure": "La mesure a été ajoutée à la chronologie.",
     "evaluee": "La gravité a été réévaluée.",
+    "alerte": "L'alerte a été ajoutée à la chronologie, en français.",
     "deposee": "Le dépôt de la notification auprès de la CNIL est enregistré.",
     "close": "L'incident est clos ; sa chronologie est conservée.",
 }

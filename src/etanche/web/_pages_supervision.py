@@ -17,11 +17,11 @@ from starlette.datastructures import FormData
 
 from etanche.errors import ValidationError
 from etanche.service import ALERT_RULES as RULES
+from etanche.service import SEVERITIES
 from etanche.web._audit_fr import ACTIONS
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import PARIS, field, form_data, render
 from etanche.web._pages_forms import parse_date
-from etanche.web._pages_fr import SEVERITIES
 from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])
