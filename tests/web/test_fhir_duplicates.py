@@ -59,6 +59,7 @@ def test_a_known_identity_is_refused_with_a_409_naming_the_reason(world: FhirWor
     issues = outcome(answer, 409)
     assert [i["code"] for i in issues] == ["duplicate"]
     assert "already known in the network" in issues[0]["diagnostics"]
+    assert not any(c.isdigit() for c in issues[0]["diagnostics"])  # not even how many
     assert issues[0]["expression"] == ["Patient"]
     for value in (ALICE.nir, ALICE.birth_name, "Maëlle", ALICE.id, "1985"):
         assert value not in answer.text

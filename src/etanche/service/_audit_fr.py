@@ -241,6 +241,14 @@ _LABELS: dict[str, str] = {
     "problems": "problèmes",
     "records": "dossiers",
     "canaries": "leurres",
+    "known": "dossiers de la même identité",
+    "duplicate_confirmed": "doublon confirmé",
+    "missing": "dossiers sans index",
+    "indexed": "dossiers indexés",
+    "batches": "lots",
+    "unreadable": "illisibles",
+    "alert": "alerte",
+    "length": "longueur du texte",
 }
 _ERRORS = {
     "RecordNotFound": "dossier introuvable",
@@ -252,6 +260,7 @@ _ERRORS = {
     "KeyNotFound": "clé introuvable",
     "IntegrityError": "intégrité rompue",
     "VaultError": "erreur du coffre",
+    "DuplicateUnconfirmed": "identité déjà connue, doublon non confirmé",
 }
 
 

@@ -195,8 +195,8 @@ class PatientService:
             )
             raise DuplicateUnconfirmed(
                 "identity",
-                f"already known in the network ({known} record(s), here or in another lab); "
-                "link the identity to your lab or confirm a second record with a reason",
+                "already known in the network (here or in another lab); link the identity "
+                "to your lab or confirm a second record with a reason",
             )
 
     def update(
