@@ -8,7 +8,8 @@ terminals. The CLI maps each branch to a documented exit code (``EXIT_CODES``).
     ├── UsageError                 bad arguments or configuration          (exit 2)
     │   └── ConfigError            a configuration file names a bad entry
     ├── ValidationError            one field of one record is invalid      (exit 3)
-    │   └── ValidationErrors       several problems, each a ValidationError
+    │   ├── ValidationErrors       several problems, each a ValidationError
+    │   └── DuplicateUnconfirmed   the identity is already known; no confirmation given
     ├── VaultError                 the store itself                        (exit 4)
     │   ├── VaultNotFound          no vault at the given location
     │   ├── VaultExists            init over an existing vault
@@ -47,6 +48,7 @@ __all__ = [
     "ArtefactExpired",
     "AuthenticationFailed",
     "CryptoError",
+    "DuplicateUnconfirmed",
     "EnrolmentRequired",
     "EtancheError",
     "IntegrityError",
@@ -133,6 +135,11 @@ class ValidationErrors(ValidationError):
 
     def __reduce__(self) -> tuple[type[ValidationErrors], tuple[list[ValidationError]]]:  # type: ignore[override]
         return (type(self), (list(self.errors),))
+
+
+class DuplicateUnconfirmed(ValidationError):
+    """The identity is already known here or in another lab of the network; a second
+    record needs an explicit confirmation with a reason. Says how many, never whose."""
 
 
 class VaultError(EtancheError):

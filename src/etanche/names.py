@@ -68,6 +68,7 @@ class Action(StrEnum):
     LEAK_SCAN = "leak.scan"
     LEAK_TRACE = "leak.trace"
     VAULT_VERIFY = "vault.verify"  # stored ciphertexts against their logged writes
+    VAULT_REINDEX = "vault.reindex"  # backfill of the front-desk search indexes
     REGISTER_READ = "register.read"  # the register of processing (GDPR art. 30)
     # patients' rights requests (GDPR art. 12 and 15-21), the DPO's workflow
     RIGHTS_READ = "rights.read"  # list and open requests

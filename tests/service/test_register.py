@@ -66,7 +66,10 @@ def test_lists_every_legal_entity_and_every_retention_category(labs: tuple[Lab, 
         assert f"{rule.label} : {rule.duration_fr} {rule.start_fr}. Source : {rule.source}." in text
     assert "Éditeur SIL Nova : migration PLAN-7 (bascule vers le nouveau SIL)" in text
     assert "Aucun transfert de données vers un pays tiers" in text
-    assert "Règles d'alerte actives : account_burst" in text
+    assert "Règles d'alerte actives : Accès d'urgence (bris de glace) ; " in text
+    rules = text.split("Règles d'alerte actives : ", 1)[1].split("\n", 1)[0]
+    for rule in load_rules():  # the rule codes stay in the configuration, not the document
+        assert rule.name not in rules
 
 
 def test_a_site_retention_file_shows_in_the_register(tmp_path: Path, labs: tuple[Lab, ...]) -> None:

@@ -206,7 +206,8 @@ def test_a_search_bundle_links_to_no_searched_value(world: FhirWorld) -> None:
 
 def test_a_temporary_number_is_an_ins_nia(world: FhirWorld) -> None:
     nia = nir("7920599123045")
-    doc = new_patient(identifier=[{"system": NIA_SYSTEM, "value": nia}])
+    other = [{"use": "official", "family": "Nédélec", "given": ["Erwan"]}]  # a new identity
+    doc = new_patient(identifier=[{"system": NIA_SYSTEM, "value": nia}], name=other)
     doc["extension"] = doc["extension"][:1]
     created = world.post("rmorvan", "/fhir/Patient", doc)
     assert created.status_code == 201, created.text
@@ -293,7 +294,11 @@ def test_the_lab_comes_from_the_account_or_managing_organization(world: FhirWorl
     # rquere works in L01 and L02: the lab must be named
     issues = outcome(world.post("rquere", "/fhir/Patient", new_patient()), 422)
     assert expressions(issues) == {"Patient.managingOrganization"}
-    doc = new_patient(managingOrganization={"reference": "Organization/L02"})
+    doc = new_patient(
+        managingOrganization={"reference": "Organization/L02"},
+        identifier=[{"system": NIR_SYSTEM, "value": nir("1920556260018")}],
+        name=[{"use": "official", "family": "Kerhervé", "given": ["Erwan"]}],
+    )  # an identity not known yet (the same one would need a confirmation: 409)
     created = world.post("rquere", "/fhir/Patient", doc)
     assert created.status_code == 201, created.text
     assert created.json()["managingOrganization"] == {"reference": "Organization/L02"}

@@ -87,6 +87,7 @@ _GRANTS: dict[Role, frozenset[Action]] = {
             Action.USER_APPROVE,
             Action.KEYS_ROTATE,
             Action.LAB_MANAGE,
+            Action.VAULT_REINDEX,
             Action.MIGRATION_APPROVE,
             Action.TOKEN_MANAGE,
             Action.BACKUP_CREATE,
@@ -165,9 +166,11 @@ _KEY_HANDLING = frozenset(
 # matching a requester's traits (rights.lookup) and weighing an erasure against the
 # retention rules (rights.erase: last visit) open the admin compartment inside the
 # service, which answers with lab and record id only; duplicate linkage compares
-# identity traits, decrypted inside the service.
+# identity traits, decrypted inside the service; the front-desk index backfill
+# decrypts birth names and dates inside the service to compute digests only.
 _IDENTITY_HANDLING = frozenset(
     {
+        Action.VAULT_REINDEX,
         Action.INCIDENT_NOTIFY,
         Action.RIGHTS_LOOKUP,
         Action.RIGHTS_ERASE,

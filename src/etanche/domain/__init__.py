@@ -1,5 +1,6 @@
 """Pure domain model and validators (no I/O)."""
 
+from etanche.domain._departments import department_name
 from etanche.domain._identity import (
     DOWNGRADE_REASONS_FR,
     IDENTITY_DOCUMENTS_FR,
@@ -125,6 +126,7 @@ __all__ = [
     "apply_trait_change",
     "check_document",
     "days_left",
+    "department_name",
     "downgrade",
     "due_at",
     "end_of_duty",

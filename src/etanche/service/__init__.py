@@ -8,6 +8,24 @@ from etanche.access import NETWORK_WIDE, Actor, User
 from etanche.audit import Alert, AuditEvent, DetailValue, Outcome, VerificationReport
 from etanche.service._access_report import AccessReports, Delivery, ListedAccess
 from etanche.service._acts import Acts
+from etanche.service._audit_fr import (
+    ACTION_NOUNS,
+    ACTIONS,
+    ALERT_RULES,
+    OUTCOMES,
+    ROLE_FORMS,
+    ROLES,
+    SEVERITIES,
+    Detail,
+    action_fr,
+    actor_fr,
+    alert_fr,
+    details_fr,
+    duration_fr,
+    role_fr,
+    rule_fr,
+    summary_fr,
+)
 from etanche.service._backups import BackupService
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
@@ -25,6 +43,7 @@ from etanche.service._migrations import MigrationService, PlanText
 from etanche.service._patients import DUPLICATE_MIN_REASON, PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._purge import RetentionService
+from etanche.service._reindex import Reindex
 from etanche.service._revisions import RevisionReport, Revisions
 from etanche.service._rights import (
     SheetRights,
@@ -45,8 +64,15 @@ from etanche.service._views import aware_iso, patient_detail, patient_summary
 from etanche.vault import VaultLocation, new_record_id
 
 __all__ = [
+    "ACTIONS",
+    "ACTION_NOUNS",
+    "ALERT_RULES",
     "DUPLICATE_MIN_REASON",
     "NETWORK_WIDE",
+    "OUTCOMES",
+    "ROLES",
+    "ROLE_FORMS",
+    "SEVERITIES",
     "SYSTEM",
     "AccessReports",
     "Actor",
@@ -58,6 +84,7 @@ __all__ = [
     "Custody",
     "DeadlineFinding",
     "Delivery",
+    "Detail",
     "DetailValue",
     "Door",
     "Enrolment",
@@ -82,6 +109,7 @@ __all__ = [
     "PatientService",
     "People",
     "PlanText",
+    "Reindex",
     "RetentionService",
     "RevisionReport",
     "Revisions",
@@ -93,9 +121,14 @@ __all__ = [
     "User",
     "VaultLocation",
     "VerificationReport",
+    "action_fr",
     "actions_of",
+    "actor_fr",
+    "alert_fr",
     "allowed",
     "aware_iso",
+    "details_fr",
+    "duration_fr",
     "holds_clinical_role",
     "incident_detail",
     "incident_summary",
@@ -106,6 +139,9 @@ __all__ = [
     "plan_marks",
     "request_detail",
     "request_summary",
+    "role_fr",
+    "rule_fr",
     "sheet_rights",
     "shred_expired_artefacts",
+    "summary_fr",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 
 from etanche.exchange import patient_fields, write_fhir_records_to
 from etanche.service._access_model import AccessEntry, AccessReport
-from etanche.service._access_text import ACTIONS_FR, ROLES_SHORT_FR, report_sections
+from etanche.service._access_text import ROLES_SHORT_FR, access_action_fr, report_sections
 from etanche.verify import BODY_URL, CHECKPOINT_ID, CLAIM_URL, PROOF_URL
 
 __all__ = ["report_bundle"]
@@ -56,7 +56,7 @@ def _audit_event(entry: AccessEntry, patient_ref: str, with_body: bool) -> dict[
         "id": f"access-{entry.seq}",
         "extension": extensions,
         "type": {"system": _DCM, "code": "110110", "display": "Patient Record"},
-        "subtype": [{"code": entry.action, "display": ACTIONS_FR.get(entry.action, entry.action)}],
+        "subtype": [{"code": entry.action, "display": access_action_fr(entry.action)}],
         "action": _ACTION_CODES.get(verb, "E"),
         "recorded": entry.at.isoformat(),
         "outcome": _OUTCOMES.get(entry.outcome, "8"),

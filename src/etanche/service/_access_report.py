@@ -27,9 +27,9 @@ from etanche.leak.trace import Ledger
 from etanche.service._access_fhir import report_bundle
 from etanche.service._access_model import AccessEntry, AccessReport, ExportCarried
 from etanche.service._access_text import (
-    ACTIONS_FR,
     OUTCOMES_FR,
     ROLES_SHORT_FR,
+    access_action_fr,
     purpose_fr,
     report_sections,
     short_datetime,
@@ -320,7 +320,7 @@ def _listed(seq: int, event: AuditEvent) -> ListedAccess:
         outcome=event.outcome.value,
         purpose=event.purpose,
         when_fr=short_datetime(event.at),
-        action_fr=ACTIONS_FR.get(event.action, event.action),
+        action_fr=access_action_fr(event.action),
         role_fr=ROLES_SHORT_FR.get(event.role, event.role),
         outcome_fr=OUTCOMES_FR.get(event.outcome.value, event.outcome.value),
         purpose_fr=purpose_fr(event.purpose),

@@ -25,12 +25,14 @@ from etanche.domain import (
 from etanche.leak.incident import Section, fr_datetime
 from etanche.names import Role
 from etanche.service._access_model import AccessEntry, AccessReport, ExportCarried
+from etanche.service._audit_fr import OUTCOMES, action_fr
 from etanche.service._register import _PURPOSES, _ROLES_FR
 
 __all__ = [
     "ACTIONS_FR",
     "OUTCOMES_FR",
     "ROLES_SHORT_FR",
+    "access_action_fr",
     "entry_line",
     "purpose_fr",
     "report_sections",
@@ -66,7 +68,15 @@ ROLES_SHORT_FR = {
     "system": "Système (traitement automatique)",
 }
 
-OUTCOMES_FR = {"ok": "réussi", "denied": "refusé", "failed": "échoué", "error": "erreur"}
+OUTCOMES_FR = OUTCOMES  # the one table of the audit's French words
+
+
+def access_action_fr(code: str) -> str:
+    """An action as the patient reads it: the report's own wording where it has one,
+    else the audit's French noun (never the English code of the log)."""
+    return ACTIONS_FR.get(code) or action_fr(code)
+
+
 _SEX = {Sex.MALE: "masculin", Sex.FEMALE: "féminin", Sex.UNKNOWN: "indéterminé"}
 _STATUS = {
     IdentityStatus.PROVISIONAL: "identité provisoire",
@@ -228,7 +238,7 @@ def _retention(rules: Sequence[Retention]) -> Section:
 
 def entry_line(entry: AccessEntry, labs: dict[str, Lab]) -> str:
     """One access as the patient reads it."""
-    action = ACTIONS_FR.get(entry.action, entry.action)
+    action = access_action_fr(entry.action)
     role = ROLES_SHORT_FR.get(entry.role, entry.role)
     outcome = "" if entry.outcome == "ok" else f" ({OUTCOMES_FR.get(entry.outcome, '')})"
     return (

@@ -20,6 +20,7 @@ from etanche.names import Action
 from etanche.service._custody import Custody
 from etanche.service._housekeeping import shred_expired_artefacts
 from etanche.service._purge_schedule import PurgeSchedule
+from etanche.service._reindex import reindex_at_start
 from etanche.service._revision_watch import RevisionWatch
 from etanche.service._revisions import adopt_older_rows, journal_for
 from etanche.service._rights_deadlines import run_deadline_check
@@ -115,6 +116,8 @@ class Core:
         if self.shred_ledger is not None:
             _keep_erasures(vault, trail, ShredLedger(self.shred_ledger, vault))
         adopt_older_rows(vault, trail)
+        # records from before the front-desk indexes: found by prefix search from now on
+        reindex_at_start(vault, trail)
         shred_expired_artefacts(vault, trail, client="server")
         # Derived from the vault's system key: every worker process and every restart
         # agrees on the same form (CSRF) tokens, and no secret sits in a file.

@@ -30,6 +30,7 @@ from etanche.service._migrations import MigrationService
 from etanche.service._patients import PatientService
 from etanche.service._people import People
 from etanche.service._purge import RetentionService
+from etanche.service._reindex import Reindex
 from etanche.service._revisions import Revisions
 from etanche.service._rights import holds_clinical_role
 from etanche.service._rights_requests import RightsRequests
@@ -190,6 +191,10 @@ class Door:
     def linkage(self, actor: Actor, *, client: str | None = None) -> IdentityLinkage:
         """Duplicate linkage and its review queue (the service decrypts, in memory)."""
         return IdentityLinkage(self.core.vault.session(()), self.core.trail, actor, client=client)
+
+    def reindex(self, actor: Actor, *, client: str | None = None) -> Reindex:
+        """The front-desk index backfill (a network-wide lab admin)."""
+        return Reindex(self.core.vault.session(()), self.core.trail, actor, client=client)
 
     def revisions(self, actor: Actor, *, client: str | None = None) -> Revisions:
         """Rollback detection: stored ciphertexts against their logged writes."""

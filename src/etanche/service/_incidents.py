@@ -41,6 +41,7 @@ from etanche.leak.incident._model import (
 )
 from etanche.leak.incident._notification import Notification, build_notification
 from etanche.leak.incident._severity import CIRCUMSTANCES, Circumstances, parse_circumstances
+from etanche.service._audit_fr import alert_fr
 from etanche.service._operations import Operations
 from etanche.service._trail import Trail
 from etanche.service._views import aware_iso
@@ -308,6 +309,22 @@ class IncidentService(Operations):
             details, incident_id, lambda i: _with(i, kind, self.actor, body, covers=key)
         )
 
+    def cite_alert(self, incident_id: str, alert_id: str) -> Incident:
+        """Put an alert on the timeline (so in the art. 33 draft), in French: the rule, its
+        severity and its summary rebuilt from the English sentence; audited with its id."""
+        details = self._about("alert", incident_id)
+        self._decide_incident(Action.INCIDENT_MANAGE, details)
+        self._decide(Action.ALERT_READ, INCIDENT, None, details)
+        wanted = alert_id.strip()[:64]
+        alert = self._run(
+            Action.INCIDENT_MANAGE, details, lambda: self.trail.alerts.get_alert(wanted)
+        )
+        details["alert"] = alert.id
+        text = alert_fr(alert.rule, alert.severity.value, alert.summary, alert.event_seq)
+        return self._change(
+            details, incident_id, lambda i: _with(i, "alert", self.actor, text, at=alert.created_at)
+        )
+
     def describe(
         self,
         incident_id: str,
@@ -390,15 +407,20 @@ class IncidentService(Operations):
 
         return self._change(details, incident_id, change)
 
-    def close(self, incident_id: str) -> Incident:
+    def close(self, incident_id: str, *, conclusion: str | None = None) -> Incident:
+        """Close the incident; ``conclusion`` (French, no patient data) ends the timeline."""
         details = self._about("close", incident_id)
         self._decide_incident(Action.INCIDENT_MANAGE, details)
+        ending = _text(conclusion, "conclusion", MAX_NOTE) if conclusion else None
+        if ending:
+            details["length"] = len(ending)
 
         def change(incident: Incident) -> Incident:
             if not incident.is_open:
                 raise UsageError(f"incident {incident_id}: already closed")
             closed = _replace(incident, state=CLOSED)
-            return _with(closed, "closed", self.actor, "Incident clos.")
+            text = f"Incident clos. Conclusion : {ending}" if ending else "Incident clos."
+            return _with(closed, "closed", self.actor, text)
 
         return self._change(details, incident_id, change)
 

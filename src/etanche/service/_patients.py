@@ -33,7 +33,13 @@ from etanche.domain import (
     apply_trait_change,
     supported_status,
 )
-from etanche.errors import EtancheError, PermissionDenied, RecordNotFound, UsageError
+from etanche.errors import (
+    DuplicateUnconfirmed,
+    EtancheError,
+    PermissionDenied,
+    RecordNotFound,
+    UsageError,
+)
 from etanche.service import _links
 from etanche.service._labels import tube_label_pdf
 from etanche.service._trail import Trail
@@ -180,14 +186,20 @@ class PatientService:
         specimens: Sequence[Specimen] = (),
         *,
         duplicate_reason: str | None = None,
+        refuse_duplicates: bool = False,
     ) -> str:
         """Create a record. Its identity status is what the evidence it carries supports
         (none at intake: provisoire); a claimed status is not taken on trust (RNIV).
         ``duplicate_reason`` says why a second record of a person known in the network
-        is wanted (the page asks for it): audited as the purpose."""
+        is wanted (the page asks for it): audited as the purpose. ``refuse_duplicates``:
+        without that reason, an identity already known (same NIR, or same birth name,
+        first name and birth date, in any lab) is refused (``DuplicateUnconfirmed``,
+        audited as failed with the count), as the API and FHIR clients need."""
         decision = self._decide(Action.PATIENT_CREATE, patient.lab_id, patient.id)
         patient = replace(patient, identity_status=supported_status(patient))
         details: dict[str, DetailValue] = {"lab": patient.lab_id, "specimens": len(specimens)}
+        if refuse_duplicates and duplicate_reason is None:
+            self._refuse_known(patient, details)
         if duplicate_reason is not None:
             reason = " ".join(duplicate_reason.split())
             if len(reason) < DUPLICATE_MIN_REASON:
@@ -200,6 +212,22 @@ class PatientService:
         self._run(Action.PATIENT_CREATE, [patient.id], lambda: self.vault.add(patient, specimens))
         self._done(Action.PATIENT_CREATE, decision, [patient.id], details)
         return patient.id
+
+    def _refuse_known(self, patient: Patient, details: dict[str, DetailValue]) -> None:
+        """Refuse a silent second record of a known identity (counted, never shown)."""
+        known = self._run(Action.PATIENT_CREATE, [], lambda: self.vault.known_identity(patient))
+        if known:
+            self._record(
+                Action.PATIENT_CREATE,
+                Outcome.FAILED,
+                [],
+                {**details, "error": "DuplicateUnconfirmed", "known": known},
+            )
+            raise DuplicateUnconfirmed(
+                "identity",
+                "already known in the network (here or in another lab); link the identity "
+                "to your lab or confirm a second record with a reason",
+            )
 
     def update(
         self, patient: Patient, *, reason: str | None = None, request_id: str | None = None

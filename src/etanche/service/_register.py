@@ -18,6 +18,7 @@ from etanche.domain import Lab, RetentionRules
 from etanche.leak.incident import Section, fr_datetime, sections_markdown, sections_pdf
 from etanche.migrate import PlanRecord
 from etanche.names import Role
+from etanche.service._audit_fr import rule_fr
 
 __all__ = ["TITLE", "ProcessingRegister", "build_register"]
 
@@ -189,9 +190,9 @@ def _retention(retention: RetentionRules) -> Section:
 
 
 def _security(rules: RuleSet) -> Section:
-    enabled = sorted(rule.name for rule in rules if rule.enabled)
+    enabled = sorted(rule_fr(rule.name) for rule in rules if rule.enabled)
     alerts = (
-        "Règles d'alerte actives : " + ", ".join(enabled) + "."
+        "Règles d'alerte actives : " + " ; ".join(enabled) + "."
         if enabled
         else "Aucune règle d'alerte active."
     )

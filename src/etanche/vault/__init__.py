@@ -19,6 +19,7 @@ from etanche.vault._location import VaultLocation, parse_location
 from etanche.vault._merges import Merges
 from etanche.vault._pairs import StoredPair, index_digests, pairs_table, read_pairs, replace_pairs
 from etanche.vault._reconnect import is_disconnect, retrying
+from etanche.vault._reindex import ReindexReport
 from etanche.vault._retention import (
     ExpiredPatient,
     ExpiredSpecimen,
@@ -60,6 +61,7 @@ __all__ = [
     "Journal",
     "Ledger",
     "Merges",
+    "ReindexReport",
     "RightsStore",
     "RotationReport",
     "SlidingWindow",

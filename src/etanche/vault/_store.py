@@ -84,7 +84,15 @@ from etanche.errors import (
     VaultExists,
     VaultNotFound,
 )
-from etanche.vault import _codec, _indexes, _landed, _reconnect, _revisions, _versions
+from etanche.vault import (
+    _codec,
+    _indexes,
+    _landed,
+    _reconnect,
+    _reindex,
+    _revisions,
+    _versions,
+)
 from etanche.vault._bulk import BulkInsert
 from etanche.vault._location import VaultLocation, make_engine
 from etanche.vault._revisions import Journal, Ledger, Write, WriteBatch
@@ -1103,6 +1111,18 @@ class Vault:
             ),
         )
 
+    def known_identity(self, patient: Patient) -> int:
+        """How many live records share this patient's NIR or INS traits (birth name, first
+        first name, birth date), in any lab: what a new record would duplicate."""
+        found = {p.id for p in self.find_by_nir(patient.nir)} if patient.nir else set()
+        if patient.birth_name and patient.first_names and patient.birth_date:
+            first = patient.first_names[0]
+            found |= {
+                p.id for p in self.find_by_name(patient.birth_name, first, patient.birth_date)
+            }
+        found.discard(patient.id)
+        return len(found)
+
     def find_by_phone(self, phone: str) -> list[Patient]:
         wanted = normalize_phone_for_index(phone)
         return self._find(
@@ -1182,6 +1202,25 @@ class Vault:
                     select(func.count()).select_from(patients).where(patients.c.erased_at.is_(None))
                 ).scalar_one()
             )
+
+    # -- front-desk index backfill --------------------------------------------
+    def front_desk_gap(self) -> int:
+        """Live records missing a front-desk index row (two counts: cheap at start)."""
+        return _reindex.front_desk_gap(self._engine)
+
+    def reindex_front_desk(
+        self, *, batch_size: int = 500, max_batches: int | None = None
+    ) -> _reindex.ReindexReport:
+        """Compute the missing prefix and phonetic rows (needs the admin compartment)."""
+        if not self._ring.allows(_ADMIN):
+            raise UsageError("session: cannot reindex without the admin compartment")
+        return _reindex.reindex_front_desk(
+            self._engine,
+            self._decrypt,
+            self._index_rows,
+            batch_size=batch_size,
+            max_batches=max_batches,
+        )
 
     # -- keys -----------------------------------------------------------------
     def rotate_kek(self) -> tuple[str, int]:

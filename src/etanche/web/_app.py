@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from etanche.errors import (
     AccessError,
+    DuplicateUnconfirmed,
     EtancheError,
     PermissionDenied,
     ServiceError,
@@ -191,6 +192,8 @@ def _status_for(exc: EtancheError) -> int:
         return 503
     if isinstance(exc, PermissionDenied):
         return 403
+    if isinstance(exc, DuplicateUnconfirmed):
+        return 409
     if isinstance(exc, AccessError):
         return 401
     return {2: 400, 3: 422, 4: 404, 5: 500, 6: 422, 8: 409}.get(exit_code_for(exc), 500)

@@ -142,6 +142,7 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "POST /api/v1/alerts/ack": _one(Action.ALERT_ACK),
     "GET /api/v1/alerts/rules": _one(Action.ALERT_READ),
     "POST /api/v1/vault/verify": _one(Action.VAULT_VERIFY),
+    "POST /api/v1/vault/reindex": _one(Action.VAULT_REINDEX),
     "POST /api/v1/decoys/plant": _one(Action.DECOY_MANAGE),
     "GET /api/v1/decoys/count": _one(Action.DECOY_MANAGE),
     "GET /api/v1/register": _one(Action.REGISTER_READ),

@@ -23,6 +23,7 @@ from etanche.web import (
     _pages_access,
     _pages_front_desk,
     _pages_identity,
+    _pages_incident_follow,
     _pages_incidents,
     _pages_linkage,
     _pages_login,
@@ -43,6 +44,7 @@ router.include_router(_pages_requests.router)
 router.include_router(_pages_supervision.router)
 router.include_router(_pages_migrations.router)
 router.include_router(_pages_incidents.router)
+router.include_router(_pages_incident_follow.router)
 router.include_router(_pages_rights.router)
 router.include_router(_pages_access.router)
 router.include_router(_pages_identity.router)

@@ -17,9 +17,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from etanche.domain import Lab, place_name
+from etanche.domain import Lab, department_name, place_name
 from etanche.names import Action
 from etanche.service import (
+    OUTCOMES,
+    ROLES,
     Actor,
     PatientService,
     SearchTally,
@@ -27,7 +29,7 @@ from etanche.service import (
 )
 from etanche.service import allowed as allowed_on
 from etanche.web._audit_fr import ACTIONS, actor_fr, details_fr, role_fr, summary_fr
-from etanche.web._pages_fr import IDENTITY_STATUSES, OUTCOMES, ROLES, SEXES, role_label
+from etanche.web._pages_fr import IDENTITY_STATUSES, SEXES, role_label
 from etanche.web._state import Person, ServerState
 
 PARIS = ZoneInfo("Europe/Paris")  # the network's labs are in France: times shown locally
@@ -262,9 +264,15 @@ def fr_plural(count: int, one: str, many: str) -> str:
 
 
 def fr_place(code: str) -> str:
-    """A birthplace's name; an unknown code is shown as such, never guessed."""
+    """A birthplace's name; else the code with its département, or « né(e) à l'étranger »
+    for a country code (99xxx): never a guessed name."""
     name = place_name(code)
-    return name if name is not None else f"code INSEE {code}"
+    if name is not None:
+        return name
+    if code.startswith("99"):
+        return f"né(e) à l'étranger (pays de code INSEE {code})"
+    department = department_name(code)
+    return f"commune INSEE {code} ({department})" if department else f"code INSEE {code}"
 
 
 def now_paris() -> datetime:

@@ -21,36 +21,9 @@ from etanche.errors import (
     ValidationError,
 )
 from etanche.names import Role
+from etanche.service import ROLE_FORMS
 
-# Each role as a woman, a man, or anyone holds it (an account without a gender).
-ROLE_FORMS: dict[Role, tuple[str, str, str]] = {
-    Role.RECEPTION: ("Secrétaire", "Secrétaire", "Secrétaire"),
-    Role.BIOLOGIST: ("Biologiste", "Biologiste", "Biologiste"),
-    Role.LAB_ADMIN: (
-        "Administratrice de laboratoire",
-        "Administrateur de laboratoire",
-        "Administrateur ou administratrice de laboratoire",
-    ),
-    Role.DPO: (
-        "Déléguée à la protection des données",
-        "Délégué à la protection des données",
-        "Délégué(e) à la protection des données",
-    ),
-    Role.MIGRATION_OPERATOR: (
-        "Opératrice de migration",
-        "Opérateur de migration",
-        "Opérateur ou opératrice de migration",
-    ),
-    Role.AUDITOR: ("Auditrice", "Auditeur", "Auditeur ou auditrice"),
-    Role.IDENTITY_OFFICER: (
-        "Référente en identitovigilance",
-        "Référent en identitovigilance",
-        "Référent(e) en identitovigilance",
-    ),
-}
 GENDERS = {"F": "Madame", "M": "Monsieur"}
-ROLES: dict[Role, str] = {role: forms[2] for role, forms in ROLE_FORMS.items()}
-"""Each role worded for anyone (audit rows, role choices)."""
 
 
 def role_label(role: Role, gender: str | None) -> str:
@@ -67,26 +40,6 @@ IDENTITY_STATUSES: dict[IdentityStatus, str] = {
     IdentityStatus.VALIDATED: "Identité validée",
     IdentityStatus.QUALIFIED: "Identité qualifiée",
 }
-
-SEVERITIES = {"low": "Faible", "medium": "Moyenne", "high": "Élevée", "critical": "Critique"}
-
-RULES = {
-    "bulk_reads": "Lectures en masse",
-    "export": "Export ou migration",
-    "break_glass": "Accès d'urgence (bris de glace)",
-    "off_hours": "Accès hors des heures ouvrées",
-    "failed_logins": "Échecs de connexion répétés",
-    "decoy_touch": "Dossier leurre consulté",
-    "account_locked": "Compte verrouillé après des échecs de connexion",
-    "account_change": "Modification d'un compte",
-    "refused": "Acte sensible refusé",
-    "account_burst": "Nombreux comptes privilégiés demandés par une personne",
-    "audit_verification_failed": "Échec de vérification du journal",
-    "rollback_detected": "Donnée chiffrée remplacée par une version antérieure",
-    "rights_overdue": "Demande d'exercice des droits hors délai",
-}
-
-OUTCOMES = {"ok": "réussi", "denied": "refusé", "failed": "échoué", "error": "erreur"}
 
 
 # English reasons of the validators (etanche.domain, etanche.access) -> French.

@@ -4,8 +4,9 @@ Thin over the service's ``IncidentService``, the same operations the JSON API
 (and so the CLI) calls: the service asks the policy (``incident.manage``) and
 writes the audit events; the pages only render. The detail page shows the art. 33 draft as
 it would be printed now (the same sections as ``etanche incident report``);
-drafting it for the CNIL, and the letters, stay on the command line, where the
-files go to a folder the DPO chooses.
+the steps that follow (assessment, the draft as a PDF, the filing, closing) are in
+``_pages_incident_follow``; the letters stay on the command line, where the files
+go to a folder the DPO chooses on the service's host.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from etanche.leak.incident import FOUND_ON, Incident, countdown
 from etanche.leak.incident._notification import fr_datetime
 from etanche.service import IncidentService
 from etanche.web._auth import form_person, page_person
+from etanche.web._incident_steps import assessment_choices, deadline_sentence, steps
 from etanche.web._pages_common import PARIS, field, form_data, now_paris, render
 from etanche.web._state import Person
 from etanche.web.api._incidents import incidents
@@ -37,16 +39,24 @@ _KINDS = {
     "assessed": "Évaluation",
     "report": "Notification",
     "notify": "Lettres",
+    "described": "Faits",
+    "alert": "Alerte",
+    "filed": "Dépôt CNIL",
+    "planned": "Mesure prévue",
     "closed": "Clôture",
 }
 _FLASHES = {
     "ouvert": "L'incident est ouvert : le délai de 72 heures court depuis la découverte.",
     "note": "La note a été ajoutée à la chronologie.",
     "mesure": "La mesure a été ajoutée à la chronologie.",
+    "evaluee": "La gravité a été réévaluée.",
+    "alerte": "L'alerte a été ajoutée à la chronologie, en français.",
+    "deposee": "Le dépôt de la notification auprès de la CNIL est enregistré.",
+    "close": "L'incident est clos ; sa chronologie est conservée.",
 }
 
 
-def _desk(person: Person) -> IncidentService:
+def follow_desk(person: Person) -> IncidentService:
     # a session without compartment: the pages read incidents, never patients
     return incidents(person)
 
@@ -77,7 +87,7 @@ def _row(incident: Incident) -> dict[str, object]:
 @router.get("/incidents")
 def incidents_page(request: Request, person: Person = Depends(page_person)) -> Response:
     """Every incident, newest first: deadline countdown and ENISA severity level."""
-    found = list(reversed(_desk(person).list()))
+    found = list(reversed(follow_desk(person).list()))
     return render(request, person, "incidents/list.html", {"rows": [_row(i) for i in found]})
 
 
@@ -92,7 +102,7 @@ def _new_page(
 @router.get("/incidents/new")
 def new_incident_page(request: Request, person: Person = Depends(page_person)) -> Response:
     """The form that opens an incident (the same operation as ``etanche incident open``)."""
-    _desk(person).list()  # asks the policy (incident.manage) before showing the form
+    follow_desk(person).list()  # asks the policy (incident.manage) before showing the form
     values = {"titre": "", "decouverte": now_paris().strftime("%Y-%m-%dT%H:%M"), "lieu": ""}
     return _new_page(request, person, values | {"contact": ""}, {}, 200)
 
@@ -118,7 +128,7 @@ def open_incident(
     if errors or discovered is None:
         return _new_page(request, person, values, errors, 422)
     try:
-        incident = _desk(person).open(
+        incident = follow_desk(person).open(
             values["titre"],
             discovered_at=discovered,
             dpo_contact=values["contact"] or None,
@@ -135,9 +145,9 @@ def incident_page(
     request: Request, incident_id: str, person: Person = Depends(page_person)
 ) -> Response:
     """Timeline, severity with its explanation, and the art. 33 draft as it reads now."""
-    desk = _desk(person)
+    desk = follow_desk(person)
     incident = desk.get(incident_id[:64])
-    return _detail(request, person, desk, incident, {}, 200)
+    return detail(request, person, desk, incident, {}, 200)
 
 
 @router.post("/incidents/{incident_id}/notes")
@@ -148,19 +158,19 @@ def add_note(
     form: FormData = Depends(form_data),
 ) -> Response:
     """A timeline entry (a measure taken if ticked): what was found, decided or done."""
-    desk = _desk(person)
+    desk = follow_desk(person)
     text = field(form, "note", MAX_NOTE)
     measure = field(form, "mesure", 10) == "oui"
     if not text:
         incident = desk.get(incident_id[:64])
         errors = {"note": "Écrivez ce qui a été constaté, décidé ou fait."}
-        return _detail(request, person, desk, incident, errors, 422)
+        return detail(request, person, desk, incident, errors, 422)
     incident = desk.note(incident_id[:64], text, measure=measure)
     flash = "mesure" if measure else "note"
     return RedirectResponse(f"/incidents/{incident.id}?note={flash}", status_code=303)
 
 
-def _detail(
+def detail(
     request: Request,
     person: Person,
     desk: IncidentService,
@@ -187,6 +197,10 @@ def _detail(
             "errors": errors,
             "note_flash": _FLASHES.get(request.query_params.get("note", "")),
             "max_note": MAX_NOTE,
+            "steps": steps(incident),
+            "deadline_sentence": deadline_sentence(incident),
+            "filed_default": now_paris().strftime("%Y-%m-%dT%H:%M"),
+            **assessment_choices(incident),
         },
         status_code=status,
     )

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from etanche.errors import PermissionDenied, RecordNotFound
+from etanche.service import ROLES
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import labs_label, render
-from etanche.web._pages_fr import ROLES, approval_fr
+from etanche.web._pages_fr import approval_fr
 from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])

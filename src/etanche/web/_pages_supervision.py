@@ -16,11 +16,12 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from etanche.errors import ValidationError
+from etanche.service import ALERT_RULES as RULES
+from etanche.service import SEVERITIES
 from etanche.web._audit_fr import ACTIONS
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import PARIS, field, form_data, render
 from etanche.web._pages_forms import parse_date
-from etanche.web._pages_fr import RULES, SEVERITIES
 from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])

@@ -19,10 +19,10 @@ from starlette.datastructures import FormData
 
 from etanche.errors import PermissionDenied, ValidationError
 from etanche.names import Role
-from etanche.service import NETWORK_WIDE, User
+from etanche.service import NETWORK_WIDE, ROLES, User
 from etanche.web._auth import form_person, page_person
 from etanche.web._pages_common import field, form_data, labs_label, person_labs, render
-from etanche.web._pages_fr import GENDERS, ROLES, invalid_fr, role_label
+from etanche.web._pages_fr import GENDERS, invalid_fr, role_label
 from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])

@@ -27,6 +27,7 @@ from etanche.service import (
     Oversight,
     PatientService,
     People,
+    Reindex,
     RetentionService,
     Revisions,
     RightsRequests,
@@ -142,6 +143,10 @@ class Person:
     def access_reports(self) -> AccessReports:
         """The DPO's art. 15 access reports (who opened a record, the patient's copy)."""
         return self.state.door.access_reports(self.actor, client=self.client)
+
+    def reindex(self) -> Reindex:
+        """This person's front-desk index backfill (a network-wide lab admin)."""
+        return self.state.door.reindex(self.actor, client=self.client)
 
     def revisions(self) -> Revisions:
         """This person's rollback check of the vault (auditor, DPO)."""

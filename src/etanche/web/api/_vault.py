@@ -12,6 +12,12 @@ from etanche.web._state import Person
 router = APIRouter(tags=["vault"])
 
 
+@router.post("/vault/reindex")
+def reindex(person: Person = Depends(api_person)) -> dict[str, Any]:
+    """Backfill the missing front-desk index rows (network-wide lab admin); audited."""
+    return person.reindex().run().to_dict()
+
+
 @router.post("/vault/verify")
 def verify(person: Person = Depends(api_person)) -> dict[str, Any]:
     """Every stored value against its last logged write (auditor, DPO); audited."""

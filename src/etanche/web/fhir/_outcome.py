@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 
 from etanche.errors import (
     AccessError,
+    DuplicateUnconfirmed,
     EtancheError,
     PermissionDenied,
     RecordNotFound,
@@ -55,6 +56,7 @@ _ISSUE_CODES = frozenset(
         "throttled",
         "too-costly",
         "business-rule",
+        "duplicate",
     }
 )
 
@@ -71,6 +73,7 @@ _BY_NAME = {
     "VaultNotFound": "exception",
     "SchemaError": "exception",
     "ValidationError": "value",
+    "DuplicateUnconfirmed": "duplicate",
     "ValidationErrors": "invalid",
     "FhirStructureError": "structure",
     "SearchError": "invalid",
@@ -183,6 +186,8 @@ def status_for(exc: EtancheError) -> int:
         return 401
     if isinstance(exc, FhirStructureError | UsageError):
         return 400
+    if isinstance(exc, DuplicateUnconfirmed):
+        return 409
     if isinstance(exc, ValidationError | SourceError):
         return 422
     if isinstance(exc, RecordNotFound):
@@ -194,6 +199,8 @@ def issues_for(exc: EtancheError) -> list[Issue]:
     """One issue per problem; validation problems carry their field as ``expression``."""
     if isinstance(exc, FhirStructureError):
         return [Issue("structure", f"{e.field}: {e.reason}", (e.field,)) for e in exc.errors]
+    if isinstance(exc, DuplicateUnconfirmed):
+        return [Issue("duplicate", str(exc), ("Patient",))]
     if isinstance(exc, ValidationErrors):
         return [_field_issue(e) for e in exc.errors]
     if isinstance(exc, ValidationError):

@@ -37,6 +37,7 @@ from etanche.web._auth import api_person
 from etanche.web._state import Person
 from etanche.web.fhir._common import (
     BIRTH_PLACE_URL,
+    DUPLICATE_CONFIRMATION_URL,
     IDENTIFIER_TYPE_SYSTEM,
     IDENTITY_RELIABILITY_URL,
     IDENTITY_STATUS_SYSTEM,
@@ -643,12 +644,38 @@ def read_patient(patient_id: str, person: Person = Depends(api_person)) -> Respo
     return FhirResponse(patient_resource(service.get(patient_id)))
 
 
+def _duplicate_confirmation(doc: dict[str, Any]) -> str | None:
+    """The reason a client gives for a second record of a known identity (taken out of
+    the resource: it is a request's confirmation, not a fact about the patient)."""
+    kept, reasons = [], []
+    for i, ext in enumerate(doc.get("extension", [])):
+        if ext.get("url") != DUPLICATE_CONFIRMATION_URL:
+            kept.append(ext)
+            continue
+        value = ext.get("valueString")
+        if not isinstance(value, str) or not value.strip():
+            where = f"Patient.extension[{i}].valueString"
+            raise ValidationError(where, "required: why a second record of this identity")
+        reasons.append(value)
+    if kept:
+        doc["extension"] = kept
+    else:
+        doc.pop("extension", None)
+    return reasons[-1] if reasons else None
+
+
 @router.post(
     "/Patient",
     response_class=FhirResponse,
     status_code=201,
     summary="Create a patient (201 with Location)",
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        409: {
+            "description": "Identity already known: confirm with a reason (OperationOutcome)",
+            **ERRORS[422],
+        },
+    },
     openapi_extra=fhir_body("Patient"),
 )
 def create_patient(
@@ -656,12 +683,14 @@ def create_patient(
 ) -> Response:
     """The server assigns the id (a random vault id); a client id is ignored, as FHIR says."""
     doc = parse_resource(body, FhirPatient, "Patient")
+    reason = _duplicate_confirmation(doc)
     patient, paths = patient_from(doc, person.actor)
     try:
         validate_patient(patient)
     except ValidationErrors as exc:
         raise translate(exc, paths, "Patient") from None
-    person.patients().add(patient)
+    # an identity already known in the network: 409 unless confirmed with a reason
+    person.patients().add(patient, duplicate_reason=reason, refuse_duplicates=True)
     # the service keeps only the status the record's evidence supports (RNIV)
     patient = replace(patient, identity_status=supported_status(patient))
     location = f"{base_url(request)}/Patient/{patient.id}"
