@@ -75,6 +75,7 @@ class _State:
     physicians_rpps: bool = False
     matcher: VaultMatcher | None = None
     identifiers: IdentifierSet | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def scan_paths(
@@ -114,6 +115,7 @@ def scan_table(
     for frame in table.frames(FRAME_ROWS):
         if plan is None:
             plan = plan_table(frame.head(SAMPLE_ROWS))
+            state.notes.extend(f"{note} (in {table.name})" for note in plan.notes)
         parts = _key_parts(plan)
         found = detect_frame(frame, plan, state.cache, {"person": parts[0]} if parts else None)
         _count(finding, frame, found, state.cache, plan)
@@ -302,6 +304,7 @@ def _finish(report: ScanReport, state: _State) -> None:
     report.special_category = any(
         report.categories.get(c, CategoryFinding(c)).count for c in SPECIAL_CATEGORIES
     )
+    report.notes.extend(dict.fromkeys(state.notes))
     if state.cache.skipped_cells:
         report.notes.append(
             f"health terms: {state.cache.skipped_cells} flagged free-text cells beyond the "
