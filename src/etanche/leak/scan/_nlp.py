@@ -3,12 +3,18 @@
 The pipeline (sentences, normalizer, our lexicon through eds.matcher, eds.drugs
 for ATC codes, eds.negation) is built once per process. Only
 texts the fast prefilter flagged reach it, each distinct text once.
+
+Building it took seconds, most of them compiling spaCy's French tokenizer
+exceptions (one regular expression of about 200 kB), which edsnlp's own
+tokenizer never uses: that expression is compiled on first use instead.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import re
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -29,9 +35,52 @@ class TextHealth:
 NOTHING = TextHealth(frozenset(), frozenset())
 
 
+_LONG_PATTERN = 10_000  # characters: only the tokenizer-exception expression is this long
+_FRENCH_EXCEPTIONS = "spacy.lang.fr.tokenizer_exceptions"
+
+
+class _LazyPattern:
+    """A regular expression compiled the first time one of its methods is called."""
+
+    def __init__(self, compile_: Callable[..., re.Pattern[str]], pattern: str, flags: int) -> None:
+        self._compile, self._pattern, self._flags = compile_, pattern, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._compiled is None:
+                self._compiled = self._compile(self._pattern, self._flags)
+            return getattr(self._compiled, name)(*args, **kwargs)
+
+        return call
+
+
+def _import_french_lazily() -> None:
+    """Import spaCy's French tokenizer exceptions with their long expression left uncompiled."""
+    if _FRENCH_EXCEPTIONS in sys.modules:
+        return
+    import spacy.lang.char_classes
+    import spacy.lang.tokenizer_exceptions
+    import spacy.util  # noqa: F401 (imported before the patch: their expressions compile now)
+
+    real = re.compile
+
+    def compile_(pattern: Any, flags: int = 0) -> Any:
+        if isinstance(pattern, str) and len(pattern) > _LONG_PATTERN:
+            return _LazyPattern(real, pattern, flags)
+        return real(pattern, flags)
+
+    re.compile = compile_
+    try:
+        __import__(_FRENCH_EXCEPTIONS)
+    finally:
+        re.compile = real
+
+
 @cache
 def _pipeline() -> Any:
     os.environ.setdefault("TQDM_DISABLE", "1")  # edsnlp shows a progress bar when loading terms
+    _import_french_lazily()
     import edsnlp
     import edsnlp.pipes as eds
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -37,7 +38,9 @@ from etanche.leak.scan._report import (
     concept_bucket,
 )
 from etanche.leak.scan._vault_match import IdentifierSet, VaultMatcher
-from etanche.vault import Vault
+
+if TYPE_CHECKING:
+    from etanche.vault import Vault
 
 __all__ = ["scan_paths", "scan_table"]
 
