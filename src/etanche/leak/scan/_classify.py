@@ -192,14 +192,14 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
     guessed = headerless_roles(sample, unhinted, all_rates, known)
     date_like: list[str] = []
     for column in unhinted:
+        if all_rates[column]["date"] >= 0.8 and guessed.get(column, ("",))[0] != "birth_date":
+            date_like.append(column)
         if column in guessed:
             name, confidence = guessed[column]
             decided[column] = [ColumnRole("", name, confidence)]
             continue
         unhinted_role = _unhinted_role(all_rates[column])
         decided[column] = [unhinted_role] if unhinted_role is not None else []
-        if all_rates[column]["date"] >= 0.8:
-            date_like.append(column)
     for column in sample.columns:
         for role in decided.get(column, []):
             if role.role == "free_text":
@@ -239,5 +239,6 @@ def _check_birth_dates(sample: pl.DataFrame, plan: TablePlan, date_like: list[st
             )
     for column in date_like:
         if _agreement(sample, nir, column) >= 0.8:
+            plan.roles = [r for r in plan.roles if r.column != column]
             formats = v.date_formats(sample[column])
             plan.roles.append(ColumnRole(column, "birth_date", 0.9, formats))

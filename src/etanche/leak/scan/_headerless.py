@@ -1,8 +1,8 @@
 """Roles of columns whose name says nothing ("column 3", "x"): from values and neighbours.
 
 A headerless paste still has the shape of a patient file: a column of past dates
-spread over decades is a birth date (order and visit dates crowd into recent
-years), a postcode sits between a street and a city, a login next to a password,
+spread over decades is a birth date (visit and order dates crowd into recent
+years: they are taken for the date of a visit), a postcode sits between a street and a city, a login next to a password,
 a member number next to a mutuelle. Names are capitalised words with many
 distinct values; a column of few values (a status, a sex) is not a name.
 """
@@ -23,6 +23,7 @@ MIN_DISTINCT = 20  # a names column has many values (fewer: half of the rows, sm
 _SPREAD_YEARS = 15  # birth years: the middle 80 % span at least this many years
 _MIN_AGE = 10  # median age of a patient file's persons, at least
 _RECENT_SHARE = 0.25  # at most this share of birth dates in the last two years
+_INSURANCE = frozenset({"mutuelle", "amc_number", "member_number"})
 
 
 def born_like(values: pl.Series) -> bool:
@@ -103,11 +104,13 @@ def _neighbours(
         near = {role(i - 1), role(i + 1)}
         if role(i - 1) == "postcode" and r["capital"] >= SURE:
             found[column] = ("city", 0.85)
-        elif "mutuelle" in near and r["amc"] >= SURE:
+        elif near & _INSURANCE and r["amc"] >= SURE:
             found[column] = ("amc_number", 0.85)
-        elif "mutuelle" in near and r["code"] >= SURE:
+        elif near & _INSURANCE and r["code"] >= SURE:
             found[column] = ("member_number", 0.8)
-        elif "secret" in near and r["secret"] >= SURE and r["words"] <= 1 and r["date"] < 0.5:
-            found[column] = ("login", 0.85)
+        elif role(i + 1) == "secret" and r["secret"] >= SURE and r["words"] <= 1:
+            found[column] = ("login", 0.85)  # a login stands before its password
+        elif r["date"] >= 0.8:
+            found[column] = ("last_visit", 0.6)  # past dates, not spread like births
         elif r["capital"] >= SURE and r["yesno"] < 0.5 and _many(sample[column]):
             found[column] = ("other_name", 0.8)

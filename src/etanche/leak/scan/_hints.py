@@ -55,7 +55,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("email", r"e ?mail|mail|courriel|mel|adresse (?:mail|electronique)"),
     ("birthplace", r"(?:lieu|commune|ville|pays|dept?|departement) (?:de )?naiss\w*|"
      r"birth ?place|place of birth|code insee naissance|insee naissance|birth (?:city|town)"),
-    ("birth_name", r"nom de naissance|nom de jeune fille|birth ?name|maiden name|"
+    ("birth_name", r"nom (?:de )?naiss\w*|nom de jeune fille|birth ?name|maiden name|"
      r"nom patronymique|nom de famille"),
     ("birth_date", r"(?:date|dte|dt|d) ?(?:de )?naiss\w*|naissance|naiss|ddn|dob|d o b|"
      r"birth ?date|birth ?day|date of birth|born(?: on)?|n(?:e|ee|e\(e\)|e e) le|"
@@ -66,7 +66,7 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("iban", r"iban|rib|compte bancaire|bank account"),
     ("blood_group", r"groupe sanguin|groupe|blood ?group|blood ?type|abo|rhesus|gs"),
     ("used_name", r"nom d ?usage|nom marital|nom usuel|used name|married name"),
-    ("first_names", r"prenoms?|first ?names?|given(?: ?names?)?|forenames?|givenname"),
+    ("first_names", r"prenoms?|prenom\(s\)|first ?names?|given(?: ?names?)?|forenames?|givenname"),
     ("physician", r"medecin(?: traitant)?|docteur|prescripteur|physician|doctor|practitioner"),
     ("other_name", r"full ?name|nom complet"),
     ("birth_name", r"last ?name|surname|family(?: name)?|lastname|nom|name"),
@@ -88,7 +88,7 @@ _REGISTRATION: tuple[tuple[str, str], ...] = (
     ("rpps", r"rpps(?: medecin)?|n rpps|rpps du medecin|numero rpps"),
     ("last_visit", r"(?:date )?(?:de )?derniere visite|date derniere venue|last visit|"
      r"date of last visit|derniere venue"),
-    ("amc_number", r"(?:n|no|num|numero|code|id) ?(?:d )?amc|amc ?(?:n|no|num|numero|code|id)|"
+    ("amc_number", r"(?:n|no|num|numero|code|id) ?(?:d )?amc|amc ?(?:n|no|nr|num|number|numero|code|id)|"
      r"(?:n|no|num|numero|code) (?:d )?organisme(?: complementaire| amc)?|"
      r"(?:n|no|numero) (?:de )?teletransmission"),
     ("member_number", r"n adherent|numero adherent|adherent|member (?:number|id)|n mutuelle|"
