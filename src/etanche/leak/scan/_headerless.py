@@ -2,13 +2,15 @@
 
 A headerless paste still has the shape of a patient file: a column of past dates
 spread over decades is a birth date (visit and order dates crowd into recent
-years: they are taken for the date of a visit), a postcode sits between a street and a city, a login next to a password,
-a member number next to a mutuelle. Names are capitalised words with many
+years: in a file without header, they are taken for the date of a visit), a
+postcode sits between a street and a city, a login before its password, a member
+number next to a mutuelle. Names are capitalised words with many
 distinct values; a column of few values (a status, a sex) is not a name.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 
@@ -23,6 +25,7 @@ MIN_DISTINCT = 20  # a names column has many values (fewer: half of the rows, sm
 _SPREAD_YEARS = 15  # birth years: the middle 80 % span at least this many years
 _MIN_AGE = 10  # median age of a patient file's persons, at least
 _RECENT_SHARE = 0.25  # at most this share of birth dates in the last two years
+_UNNAMED = re.compile(r"column \d+")  # how the readers name the columns of a headerless file
 _INSURANCE = frozenset({"mutuelle", "amc_number", "member_number"})
 
 
@@ -110,7 +113,7 @@ def _neighbours(
             found[column] = ("member_number", 0.8)
         elif role(i + 1) == "secret" and r["secret"] >= SURE and r["words"] <= 1:
             found[column] = ("login", 0.85)  # a login stands before its password
-        elif r["date"] >= 0.8:
-            found[column] = ("last_visit", 0.6)  # past dates, not spread like births
+        elif r["date"] >= 0.8 and _UNNAMED.fullmatch(column):
+            found[column] = ("last_visit", 0.6)  # a file without header: a visit's date
         elif r["capital"] >= SURE and r["yesno"] < 0.5 and _many(sample[column]):
             found[column] = ("other_name", 0.8)

@@ -88,7 +88,8 @@ _REGISTRATION: tuple[tuple[str, str], ...] = (
     ("rpps", r"rpps(?: medecin)?|n rpps|rpps du medecin|numero rpps"),
     ("last_visit", r"(?:date )?(?:de )?derniere visite|date derniere venue|last visit|"
      r"date of last visit|derniere venue"),
-    ("amc_number", r"(?:n|no|num|numero|code|id) ?(?:d )?amc|amc ?(?:n|no|nr|num|number|numero|code|id)|"
+    ("amc_number", r"(?:n|no|num|numero|code|id) ?(?:d )?amc|"
+     r"amc ?(?:n|no|nr|num|number|numero|code|id)|"
      r"(?:n|no|num|numero|code) (?:d )?organisme(?: complementaire| amc)?|"
      r"(?:n|no|numero) (?:de )?teletransmission"),
     ("member_number", r"n adherent|numero adherent|adherent|member (?:number|id)|n mutuelle|"
