@@ -233,7 +233,7 @@ def _check_birth_dates(sample: pl.DataFrame, plan: TablePlan, date_like: list[st
         agreement = _agreement(sample, nir, role.column)
         if 0 <= agreement < AGREE:
             plan.notes.append(
-                f"{NIR_NOTE}: column {role.column!r}, {round(100 * (1 - agreement))} % of "
+                f'{NIR_NOTE}: column "{role.column}", {round(100 * (1 - agreement))} % of '
                 "the rows with both; kept as birth dates (a NIR is often the insured "
                 "person's, e.g. a parent's)"
             )
