@@ -212,3 +212,14 @@ def test_etanche_scan_does_not_load_the_web_app_or_the_vault(tmp_path: Path) -> 
         [sys.executable, "-c", probe, str(path)], check=True, capture_output=True, text=True
     ).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_terms_are_whole_words_at_the_original_offsets() -> None:
+    from etanche.leak.scan._terms import find_terms
+
+    text = "Sœur : hépatite B ; sous Lévothyrox, pas d'IVGx"
+    [mentions] = find_terms([text])
+    found = {text[a:b]: label for a, b, label in mentions}
+    assert found["hépatite"] == "hepatitis"
+    assert found["Lévothyrox"] == "H03AA01"
+    assert not any("IVG" in word for word in found)  # "IVGx" is another word
