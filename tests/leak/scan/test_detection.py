@@ -223,3 +223,9 @@ def test_terms_are_whole_words_at_the_original_offsets() -> None:
     assert found["hépatite"] == "hepatitis"
     assert found["Lévothyrox"] == "H03AA01"
     assert not any("IVG" in word for word in found)  # "IVGx" is another word
+
+
+def test_birth_dates_in_free_text_after_abbreviated_words(tmp_path: Path) -> None:
+    lines = ["Date naiss. 03/04/1975, vient seule", "Date of birth: 03/04/1975, RAS"]
+    path = _write(tmp_path / "notes.csv", ["commentaire"], [[x] for x in lines])
+    assert scan_paths([path]).categories["birth_date"].count == 2

@@ -35,8 +35,9 @@ _TITLE_NAME = (
     r"\p{Lu}[\p{L}'\-]+"
 )
 _BIRTH_SPAN = (
-    r"(?i)\b(?:n[ée]e?\s+le|n[ée]\(e\)\s+le|date\s+de\s+naissance\s*:?|ddn\s*:?|dob\s*:?|"
-    r"born\s+on)\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
+    r"(?i)\b(?:n[ée]e?\s+le|n[ée]\(e\)\s+le|date\s+(?:de\s+)?naiss(?:ance|\.)?\s*:?|"
+    r"ddn\s*:?|dob\s*:?|birth\s*date\s*:?|date\s+of\s+birth\s*:?|born\s+on)"
+    r"\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
 )
 _STREET_SPAN = rf"(?i)\b\d{{1,4}}\s?(?:bis|ter)?,?\s+(?:{v.STREET_WORDS})\.?\s+\p{{L}}"
 _CREDENTIAL_SPAN = (
