@@ -2,8 +2,10 @@
 
 Value tests that cannot be fooled (NIR key, e-mail and phone shapes, IBAN,
 tokens) decide alone; weaker roles (names, cities, passwords) need a hint and
-values that agree. A birth date must agree with the NIR's year and month when
-the table has both, so "date of last visit" is never taken for a birth date.
+values that agree. Columns with no hint are read from their values and their
+neighbours (``_headerless``). A birth date that disagrees with the NIR's year and
+month is kept and the disagreement noted: the NIR on a record is often the
+insured person's (a parent's), not the patient's.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from etanche.leak.scan import _values as v
+from etanche.leak.scan._headerless import headerless_roles
 from etanche.leak.scan._hints import hint_for
 
 __all__ = ["ColumnRole", "TablePlan", "plan_table"]
 
 STRONG = 0.3  # share of a column's values that makes a value-checked role certain
 WEAK = 0.05  # enough when the header hints the same role
-AGREE = 0.5  # NIR / birth-date agreement needed to keep a hinted birth date
+AGREE = 0.5  # NIR / birth-date agreement below which the disagreement is noted
+NIR_NOTE = "birth dates disagree with the NIR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,7 @@ class ColumnRole:
 class TablePlan:
     roles: list[ColumnRole] = field(default_factory=list)
     free_text: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # column names and shares only
 
     def columns(self, role: str) -> list[str]:
         return [r.column for r in self.roles if r.role == role]
@@ -70,6 +75,11 @@ def _tests(c: pl.Expr) -> dict[str, pl.Expr]:
         "rpps": v.rpps(c),
         "regime": v.digits(c, 2),
         "caisse": v.digits(c, 3),
+        "amc": v.amc_number(c),
+        "insurer": v.insurer(c),
+        "capital": v.capitalised(c),
+        "password": v.password_shape(c),
+        "postcode_city": v.postcode_city(c),
         "code": v.record_code(c),
         "letters": c.str.contains(r"\p{L}").fill_null(False),
         "words": c.str.count_matches(r"\S+"),
@@ -121,8 +131,9 @@ def _hinted_role(rates: dict[str, float], hint: str) -> ColumnRole | None:
         "other_name": (rates["name"] >= 0.7, 0.85),
         "physician": (rates["name"] >= 0.7, 0.85),
         "rpps": (rates["rpps"] >= 0.7, 0.9),
-        "regime": (rates["regime"] >= 0.7, 0.85),
-        "caisse": (rates["caisse"] >= 0.7, 0.85),
+        "regime": (rates["regime"] + rates["insurer"] >= 0.7, 0.85),
+        "caisse": (rates["caisse"] + rates["insurer"] >= 0.7, 0.85),
+        "amc_number": (rates["amc"] >= 0.7, 0.85),
         "mutuelle": (rates["letters"] >= 0.7, 0.8),
         "member_number": (rates["code"] >= 0.7, 0.8),
         "file_number": (rates["code"] >= 0.7, 0.8),
@@ -156,25 +167,41 @@ def _unhinted_role(rates: dict[str, float]) -> ColumnRole | None:
 def plan_table(sample: pl.DataFrame) -> TablePlan:
     """Roles of the columns of a table, decided on ``sample`` (a few thousand rows)."""
     plan = TablePlan()
-    date_like: list[str] = []
     if sample.columns == ["text"]:
         plan.free_text.append("text")
         return plan
     all_rates = _all_rates(sample)
+    decided: dict[str, list[ColumnRole]] = {}
+    unhinted: list[str] = []
     for column in sample.columns:
         rates = all_rates.get(column)
         if not rates:
             continue
         hint = hint_for(column)
         found = _value_roles(rates, hint)
+        if not found and hint is None:
+            unhinted.append(column)
+            continue
         if not found:
-            role = _hinted_role(rates, hint) if hint else _unhinted_role(rates)
-            if role is None and hint is not None and hint != "birth_date":
+            role = _hinted_role(rates, hint) if hint else None
+            if role is None and hint != "birth_date":
                 role = _unhinted_role(rates)
             found = [role] if role is not None else []
-        if rates["date"] >= 0.8 and not any(r.role == "birth_date" for r in found):
+        decided[column] = found
+    known = {c: roles[0].role for c, roles in decided.items() if roles}
+    guessed = headerless_roles(sample, unhinted, all_rates, known)
+    date_like: list[str] = []
+    for column in unhinted:
+        if all_rates[column]["date"] >= 0.8 and guessed.get(column, ("",))[0] != "birth_date":
             date_like.append(column)
-        for role in found:
+        if column in guessed:
+            name, confidence = guessed[column]
+            decided[column] = [ColumnRole("", name, confidence)]
+            continue
+        unhinted_role = _unhinted_role(all_rates[column])
+        decided[column] = [unhinted_role] if unhinted_role is not None else []
+    for column in sample.columns:
+        for role in decided.get(column, []):
             if role.role == "free_text":
                 plan.free_text.append(column)
             else:
@@ -198,13 +225,20 @@ def _agreement(sample: pl.DataFrame, nir: str, column: str) -> float:
 
 
 def _check_birth_dates(sample: pl.DataFrame, plan: TablePlan, date_like: list[str]) -> None:
+    """Unnamed date columns that match the NIR are birth dates; disagreements are noted."""
     nir = plan.first("nir")
     if nir is None:
         return
     for role in [r for r in plan.roles if r.role == "birth_date"]:
-        if 0 <= _agreement(sample, nir, role.column) < AGREE:
-            plan.roles.remove(role)
+        agreement = _agreement(sample, nir, role.column)
+        if 0 <= agreement < AGREE:
+            plan.notes.append(
+                f'{NIR_NOTE}: column "{role.column}", {round(100 * (1 - agreement))} % of '
+                "the rows with both; kept as birth dates (a NIR is often the insured "
+                "person's, e.g. a parent's)"
+            )
     for column in date_like:
         if _agreement(sample, nir, column) >= 0.8:
+            plan.roles = [r for r in plan.roles if r.column != column]
             formats = v.date_formats(sample[column])
             plan.roles.append(ColumnRole(column, "birth_date", 0.9, formats))

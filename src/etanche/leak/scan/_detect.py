@@ -35,8 +35,9 @@ _TITLE_NAME = (
     r"\p{Lu}[\p{L}'\-]+"
 )
 _BIRTH_SPAN = (
-    r"(?i)\b(?:n[ée]e?\s+le|n[ée]\(e\)\s+le|date\s+de\s+naissance\s*:?|ddn\s*:?|dob\s*:?|"
-    r"born\s+on)\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
+    r"(?i)\b(?:n[ée]e?\s+le|n[ée]\(e\)\s+le|date\s+(?:de\s+)?naiss(?:ance|\.)?\s*:?|"
+    r"ddn\s*:?|dob\s*:?|birth\s*date\s*:?|date\s+of\s+birth\s*:?|born\s+on)"
+    r"\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
 )
 _STREET_SPAN = rf"(?i)\b\d{{1,4}}\s?(?:bis|ter)?,?\s+(?:{v.STREET_WORDS})\.?\s+\p{{L}}"
 _CREDENTIAL_SPAN = (
@@ -90,9 +91,11 @@ def role_mask(role: str, column: str, formats: tuple[str, ...] = v.DATE_FORMATS)
         "other_name": v.person_name(c),
         "physician": v.person_name(c),
         "rpps": v.rpps(c),
-        "regime": v.digits(c, 2),
-        "caisse": v.digits(c, 3),
+        "regime": v.digits(c, 2) | v.insurer(c),
+        "caisse": v.digits(c, 3) | v.insurer(c),
         "mutuelle": c.str.contains(r"\p{L}").fill_null(False),
+        "amc_number": v.amc_number(c),
+        "postcode_city": v.postcode_city(c),
         "member_number": v.record_code(c),
         "file_number": v.record_code(c),
         "last_visit": v.birth_date(c).is_not_null(),

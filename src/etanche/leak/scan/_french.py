@@ -16,7 +16,10 @@ CATEGORY_LABELS: dict[str, str] = {
     "address": "adresse postale",
     "phone": "numéro de téléphone",
     "email": "adresse électronique",
-    "insurance": "assurance maladie (régime, caisse, mutuelle, numéro d'adhérent)",
+    "insurance": (
+        "assurance maladie (régime et caisse, mutuelle ou organisme complémentaire et son "
+        "numéro AMC, numéro d'adhérent)"
+    ),
     "file_number": "numéro de dossier au laboratoire",
     "last_visit": "date de dernière visite au laboratoire",
     "rpps": "médecin traitant du patient (nom et numéro RPPS)",

@@ -30,12 +30,14 @@ ROLES: dict[str, str] = {
     "caisse": "insurance",
     "mutuelle": "insurance",
     "member_number": "insurance",
+    "amc_number": "insurance",
     "file_number": "file_number",
     "last_visit": "last_visit",
     "sex": "ins_traits",
     "birthplace": "ins_traits",
     "street": "address",
     "postcode": "address",
+    "postcode_city": "address",
     "city": "address",
     "blood_group": "blood_group",
     "login": "credential",
@@ -51,19 +53,20 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("login", r"login|identifiant (?:portail|de connexion|web|internet)|username|user ?name|"
      r"user|utilisateur|pseudo"),
     ("email", r"e ?mail|mail|courriel|mel|adresse (?:mail|electronique)"),
-    ("birthplace", r"lieu de naissance|commune de naissance|ville de naissance|birth ?place|"
-     r"place of birth|code insee naissance|insee naissance"),
-    ("birth_name", r"nom de naissance|nom de jeune fille|birth ?name|maiden name|"
+    ("birthplace", r"(?:lieu|commune|ville|pays|dept?|departement) (?:de )?naiss\w*|"
+     r"birth ?place|place of birth|code insee naissance|insee naissance|birth (?:city|town)"),
+    ("birth_name", r"nom (?:de )?naiss\w*|nom de jeune fille|birth ?name|maiden name|"
      r"nom patronymique|nom de famille"),
-    ("birth_date", r"date de naissance|date naissance|naissance|ddn|dob|birth ?date|"
-     r"date of birth|ne le|nee le|ne\(e\) le"),
+    ("birth_date", r"(?:date|dte|dt|d) ?(?:de )?naiss\w*|naissance|naiss|ddn|dob|d o b|"
+     r"birth ?date|birth ?day|date of birth|born(?: on)?|n(?:e|ee|e\(e\)|e e) le|"
+     r"datenaiss\w*|dtnaiss\w*|date ?nais"),
     ("nir", r"nir|nss|n ?ss|n secu|no secu|num(?:ero)? (?:de )?secu(?:rite sociale)?|"
      r"securite sociale|secu|ssn|social security(?: number)?|matricule ins|ins nir|"
      r"n ?immatriculation|immatriculation"),
     ("iban", r"iban|rib|compte bancaire|bank account"),
     ("blood_group", r"groupe sanguin|groupe|blood ?group|blood ?type|abo|rhesus|gs"),
     ("used_name", r"nom d ?usage|nom marital|nom usuel|used name|married name"),
-    ("first_names", r"prenoms?|first ?names?|given(?: ?names?)?|forenames?|givenname"),
+    ("first_names", r"prenoms?|prenom\(s\)|first ?names?|given(?: ?names?)?|forenames?|givenname"),
     ("physician", r"medecin(?: traitant)?|docteur|prescripteur|physician|doctor|practitioner"),
     ("other_name", r"full ?name|nom complet"),
     ("birth_name", r"last ?name|surname|family(?: name)?|lastname|nom|name"),
@@ -85,10 +88,18 @@ _REGISTRATION: tuple[tuple[str, str], ...] = (
     ("rpps", r"rpps(?: medecin)?|n rpps|rpps du medecin|numero rpps"),
     ("last_visit", r"(?:date )?(?:de )?derniere visite|date derniere venue|last visit|"
      r"date of last visit|derniere venue"),
-    ("member_number", r"n adherent|numero adherent|adherent|member (?:number|id)|n mutuelle"),
-    ("mutuelle", r"mutuelle|complementaire(?: sante)?|amc|organisme complementaire"),
-    ("caisse", r"caisse|cpam|caisse (?:primaire|d affiliation)|code caisse"),
-    ("regime", r"regime(?: obligatoire)?|code regime|amo"),
+    ("amc_number", r"(?:n|no|num|numero|code|id) ?(?:d )?amc|"
+     r"amc ?(?:n|no|nr|num|number|numero|code|id)|"
+     r"(?:n|no|num|numero|code) (?:d )?organisme(?: complementaire| amc)?|"
+     r"(?:n|no|numero) (?:de )?teletransmission"),
+    ("member_number", r"n adherent|numero adherent|adherent|member (?:number|id)|n mutuelle|"
+     r"(?:n|no|numero) (?:de )?contrat|n assure complementaire"),
+    ("mutuelle", r"mutuelle|nom mutuelle|complementaire(?: sante)?|amc|"
+     r"(?:organisme|assurance|assureur) complementaire|complementary insurance|"
+     r"supplementary insurance|insurer|health insurer"),
+    ("caisse", r"caisse|cpam|caisse (?:primaire|d affiliation)|code caisse|organisme amo|"
+     r"organisme (?:d )?(?:affiliation|rattachement)|centre (?:de )?(?:gestion|paiement)"),
+    ("regime", r"regime(?: obligatoire)?|code regime|amo|grand regime"),
     ("file_number", r"n dossier|numero de dossier|num dossier|dossier|ipp|file number|"
      r"patient file|medical record number|mrn"),
 )  # fmt: skip

@@ -7,10 +7,12 @@ the internal codes (the CLI and the JSON keep those).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
+from etanche.leak.scan._classify import NIR_NOTE
 from etanche.leak.scan._french import CATEGORY_LABELS, CONCEPT_LABELS, SAMPLE_LABELS
 from etanche.leak.scan._report import ScanReport
 
@@ -129,11 +131,25 @@ def _bars(categories: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+_NIR_NOTE = re.compile(
+    re.escape(NIR_NOTE) + r': column "(.*)", (\d+) % of the rows with both; .* \(in (.*)\)$'
+)
+
+
 def _notes(notes: list[str]) -> list[str]:
     """The scan's notes in French (the known ones; others as they are)."""
     out = []
     for note in notes:
-        if note.startswith("health terms:"):
+        disagree = _NIR_NOTE.match(note)
+        if disagree:
+            column, share, table = disagree.groups()
+            out.append(
+                f"Dates de naissance : dans {table}, la colonne « {column} » ne concorde pas "
+                f"avec l'année et le mois du NIR sur {share} % des lignes qui ont les deux. Ces "
+                "dates restent comptées comme dates de naissance : le NIR d'une fiche est "
+                "souvent celui de l'assuré (un parent), pas celui du patient."
+            )
+        elif note.startswith("health terms:"):
             out.append(
                 "Données de santé : une partie des commentaires n'a pas été analysée (au-delà de "
                 "la limite de textes distincts) ; les nombres sont un minimum."

@@ -8,8 +8,11 @@ edsnlp's NORM attribute compares them. Drug names come from edsnlp's own list
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import unicodedata
 from functools import cache
+from pathlib import Path
 
 __all__ = [
     "DRUG_EXTRA",
@@ -139,11 +142,18 @@ MIN_DRUG_TERM = 4
 
 @cache
 def drug_terms() -> dict[str, list[str]]:
-    """ATC code -> drug names, edsnlp's list filtered, plus the classes above."""
-    from edsnlp.pipes.ner.drugs.patterns import get_patterns
+    """ATC code -> drug names, edsnlp's list filtered, plus the classes above.
 
+    The list is read from edsnlp's resources without importing edsnlp (and spaCy):
+    a scan whose texts mention no term never loads them.
+    """
+    spec = importlib.util.find_spec("edsnlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("edsnlp is not installed")  # a broken install, not bad input
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "drugs.json"
+    patterns: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))
     out: dict[str, list[str]] = {}
-    for atc, names in get_patterns().items():
+    for atc, names in patterns.items():
         kept = [n for n in names if len(n) >= MIN_DRUG_TERM and n.lower() not in _DRUG_STOP]
         if kept:
             out[atc] = kept

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -37,7 +38,9 @@ from etanche.leak.scan._report import (
     concept_bucket,
 )
 from etanche.leak.scan._vault_match import IdentifierSet, VaultMatcher
-from etanche.vault import Vault
+
+if TYPE_CHECKING:
+    from etanche.vault import Vault
 
 __all__ = ["scan_paths", "scan_table"]
 
@@ -75,6 +78,7 @@ class _State:
     physicians_rpps: bool = False
     matcher: VaultMatcher | None = None
     identifiers: IdentifierSet | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def scan_paths(
@@ -114,6 +118,7 @@ def scan_table(
     for frame in table.frames(FRAME_ROWS):
         if plan is None:
             plan = plan_table(frame.head(SAMPLE_ROWS))
+            state.notes.extend(f"{note} (in {table.name})" for note in plan.notes)
         parts = _key_parts(plan)
         found = detect_frame(frame, plan, state.cache, {"person": parts[0]} if parts else None)
         _count(finding, frame, found, state.cache, plan)
@@ -302,6 +307,7 @@ def _finish(report: ScanReport, state: _State) -> None:
     report.special_category = any(
         report.categories.get(c, CategoryFinding(c)).count for c in SPECIAL_CATEGORIES
     )
+    report.notes.extend(dict.fromkeys(state.notes))
     if state.cache.skipped_cells:
         report.notes.append(
             f"health terms: {state.cache.skipped_cells} flagged free-text cells beyond the "

@@ -14,8 +14,10 @@ import polars as pl
 
 __all__ = [
     "ACCENTS",
+    "amc_number",
     "birth_date",
     "blood_group",
+    "capitalised",
     "compact_nir",
     "date_formats",
     "digits",
@@ -23,11 +25,14 @@ __all__ = [
     "iban_shape",
     "iban_valid",
     "insee_code",
+    "insurer",
     "nir_valid",
+    "password_shape",
     "person_name",
     "phone",
     "phone_e164",
     "postcode",
+    "postcode_city",
     "record_code",
     "rpps",
     "secret_like",
@@ -56,7 +61,25 @@ _INSEE = r"^(?:\d{5}|2[AB]\d{3})$"
 _BEARER_SHAPES = (
     r"^(?:eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}|(?:sk|pk|rk)_(?:live|test)_\w{10,}|"
     r"gh[pousr]_\w{30,}|AKIA[0-9A-Z]{16}|xox[abpr]-[\w-]{10,}|\$2[aby]\$\d\d\$.{53}|"
-    r"\$argon2\w*\$.{20,}|Bearer\s+[\w.\-]{16,})$"
+    r"\$argon2\w*\$.{20,}|Bearer\s+[\w.\-]{16,}|\$[156]\$[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{22,}|"
+    r"\{S?SHA(?:256|512)?\}[A-Za-z0-9+/=]{20,}|pbkdf2_sha\d+\$\d+\$\S{8,}|"
+    r"[a-f0-9]{32}(?:[a-f0-9]{8}|[a-f0-9]{32})?|[A-F0-9]{32}(?:[A-F0-9]{8}|[A-F0-9]{32})?)$"
+)  # bearer tokens, API keys and password hashes (bcrypt, argon2, crypt, LDAP, Django, hex)
+# A generated password: no space, 6 to 32 characters, letters of both cases and a digit.
+_PASSWORD = r"^\S{6,32}$"  # noqa: S105 (a pattern, not a secret)
+_CAPITALISED = (
+    r"^(?:Dr\.?\s|Pr\.?\s)?\p{Lu}[\p{L}'’\-]*"
+    r"(?:\s+(?:(?:de|du|des|la|le|d'|l')\s*)?\p{Lu}[\p{L}'’\-]*){0,4}$"
+)
+_POSTCODE_CITY = r"^(?:0[1-9]|[1-8]\d|9[0-8])\d{3}\s+\p{L}"
+# Health insurers: compulsory (AMO) régimes and caisses, complementary (AMC) organisations.
+_INSURERS = (
+    r"(?i)\b(?:cpam|caisse primaire|msa|mutualit[ée] sociale agricole|cgss|cnmss|enim|crpcen|"
+    r"cavimac|camieg|rsi|s[ée]curit[ée] sociale|r[ée]gime (?:g[ée]n[ée]ral|agricole|local)|"
+    r"lmde|mutuelles?|mgen|mnt|mgefi|mfp|macif|maaf|maif|matmut|harmonie|malakoff|humanis|"
+    r"ag2r|groupama|axa|apivia|swiss ?life|allianz|generali|pro ?btp|klesia|a[ée]sio|vyv|"
+    r"ociane|solimut|eovi|adrea|un[ée]o|int[ée]riale|mutualia|cegema|henner|almerys|viamedis|"
+    r"ipeca|audiens|ccmo|compl[ée]mentaire sant[ée]|pr[ée]voyance)\b"
 )
 _SECRET = r"^\S{3,128}$"  # noqa: S105 (a pattern, not a secret)
 _FIRST_YEAR = 1900
@@ -173,6 +196,34 @@ def postcode(expr: pl.Expr) -> pl.Expr:
 
 def insee_code(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.contains(_INSEE).fill_null(False)
+
+
+def insurer(expr: pl.Expr) -> pl.Expr:
+    """The name of a health insurer (AMO caisse or régime, AMC mutuelle or insurer)."""
+    return expr.str.contains(_INSURERS).fill_null(False)
+
+
+def amc_number(expr: pl.Expr) -> pl.Expr:
+    """A complementary insurer's organisation number (numéro AMC): 9 digits."""
+    compact = expr.str.replace_all(r"[\s.]", "")
+    return compact.str.contains(r"^\d{9}$").fill_null(False)
+
+
+def capitalised(expr: pl.Expr) -> pl.Expr:
+    """One to five words each starting with a capital, letters only (a name, a city)."""
+    return expr.str.strip_chars().str.contains(_CAPITALISED).fill_null(False)
+
+
+def password_shape(expr: pl.Expr) -> pl.Expr:
+    """A generated password: upper and lower case letters and a digit, no space."""
+    text = expr.str.strip_chars()
+    mixed = text.str.contains(r"\p{Lu}") & text.str.contains(r"\p{Ll}") & text.str.contains(r"\d")
+    return (text.str.contains(_PASSWORD) & mixed).fill_null(False)
+
+
+def postcode_city(expr: pl.Expr) -> pl.Expr:
+    """ "35000 Rennes": a postcode and a city in one cell."""
+    return expr.str.strip_chars().str.contains(_POSTCODE_CITY).fill_null(False)
 
 
 def token(expr: pl.Expr) -> pl.Expr:

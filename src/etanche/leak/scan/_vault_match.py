@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -20,11 +22,9 @@ from etanche.leak.scan import _values as v
 from etanche.leak.scan._classify import TablePlan
 from etanche.leak.scan._detect import FrameFindings, HealthCache, role_mask
 from etanche.leak.scan._report import CATEGORIES
-from etanche.vault import EMAIL_INDEX as EMAIL
-from etanche.vault import NAME_DOB_INDEX as NAME_DOB
-from etanche.vault import NIR_INDEX as NIR
-from etanche.vault import PHONE_INDEX as PHONE
-from etanche.vault import Vault, name_dob_key
+
+if TYPE_CHECKING:  # the vault loads only when a scan matches (``etanche scan`` alone does not)
+    from etanche.vault import Vault
 
 __all__ = [
     "IdentifierSet",
@@ -36,7 +36,13 @@ __all__ = [
     "row_exposures",
 ]
 
-_INDEXES = (NIR, NAME_DOB, PHONE, EMAIL)
+
+@cache
+def _indexes() -> tuple[str, str, str, str]:
+    """The vault's NIR, name + birth date, phone and e-mail index names, in that order."""
+    from etanche.vault import EMAIL_INDEX, NAME_DOB_INDEX, NIR_INDEX, PHONE_INDEX
+
+    return (NIR_INDEX, NAME_DOB_INDEX, PHONE_INDEX, EMAIL_INDEX)
 
 
 Identifiers = tuple[str | None, str | None, str | None, str | None]
@@ -127,7 +133,7 @@ def _matches(
     """(row, patient id, lab) for every row that matches: two agreeing indexes, or the only one."""
     distinct = [tuple(row) for row in rows]
     cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for position, name in enumerate(_INDEXES):
+    for position, name in enumerate(_indexes()):
         wanted = {row[position] for row in distinct if row[position]}
         digests = {vault.index_digest(name, x): x for x in wanted if x}
         for x in wanted:
@@ -137,7 +143,7 @@ def _matches(
             for digest, patient_id, lab in vault.patients_by_digest(name, list(digests)):
                 cache[(name, digests[digest])].append((patient_id, lab))
     for row in distinct:
-        keys = [(name, value) for name, value in zip(_INDEXES, row, strict=True) if value]
+        keys = [(name, value) for name, value in zip(_indexes(), row, strict=True) if value]
         if not keys:
             continue
         votes: Counter[str] = Counter()
@@ -214,20 +220,24 @@ def _index_values(frame: pl.DataFrame, plan: TablePlan) -> pl.DataFrame | None:
     nir = plan.first("nir")
     if nir is not None:
         compact = v.compact_nir(pl.col(nir))
-        exprs[NIR] = pl.when(v.nir_valid(compact)).then(compact)
+        exprs[_indexes()[0]] = pl.when(v.nir_valid(compact)).then(compact)
     phone = plan.first("phone")
     if phone is not None:
-        exprs[PHONE] = v.phone_e164(pl.col(phone))
+        exprs[_indexes()[2]] = v.phone_e164(pl.col(phone))
     email = plan.first("email")
     if email is not None:
-        exprs[EMAIL] = pl.when(v.email(pl.col(email))).then(
+        exprs[_indexes()[3]] = pl.when(v.email(pl.col(email))).then(
             pl.col(email).str.strip_chars().str.to_lowercase()
         )
     names = [plan.first(r) for r in ("birth_name", "first_names", "birth_date")]
     if not exprs and not all(names):
         return None
-    out = frame.select([exprs.get(name, pl.lit(None, pl.String)).alias(name) for name in _INDEXES])
+    out = frame.select(
+        [exprs.get(name, pl.lit(None, pl.String)).alias(name) for name in _indexes()]
+    )
     if all(names):
+        from etanche.vault import name_dob_key
+
         birth_name, first_names, born = (n for n in names if n is not None)
         parts = frame.select(
             ok=role_mask("birth_name", birth_name)
@@ -240,7 +250,7 @@ def _index_values(frame: pl.DataFrame, plan: TablePlan) -> pl.DataFrame | None:
             name_dob_key(b, _first(f), d) if ok and f and d else None
             for ok, b, f, d in parts.iter_rows()
         ]
-        out = out.with_columns(pl.Series(NAME_DOB, keys, dtype=pl.String))
+        out = out.with_columns(pl.Series(_indexes()[1], keys, dtype=pl.String))
     return out
 
 
