@@ -29,6 +29,7 @@ DEFAULT_SERVICE = "http://127.0.0.1:8000"
 DEFAULT_VERIFY_INTERVAL = 3600.0  # seconds: a rollback raises its alert within the hour
 DEFAULT_LINKAGE_THRESHOLD = 0.95  # match probability of a pair worth an officer's review
 DEFAULT_LINKAGE_MEMORY_MB = 3000
+DEFAULT_DB_POOL = (10, 20, 1800)  # pool size, overflow, recycle seconds (PostgreSQL)
 
 # name -> what it sets (docs/settings.md lists the same names; tests/test_docs.py checks)
 ENVIRONMENT: dict[str, str] = {
@@ -58,6 +59,11 @@ ENVIRONMENT: dict[str, str] = {
     "identity review queue (default 0.95)",
     "ETANCHE_LINKAGE_MEMORY_MB": "memory limit of the in-memory DuckDB of a linkage run "
     "(default 3000; it never spills to disk)",
+    "ETANCHE_DB_POOL_SIZE": "PostgreSQL connections the service keeps open (default 10)",
+    "ETANCHE_DB_MAX_OVERFLOW": "extra PostgreSQL connections the service may open under load "
+    "(default 20)",
+    "ETANCHE_DB_POOL_RECYCLE": "seconds after which a pooled PostgreSQL connection is replaced "
+    "(default 1800)",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
 }
 
@@ -88,6 +94,9 @@ class Settings:
     access_report_staff: str = "pseudonym"
     linkage_threshold: float = DEFAULT_LINKAGE_THRESHOLD
     linkage_memory_mb: int = DEFAULT_LINKAGE_MEMORY_MB
+    db_pool_size: int = DEFAULT_DB_POOL[0]
+    db_max_overflow: int = DEFAULT_DB_POOL[1]
+    db_pool_recycle: int = DEFAULT_DB_POOL[2]
     debug: bool = False
 
     @property
@@ -190,6 +199,15 @@ def current() -> Settings:
             _get("ETANCHE_LINKAGE_MEMORY_MB"),
             "ETANCHE_LINKAGE_MEMORY_MB",
             DEFAULT_LINKAGE_MEMORY_MB,
+        ),
+        db_pool_size=_count(
+            _get("ETANCHE_DB_POOL_SIZE"), "ETANCHE_DB_POOL_SIZE", DEFAULT_DB_POOL[0]
+        ),
+        db_max_overflow=_count(
+            _get("ETANCHE_DB_MAX_OVERFLOW"), "ETANCHE_DB_MAX_OVERFLOW", DEFAULT_DB_POOL[1]
+        ),
+        db_pool_recycle=_count(
+            _get("ETANCHE_DB_POOL_RECYCLE"), "ETANCHE_DB_POOL_RECYCLE", DEFAULT_DB_POOL[2]
         ),
         debug=bool(_get("ETANCHE_DEBUG")),
     )
