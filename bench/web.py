@@ -1,6 +1,7 @@
 """Patient sheet reads over HTTP with audit on, at a fixed request rate.
 
     python bench/web.py --json [--rps 200] [--seconds 60] [--patients 20000]
+                               [--engine sqlite|postgresql|both]
 
 Starts `etanche serve` (one worker per core) on 127.0.0.1 (a free port), logs a
 biologist in, then an open-loop asyncio client on keep-alive connections sends
@@ -28,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
 
-from _common import emit, machine, today
+from _common import machine, today
+from _engines import Measured, add_engine_options, run_engines, section
 from etanche.access import Accounts, Approvals, Role, Sessions, current_code
 from etanche.service.bootstrap import DemoPlan, custody_folder, initialise, opened_provider
 from etanche.synth import SynthConfig, generate, staff_rpps
-from etanche.vault import Vault, parse_location
+from etanche.vault import Vault, VaultLocation
 
 PASSWORD = "Bench-Goelette-Brume-2026"
 SHEET = "/patients/{id}"
@@ -44,12 +46,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare(directory: Path, patients: int) -> tuple[list[str], str]:
+def prepare(where: VaultLocation, scratch: Path, patients: int) -> tuple[list[str], str]:
     """A vault with a synthetic network and a logged-in biologist of every lab."""
     network = generate(SynthConfig(patients=patients))
-    where = parse_location(str(directory))
-    folder = custody_folder(where, None)
-    share = directory.with_name("share.txt")
+    folder = custody_folder(where, str(scratch / "custody"))
+    share = scratch / "share.txt"
     initialise(where, folder, DemoPlan(share), ("ylegoff", "Yannick Le Goff", PASSWORD))
     provider = opened_provider(folder, [share.read_text()])
     with Vault.open_with(where, provider) as store:
@@ -169,20 +170,13 @@ async def load(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rps", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--patients", type=int, default=20_000)
-    parser.add_argument("--max-in-flight", type=int, default=32)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def measure(args: argparse.Namespace, where: VaultLocation, engine: str) -> Measured:
     with tempfile.TemporaryDirectory(prefix="etanche-bench-web-") as tmp:
-        directory = Path(tmp) / "vault"
-        ids, token = prepare(directory, args.patients)
+        scratch = Path(tmp)
+        ids, token = prepare(where, scratch, args.patients)
         port = free_port()
-        env = {**os.environ, "ETANCHE_VAULT": str(directory)}
-        share = directory.with_name("share.txt")
+        vault = str(where.directory) if where.directory is not None else where.url
+        env = {**os.environ, "ETANCHE_VAULT": vault, "ETANCHE_CUSTODY": str(scratch / "custody")}
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -192,7 +186,7 @@ def main() -> None:
                 "--port",
                 str(port),
                 "--share-file",
-                str(share),
+                str(scratch / "share.txt"),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -228,19 +222,30 @@ def main() -> None:
         "date": today(),
         "machine": machine(),
     }
-    emit(
-        result,
-        args.json,
-        "web",
-        f"### web: patient sheet reads with audit on, {args.rps} requests/s for "
+    markdown = (
+        f"### web ({engine}): patient sheet reads with audit on, {args.rps} requests/s for "
         f"{args.seconds:.0f} s, {args.patients:,} patients, {result['date']}, "
         f"{result['machine']}\n\n"
-        f"`python bench/web.py --json --rps {args.rps} --seconds {args.seconds:.0f}`\n\n"
+        f"`python bench/web.py --json --engine {engine} --rps {args.rps} "
+        f"--seconds {args.seconds:.0f}`\n\n"
         "| achieved req/s | p50 | p99 | errors |\n|---|---|---|---|\n"
         f"| {measured['achieved_rps']} | {measured['p50_ms']} ms | {measured['p99_ms']} ms | "
         f"{measured['errors']} |\n\n"
-        "goal: p99 <= 50 ms and zero errors at 200 requests/s on 2 cores",
+        "goal: p99 <= 50 ms and zero errors at 200 requests/s on 2 cores"
     )
+    return result, section("web", engine), markdown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rps", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--max-in-flight", type=int, default=32)
+    parser.add_argument("--json", action="store_true")
+    add_engine_options(parser)
+    args = parser.parse_args()
+    run_engines(args, lambda where, engine: measure(args, where, engine))
 
 
 if __name__ == "__main__":
