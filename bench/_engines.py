@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from _common import update_doc
 from etanche.vault import VaultLocation, parse_location
 
@@ -53,6 +55,15 @@ def vault_location(engine: str, url: str | None, scratch: Path) -> Iterator[Vaul
     else:
         with running_server() as server:
             yield parse_location(server.create_database("bench"), scratch / "keys.json")
+
+
+def settle(engine: Engine) -> None:
+    """After a bulk load, PostgreSQL plans on fresh statistics (autovacuum would run
+    ANALYZE within a minute or so); SQLite needs nothing. Both sides of a figure
+    live in the same database, so both get it."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def section(name: str, engine: str) -> str:

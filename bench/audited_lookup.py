@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sqlalchemy import func, select
 
 from _common import machine, today
-from _engines import Measured, add_engine_options, run_engines, section
+from _engines import Measured, add_engine_options, run_engines, section, settle
 from etanche.access import Action, Actor, Role
 from etanche.audit import verify_log
 from etanche.audit._schema import audit_events
@@ -68,6 +68,7 @@ def measure(
     for lab in network.labs:
         vault.add_lab(lab)
     vault.add_many((p for batch in network.batches() for p in batch), validate=False)
+    settle(vault.engine)
     nirs = [p.nir for p in network.patients() if p.nir]
     rng = random.Random(1)
     sample = [rng.choice(nirs) for _ in range(args.lookups)]

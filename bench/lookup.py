@@ -29,7 +29,7 @@ from _common import (
     plain_patients,
     today,
 )
-from _engines import Measured, add_engine_options, run_engines, section
+from _engines import Measured, add_engine_options, run_engines, section, settle
 from etanche.crypto import KdfCost
 from etanche.synth import SynthConfig, SynthNetwork, generate
 from etanche.vault import Vault, VaultLocation
@@ -57,6 +57,7 @@ def measure(
     plain_meta.create_all(vault.engine)
     with vault.engine.begin() as conn:
         insert_plain(conn, (p for batch in network.batches() for p in batch))
+    settle(vault.engine)
     for patient in network.patients():
         if patient.nir:
             nirs.append(patient.nir)

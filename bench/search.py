@@ -33,7 +33,7 @@ from _common import (
     plain_patients,
     today,
 )
-from _engines import Measured, add_engine_options, run_engines, section
+from _engines import Measured, add_engine_options, run_engines, section, settle
 from etanche.crypto import KdfCost
 from etanche.domain import BirthQuery, name_prefix
 from etanche.synth import SynthConfig, SynthNetwork, generate
@@ -77,6 +77,7 @@ def measure(
     plain_meta.create_all(vault.engine)  # with ix_plain_lab_name
     with vault.engine.begin() as conn:
         insert_plain(conn, (p for batch in network.batches() for p in batch))
+    settle(vault.engine)
     rng = random.Random(1)
     everyone = list(network.patients())
     for patient in rng.sample(everyone, min(args.searches, len(everyone))):
