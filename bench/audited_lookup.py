@@ -133,7 +133,7 @@ def measure(
     markdown = (
         f"### audited_lookup: {args.lookups:,} NIR lookups among {args.patients:,} patients, "
         f"{result['date']}, {result['machine']}\n\n"
-        f"`python bench/audited_lookup.py --json --patients {args.patients}`\n\n"
+        f"`python bench/audited_lookup.py --json --engine {engine} --patients {args.patients}`\n\n"
         "| | p50 | p99 |\n|---|---|---|\n"
         f"| policy + decoy check + audit event (buffered trail) | {result['p50_ms']} ms "
         f"| {result['p99_ms']} ms |\n"

@@ -97,9 +97,10 @@ def measure(
     return (
         result,
         section("lookup", engine),
-        f"### lookup: {args.lookups:,} NIR lookups among {args.patients:,} patients, "
+        f"### lookup ({engine}): {args.lookups:,} NIR lookups among {args.patients:,} patients, "
         f"{result['date']}, {result['machine']}\n\n"
-        f"`python bench/lookup.py --json --patients {args.patients}`\n\n"
+        f"`python bench/lookup.py --json --engine {engine} --patients {args.patients} "
+        f"--lookups {args.lookups}`\n\n"
         "| | p50 | p99 |\n|---|---|---|\n"
         f"| blind index + decrypt | {result['p50_ms']} ms | {result['p99_ms']} ms |\n"
         f"| plain indexed column | {result['plain_p50_ms']} ms | {result['plain_p99_ms']} ms |\n\n"

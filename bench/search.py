@@ -131,7 +131,7 @@ def measure(
         section("search", engine),
         f"### search: {len(wanted):,} prefix + birth-year searches among {args.patients:,} "
         f"patients, {result['date']}, {result['machine']}\n\n"
-        f"`python bench/search.py --json --patients {args.patients}`\n\n"
+        f"`python bench/search.py --json --engine {engine} --patients {args.patients}`\n\n"
         "| | p50 | p99 |\n|---|---|---|\n"
         f"| truncated blind index + decrypt | {result['prefix_p50_ms']} ms | "
         f"{result['prefix_p99_ms']} ms |\n"

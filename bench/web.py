@@ -227,7 +227,7 @@ def measure(args: argparse.Namespace, where: VaultLocation, engine: str) -> Meas
         f"{args.seconds:.0f} s, {args.patients:,} patients, {result['date']}, "
         f"{result['machine']}\n\n"
         f"`python bench/web.py --json --engine {engine} --rps {args.rps} "
-        f"--seconds {args.seconds:.0f}`\n\n"
+        f"--seconds {args.seconds:.0f} --patients {args.patients}`\n\n"
         "| achieved req/s | p50 | p99 | errors |\n|---|---|---|---|\n"
         f"| {measured['achieved_rps']} | {measured['p50_ms']} ms | {measured['p99_ms']} ms | "
         f"{measured['errors']} |\n\n"
