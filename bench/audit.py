@@ -1,8 +1,8 @@
 """Audit log: sustained append rate with signed heads, and full verification.
 
-    python bench/audit.py --json [--events N]
+    python bench/audit.py --json [--events N] [--engine sqlite|postgresql|both]
 
-On a fresh SQLite vault, appends N realistic events (1-3 pseudonymous object ids,
+On a fresh vault (SQLite by default), appends N realistic events (1-3 pseudonymous object ids,
 actors, roles, actions, purposes, client addresses, small details) through
 ``AuditLog.append_many``, with a signed head every 1,000 events, each head handed
 to a witness running as a separate process (`etanche witness serve`, its own
@@ -30,7 +30,6 @@ before schema revision 0004), peak_rss_mb, date, machine.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -45,7 +44,8 @@ from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _common import emit, machine, peak_rss_mb, today
+from _common import machine, peak_rss_mb, today
+from _engines import Measured, add_engine_options, run_engines, section
 from etanche._witness_process import LocalWitness, start_local_witness
 from etanche.access import Action, Role
 from etanche.audit import (
@@ -60,7 +60,7 @@ from etanche.audit import (
 )
 from etanche.audit._schema import audit_heads
 from etanche.crypto import KdfCost
-from etanche.vault import Vault, parse_location
+from etanche.vault import Vault, VaultLocation
 
 MILLION = 1_000_000
 CHUNK = 10_000
@@ -153,19 +153,9 @@ def start_witness(folder: Path, log_vkey: str) -> tuple[LocalWitness, WitnessEnd
     return witness, WitnessEndpoint(NoteKey.parse(witness.vkey), witness.url)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=MILLION)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--no-doc", action="store_true", help="Do not update docs/benchmarks.md.")
-    parser.add_argument(
-        "--no-witness", action="store_true", help="No witness (the figures before issue 12)."
-    )
-    args = parser.parse_args()
+def measure(args: argparse.Namespace, where: VaultLocation, engine: str) -> Measured:
     source = EventSource()
-
-    with tempfile.TemporaryDirectory(prefix="etanche-bench-") as tmp:
-        where = parse_location(str(Path(tmp) / "vault"))
+    with tempfile.TemporaryDirectory(prefix="etanche-bench-witness-") as tmp:
         vault = Vault.create(where, "benchmark passphrase", kdf_cost=KdfCost.fast_for_tests())
         plain = AuditLog.for_vault(vault)
         witness, endpoint = start_witness(Path(tmp) / "witness", plain.note_key().text())
@@ -234,7 +224,7 @@ def main() -> None:
         "reopen_s": round(reopen_s, 3),
         "reopen_rebuild_s": round(reopen_rebuild_s, 2),
         "peak_rss_mb": round(rss, 1),
-        "backend": "sqlite",
+        "backend": engine,
         "date": today(),
         "machine": machine(),
     }
@@ -251,15 +241,11 @@ def main() -> None:
         f"{result['cosign_ms']} ms per cosignature (p50, consistency check included); "
         f"verify 1M {result['verify_1m_s']} s{note} with the cosignatures checked (goal <= 20 s)"
     )
-    if args.no_doc:
-        print(json.dumps(result))
-        return
-    emit(
+    return (
         result,
-        args.json,
-        "audit",
-        f"### audit (sqlite): {total:,} events, {result['date']}, {result['machine']}\n\n"
-        f"`python bench/audit.py --json --events {args.events}`\n\n"
+        section("audit", engine),
+        f"### audit ({engine}): {total:,} events, {result['date']}, {result['machine']}\n\n"
+        f"`python bench/audit.py --json --engine {engine} --events {args.events}`\n\n"
         "| append, batches of 1,000 | batches of 5,000 | single | single, 8 threads "
         "| cosign (p50) | verify 1M | prove | reopen |\n|---|---|---|---|---|---|---|---|\n"
         f"| {result['append_per_s']:,}/s | {result['append_batch5000_per_s']:,}/s | "
@@ -269,9 +255,26 @@ def main() -> None:
         f"{goals}. Reopen {result['reopen_s']} s from the latest head's stored frontier "
         f"({result['reopen_rebuild_s']} s rehashing every event, as before schema 0004). "
         f"{heads:,} signed heads; peak RSS {result['peak_rss_mb']} MB. "
-        "Batches of 1,000 are bound by SQLite page writes: the random-key primary key "
-        "of audit_objects dirties ~2,400 of the ~3,100 WAL pages each commit writes.",
+        + (
+            "Batches of 1,000 are bound by SQLite page writes: the random-key primary key "
+            "of audit_objects dirties ~2,400 of the ~3,100 WAL pages each commit writes."
+            if engine == "sqlite"
+            else ""
+        ),
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=MILLION)
+    parser.add_argument("--json", action="store_true")
+    add_engine_options(parser)
+    parser.add_argument("--no-doc", action="store_true", help="Do not update docs/benchmarks.md.")
+    parser.add_argument(
+        "--no-witness", action="store_true", help="No witness (the figures before issue 12)."
+    )
+    args = parser.parse_args()
+    run_engines(args, lambda where, engine: measure(args, where, engine), write_doc=not args.no_doc)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python bench/web.py --json [--rps 200] [--seconds 60] [--patients 20000]
                                [--steps 100,200,...] [--step-seconds 10]
+                               [--engine sqlite|postgresql|both]
 
 Starts `etanche serve` (one worker per core) on 127.0.0.1 (a free port), logs a
 biologist in, then an open-loop asyncio client on keep-alive connections sends
@@ -40,12 +41,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
 
-from _common import emit, machine, today
+from _common import machine, today
+from _engines import Measured, add_engine_options, run_engines, section
 from _plain_sheet import write_plain
 from etanche.access import Accounts, Approvals, Role, Sessions, current_code
 from etanche.service.bootstrap import DemoPlan, custody_folder, initialise, opened_provider
 from etanche.synth import SynthConfig, generate, staff_rpps
-from etanche.vault import Vault, parse_location
+from etanche.vault import Vault, VaultLocation
 
 PASSWORD = "Bench-Goelette-Brume-2026"
 SHEET = "/patients/{id}"
@@ -81,22 +83,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare(directory: Path, patients: int) -> tuple[list[str], str]:
+def prepare(where: VaultLocation, scratch: Path, patients: int) -> tuple[list[str], str]:
     """A vault with a synthetic network and a logged-in biologist of every lab.
 
-    The same patients go in the clear to ``plain.sqlite`` beside it, for the plain server.
+    The same patients go in the clear to ``plain.sqlite`` in ``scratch``, for the plain
+    server (SQLite whatever the vault's engine: the denominator stays the same).
     """
     network = generate(SynthConfig(patients=patients))
     people = [p for batch in network.batches() for p in batch]
     write_plain(
-        directory.with_name("plain.sqlite"),
+        scratch / "plain.sqlite",
         [patient for patient, _ in people],
         [specimen for _, specimens in people for specimen in specimens],
         list(network.labs),
     )
-    where = parse_location(str(directory))
-    folder = custody_folder(where, None)
-    share = directory.with_name("share.txt")
+    folder = custody_folder(where, str(scratch / "custody"))
+    share = scratch / "share.txt"
     initialise(where, folder, DemoPlan(share), ("ylegoff", "Yannick Le Goff", PASSWORD))
     provider = opened_provider(folder, [share.read_text()])
     with Vault.open_with(where, provider) as store:
@@ -274,7 +276,9 @@ class Served:
         self.process.wait(timeout=20)
 
 
-def measure(served: Served, probe: str, ids: list[str], args: argparse.Namespace) -> dict[str, Any]:
+def run_server(
+    served: Served, probe: str, ids: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
     """Warm-up, the fixed-rate run, then the capacity steps, on one server."""
     try:
         served.ready(probe)
@@ -287,35 +291,27 @@ def measure(served: Served, probe: str, ids: list[str], args: argparse.Namespace
     return {**fixed, "capacity_rps": capacity, "steps": trail}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rps", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--patients", type=int, default=20_000)
-    parser.add_argument("--max-in-flight", type=int, default=32)
-    parser.add_argument("--steps", default="100,200,300,400,500,600,800,1000")
-    parser.add_argument("--step-seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def measure(args: argparse.Namespace, where: VaultLocation, engine: str) -> Measured:
+    """The protected server, then the plain one, on the same patients, in one run."""
     with tempfile.TemporaryDirectory(prefix="etanche-bench-web-") as tmp:
-        directory = Path(tmp) / "vault"
-        ids, token = prepare(directory, args.patients)
-        share = directory.with_name("share.txt")
+        scratch = Path(tmp)
+        ids, token = prepare(where, scratch, args.patients)
+        vault = str(where.directory) if where.directory is not None else where.url
+        env = {**os.environ, "ETANCHE_VAULT": vault, "ETANCHE_CUSTODY": str(scratch / "custody")}
         port = free_port()
         product = Served(
             [sys.executable, "-m", "etanche", "serve", "--port", str(port),
-             "--share-file", str(share), "--workers", str(args.workers)],
-            {**os.environ, "ETANCHE_VAULT": str(directory)}, port, token,
+             "--share-file", str(scratch / "share.txt"), "--workers", str(args.workers)],
+            env, port, token,
         )  # fmt: skip
-        protected = measure(product, "/api/v1/status", ids, args)
+        protected = run_server(product, "/api/v1/status", ids, args)
         port = free_port()
         plain_server = Served(
             [sys.executable, str(Path(__file__).with_name("_plain_sheet.py")),
-             str(directory.with_name("plain.sqlite")), str(port), str(args.workers)],
+             str(scratch / "plain.sqlite"), str(port), str(args.workers)],
             dict(os.environ), port, "none",
         )  # fmt: skip
-        plain = measure(plain_server, SHEET.format(id=ids[0]), ids, args)
+        plain = run_server(plain_server, SHEET.format(id=ids[0]), ids, args)
     result = {
         "rps": args.rps,
         **{k: protected[k] for k in ("requests", "achieved_rps", "p50_ms", "p99_ms", "errors")},
@@ -333,14 +329,12 @@ def main() -> None:
         "date": today(),
         "machine": machine(),
     }
-    emit(
-        result,
-        args.json,
-        "web",
-        f"### web: patient sheet reads with audit on, {args.rps} requests/s for "
+    markdown = (
+        f"### web ({engine}): patient sheet reads with audit on, {args.rps} requests/s for "
         f"{args.seconds:.0f} s, {args.patients:,} patients, {result['date']}, "
         f"{result['machine']}\n\n"
-        f"`python bench/web.py --json --rps {args.rps} --seconds {args.seconds:.0f}`\n\n"
+        f"`python bench/web.py --json --engine {engine} --rps {args.rps} "
+        f"--seconds {args.seconds:.0f} --patients {args.patients} --steps {args.steps}`\n\n"
         "| | achieved req/s | p50 | p99 | errors | server CPU / request | capacity |\n"
         "|---|---|---|---|---|---|---|\n"
         f"| protected | {result['achieved_rps']} | {result['p50_ms']} ms | {result['p99_ms']} ms | "
@@ -348,8 +342,24 @@ def main() -> None:
         f"| plain | | | {result['plain_p99_ms']} ms | | {result['plain_server_cpu_ms']} ms | "
         f"{result['plain_capacity_rps']} req/s |\n\n"
         f"cpu_ratio {result['cpu_ratio']} (goal <= 1.5); goal: p99 <= 50 ms and zero errors at "
-        "200 requests/s on 2 cores; capacity_rps >= 2x the figure before issue 17's work",
+        "200 requests/s on 2 cores; capacity_rps >= 2x the figure before issue 17's work"
     )
+    return result, section("web", engine), markdown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rps", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--patients", type=int, default=20_000)
+    parser.add_argument("--max-in-flight", type=int, default=32)
+    parser.add_argument("--steps", default="100,200,300,400,500,600,800,1000")
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=max(1, min(4, os.cpu_count() or 1)))
+    parser.add_argument("--json", action="store_true")
+    add_engine_options(parser)
+    args = parser.parse_args()
+    run_engines(args, lambda where, engine: measure(args, where, engine))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ DEFAULT_VERIFY_INTERVAL = 3600.0  # seconds: a rollback raises its alert within 
 DEFAULT_LINKAGE_THRESHOLD = 0.95  # match probability of a pair worth an officer's review
 DEFAULT_LINKAGE_MEMORY_MB = 3000
 DEFAULT_DB_RECONNECT = 30.0  # seconds: pg_auto_failover's default timers fail over within it
+DEFAULT_DB_POOL = (10, 20, 1800)  # pool size, overflow, recycle seconds (PostgreSQL)
 
 # name -> what it sets (docs/settings.md lists the same names; tests/test_docs.py checks)
 ENVIRONMENT: dict[str, str] = {
@@ -63,6 +64,11 @@ ENVIRONMENT: dict[str, str] = {
     "(default 3000; it never spills to disk)",
     "ETANCHE_DB_RECONNECT_S": "seconds an operation waits for a PostgreSQL primary after a lost "
     "connection or a failover before it fails (default 30)",
+    "ETANCHE_DB_POOL_SIZE": "PostgreSQL connections the service keeps open (default 10)",
+    "ETANCHE_DB_MAX_OVERFLOW": "extra PostgreSQL connections the service may open under load "
+    "(default 20)",
+    "ETANCHE_DB_POOL_RECYCLE": "seconds after which a pooled PostgreSQL connection is replaced "
+    "(default 1800)",
     "ETANCHE_DEBUG": "print tracebacks of internal errors (developers only)",
 }
 
@@ -95,6 +101,9 @@ class Settings:
     linkage_threshold: float = DEFAULT_LINKAGE_THRESHOLD
     linkage_memory_mb: int = DEFAULT_LINKAGE_MEMORY_MB
     db_reconnect_s: float = DEFAULT_DB_RECONNECT
+    db_pool_size: int = DEFAULT_DB_POOL[0]
+    db_max_overflow: int = DEFAULT_DB_POOL[1]
+    db_pool_recycle: int = DEFAULT_DB_POOL[2]
     debug: bool = False
 
     @property
@@ -200,5 +209,14 @@ def current() -> Settings:
             DEFAULT_LINKAGE_MEMORY_MB,
         ),
         db_reconnect_s=_seconds("ETANCHE_DB_RECONNECT_S", DEFAULT_DB_RECONNECT),
+        db_pool_size=_count(
+            _get("ETANCHE_DB_POOL_SIZE"), "ETANCHE_DB_POOL_SIZE", DEFAULT_DB_POOL[0]
+        ),
+        db_max_overflow=_count(
+            _get("ETANCHE_DB_MAX_OVERFLOW"), "ETANCHE_DB_MAX_OVERFLOW", DEFAULT_DB_POOL[1]
+        ),
+        db_pool_recycle=_count(
+            _get("ETANCHE_DB_POOL_RECYCLE"), "ETANCHE_DB_POOL_RECYCLE", DEFAULT_DB_POOL[2]
+        ),
         debug=bool(_get("ETANCHE_DEBUG")),
     )

@@ -121,6 +121,11 @@ def test_decoys_look_like_real_patients(
     # Creation times are copied from real rows: no cluster at planting time.
     real_created = {rows[pid].created_at for pid in real_ids}
     assert all(rows[pid].created_at in real_created for pid in planted)
+    # UUIDv7 ids begin with their clock: a decoy's is a real row's, with that row's times.
+    uuid7 = re.compile(r"^[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+    assert all(uuid7.match(pid) for pid in real_ids + planted)
+    real_clocks = {pid[:12]: rows[pid].created_at for pid in real_ids}
+    assert all(rows[pid].created_at == real_clocks[pid[:12]] for pid in planted)
     assert {rows[pid].key_version for pid in planted} == {1}
     assert all(rows[pid].clinical is not None for pid in planted)
     # Every decoy has specimens in the vault's labs and blind-index rows, like real ones.

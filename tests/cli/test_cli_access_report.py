@@ -38,7 +38,10 @@ def test_dpo_delivers_encrypted_report_the_patient_verifies_offline(
         assert code == 0, err
         assert "encrypted with age" in said and patient.nir not in said
         names = sorted(p.name for p in out.iterdir())
-        assert names == [f"acces-{patient.id[:8]}.fhir.json.age", f"acces-{patient.id[:8]}.pdf.age"]
+        assert names == [
+            f"acces-{patient.id[-8:]}.fhir.json.age",
+            f"acces-{patient.id[-8:]}.pdf.age",
+        ]
         assert all(p.stat().st_mode & 0o777 == 0o600 for p in out.iterdir())
         bundle = pyrage.passphrase.decrypt((out / names[0]).read_bytes(), PASSPHRASE)
         report = tmp_path / "acces.fhir.json"

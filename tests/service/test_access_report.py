@@ -303,7 +303,7 @@ def test_named_staff_carry_the_logged_event_body(scene: dict[str, Any]) -> None:
 def test_producing_is_audited_and_refused_to_a_receptionist(scene: dict[str, Any]) -> None:
     target = scene["target"]
     delivery = scene["reports"].produce(target.id, printed=True)
-    assert not delivery.encrypted and list(delivery.files) == [f"acces-{target.id[:8]}.pdf"]
+    assert not delivery.encrypted and list(delivery.files) == [f"acces-{target.id[-8:]}.pdf"]
     assert next(iter(delivery.files.values())).startswith(b"%PDF")
     last = scene["trail"].log.events(object_id=target.id, newest_first=True, limit=1)[0][1]
     assert (last.action, last.outcome, last.actor) == (
@@ -359,10 +359,10 @@ def test_encrypted_delivery_opens_with_the_stock_age_cli(
     for name, data in delivery.files.items():
         assert data.startswith(b"age-encryption.org/v1")
         (tmp_path / name).write_bytes(data)
-    pdf = _age_decrypt_with_passphrase(tmp_path / f"acces-{target.id[:8]}.pdf.age", PASSPHRASE)
+    pdf = _age_decrypt_with_passphrase(tmp_path / f"acces-{target.id[-8:]}.pdf.age", PASSPHRASE)
     assert pdf.startswith(b"%PDF")
     bundle = _age_decrypt_with_passphrase(
-        tmp_path / f"acces-{target.id[:8]}.fhir.json.age", PASSPHRASE
+        tmp_path / f"acces-{target.id[-8:]}.fhir.json.age", PASSPHRASE
     )
     assert verify_access_report(bundle, scene["trail"].log.note_key()).entries > 0
     key = tmp_path / "patient.key"
@@ -372,7 +372,7 @@ def test_encrypted_delivery_opens_with_the_stock_age_cli(
     )
     sealed = scene["reports"].produce(target.id, recipient=recipient)
     path = tmp_path / "to-key.age"
-    path.write_bytes(sealed.files[f"acces-{target.id[:8]}.fhir.json.age"])
+    path.write_bytes(sealed.files[f"acces-{target.id[-8:]}.fhir.json.age"])
     opened = subprocess.run(
         ["age", "-d", "-i", str(key), str(path)], check=True, capture_output=True
     ).stdout

@@ -187,8 +187,10 @@ def test_lab_requires_all_compartments(backend: Backend) -> None:
 
 def test_location_parsing(tmp_path) -> None:
     assert parse_location(str(tmp_path)).is_sqlite
+    under_custody = parse_location("postgresql://u@h/db")  # the service needs no key file
+    assert under_custody.keyfile is None
     with pytest.raises(UsageError, match="keyfile"):
-        parse_location("postgresql://u@h/db")
+        Vault.open(under_custody, PASSPHRASE)
     with pytest.raises(UsageError, match="directory or a postgresql"):
         parse_location("mysql://u@h/db")
     loc = parse_location("postgresql://u:secret@h/db", tmp_path / "k.json")

@@ -39,7 +39,7 @@ def test_dpo_finds_who_opened_a_file_and_produces_the_report(
     page.get_by_role("link", name="Qui a consulté ?").click()  # from the patient's NIR
     page.get_by_label("NIR du patient").fill(maelle.nir or "")
     page.get_by_role("button", name="Rechercher le dossier").click()
-    page.get_by_role("link", name=re.compile(f"Dossier {maelle.id[:8]}")).click()
+    page.get_by_role("link", name=re.compile(f"Dossier …{maelle.id[-8:]}")).click()
     page.wait_for_url(re.compile(r"/acces\?dossier="))
     assert page.get_by_role("heading", level=1).inner_text() == "Qui a consulté ce dossier ?"
     page.goto(f"/audit?patient={maelle.id}")  # the audit browser links to the same page
@@ -59,17 +59,17 @@ def test_dpo_finds_who_opened_a_file_and_produces_the_report(
     with page.expect_download(timeout=60_000) as info:  # the service builds and encrypts
         page.get_by_role("button", name="Produire le rapport").click(no_wait_after=True)
     download = info.value
-    assert download.suggested_filename == f"acces-{maelle.id[:8]}.zip"
+    assert download.suggested_filename == f"acces-{maelle.id[-8:]}.zip"
     with zipfile.ZipFile(io.BytesIO(open(download.path(), "rb").read())) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     assert sorted(files) == [
-        f"acces-{maelle.id[:8]}.fhir.json.age",
-        f"acces-{maelle.id[:8]}.pdf.age",
+        f"acces-{maelle.id[-8:]}.fhir.json.age",
+        f"acces-{maelle.id[-8:]}.pdf.age",
     ]
-    pdf = pyrage.passphrase.decrypt(files[f"acces-{maelle.id[:8]}.pdf.age"], PASSPHRASE)
+    pdf = pyrage.passphrase.decrypt(files[f"acces-{maelle.id[-8:]}.pdf.age"], PASSPHRASE)
     assert pdf.startswith(b"%PDF")
     bundle = json.loads(
-        pyrage.passphrase.decrypt(files[f"acces-{maelle.id[:8]}.fhir.json.age"], PASSPHRASE)
+        pyrage.passphrase.decrypt(files[f"acces-{maelle.id[-8:]}.fhir.json.age"], PASSPHRASE)
     )
     kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert {"Patient", "AuditEvent", "Binary", "Composition"} <= kinds

@@ -42,7 +42,7 @@ def test_the_officer_reviews_reveals_merges_and_unmerges(tabs: Any, web_vault: W
     page.get_by_role("button", name="Fusionner les deux dossiers").click()  # dialog accepted
     page.wait_for_url("**/identity/merges/*")
     assert "dossiers fusionnés" in page.locator("main").inner_text()
-    page.get_by_role("link", name=f"{right[:8]}…").click()
+    page.get_by_role("link", name=f"…{right[-8:]}").click()
     page.wait_for_url(f"**/patients/{right}")
     assert "Ce dossier a été fusionné dans le dossier" in page.locator("main").inner_text()
     page.get_by_role("link", name="Voir la fusion").click()

@@ -19,11 +19,12 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
+from uuid_utils import uuid7
 
 from etanche.audit._schema import decoys
 from etanche.domain import Lab, Patient, Specimen
@@ -39,6 +40,7 @@ DECOY_INDEX = "decoy"
 MAX_PLANT = 100_000
 _REFRESH_S = 1.0  # how stale the in-memory registry may be
 _UUID4 = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+_UUID7 = re.compile(r"^[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$")
 _SAMPLE = 64
 
 
@@ -127,8 +129,8 @@ def plant_decoys(
     if not labs:
         raise UsageError("decoys: the vault has no lab yet (add labs or load patients first)")
     with vault.engine.connect() as conn:
-        new_patient_id = _id_maker(conn, patients.c.id)
-        new_specimen_id = _id_maker(conn, specimens.c.id)
+        patient_donors = _donors(conn, patients.c.id)
+        specimen_donors = _donors(conn, specimens.c.id)
         first, last = conn.execute(
             select(func.min(specimens.c.collected_on), func.max(specimens.c.collected_on))
         ).one()
@@ -153,10 +155,10 @@ def plant_decoys(
     rng = random.SystemRandom()
     items: list[tuple[Patient, list[Specimen]]] = []
     for patient in network.patients():
-        pid = new_patient_id()
+        pid = _shaped_like(rng.choice(patient_donors))
         moved = replace(patient, id=pid, lab_id=lab_map[patient.lab_id].id)
         specs = [
-            _move_specimen(s, pid, lab_map, new_specimen_id(), rng)
+            _move_specimen(s, pid, lab_map, _shaped_like(rng.choice(specimen_donors)), rng)
             for s in network.specimens(patient)
         ]
         items.append((moved, specs))
@@ -186,12 +188,24 @@ def _period(first: date | None, last: date | None) -> tuple[date, date]:
     return today - timedelta(days=5 * 365), today
 
 
-def _id_maker(conn: Connection, column: ColumnElement[str]) -> Callable[[], str]:
-    """New random ids shaped like the table's own (UUID4 hex, or 32 random hex)."""
-    sample = [r[0] for r in conn.execute(select(column).limit(_SAMPLE))]
-    if sample and all(isinstance(s, str) and _UUID4.match(s) for s in sample):
-        return lambda: uuid.uuid4().hex
-    return lambda: secrets.token_hex(16)
+def _donors(conn: Connection, column: ColumnElement[str]) -> list[str]:
+    """Random real ids of a table, whose shape (and UUIDv7 clock) decoy ids copy."""
+    sample = [r[0] for r in conn.execute(select(column).order_by(func.random()).limit(_SAMPLE))]
+    return [s for s in sample if isinstance(s, str)] or [""]
+
+
+def _shaped_like(donor: str) -> str:
+    """A fresh id of the donor's kind: UUIDv7 on the donor's millisecond, UUID4, or hex.
+
+    A UUIDv7 id shows when its record was created: decoys planted today with
+    today's clock would stand out as a cluster, so each borrows a real row's.
+    """
+    if _UUID7.match(donor):
+        millis = int(donor[:12], 16)
+        return uuid7(nanoseconds=millis * 1_000_000 + secrets.randbelow(1_000_000)).hex
+    if _UUID4.match(donor):
+        return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _move_specimen(
@@ -224,9 +238,24 @@ def _blend_timestamps(vault: Vault, ids: list[str]) -> None:
             return  # an empty vault: nothing to blend with
         rng = random.SystemRandom()
         for pid in ids:
-            created, updated = rng.choice(donors)
+            created, updated = _same_clock(conn, pid, chosen) or rng.choice(donors)
             conn.execute(
                 update(patients)
                 .where(patients.c.id == pid)
                 .values(created_at=created, updated_at=updated)
             )
+
+
+def _same_clock(conn: Connection, pid: str, chosen: set[str]) -> tuple[Any, Any] | None:
+    """Times of the real row whose UUIDv7 clock the decoy's id borrowed (id and
+    creation time then agree as on a real row); None for other id shapes."""
+    if not _UUID7.match(pid):
+        return None
+    millis = pid[:12]
+    rows = conn.execute(
+        select(patients.c.id, patients.c.created_at, patients.c.updated_at)
+        .where(patients.c.id >= millis, patients.c.id < millis + "g")
+        .where(patients.c.erased_at.is_(None))
+        .limit(len(chosen) + 1)
+    ).all()
+    return next(((r.created_at, r.updated_at) for r in rows if r.id not in chosen), None)

@@ -72,7 +72,9 @@ _SQLITE_CHECKPOINT_PAGES = 10_000  # ~40 MiB of WAL between checkpoints of audit
 _STREAM_ROWS = 20_000
 # Column widths of audit_events / audit_objects: checked before SQL so PostgreSQL
 # and SQLite behave alike and the error names the field, not the value.
-PREFIX_MARK = "*"  # an object id filter ending so matches ids by prefix (the shown 8 chars)
+# An object id filter ending with it matches ids by prefix; starting with it, by suffix
+# (the 8 characters pages show: the random end of an id, as a UUIDv7 begins with its clock).
+PREFIX_MARK = "*"
 _WIDTHS = {"actor": 64, "role": 32, "action": 48, "object_ids": 64}
 # The log's state in one round trip: last seq, latest head's size and time.
 _STATE_SQL = (
@@ -633,6 +635,10 @@ class AuditLog:
                 start = object_id[: -len(PREFIX_MARK)]
                 match = and_(
                     audit_objects.c.object_id >= start, audit_objects.c.object_id < start + "\x7f"
+                )
+            elif object_id.startswith(PREFIX_MARK):  # "*1a2b3c4d": every id ending so
+                match = audit_objects.c.object_id.endswith(
+                    object_id[len(PREFIX_MARK) :], autoescape=True
                 )
             else:
                 match = audit_objects.c.object_id == object_id

@@ -48,7 +48,7 @@ def _where(vault: str | None, custody: str | None) -> tuple[VaultLocation, Path]
     from etanche.service.bootstrap import custody_folder, locate
 
     settings = ctx.config()
-    location = locate(vault or settings.vault)
+    location = locate(vault or settings.vault, settings)
     return location, custody_folder(location, custody or settings.custody)
 
 
@@ -298,7 +298,7 @@ def upgrade(vault: VaultOption = None) -> None:
     """Bring the vault's schema to this program's version (Alembic; no key is needed)."""
     from etanche.service.bootstrap import locate, upgrade_schema
 
-    before, after = upgrade_schema(locate(vault or ctx.config().vault))
+    before, after = upgrade_schema(locate(vault or ctx.config().vault, ctx.config()))
     if before == after:
         ctx.say(f"Schema already at revision {after}.")
     else:

@@ -206,7 +206,7 @@ class AccessReports:
             report = self._build(patient_id)
             title, subtitle, sections = report_sections(report)
             pdf = sections_pdf(title, subtitle, sections)
-            short = patient_id[:8]
+            short = patient_id[-8:]  # the random end: a UUIDv7 id begins with its clock
             if printed:
                 return Delivery(
                     {f"acces-{short}.pdf": pdf},

@@ -31,18 +31,27 @@ from etanche.errors import KeyProviderError, UsageError, VaultNotFound
 from etanche.service._custody import Custody
 from etanche.service._revisions import journal_for
 from etanche.service._trail import Trail
+from etanche.settings import Settings
 from etanche.synth import SynthNetwork
-from etanche.vault import Vault, VaultLocation, parse_location
+from etanche.vault import PoolOptions, Vault, VaultLocation, parse_location
 
 TOKEN_KIND = "pkcs11"  # noqa: S105 (a custody kind, not a secret)
 QUORUM_KIND = "quorum"
 
 
-def locate(vault: str | None) -> VaultLocation:
-    """The vault named by --vault or ETANCHE_VAULT (a directory or a PostgreSQL URL)."""
+def locate(vault: str | None, settings: Settings | None = None) -> VaultLocation:
+    """The vault named by --vault or ETANCHE_VAULT (a directory or a PostgreSQL URL).
+
+    ``settings`` size the process's one PostgreSQL pool (ETANCHE_DB_POOL_*).
+    """
     if not vault:
         raise UsageError("vault: no location given (use --vault or ETANCHE_VAULT)")
-    return parse_location(vault)
+    pool = None
+    if settings is not None:
+        pool = PoolOptions(
+            settings.db_pool_size, settings.db_max_overflow, settings.db_pool_recycle
+        )
+    return parse_location(vault, pool=pool)
 
 
 def custody_folder(location: VaultLocation, given: str | None) -> Path:

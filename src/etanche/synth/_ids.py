@@ -1,9 +1,12 @@
-"""Seed derivation and random-looking, invertible patient ids.
+"""Seed derivation and time-ordered, invertible patient ids.
 
-A patient id is a 128-bit Feistel permutation of the patient's stream index under
-round keys drawn from the seeded RNG: it looks random, says nothing about the
-identity, and lets ``SynthNetwork.specimens(patient)`` find the patient's index
-(hence its specimens) again without keeping half a million ids in memory.
+A patient id has the UUIDv7 layout the vault gives new records (docs/key-hierarchy.md):
+a 48-bit millisecond clock, then random-looking bits. The clock is a seeded epoch
+plus the patient's stream index (one millisecond per patient), so a synthetic
+network loads in id order and appends to the primary-key B-trees like a live vault;
+the other bits are a keyed Feistel permutation of the index, so the id says nothing
+about the identity. ``SynthNetwork.specimens(patient)`` finds the patient's index
+(hence its specimens) again from the clock, without keeping half a million ids.
 """
 
 from __future__ import annotations
@@ -11,6 +14,16 @@ from __future__ import annotations
 import hashlib
 
 _M64 = (1 << 64) - 1
+_EPOCH_MS = 1_577_836_800_000  # 2020-01-01 UTC: synthetic records "created" from then
+_SPAN_MS = 365 * 86_400_000  # a seed moves its network's clock within one year
+_RAND_A = (1 << 12) - 1
+_RAND_B = (1 << 62) - 1
+
+
+def v7_hex(millis: int, bits: int) -> str:
+    """32 hex digits in the UUIDv7 layout: ``millis`` first, 74 of ``bits`` after."""
+    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | ((bits >> 62) & _RAND_A) << 64
+    return f"{value | 0b10 << 62 | (bits & _RAND_B):032x}"
 
 
 def derive_seed(seed: int, *labels: object) -> int:
@@ -28,24 +41,31 @@ def mix64(x: int) -> int:
 
 
 class IdCipher:
-    """Four-round Feistel network on 128-bit blocks (two 64-bit halves)."""
+    """Index <-> id: the clock carries the index, a four-round Feistel the rest."""
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_epoch", "_keys")
 
     def __init__(self, seed: int) -> None:
         self._keys = tuple(derive_seed(seed, "patient-id", r) for r in range(4))
+        self._epoch = _EPOCH_MS + derive_seed(seed, "patient-clock") % _SPAN_MS
 
-    def encode(self, index: int) -> str:
-        """The 32-hex id of the patient at ``index``."""
+    def millis(self, index: int) -> int:
+        """The creation clock (ms since 1970) of the patient at ``index``."""
+        return self._epoch + index
+
+    def _bits(self, index: int) -> int:
         left, right = index >> 64, index & _M64
         for k in self._keys:
             left, right = right, left ^ mix64(right ^ k)
-        return f"{(left << 64) | right:032x}"
+        return (left << 64) | right
+
+    def encode(self, index: int) -> str:
+        """The 32-hex id of the patient at ``index``."""
+        return v7_hex(self._epoch + index, self._bits(index))
 
     def decode(self, patient_id: str) -> int:
-        """The stream index a ``encode``d id came from (garbage for a foreign id)."""
-        value = int(patient_id, 16)
-        left, right = value >> 64, value & _M64
-        for k in reversed(self._keys):
-            left, right = right ^ mix64(left ^ k), left
-        return (left << 64) | right
+        """The stream index an ``encode``d id came from; -1 for any other id."""
+        index = (int(patient_id, 16) >> 80) - self._epoch
+        if index < 0 or self.encode(index) != patient_id.lower():
+            return -1
+        return index

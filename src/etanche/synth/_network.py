@@ -19,7 +19,7 @@ from functools import cached_property, lru_cache
 from etanche.domain import IdentityStatus, Lab, Patient, Physician, Sex, Specimen
 from etanche.errors import UsageError
 from etanche.synth._dirt import typo, wrong_nir_key
-from etanche.synth._ids import IdCipher, derive_seed, mix64
+from etanche.synth._ids import IdCipher, derive_seed, mix64, v7_hex
 from etanche.synth._labs import build_labs
 from etanche.synth._names import name_pools
 from etanche.synth._people import LabArea, PersonFactory, age_on, lab_areas
@@ -367,6 +367,7 @@ class _Engine:
         digits = self.acc_digits
         n_types = len(_TYPE_URN)
         getrandbits = rng.getrandbits
+        created = self.cipher.millis(index)  # the patient's clock: its specimens sort beside it
         out: list[Specimen] = []
         for day, lab in sorted(plan):
             when = date.fromordinal(day)
@@ -389,7 +390,7 @@ class _Engine:
             y, m, d = when.year, when.month, when.day
             out.append(
                 Specimen(
-                    id=f"{getrandbits(128):032x}",
+                    id=v7_hex(created, getrandbits(128)),
                     patient_id=patient_id,
                     lab_id=lab_id,
                     accession=f"{lab_id}{y % 100:02d}{m:02d}{d:02d}{local:0{digits}d}",

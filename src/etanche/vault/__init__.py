@@ -15,7 +15,7 @@ from etanche.vault._indexes import NAME_DOB as NAME_DOB_INDEX
 from etanche.vault._indexes import NIR as NIR_INDEX
 from etanche.vault._indexes import PHONE as PHONE_INDEX
 from etanche.vault._indexes import name_dob_key
-from etanche.vault._location import VaultLocation, parse_location
+from etanche.vault._location import PoolOptions, VaultLocation, parse_location
 from etanche.vault._merges import Merges
 from etanche.vault._pairs import StoredPair, index_digests, pairs_table, read_pairs, replace_pairs
 from etanche.vault._reconnect import is_disconnect, retrying
@@ -62,6 +62,7 @@ __all__ = [
     "Ledger",
     "Merges",
     "ReindexReport",
+    "PoolOptions",
     "RightsStore",
     "RotationReport",
     "SlidingWindow",

@@ -16,12 +16,28 @@ KEY_FILE = "keys.json"
 
 
 @dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """The PostgreSQL connection pool of one process (SQLAlchemy ``QueuePool``).
+
+    One engine per process holds it: the service's request sessions all borrow
+    from the same pool, so ``size + overflow`` bounds the server's connections
+    per service process.
+    """
+
+    size: int = 10
+    overflow: int = 20
+    recycle_s: int = 1800  # below the usual idle timeouts of proxies and poolers
+    timeout_s: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class VaultLocation:
     """A parsed ``--vault`` value plus the key file that goes with it."""
 
     url: str
-    keyfile: Path
+    keyfile: Path | None  # the passphrase key file; None: a PostgreSQL vault under custody
     directory: Path | None  # set for SQLite vaults
+    pool: PoolOptions = PoolOptions()
 
     @property
     def is_sqlite(self) -> bool:
@@ -33,6 +49,16 @@ class VaultLocation:
             raise UsageError("vault: not a SQLite vault")
         return self.directory / SQLITE_FILE
 
+    @property
+    def passphrase_file(self) -> Path:
+        """The passphrase key file, which a PostgreSQL vault names apart."""
+        if self.keyfile is None:
+            raise UsageError(
+                "keyfile: a passphrase PostgreSQL vault needs --keyfile "
+                "(the key file is kept apart from the database)"
+            )
+        return self.keyfile
+
     def describe(self) -> str:
         """Printable without credentials."""
         if self.directory is not None:
@@ -41,18 +67,18 @@ class VaultLocation:
         return f"postgresql://…@{tail}" if tail else head
 
 
-def parse_location(vault: str, keyfile: str | Path | None = None) -> VaultLocation:
+def parse_location(
+    vault: str, keyfile: str | Path | None = None, *, pool: PoolOptions | None = None
+) -> VaultLocation:
     """A directory path means SQLite; ``postgresql://`` means PostgreSQL (psycopg 3)."""
     if not vault:
         raise UsageError("vault: no location given (use --vault or ETANCHE_VAULT)")
     if vault.startswith(("postgresql://", "postgresql+psycopg://", "postgres://")):
-        if keyfile is None:
-            raise UsageError(
-                "keyfile: a PostgreSQL vault needs --keyfile or ETANCHE_KEYFILE "
-                "(the key file is kept apart from the database)"
-            )
+        # A key file only serves passphrase vaults (tests, benchmarks): the service's
+        # custody needs none, and it is kept apart from the database when given.
         rest = _multi_host(vault.split("://", 1)[1])
-        return VaultLocation(f"postgresql+psycopg://{rest}", Path(keyfile), None)
+        key_path = Path(keyfile) if keyfile is not None else None
+        return VaultLocation(f"postgresql+psycopg://{rest}", key_path, None, pool or PoolOptions())
     if "://" in vault:
         raise UsageError("vault: expected a directory or a postgresql:// URL")
     directory = Path(vault).expanduser().resolve()
@@ -98,6 +124,14 @@ def make_engine(location: VaultLocation) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # a dead primary: pooled connections are pinged and dropped, new ones wait for the next
-    engine = create_engine(location.url, pool_pre_ping=True)
+    pool = location.pool
+    engine = create_engine(
+        location.url,
+        pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_recycle=pool.recycle_s,
+        pool_timeout=pool.timeout_s,
+    )
     wait_for_primary(engine, window_s())
     return engine

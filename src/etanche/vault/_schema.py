@@ -59,7 +59,7 @@ labs = Table(
 patients = Table(
     "patients",
     metadata,
-    Column("id", String(32), primary_key=True),  # random, pseudonymous
+    Column("id", String(32), primary_key=True),  # UUIDv7 (time-ordered), pseudonymous
     Column("lab_id", String(16), ForeignKey("labs.id"), nullable=False),
     Column("key_version", Integer, nullable=False),
     Column("admin_key", LargeBinary, nullable=True),  # NULL once shredded

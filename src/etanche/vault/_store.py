@@ -10,7 +10,6 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -38,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from uuid_utils import uuid7
 
 from etanche._files import private_dir, write_private
 from etanche.crypto import (
@@ -127,8 +127,13 @@ def _now() -> datetime:
 
 
 def new_record_id() -> str:
-    """A random pseudonymous id: says nothing about the person."""
-    return uuid.uuid4().hex
+    """A time-ordered pseudonymous id (UUIDv7, 32 hex): says nothing about the person.
+
+    Its first 48 bits are the creation time in milliseconds, so new rows append to
+    the primary-key B-trees instead of landing on random pages; what that clock
+    reveals, and to whom, is in docs/key-hierarchy.md ("Record ids").
+    """
+    return uuid7().hex
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -187,16 +192,17 @@ class Vault:
         cls, location: VaultLocation, passphrase: str, *, kdf_cost: KdfCost | None = None
     ) -> Vault:
         """Create a vault whose KEKs sit in a passphrase key file (tests and benchmarks)."""
-        if location.keyfile.exists():
-            raise VaultExists(f"key file {location.keyfile}: already exists")
+        keyfile = location.passphrase_file
+        if keyfile.exists():
+            raise VaultExists(f"key file {keyfile}: already exists")
         cls._check_new(location)
         if location.directory is not None:
             private_dir(location.directory)
-        provider = PassphraseKeyFile.create(location.keyfile, passphrase, kdf_cost)
+        provider = PassphraseKeyFile.create(keyfile, passphrase, kdf_cost)
         try:
             return cls.create_with(location, provider)
         except BaseException:
-            location.keyfile.unlink(missing_ok=True)
+            keyfile.unlink(missing_ok=True)
             raise
 
     @classmethod
@@ -247,9 +253,10 @@ class Vault:
         """Open a vault whose KEKs sit in a passphrase key file (tests and benchmarks)."""
         if location.directory is not None and not location.sqlite_path.exists():
             raise VaultNotFound(f"vault {location.describe()}: not found (run `etanche init`)")
-        if not location.keyfile.exists():
-            raise VaultNotFound(f"key file {location.keyfile}: not found")
-        provider = PassphraseKeyFile.open(location.keyfile, passphrase)
+        keyfile = location.passphrase_file
+        if not keyfile.exists():
+            raise VaultNotFound(f"key file {keyfile}: not found")
+        provider = PassphraseKeyFile.open(keyfile, passphrase)
         return cls.open_with(location, provider, compartments=compartments)
 
     @classmethod

@@ -112,7 +112,7 @@ def access_report(
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
             for file_name, content in delivery.files.items():
                 archive.writestr(file_name, content)
-        name, data, media = f"acces-{record[:8]}.zip", buffer.getvalue(), "application/zip"
+        name, data, media = f"acces-{record[-8:]}.zip", buffer.getvalue(), "application/zip"
     return Response(
         data,
         media_type=media,

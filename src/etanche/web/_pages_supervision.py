@@ -36,7 +36,7 @@ def _day_start(day: date) -> datetime:
 
 
 # -- audit ---------------------------------------------------------------------------
-_SHOWN_PREFIX = re.compile(r"^[0-9a-f]{8,31}$")
+_SHOWN_END = re.compile(r"^[0-9a-f]{8,31}$")
 
 
 @router.get("/audit")
@@ -62,9 +62,9 @@ def audit_page(request: Request, person: Person = Depends(page_person)) -> Respo
                 errors[name] = "Date invalide : jour/mois/année attendu."
             else:
                 bounds[name] = _day_start(day + timedelta(days=1 if name == "au" else 0))
-    object_id = filters["patient"].lower() or None
-    if object_id and _SHOWN_PREFIX.match(object_id):
-        object_id += "*"  # the 8 characters the list shows: every id starting so
+    object_id = filters["patient"].lower().lstrip("…") or None
+    if object_id and _SHOWN_END.match(object_id):
+        object_id = "*" + object_id  # the 8 characters the list shows: every id ending so
     events, key_id = person.oversight().browse(
         actor=filters["acteur"] or None,
         object_id=object_id,
