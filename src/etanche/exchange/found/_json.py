@@ -25,25 +25,37 @@ _BLOCK = 1 << 20
 MAX_COLUMNS = 10_000  # distinct column names kept; later new names are dropped
 
 
+# A column name under construction: (key, parent) links, joined only at a leaf.
+_Path = tuple[str, "_Path"] | None
+
+
 def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     """{"a": {"b": [1, 2]}} -> {"a.b": "1 2"}.
 
-    An explicit stack, not recursion: nesting depth is the file's choice.
+    An explicit stack, not recursion, and names joined at the leaves only:
+    nesting depth is the file's choice and must cost linear time.
     """
     out: dict[str, str] = {}
-    stack: list[tuple[Any, str]] = [(value, prefix)]
+    stack: list[tuple[Any, _Path]] = [(value, (prefix, None) if prefix else None)]
     while stack:
-        item, name = stack.pop()
+        item, path = stack.pop()
         if isinstance(item, dict):
-            children = [(v, f"{name}.{k}" if name else str(k)) for k, v in item.items()]
-            stack.extend(reversed(children))
+            stack.extend((v, (str(k), path)) for k, v in reversed(item.items()))
         elif isinstance(item, list):
-            stack.extend((v, name) for v in reversed(item))
+            stack.extend((v, path) for v in reversed(item))
         elif item is not None:
             text = item if isinstance(item, str) else json.dumps(item)
-            name = name or "value"
+            name = _join(path) or "value"
             out[name] = f"{out[name]} {text}" if name in out else text
     return out
+
+
+def _join(path: _Path) -> str:
+    parts = []
+    while path is not None:
+        parts.append(path[0])
+        path = path[1]
+    return ".".join(reversed(parts))
 
 
 def _records(document: Any) -> Iterator[Any]:
