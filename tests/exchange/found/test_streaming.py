@@ -105,3 +105,40 @@ def test_header_cell_tests_are_linear() -> None:
     assert not _data_like("1" + " " * 2_000_000 + "x")
     assert _data_like(" 06 12 34 56 78 ") and _data_like("a@b.fr") and _data_like("x1975")
     assert not _data_like("Date de naissance") and not _data_like("")
+
+
+def test_large_workbooks_are_streamed_with_the_same_cells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime
+
+    import xlsxwriter
+
+    from etanche.exchange.found import _xlsx
+
+    path = tmp_path / "fuite.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    dates = book.add_format({"num_format": "dd/mm/yyyy"})
+    first = book.add_worksheet("Patients")
+    first.write_row(0, 0, ["Nom", "Naissance", "Dossier", "Taux"])
+    first.write_row(1, 0, ["Dupont", "", 12345, 0.5])
+    first.write_datetime(1, 1, datetime.datetime(1985, 3, 12), dates)
+    first.write_row(3, 0, ["Martin", "", 7, True])
+    second = book.add_worksheet("Vide")
+    second.write(0, 0, "")
+    third = book.add_worksheet("Notes")
+    third.write_row(0, 0, ["texte"])
+    third.write_row(1, 0, ["Zoé"])
+    book.close()
+
+    def read() -> dict[str, tuple[list[str], list[list[str]]]]:
+        return {t.name: (t.columns, _cells(t)) for t in read_tables(path)}
+
+    whole = read()
+    monkeypatch.setattr(_xlsx, "STREAM_ABOVE", 0)
+    streamed = read()
+    assert streamed == whole
+    assert whole[f"{path}:Patients"][1] == [
+        ["Dupont", "1985-03-12", "12345", "0.5"],
+        ["Martin", "", "7", "TRUE"],
+    ]

@@ -81,11 +81,12 @@ def _archive(source: Source) -> tuple[BinaryIO, zipfile.ZipFile]:
         raise SourceError(f"{source.name}: unreadable zip archive") from None
 
 
-def is_spreadsheet(source: Source) -> bool:
+def is_spreadsheet(source: Source, markers: tuple[str, ...] = _SPREADSHEET_MARKERS) -> bool:
+    """Whether the zip archive holds one of ``markers`` (a workbook's parts)."""
     handle, archive = _archive(source)
     with handle, archive:
         names = set(archive.namelist())
-    return any(marker in names for marker in _SPREADSHEET_MARKERS)
+    return any(marker in names for marker in markers)
 
 
 def _opener(source: Source, name: str) -> Callable[[], BinaryIO]:
