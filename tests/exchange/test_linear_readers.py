@@ -90,6 +90,18 @@ def _gzip_of(make: Make) -> Make:
     return lambda size: gzip.compress(make(size), compresslevel=1)
 
 
+def _seven_zip_of(make: Make, name: str) -> Make:
+    def build(size: int) -> bytes:
+        import py7zr
+
+        out = io.BytesIO()
+        with py7zr.SevenZipFile(out, "w") as archive:
+            archive.writestr(make(size), name)
+        return out.getvalue()
+
+    return build
+
+
 def _xlsx_cells(size: int) -> bytes:
     """Rows of the largest cells a sheet holds (32,767 characters each)."""
     out = io.BytesIO()
@@ -130,6 +142,7 @@ CASES: dict[str, tuple[str, Make, Callable[[Path], None]]] = {
     "found sql": ("x.sql", _sql_run, _found),
     "found zip": ("x.zip", _zip_of(_sql_run, "d.sql"), _found),
     "found gz": ("x.csv.gz", _gzip_of(_csv_cell), _found),
+    "found 7z": ("x.7z", _seven_zip_of(_csv_cell, "p.csv"), _found),
     "found xlsx": ("x.xlsx", _xlsx_cells, _found),
     "legacy-csv": ("x.csv", _legacy_line, _migration("legacy-csv")),
     "hprim": ("x.hpr", _hprim_line, _migration("hprim")),

@@ -142,3 +142,33 @@ def test_large_workbooks_are_streamed_with_the_same_cells(
         ["Dupont", "1985-03-12", "12345", "0.5"],
         ["Martin", "", "7", "TRUE"],
     ]
+
+
+def test_seven_zip_members_are_streamed_through_a_pipe(tmp_path: Path) -> None:
+    import py7zr
+
+    archive = tmp_path / "fuite.7z"
+    big = "nom;tel\n" + "Dupont;0612345678\n" * 50_000
+    with py7zr.SevenZipFile(archive, "w") as out:
+        out.writestr(CSV.encode("cp1252"), "export/p.csv")
+        out.writestr(gzip.compress(big.encode()), "export/big.csv.gz")
+    tables = {t.name: t for t in read_tables(archive)}
+    assert _cells(tables[f"{archive}/export/p.csv"]) == ROWS
+    rows = _cells(tables[f"{archive}/export/big.csv.gz/big.csv"])
+    assert len(rows) == 50_000 and rows[-1] == ["Dupont", "0612345678"]
+    batches = tables[f"{archive}/export/big.csv.gz/big.csv"].batches(10)
+    next(batches)
+    batches.close()  # stopping early stops the extracting thread
+
+
+def test_a_damaged_seven_zip_is_one_clear_error(tmp_path: Path) -> None:
+    import py7zr
+
+    archive = tmp_path / "fuite.7z"
+    with py7zr.SevenZipFile(archive, "w") as out:
+        out.writestr(b"Secretvalue;x\n" * 1000, "p.csv")
+    archive.write_bytes(archive.read_bytes()[:100])
+    with pytest.raises(SourceError, match="7z") as caught:
+        for table in read_tables(archive):
+            _cells(table)
+    assert "Secretvalue" not in str(caught.value)

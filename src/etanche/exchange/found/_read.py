@@ -15,6 +15,8 @@ from etanche.exchange.found._archive import (
 )
 from etanche.exchange.found._delimited import delimited_table, sniff_delimiter
 from etanche.exchange.found._json import json_table, ndjson_table
+from etanche.exchange.found._sevenzip import MAGIC as SEVEN_ZIP
+from etanche.exchange.found._sevenzip import seven_zip_members
 from etanche.exchange.found._source import Source, detect_encoding
 from etanche.exchange.found._sql import looks_like_sql, sql_tables
 from etanche.exchange.found._table import FoundTable
@@ -45,8 +47,8 @@ def read_tables(path: Path) -> Iterator[FoundTable]:
 
     CSV/TSV with any delimiter and encoding, XLSX (one table per sheet), JSON
     (array of objects, FHIR Bundle), NDJSON, SQL INSERT dumps (one table per
-    target), plain text (one column "text"), zip archives and gzip / bzip2 / xz
-    streams recursively, decompressed as they are read. Raises
+    target), plain text (one column "text"), zip and 7z archives and gzip / bzip2 /
+    xz streams recursively, decompressed as they are read. Raises
     SourceError naming the file, never a value, when a file cannot be read.
     """
     for file in found_files(path):
@@ -59,7 +61,7 @@ def _file_opener(file: Path) -> Callable[[], BinaryIO]:
 
 
 def sniff_format(source: Source) -> tuple[str, str]:
-    """(format, encoding): zip, compressed, xlsx, json, ndjson, sql, csv, text or empty."""
+    """(format, encoding): zip, 7z, compressed, xlsx, json, ndjson, sql, csv, text or empty."""
     head = source.head()
     if not head.strip():
         return "empty", "utf-8"
@@ -69,6 +71,8 @@ def sniff_format(source: Source) -> tuple[str, str]:
         return "xlsx", "binary"
     if any(head.startswith(magic) for magic in COMPRESSED):
         return "compressed", "binary"
+    if head.startswith(SEVEN_ZIP):
+        return "7z", "binary"
     encoding = detect_encoding(head)
     if b"\0" in head and not encoding.startswith("utf-16"):
         return "binary", "binary"
@@ -101,6 +105,11 @@ def _tables(source: Source, depth: int) -> Iterator[FoundTable]:
         if depth >= MAX_DEPTH:
             raise SourceError(f"{source.name}: archives nested too deep")
         for member in members(source):
+            yield from _tables(member, depth + 1)
+    elif fmt == "7z":
+        if depth >= MAX_DEPTH:
+            raise SourceError(f"{source.name}: archives nested too deep")
+        for member in seven_zip_members(source):
             yield from _tables(member, depth + 1)
     elif fmt == "compressed":
         if depth >= MAX_DEPTH:
