@@ -25,6 +25,7 @@ from etanche.exchange import open_source, write_fhir, write_hl7v2, write_hprim, 
 from etanche.synth import SynthConfig, generate
 
 RUN = b"9" * 1_000_000  # the pathological run: one million characters, no delimiter
+BATCH_ROWS = 5_000  # rows handed over at a time: with the readers' blocks, what bounds memory
 XLSX_MAX_MB = 2  # XLSX generation and openpyxl are slow: larger sizes are skipped
 _ROWS_PER_XLSX_MB = 22_000
 
@@ -135,7 +136,7 @@ def _read(job: tuple[str, str]) -> dict[str, Any]:
             rows = sum(1 for _ in open_source(MIGRATION[reader], Path(path)))
         else:
             for table in read_tables(Path(path)):
-                rows += sum(len(batch) for batch in table.batches(50_000))
+                rows += sum(len(batch) for batch in table.batches(BATCH_ROWS))
     except EtancheError as exc:
         error = type(exc).__name__
     seconds = time.perf_counter() - began
