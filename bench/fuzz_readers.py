@@ -271,8 +271,9 @@ def large_report(args: argparse.Namespace) -> None:
 
 Every found-file and migration reader on generated inputs of {", ".join(f"{mb}" for mb in sizes)} MB
 (synthetic exports repeated to size, each with a 1 MB run without delimiter or quote),
-read to the end in a fresh process, 5,000 rows at a time; RSS is the growth of the
-reading process's peak resident memory. {result["date"]}, {result["machine"]},
+read to the end in a fresh process, 5,000 rows at a time; MB/s per byte of the file as
+found (compressed for zip, gz and 7z); RSS is the growth of the reading process's peak
+resident memory. {result["date"]}, {result["machine"]},
 {result["seconds"]} s, on a machine shared with other jobs (load average 8 to 16 on
 2 cores: speeds are several times below an idle machine's; ratios within one run
 compare).{merged}
