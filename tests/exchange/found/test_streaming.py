@@ -144,7 +144,7 @@ def test_large_workbooks_are_streamed_with_the_same_cells(
     ]
 
 
-def test_seven_zip_members_are_streamed_through_a_pipe(tmp_path: Path) -> None:
+def test_seven_zip_members_are_read_through_a_pipe(tmp_path: Path) -> None:
     import py7zr
 
     archive = tmp_path / "fuite.7z"

@@ -1,9 +1,10 @@
-"""7z archives through py7zr: each member decompressed into a bounded pipe, never to disk.
+"""7z archives through py7zr: each member decompressed in a thread, never to disk.
 
 py7zr pushes a member's bytes to a writer; a thread runs the extraction and
-hands the chunks over a small queue to the reading side, so memory holds a few
-chunks whatever the member's size, and nothing is extracted to a file (a found
-file is personal data).
+hands the chunks over a small queue to the reading side, and nothing is
+extracted to a file (a found file is personal data). py7zr 1.x writes a member
+in one piece, so a member is held in memory while it is read (the queue bounds
+what we add, not what py7zr holds).
 """
 
 from __future__ import annotations
