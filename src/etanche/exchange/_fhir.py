@@ -6,7 +6,8 @@ Patient in our files; resources that arrive before their Patient wait (bounded),
 resources for a patient already handed out are reported, never merged silently.
 
 Mapping: Patient (identifier INS-NIR/NIA by OID 1.2.250.1.213.1.4.8/.10/.11,
-dossier by type PI; names official/usual; gender; birthDate; address; telecom;
+dossier by type PI; names official/usual, FR Core's list of birth first names on the
+official name before its given names; gender; birthDate; address; telecom;
 birthPlace and identity-reliability extensions; managingOrganization identifier =
 lab; generalPractitioner), Practitioner (RPPS identifier), Coverage (AMO: class
 group/subgroup = regime/caisse; AMC: payor display, subscriberId), Observation
@@ -29,7 +30,7 @@ import msgspec
 from etanche._files import open_private
 from etanche.errors import SourceError
 from etanche.exchange._convert import parse_datetime
-from etanche.exchange._hl7v2 import INS_OIDS
+from etanche.exchange._hl7v2 import INS_OIDS, identity_status
 from etanche.exchange._model import SourceIssue, SourceRecord, safe_label
 from etanche.exchange._source import WriterInput, iter_records
 from etanche.exchange._text import BadLine, TextSource
@@ -44,6 +45,9 @@ LOINC = "http://loinc.org"
 ATC_SYSTEM = "http://www.whocc.no/atc"
 BIRTH_PLACE_URL = "http://hl7.org/fhir/StructureDefinition/patient-birthPlace"
 INSEE_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-address-insee-code"
+BIRTH_LIST_URL = (
+    "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-birth-list-given-name"
+)
 RELIABILITY_URL = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 MAX_WAITING = 10_000
@@ -300,7 +304,8 @@ class FhirReader:
             official = names[0] if names[0] is not usual else None
         if official is not None:
             _put(f, "birth_name", _s(official.get("family")))
-            _put(f, "first_names", " ".join(_s(g) for g in _l(official.get("given")) if _s(g)))
+            given = " ".join(_s(g) for g in _l(official.get("given")) if _s(g))
+            _put(f, "first_names", _birth_list(official) or given)
         if usual is not None:
             _put(f, "used_name", _s(usual.get("family")))
         _put(f, "sex", _GENDER_IN.get(_s(p.get("gender")), ""))
@@ -332,7 +337,8 @@ class FhirReader:
             elif url == RELIABILITY_URL:
                 for inner in _l(ext.get("extension")):
                     if _s(_d(inner).get("url")) == "identityStatus":
-                        _put(f, "identity_status", _s(_d(_d(inner).get("valueCoding")).get("code")))
+                        code = _s(_d(_d(inner).get("valueCoding")).get("code"))
+                        _put(f, "identity_status", identity_status([code]))
         doctor = _ref_id((_l(p.get("generalPractitioner")) or [{}])[0])
         if doctor in self._practitioners:
             rpps, name = self._practitioners[doctor]
@@ -408,6 +414,18 @@ class FhirReader:
         lab = _d(_d(accession.get("assigner")).get("identifier")).get("value")
         _put(s, "specimen.lab", _s(lab))
         return s
+
+
+def _birth_list(name: dict[str, Any]) -> str:
+    """FR Core's list of birth first names on an official name ("" when absent).
+
+    FR Core puts the first birth first name in ``given`` and every birth first
+    name, that one included, space-separated in this extension: the list wins.
+    """
+    for ext in _l(name.get("extension")):
+        if _s(_d(ext).get("url")) == BIRTH_LIST_URL:
+            return " ".join(_s(_d(ext).get("valueString")).split())
+    return ""
 
 
 def _put(out: dict[str, str], name: str, value: str) -> None:

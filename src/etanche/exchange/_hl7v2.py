@@ -6,10 +6,12 @@ that follow it with the same PID-3; an ORU alone also makes a patient. Files
 may hold CR, LF or CRLF segment ends and MLLP framing characters.
 
 Mapping (French INS profile): PID-3 identifiers (type PI: dossier, assigning
-authority = lab; type INS with OID 1.2.250.1.213.1.4.8/.10/.11: NIR), PID-5 names
-(type L: birth name, D: used name; XPN-2 first name, XPN-3 other first names),
+authority = lab; type INS with OID 1.2.250.1.213.1.4.8/.9/.10/.11: NIR or NIA), PID-5 names
+(type L: birth name, D: used name; IHE PAM FR: XPN-2 the first birth first name,
+XPN-3 the full list of birth first names; plain HL7: XPN-3 further given names),
 PID-7 birth date, PID-8 sex, PID-11 addresses (type BDL: birthplace INSEE code in
-XAD-9), PID-13 phones and e-mails (NET/Internet), PID-32 identity reliability,
+XAD-9), PID-13 phones and e-mails (NET/Internet), PID-32 identity reliability (the
+RNIV status among its repetitions),
 PD1-4 treating physician (RPPS^name), PV1-44 last visit, IN1 AMO (IN1-3
 regime^caisse) and AMC (IN1-4 name, IN1-36 member number), DG1-4 pathologies, OBX
 882-1 blood group, 82810-3 pregnancy, 10160-0 treatments (ATC^name), 48767-8
@@ -19,7 +21,8 @@ OBR-15 specimen type, OBR-16 prescriber (RPPS^name).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,10 +37,19 @@ from etanche.exchange._model import SourceIssue, SourceRecord, safe_label
 from etanche.exchange._source import WriterInput, iter_records
 from etanche.exchange._text import BadLine, TextSource
 
-__all__ = ["INS_OIDS", "Hl7Reader", "write_hl7v2"]
+__all__ = ["INS_OIDS", "Hl7Reader", "birth_first_names", "identity_status", "write_hl7v2"]
 
-INS_OIDS = frozenset({"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"})
+# INS-NIR, INS-NIA, and the demonstration and test INS-NIR authorities.
+INS_OIDS = frozenset(
+    {"1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"}
+)
 INS_NIR_AUTHORITY = "ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO"
+IDENTITY_STATUSES = frozenset({"PROV", "RECUP", "VALI", "QUAL"})
+# Table 0445 codes of PAM FR that qualify an identity without being its status.
+IDENTITY_ATTRIBUTES = frozenset(
+    {"DOUB", "DESA", "DPOT", "DOUA", "COLP", "COLV", "FILI", "CACH", "ANOM", "IDVER"}
+    | {"RECD", "IDRA", "USUR", "HOMD", "HOMA", "INVA", "FICT", "DOUT"}
+)
 MAX_SEGMENTS = 5_000
 MAX_MESSAGE_CHARS = 1 << 22
 MAX_DELIMITERS = 20_000
@@ -325,7 +337,7 @@ class Hl7Reader:
             birth, used = used, None
         if birth is not None:
             _put(f, "birth_name", birth[0])
-            _put(f, "first_names", " ".join(n for n in birth[1:3] if n))
+            _put(f, "first_names", birth_first_names(birth[1], birth[2]))
         if used is not None:
             _put(f, "used_name", used[0])
         _put(f, "birth_date", _date8(m.comp(pid, 7)))
@@ -355,7 +367,7 @@ class Hl7Reader:
                 p.add("email", rep[3])
             else:
                 p.add("phone", rep[0] or rep[11])
-        _put(f, "identity_status", m.comp(pid, 32).upper())
+        _put(f, "identity_status", identity_status(r[0] for r in m.reps(pid, 32) if r))
         pd1 = m.first("PD1")
         _put(f, "physician_rpps", m.comp(pd1, 4, 0))
         _put(f, "physician_name", m.comp(pd1, 4, 1))
@@ -408,6 +420,49 @@ class Hl7Reader:
 def _put(out: dict[str, str], name: str, value: str) -> None:
     if value:
         out[name] = value
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-free, spaces collapsed: how two spellings of a name compare."""
+    bare = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in bare if not unicodedata.combining(c)).casefold().split())
+
+
+def birth_first_names(first: str, others: str) -> str:
+    """The birth first names of an XPN of type L, under either convention.
+
+    IHE PAM FR (the INS convention) puts the first birth first name in XPN-2 and
+    the full list, that first one included, in XPN-3 ("Hélène^Hélène Marie"):
+    when XPN-3 starts with XPN-2 it is the whole list. Otherwise XPN-3 holds the
+    further given names of plain HL7 v2 and is appended ("Jean^Pierre").
+    """
+    first, others = " ".join(first.split()), " ".join(others.split())
+    if not others:
+        return first
+    if not first:
+        return others
+    head, listed = _fold(first), _fold(others)
+    if listed == head or listed.startswith(head + " "):
+        return others
+    return f"{first} {others}"
+
+
+def identity_status(codes: Iterable[str]) -> str:
+    """The RNIV status among PID-32's repetitions (PAM FR table 0445).
+
+    PID-32 may repeat: a status (PROV, RECUP, VALI, QUAL; VIDE: none yet) beside
+    identity attributes (DOUT doubtful, FICT fictitious, HOMD homonym...), which
+    are not statuses. An unknown code is returned as it is, for the record's
+    validation to name.
+    """
+    unknown = ""
+    for raw in codes:
+        code = raw.strip().upper()
+        if code in IDENTITY_STATUSES:
+            return code
+        if code and code != "VIDE" and code not in IDENTITY_ATTRIBUTES and not unknown:
+            unknown = code
+    return unknown
 
 
 # ------------------------------------------------------------------------ writer
@@ -470,10 +525,12 @@ class _Writer:
         return self.reps(reps)
 
     def names(self, f: dict[str, str]) -> str:
-        firsts = [*f.get("first_names", "").split(" ", 1), ""]
-        reps = [self.comps(f.get("birth_name", ""), firsts[0], firsts[1], "", "", "", "L")]
+        """IHE PAM FR: XPN-2 the first birth first name, XPN-3 the whole list."""
+        listed = " ".join(f.get("first_names", "").split())
+        first = listed.split(" ", 1)[0]
+        reps = [self.comps(f.get("birth_name", ""), first, listed, "", "", "", "L")]
         if used := f.get("used_name"):
-            reps.append(self.comps(used, firsts[0], "", "", "", "", "D"))
+            reps.append(self.comps(used, first, "", "", "", "", "D"))
         return self.reps(reps)
 
     def pid(self, f: dict[str, str], full: bool) -> str:

@@ -110,6 +110,8 @@ def read_source(plan: MigrationPlan) -> SourceReader:
 
 
 def _kind(field: str | None, reason: str) -> str:
+    if field == "lab":
+        return "lab_disagrees"  # with the plan's source lab
     if field == "nir":
         if "check key" in reason:
             return "invalid_nir_key"

@@ -119,6 +119,10 @@ class MigrationPlan:
     marks: tuple[str, ...] | None  # None: every mark; never empty
     canary_rate: float
     ledger_retention_days: int  # how long the export ledger keeps what tracing needs
+    # One lab for every record of the source (None: each record's own ``lab``),
+    # and the codes the file itself uses for that lab (records naming another are refused).
+    source_lab: str | None = None
+    lab_in_file: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -127,6 +131,10 @@ class MigrationPlan:
 
     def in_scope(self, lab: str | None) -> bool:
         return lab is not None and lab in self.labs
+
+    def source_lab_agrees(self, own: str | None) -> bool:
+        """Whether a record's own lab code agrees with ``source_lab`` (absent agrees)."""
+        return not own or own == self.source_lab or own in self.lab_in_file
 
     def specimen_in_range(self, day: date) -> bool:
         if self.specimens_from is not None and day < self.specimens_from:
@@ -232,13 +240,15 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
     processor = top.child("processor")
     processor.only(("name", "contact"))
 
+    source_lab: str | None = None
+    lab_in_file: tuple[str, ...] = ()
     if kind == EXPORT:
         if "source" in top.data:
             raise top.error("source", "an export plan reads the vault: remove its source")
         fmt, source_path, mapping, encoding = VAULT_SOURCE, base, None, None
     else:
         source_entry = top.child("source")
-        source_entry.only(("format", "path", "encoding", "mapping"))
+        source_entry.only(("format", "path", "encoding", "mapping", "lab", "lab_in_file"))
         fmt = source_entry.text("format")
         if fmt not in SOURCE_FORMATS:
             raise source_entry.error("format", f"expected one of {', '.join(SOURCE_FORMATS)}")
@@ -247,6 +257,7 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
             source_path = base / source_path
         mapping = _mapping(source_entry, fmt)
         encoding = source_entry.text("encoding", required=False) or None
+        source_lab, lab_in_file = _source_lab(source_entry)
 
     scope = top.child("scope")
     scope.only(("labs", "specimens"))
@@ -263,6 +274,8 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
         if specimens_from and specimens_to and specimens_to < specimens_from:
             raise window.error("to", "before 'from'")
 
+    if source_lab is not None and source_lab not in labs:
+        raise top.child("source").error("lab", f"{source_lab} not among scope.labs")
     fields = _fields(top.child("fields"))
     recipients = _recipients(top)
     if kind == EXPORT:
@@ -320,7 +333,24 @@ def parse_plan(raw: bytes, *, source: str, base: Path) -> MigrationPlan:
         marks=marks,
         canary_rate=float(canary_rate),
         ledger_retention_days=ledger_days,
+        source_lab=source_lab,
+        lab_in_file=lab_in_file,
     )
+
+
+def _source_lab(entry: _Reader) -> tuple[str | None, tuple[str, ...]]:
+    """``source.lab``: one lab for the whole file; ``lab_in_file``: the file's codes for it."""
+    lab = entry.text("lab", required=False) or None
+    if lab is not None and not _LAB.match(lab):
+        raise entry.error("lab", "a lab code is 1-16 letters, digits, - or _")
+    aliases: tuple[str, ...] = ()
+    if "lab_in_file" in entry.data:
+        if lab is None:
+            raise entry.error("lab_in_file", "only with source.lab")
+        aliases = tuple(str(x).strip() for x in entry.items("lab_in_file"))
+        if not all(aliases):
+            raise entry.error("lab_in_file", "an empty code")
+    return lab, aliases
 
 
 def _labs(entry: _Reader, field: str) -> list[str]:

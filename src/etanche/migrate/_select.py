@@ -44,8 +44,14 @@ def _collected_day(specimen: Mapping[str, str]) -> date | None:
 
 def select(plan: MigrationPlan, record: SourceRecord, *, today: date | None = None) -> Selected:
     """Scope, parse and validate one record (problems name fields, never values)."""
-    lab = record.fields.get("lab")
+    lab = record.fields.get("lab") or None
     total = len(record.specimens)
+    if plan.source_lab is not None:
+        if not plan.source_lab_agrees(lab):
+            reason = f"the record names another lab than the plan's source lab {plan.source_lab}"
+            problem = ValidationError("lab", reason, record.location)
+            return Selected(plan.source_lab, True, False, (problem,), total, ())
+        lab = plan.source_lab
     if not plan.in_scope(lab):
         return Selected(lab, False, False, (), total, ())
     assert lab is not None
@@ -71,7 +77,8 @@ def outbound(plan: MigrationPlan, record: SourceRecord, selected: Selected) -> d
     specimens keep only allowed ``specimen.*`` fields and the plan's date range.
     """
     kept = [record.specimens[i] for i in selected.specimens_in_range]
-    return restrict(plan, {"lab": selected.lab, "fields": record.fields, "specimens": kept})
+    fields = {**record.fields, "lab": selected.lab}  # the plan's source lab, when it has one
+    return restrict(plan, {"lab": selected.lab, "fields": fields, "specimens": kept})
 
 
 def restrict(plan: MigrationPlan, row: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,16 +1,40 @@
-"""Zip archives: members are opened in place, never extracted to disk."""
+"""Archives: zip members and gzip / bzip2 / xz streams are read in place, never extracted."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import zipfile
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from etanche.errors import SourceError
 from etanche.exchange.found._source import Source
 
-__all__ = ["is_spreadsheet", "members"]
+__all__ = ["COMPRESSED", "compressed_member", "is_spreadsheet", "members"]
+
+
+def _gzip(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))
+
+
+def _bz2(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, bz2.BZ2File(raw, "rb"))
+
+
+def _xz(raw: BinaryIO) -> BinaryIO:
+    return cast(BinaryIO, lzma.LZMAFile(raw, "rb"))
+
+
+# Magic bytes of single-stream compressors -> the stdlib opener of their stream.
+COMPRESSED: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
+    b"\x1f\x8b": _gzip,
+    b"BZh": _bz2,
+    b"\xfd7zXZ\x00": _xz,
+}
+_SUFFIXES = (".gz", ".tgz", ".bz2", ".xz")
 
 _SPREADSHEET_MARKERS = ("xl/workbook.xml", "xl/workbook.bin", "content.xml")
 
@@ -57,11 +81,12 @@ def _archive(source: Source) -> tuple[BinaryIO, zipfile.ZipFile]:
         raise SourceError(f"{source.name}: unreadable zip archive") from None
 
 
-def is_spreadsheet(source: Source) -> bool:
+def is_spreadsheet(source: Source, markers: tuple[str, ...] = _SPREADSHEET_MARKERS) -> bool:
+    """Whether the zip archive holds one of ``markers`` (a workbook's parts)."""
     handle, archive = _archive(source)
     with handle, archive:
         names = set(archive.namelist())
-    return any(marker in names for marker in _SPREADSHEET_MARKERS)
+    return any(marker in names for marker in markers)
 
 
 def _opener(source: Source, name: str) -> Callable[[], BinaryIO]:
@@ -88,3 +113,48 @@ def members(source: Source) -> Iterator[Source]:
         yield Source(
             f"{source.name}/{info.filename}", _opener(source, info.filename), info.file_size
         )
+
+
+class _Decompressed(io.RawIOBase):
+    """A decompressed stream that closes the compressed file under it with it."""
+
+    def __init__(self, outer: BinaryIO, inner: BinaryIO, name: str) -> None:
+        self._outer, self._inner, self._name = outer, inner, name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._inner.read(len(buffer))
+        except (OSError, EOFError, lzma.LZMAError):
+            raise SourceError(f"{self._name}: corrupt or truncated compressed stream") from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+            self._outer.close()
+        super().close()
+
+
+def compressed_member(source: Source, magic: bytes) -> Source:
+    """The one file a gzip, bzip2 or xz stream holds, decompressed as it is read."""
+    opener = COMPRESSED[magic]
+    stem = source.name.rsplit("/", 1)[-1]
+    for suffix in _SUFFIXES:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)] or stem
+            break
+
+    def open_stream() -> BinaryIO:
+        outer = source.open()
+        try:
+            inner = opener(outer)
+        except (OSError, EOFError, lzma.LZMAError):
+            outer.close()
+            raise SourceError(f"{source.name}: unreadable compressed stream") from None
+        return io.BufferedReader(_Decompressed(outer, inner, source.name), 1 << 20)
+
+    return Source(f"{source.name}/{stem}", open_stream, 0)

@@ -22,27 +22,40 @@ __all__ = ["json_table", "ndjson_table"]
 
 _DECODER = json.JSONDecoder()
 _BLOCK = 1 << 20
-_KEY_SAMPLE = 100_000  # records scanned for column names beyond the first batch
+MAX_COLUMNS = 10_000  # distinct column names kept; later new names are dropped
+
+
+# A column name under construction: (key, parent) links, joined only at a leaf.
+_Path = tuple[str, "_Path"] | None
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, str]:
-    """{"a": {"b": [1, 2]}} -> {"a.b": "1 2"}."""
+    """{"a": {"b": [1, 2]}} -> {"a.b": "1 2"}.
+
+    An explicit stack, not recursion, and names joined at the leaves only:
+    nesting depth is the file's choice and must cost linear time.
+    """
     out: dict[str, str] = {}
-    _flatten_into(value, prefix, out)
+    stack: list[tuple[Any, _Path]] = [(value, (prefix, None) if prefix else None)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, (str(k), path)) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((v, path) for v in reversed(item))
+        elif item is not None:
+            text = item if isinstance(item, str) else json.dumps(item)
+            name = _join(path) or "value"
+            out[name] = f"{out[name]} {text}" if name in out else text
     return out
 
 
-def _flatten_into(value: Any, prefix: str, out: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten_into(item, f"{prefix}.{key}" if prefix else str(key), out)
-    elif isinstance(value, list):
-        for item in value:
-            _flatten_into(item, prefix, out)
-    elif value is not None:
-        text = value if isinstance(value, str) else json.dumps(value)
-        name = prefix or "value"
-        out[name] = f"{out[name]} {text}" if name in out else text
+def _join(path: _Path) -> str:
+    parts = []
+    while path is not None:
+        parts.append(path[0])
+        path = path[1]
+    return ".".join(reversed(parts))
 
 
 def _records(document: Any) -> Iterator[Any]:
@@ -57,32 +70,38 @@ def _records(document: Any) -> Iterator[Any]:
 
 
 def _array_items(source: Source, encoding: str) -> Iterator[Any]:
-    """Elements of a top-level array decoded one by one; other documents whole."""
+    """Elements of a top-level array decoded one by one, else each top-level value.
+
+    A value cut by the end of the buffer is decoded again once more text is
+    read; the read doubles with the value so one huge value costs linear time.
+    Values after the first (NDJSON sniffed as JSON, concatenated documents) are
+    read the same way, never the whole file at once.
+    """
     with source.open() as raw, io.TextIOWrapper(raw, encoding=encoding, errors="replace") as text:
         buffer = text.read(_BLOCK).lstrip("\ufeff \t\r\n")
-        if not buffer.startswith("["):
-            document = _load(source, buffer + text.read())
-            yield from _records(document)
-            return
-        position = 1
+        in_array = buffer.startswith("[")
+        position = 1 if in_array else 0
         while True:
             position = _skip(buffer, position)
-            if position < len(buffer) and buffer[position] == "]":
+            if in_array and position < len(buffer) and buffer[position] == "]":
                 return
-            item: Any = None
             end = -1
             if position < len(buffer):
                 try:
                     item, end = _DECODER.raw_decode(buffer, position)
                 except json.JSONDecodeError:
                     end = -1
-            if end < 0:  # element cut by the block: read on and decode again
-                more = text.read(_BLOCK)
+                except RecursionError:
+                    raise SourceError(f"{source.name}: JSON nested too deep") from None
+            if end < 0:  # value cut by the buffer (or nothing left): read on
+                more = text.read(max(_BLOCK, len(buffer) - position))
                 if not more:
-                    raise SourceError(f"{source.name}: malformed or truncated JSON array")
+                    if position >= len(buffer) and not in_array:
+                        return
+                    raise SourceError(f"{source.name}: malformed or truncated JSON")
                 buffer, position = buffer[position:] + more, 0
                 continue
-            yield from _records(item) if _is_bundle(item) else (item,)
+            yield from _records(item) if (_is_bundle(item) or not in_array) else (item,)
             position = end
 
 
@@ -96,13 +115,6 @@ def _skip(buffer: str, position: int) -> int:
     return position
 
 
-def _load(source: Source, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{source.name}: malformed JSON (line {exc.lineno})") from None
-
-
 def _ndjson_items(source: Source, encoding: str) -> Iterator[Any]:
     with source.open() as raw, io.TextIOWrapper(raw, encoding=encoding, errors="replace") as text:
         for number, line in enumerate(text, start=1):
@@ -113,15 +125,17 @@ def _ndjson_items(source: Source, encoding: str) -> Iterator[Any]:
                 item = json.loads(stripped)
             except json.JSONDecodeError:
                 raise SourceError(f"{source.name}: line {number}: malformed JSON") from None
+            except RecursionError:  # too deep to decode: its text is still read, as text
+                item = {"text": stripped}
             yield from _records(item) if _is_bundle(item) else (item,)
 
 
 def _table(source: Source, items: Any, fmt: str) -> FoundTable:
     columns: dict[str, None] = {}
-    for count, item in enumerate(items()):
-        columns.update(dict.fromkeys(flatten(item)))
-        if count >= _KEY_SAMPLE:
-            break
+    for item in items():  # every record: a key first seen at record 10,000 is a column
+        for name in flatten(item):
+            if name not in columns and len(columns) < MAX_COLUMNS:
+                columns[name] = None
     names = list(columns)
 
     def batches(size: int) -> Iterator[list[list[str]]]:

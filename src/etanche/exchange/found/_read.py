@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from etanche.errors import SourceError
-from etanche.exchange.found._archive import is_spreadsheet, members
+from etanche.exchange.found._archive import (
+    COMPRESSED,
+    compressed_member,
+    is_spreadsheet,
+    members,
+)
 from etanche.exchange.found._delimited import delimited_table, sniff_delimiter
 from etanche.exchange.found._json import json_table, ndjson_table
+from etanche.exchange.found._sevenzip import MAGIC as SEVEN_ZIP
+from etanche.exchange.found._sevenzip import seven_zip_members
 from etanche.exchange.found._source import Source, detect_encoding
 from etanche.exchange.found._sql import looks_like_sql, sql_tables
 from etanche.exchange.found._table import FoundTable
@@ -21,7 +27,6 @@ __all__ = ["found_files", "read_tables", "sniff_format"]
 
 MAX_DEPTH = 4  # archives inside archives
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
-_NDJSON_LINE = re.compile(r"^\s*[{\[].*[}\]]\s*$")
 
 
 def found_files(path: Path) -> list[Path]:
@@ -42,7 +47,8 @@ def read_tables(path: Path) -> Iterator[FoundTable]:
 
     CSV/TSV with any delimiter and encoding, XLSX (one table per sheet), JSON
     (array of objects, FHIR Bundle), NDJSON, SQL INSERT dumps (one table per
-    target), plain text (one column "text"), zip archives recursively. Raises
+    target), plain text (one column "text"), zip and 7z archives and gzip / bzip2 /
+    xz streams recursively, decompressed as they are read. Raises
     SourceError naming the file, never a value, when a file cannot be read.
     """
     for file in found_files(path):
@@ -55,7 +61,7 @@ def _file_opener(file: Path) -> Callable[[], BinaryIO]:
 
 
 def sniff_format(source: Source) -> tuple[str, str]:
-    """(format, encoding): zip, xlsx, json, ndjson, sql, csv, text or empty."""
+    """(format, encoding): zip, 7z, compressed, xlsx, json, ndjson, sql, csv, text or empty."""
     head = source.head()
     if not head.strip():
         return "empty", "utf-8"
@@ -63,13 +69,17 @@ def sniff_format(source: Source) -> tuple[str, str]:
         return ("xlsx" if is_spreadsheet(source) else "zip"), "binary"
     if head.startswith(_OLE):
         return "xlsx", "binary"
+    if any(head.startswith(magic) for magic in COMPRESSED):
+        return "compressed", "binary"
+    if head.startswith(SEVEN_ZIP):
+        return "7z", "binary"
     encoding = detect_encoding(head)
     if b"\0" in head and not encoding.startswith("utf-16"):
         return "binary", "binary"
     text = head.decode(encoding, "replace").lstrip("\ufeff \t\r\n")
     if text.startswith(("{", "[")):
         lines = [line for line in text.splitlines()[:5] if line.strip()]
-        if len(lines) > 1 and all(_NDJSON_LINE.match(line) for line in lines[:-1]):
+        if len(lines) > 1 and all(_json_line(line) for line in lines[:-1]):
             return "ndjson", encoding
         return "json", encoding
     if looks_like_sql(text):
@@ -77,6 +87,12 @@ def sniff_format(source: Source) -> tuple[str, str]:
     if sniff_delimiter(text) is not None:
         return "csv", encoding
     return "text", encoding
+
+
+def _json_line(line: str) -> bool:
+    """A line that opens and closes a JSON object or array (string tests, no regex)."""
+    bare = line.strip()
+    return len(bare) >= 2 and bare[0] in "{[" and bare[-1] in "}]"
 
 
 def _tables(source: Source, depth: int) -> Iterator[FoundTable]:
@@ -90,6 +106,16 @@ def _tables(source: Source, depth: int) -> Iterator[FoundTable]:
             raise SourceError(f"{source.name}: archives nested too deep")
         for member in members(source):
             yield from _tables(member, depth + 1)
+    elif fmt == "7z":
+        if depth >= MAX_DEPTH:
+            raise SourceError(f"{source.name}: archives nested too deep")
+        for member in seven_zip_members(source):
+            yield from _tables(member, depth + 1)
+    elif fmt == "compressed":
+        if depth >= MAX_DEPTH:
+            raise SourceError(f"{source.name}: archives nested too deep")
+        magic = next(m for m in COMPRESSED if source.head(8).startswith(m))
+        yield from _tables(compressed_member(source, magic), depth + 1)
     elif fmt == "xlsx":
         yield from sheet_tables(source)
     elif fmt == "json":
