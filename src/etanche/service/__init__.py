@@ -8,6 +8,7 @@ from etanche.access import NETWORK_WIDE, Actor, User
 from etanche.audit import Alert, AuditEvent, DetailValue, Outcome, VerificationReport
 from etanche.service._access_report import AccessReports, Delivery, ListedAccess
 from etanche.service._acts import Acts
+from etanche.service._authors import Author
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
 from etanche.service._door import Door, FormTokens
@@ -21,7 +22,7 @@ from etanche.service._linkage import IdentityLinkage, LinkRun
 from etanche.service._links import Traits as LinkTraits
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
-from etanche.service._patients import DUPLICATE_MIN_REASON, PatientService
+from etanche.service._patients import CLINICAL_MIN_REASON, DUPLICATE_MIN_REASON, PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._purge import RetentionService
 from etanche.service._revisions import RevisionReport, Revisions
@@ -44,6 +45,7 @@ from etanche.service._views import aware_iso, patient_detail, patient_summary
 from etanche.vault import VaultLocation, new_record_id
 
 __all__ = [
+    "CLINICAL_MIN_REASON",
     "DUPLICATE_MIN_REASON",
     "NETWORK_WIDE",
     "SYSTEM",
@@ -52,6 +54,7 @@ __all__ = [
     "Acts",
     "Alert",
     "AuditEvent",
+    "Author",
     "Core",
     "Custody",
     "DeadlineFinding",

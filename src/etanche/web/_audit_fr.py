@@ -66,6 +66,7 @@ ACTION_NOUNS: dict[str, str] = {
     Action.CUSTODY_UNSEAL: "descellement du service",
     Action.VAULT_WRITE: "écriture chiffrée",
     Action.CUSTODY_APPROVE: "approbation par les dépositaires des clés",
+    Action.CLINICAL_UPDATE: "modification des données cliniques",
     Action.IDENTITY_VALIDATE: "validation de l'identité (pièce d'identité)",
     Action.IDENTITY_RETRIEVE: "récupération de l'INS (INSi)",
     Action.IDENTITY_QUALIFY: "qualification de l'identité",
