@@ -220,10 +220,7 @@ class PatientService:
         The reason is required: the replaced part is kept with it in the history.
         """
         action = Action.CLINICAL_UPDATE
-        lab = self._lab_of(action, patient_id)
-        decision = self._decide(action, lab, patient_id)
-        if Compartment.CLINICAL not in decision.compartments or not self.holds_clinical():
-            self._denied(action, replace(decision, reason=_NO_CLINICAL), [patient_id], {})
+        lab, decision = self._decide_clinical(patient_id)
         if len(" ".join(reason.split())) < CLINICAL_MIN_REASON:
             self._record(action, Outcome.FAILED, [patient_id], {"lab": lab, "error": "reason"})
             raise UsageError(
@@ -232,6 +229,20 @@ class PatientService:
             )
         before = self._run(action, [patient_id], lambda: self.vault.get(patient_id))
         self._write(action, decision, lab, replace(before, clinical=clinical), reason, request_id)
+
+    def clinical_form(self, patient_id: str) -> Patient:
+        """The record, to fill the clinical edit form: refused (and logged) to whoever may
+        not edit the clinical part; otherwise an audited read."""
+        self._decide_clinical(patient_id)
+        return self.get(patient_id)
+
+    def _decide_clinical(self, patient_id: str) -> tuple[str, Decision]:
+        action = Action.CLINICAL_UPDATE
+        lab = self._lab_of(action, patient_id)
+        decision = self._decide(action, lab, patient_id)
+        if Compartment.CLINICAL not in decision.compartments or not self.holds_clinical():
+            self._denied(action, replace(decision, reason=_NO_CLINICAL), [patient_id], {})
+        return lab, decision
 
     def _write(
         self,
