@@ -7,8 +7,9 @@
   version: who (name and role), when (Paris time, French format), which fields
   (French names) and why.
 
-Screenshots with ETANCHE_SCREENSHOTS=1: insurance-edit.png, clinical-edit.png,
-clinical-history.png.
+Each new page is also read for English words with the page walk's test (which
+walks them too, following the sheet's links). Screenshots with
+ETANCHE_SCREENSHOTS=1: insurance-edit.png, clinical-edit.png, clinical-history.png.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from browser_support import log_in, shot
+from test_browser_lab_day import VISIBLE_TEXT, english_in
 
 from etanche.access import Role
 from etanche.domain import Sex
@@ -59,6 +61,7 @@ def test_the_desk_enters_and_edits_insurance(tabs: Any, web_vault: WebVault) -> 
     page.wait_for_function("() => !document.querySelector('#amo_caisse-erreur').textContent.trim()")
     page.locator("#f-amo_caisse").scroll_into_view_if_needed()
     shot(page, "insurance-edit")
+    assert english_in(page.evaluate(VISIBLE_TEXT)) == []
     page.get_by_role("button", name="Enregistrer les modifications").click()
     page.wait_for_url(re.compile(r".*/patients/[0-9a-f]{32}\?ok=modifie"))
     assert page.locator("#regime").inner_text().startswith("Régime agricole (MSA)")
@@ -84,6 +87,7 @@ def test_a_biologist_edits_the_clinical_part_with_a_reason(tabs: Any, web_vault:
     _field(page, "Commentaires").fill("Contrôle de la ferritine à 3 mois")
     page.get_by_label("Motif (obligatoire)").fill("Groupe contrôlé sur deux déterminations")
     shot(page, "clinical-edit")
+    assert english_in(page.evaluate(VISIBLE_TEXT)) == []
     page.get_by_role("button", name="Enregistrer les données cliniques").click()
     page.wait_for_url(re.compile(r".*\?ok=clinique$"))
     assert (
@@ -100,3 +104,4 @@ def test_a_biologist_edits_the_clinical_part_with_a_reason(tabs: Any, web_vault:
     assert "groupe sanguin" in row and "traitements" in row
     assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}", row)
     shot(page, "clinical-history")
+    assert english_in(page.evaluate(VISIBLE_TEXT)) == []
