@@ -5,7 +5,7 @@ Vitale and the attestation de droits (régime, then the three-digit caisse, then
 the centre). The names follow the Assurance Maladie's table of *grands régimes*
 (SESAM-Vitale and NOEMIE norms, "code grand régime"), limited to the codes a
 lab's front desk meets; any other two-digit code stays valid and is shown as a
-code (docs/insurance.md).
+code (docs/record-edits.md).
 """
 
 from __future__ import annotations
