@@ -82,7 +82,7 @@ SPECIMEN_TYPES = (
 IDENTITY_FIELDS = frozenset({"nir", "birth_name", "first_names", "birth_date"})
 REQUIRED = "Ce champ est obligatoire."
 _LIMITS = {"address_line": 200, "city": 100, "physician_name": 120, "accession": 40}
-_LIMITS.update(amo_regime=2, amo_caisse=5, amc_member_number=40)
+_LIMITS.update(amo_regime=4, amo_caisse=5, amc_member_number=40)
 _DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 # Where the domain's field names (validate_patient) appear on the form.
