@@ -30,6 +30,7 @@ class Action(StrEnum):
     PATIENT_UPDATE = "patient.update"
     PATIENT_ERASE = "patient.erase"
     PATIENT_LINK = "patient.link"  # a local record bound to a network identity known elsewhere
+    CLINICAL_UPDATE = "clinical.update"  # the clinical part of a record (biologists)
     SPECIMEN_CREATE = "specimen.create"
     SPECIMEN_LIST = "specimen.list"
     # identity vigilance (RNIV): statuses of the INS and merges of duplicate records

@@ -79,7 +79,9 @@ _OFFICER_ACTIONS = (
 # Every role may manage its own API tokens (TOKEN_MANAGE), from a session only.
 _GRANTS: dict[Role, frozenset[Action]] = {
     Role.RECEPTION: _RECEPTION_ACTIONS | _DESK_IDENTITY | {Action.TOKEN_MANAGE},
-    Role.BIOLOGIST: PATIENT_ACTIONS | _DESK_IDENTITY | {Action.TOKEN_MANAGE},
+    Role.BIOLOGIST: PATIENT_ACTIONS
+    | _DESK_IDENTITY
+    | {Action.CLINICAL_UPDATE, Action.TOKEN_MANAGE},
     Role.IDENTITY_OFFICER: _OFFICER_ACTIONS,
     Role.LAB_ADMIN: frozenset(
         {
@@ -183,7 +185,7 @@ _IDENTITY_HANDLING = frozenset(
 # by whoever may read it; it is not changed, erased or given new specimens until
 # the DPO lifts the restriction. Exports and migration packages leave it out.
 RESTRICTED_REFUSED = frozenset(
-    {Action.PATIENT_UPDATE, Action.PATIENT_ERASE, Action.SPECIMEN_CREATE}
+    {Action.PATIENT_UPDATE, Action.CLINICAL_UPDATE, Action.PATIENT_ERASE, Action.SPECIMEN_CREATE}
 )
 # The patient's copy of everything held (GDPR art. 15) holds both compartments.
 _RECORD_HANDLING = frozenset({Action.RIGHTS_ACCESS_REPORT})
@@ -296,7 +298,7 @@ def compartments_for(role: Role) -> frozenset[Compartment]:
 
 
 def _compartments(role: Role, action: Action) -> frozenset[Compartment]:
-    if action in PATIENT_ACTIONS:
+    if action in PATIENT_ACTIONS or action is Action.CLINICAL_UPDATE:
         return _PATIENT_COMPARTMENTS.get(role, _NONE)
     if action in IDENTITY_ACTIONS:  # statuses and merges read and write identities only
         return _ADMIN_ONLY

@@ -16,6 +16,7 @@ from etanche.domain._identity import (
     strict_traits,
     supported_status,
 )
+from etanche.domain._insurance import AMO_REGIMES, regime_name
 from etanche.domain._models import (
     Address,
     BloodGroup,
@@ -90,6 +91,7 @@ from etanche.domain._validate import (
 )
 
 __all__ = [
+    "AMO_REGIMES",
     "CATEGORIES",
     "DEFAULT_RETENTION_SOURCE",
     "DOCUMENTS",
@@ -148,6 +150,7 @@ __all__ = [
     "place_name",
     "qualify",
     "record_ins",
+    "regime_name",
     "restore",
     "search_prefix",
     "starts_with",

@@ -26,6 +26,7 @@ from etanche.service._audit_fr import (
     rule_fr,
     summary_fr,
 )
+from etanche.service._authors import Author
 from etanche.service._backups import BackupService
 from etanche.service._core import Core
 from etanche.service._custody import Custody, Opener
@@ -40,7 +41,7 @@ from etanche.service._linkage import IdentityLinkage, LinkRun
 from etanche.service._links import Traits as LinkTraits
 from etanche.service._migration import marker_for, plan_marks
 from etanche.service._migrations import MigrationService, PlanText
-from etanche.service._patients import DUPLICATE_MIN_REASON, PatientService
+from etanche.service._patients import CLINICAL_MIN_REASON, DUPLICATE_MIN_REASON, PatientService
 from etanche.service._people import Enrolment, People
 from etanche.service._purge import RetentionService
 from etanche.service._reindex import Reindex
@@ -67,6 +68,7 @@ __all__ = [
     "ACTIONS",
     "ACTION_NOUNS",
     "ALERT_RULES",
+    "CLINICAL_MIN_REASON",
     "DUPLICATE_MIN_REASON",
     "NETWORK_WIDE",
     "OUTCOMES",
@@ -79,6 +81,7 @@ __all__ = [
     "Acts",
     "Alert",
     "AuditEvent",
+    "Author",
     "BackupService",
     "Core",
     "Custody",

@@ -21,6 +21,7 @@ from etanche.domain import (
     Retention,
     Sex,
     Specimen,
+    regime_name,
 )
 from etanche.leak.incident import Section, fr_datetime
 from etanche.names import Role
@@ -174,8 +175,8 @@ def _care(p: Patient, labs: dict[str, Lab]) -> Section:
         items.append(f"Assurance maladie : {NONE}")
     else:
         items.append(
-            f"Assurance maladie obligatoire : régime {insurance.amo_regime}, "
-            f"caisse {insurance.amo_caisse}"
+            f"Régime obligatoire : {regime_name(insurance.amo_regime)} "
+            f"({insurance.amo_regime}), caisse {insurance.amo_caisse}"
         )
         items.append(f"Complémentaire santé : {insurance.amc_name or NONE}")
         items.append(f"Numéro d'adhérent : {insurance.amc_member_number or NONE}")

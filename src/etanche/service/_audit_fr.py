@@ -145,6 +145,7 @@ ACTION_NOUNS: dict[str, str] = {
     Action.CUSTODY_UNSEAL: "descellement du service",
     Action.VAULT_WRITE: "écriture chiffrée",
     Action.CUSTODY_APPROVE: "approbation par les dépositaires des clés",
+    Action.CLINICAL_UPDATE: "modification des données cliniques",
     Action.BACKUP_CREATE: "sauvegarde chiffrée du coffre",
     Action.BACKUP_DRILL: "exercice de restauration d'une sauvegarde",
     Action.BACKUP_RESTORE: "restauration d'une sauvegarde par les dépositaires des clés",

@@ -26,6 +26,7 @@ from etanche.access import (
 from etanche.audit import DetailValue, Outcome, is_decoy
 from etanche.domain import (
     BirthQuery,
+    Clinical,
     Compartment,
     DowngradeReason,
     Patient,
@@ -41,6 +42,7 @@ from etanche.errors import (
     UsageError,
 )
 from etanche.service import _links
+from etanche.service._authors import Author, authors_of
 from etanche.service._labels import tube_label_pdf
 from etanche.service._trail import Trail
 from etanche.vault import Change, RightsStore, Vault, Version, retrying
@@ -48,6 +50,8 @@ from etanche.vault import Change, RightsStore, Vault, Version, retrying
 PATIENT = "patient"
 MAX_REASON = 500
 DUPLICATE_MIN_REASON = 15  # like break-glass: a sentence, not "ok"
+CLINICAL_MIN_REASON = 5  # "erreur de saisie" fits, "." does not
+_NO_CLINICAL = "clinical.update: this session does not hold the clinical key"
 _T = TypeVar("_T")
 
 
@@ -241,21 +245,11 @@ class PatientService:
         """
         lab = self._lab_of(Action.PATIENT_UPDATE, patient.id)
         decision = self._decide(Action.PATIENT_UPDATE, lab, patient.id)
-        why = " ".join((reason or "").split())[:MAX_REASON] or None
-        change = Change(by=self.actor.username, reason=why, request_id=request_id)
         before = self._run(Action.PATIENT_UPDATE, [patient.id], lambda: self.vault.get(patient.id))
         stored, lowered = apply_trait_change(
             before, patient, self.actor.username, datetime.now(UTC)
         )
-        self._run(
-            Action.PATIENT_UPDATE,
-            [patient.id],
-            lambda: self.vault.update(stored, change=change),
-        )
-        details: dict[str, DetailValue] = {"lab": lab, "reason": why is not None}
-        if request_id is not None:
-            details["request"] = request_id
-        self._done(Action.PATIENT_UPDATE, decision, [patient.id], details)
+        self._write(Action.PATIENT_UPDATE, decision, lab, stored, reason, request_id)
         if lowered:
             self._record(
                 Action.IDENTITY_DOWNGRADE,
@@ -269,6 +263,63 @@ class PatientService:
                 },
             )
 
+    def update_clinical(
+        self,
+        patient_id: str,
+        clinical: Clinical,
+        *,
+        reason: str,
+        request_id: str | None = None,
+    ) -> None:
+        """Replace the clinical part of a record (blood group, pregnancy, treatments,
+        pathologies, comments): a decision of its own, so a role that may edit the
+        identity but never holds the clinical key is refused, and logged as refused.
+
+        The reason is required: the replaced part is kept with it in the history.
+        """
+        action = Action.CLINICAL_UPDATE
+        lab, decision = self._decide_clinical(patient_id)
+        if len(" ".join(reason.split())) < CLINICAL_MIN_REASON:
+            self._record(action, Outcome.FAILED, [patient_id], {"lab": lab, "error": "reason"})
+            raise UsageError(
+                f"clinical.update: patient {patient_id}: a reason of at least "
+                f"{CLINICAL_MIN_REASON} characters is required"
+            )
+        before = self._run(action, [patient_id], lambda: self.vault.get(patient_id))
+        self._write(action, decision, lab, replace(before, clinical=clinical), reason, request_id)
+
+    def clinical_form(self, patient_id: str) -> Patient:
+        """The record, to fill the clinical edit form: refused (and logged) to whoever may
+        not edit the clinical part; otherwise an audited read."""
+        self._decide_clinical(patient_id)
+        return self.get(patient_id)
+
+    def _decide_clinical(self, patient_id: str) -> tuple[str, Decision]:
+        action = Action.CLINICAL_UPDATE
+        lab = self._lab_of(action, patient_id)
+        decision = self._decide(action, lab, patient_id)
+        if Compartment.CLINICAL not in decision.compartments or not self.holds_clinical():
+            self._denied(action, replace(decision, reason=_NO_CLINICAL), [patient_id], {})
+        return lab, decision
+
+    def _write(
+        self,
+        action: Action,
+        decision: Decision,
+        lab: str,
+        stored: Patient,
+        reason: str | None,
+        request_id: str | None,
+    ) -> None:
+        """Store a decided change, keeping the replaced version with the reason (art. 16)."""
+        why = " ".join((reason or "").split())[:MAX_REASON] or None
+        change = Change(by=self.actor.username, reason=why, request_id=request_id)
+        self._run(action, [stored.id], lambda: self.vault.update(stored, change=change))
+        details: dict[str, DetailValue] = {"lab": lab, "reason": why is not None}
+        if request_id is not None:
+            details["request"] = request_id
+        self._done(action, decision, [stored.id], details)
+
     def history(self, patient_id: str) -> list[Version]:
         """The record's earlier versions (date, who, reason, fields): to whoever may read it."""
         lab = self._lab_of(Action.PATIENT_READ, patient_id)
@@ -281,6 +332,10 @@ class PatientService:
             {"lab": lab, "view": "history", "versions": len(found)},
         )
         return found
+
+    def authors(self, versions: Sequence[Version]) -> dict[str, Author]:
+        """The staff who wrote ``versions`` (from ``history``): full name and role."""
+        return authors_of(self.vault, (v.by for v in versions))
 
     def restricted(self, patient_id: str) -> bool:
         """Whether the record is under a restriction of processing (GDPR art. 18)."""

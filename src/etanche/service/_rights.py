@@ -37,6 +37,7 @@ class SheetRights:
     can_edit: bool
     can_add_specimen: bool
     break_glass: bool
+    can_edit_clinical: bool = False
 
 
 def sheet_rights(
@@ -50,4 +51,5 @@ def sheet_rights(
         can_edit=bool(can(actor, Action.PATIENT_UPDATE, resource)),
         can_add_specimen=bool(can(actor, Action.SPECIMEN_CREATE, resource)),
         break_glass=read.break_glass_used,
+        can_edit_clinical=bool(can(actor, Action.CLINICAL_UPDATE, resource)),
     )

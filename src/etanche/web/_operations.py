@@ -62,6 +62,7 @@ OPERATIONS: dict[str, frozenset[Action]] = {
     "GET /fhir/Observation/{observation_id}": _READ,
     "GET /fhir/Coverage": _READ,
     "GET /fhir/Coverage/{coverage_id}": _READ,
+    "PUT /fhir/Coverage/{coverage_id}": frozenset({Action.PATIENT_READ, Action.PATIENT_UPDATE}),
     "GET /fhir/AuditEvent": _one(Action.AUDIT_READ),
     "GET /fhir/AuditEvent/{audit_event_id}": _one(Action.AUDIT_READ),
     **{f"{m} /fhir/{{rest:path}}": _NONE for m in ("DELETE", "GET", "PATCH", "POST", "PUT")},

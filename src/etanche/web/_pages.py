@@ -2,6 +2,7 @@
 
 - ``_pages_login``: login with TOTP, first-login enrolment, logout;
 - ``_pages_patients``: search, sheet, intake and edit (live validation), specimens;
+- ``_pages_clinical``: the clinical part of a record, edited with a reason (biologists);
 - ``_pages_front_desk``: linking a patient known in another lab, break-glass;
 - ``_pages_users``: lab admins' account management;
 - ``_pages_requests``: second approvals of privileged accounts and roles;
@@ -21,6 +22,7 @@ from fastapi import APIRouter
 
 from etanche.web import (
     _pages_access,
+    _pages_clinical,
     _pages_front_desk,
     _pages_identity,
     _pages_incident_follow,
@@ -39,6 +41,7 @@ router = APIRouter()
 router.include_router(_pages_login.router)
 router.include_router(_pages_front_desk.router)
 router.include_router(_pages_patients.router)
+router.include_router(_pages_clinical.router)
 router.include_router(_pages_users.router)
 router.include_router(_pages_requests.router)
 router.include_router(_pages_supervision.router)

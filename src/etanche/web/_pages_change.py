@@ -12,9 +12,21 @@ from dataclasses import dataclass, field
 
 from starlette.datastructures import FormData
 
-__all__ = ["FIELD_NAMES_FR", "ChangeReason", "change_reason"]
+from etanche.domain import STRICT_TRAITS, Patient
+
+__all__ = [
+    "FIELD_NAMES_FR",
+    "STRICT_TRAIT_REASON",
+    "ChangeReason",
+    "change_reason",
+    "strict_traits_changed",
+]
 
 MAX_REASON = 500
+STRICT_TRAIT_REASON = (
+    "Indiquez le motif : un trait strict de l'identité (nom de naissance, prénoms, sexe, "
+    "date ou lieu de naissance) change, et la version précédente est conservée avec lui."
+)
 _REQUEST_ID = re.compile(r"^DR-\d{8}-[0-9a-f]{6}$")
 
 FIELD_NAMES_FR = {
@@ -30,7 +42,7 @@ FIELD_NAMES_FR = {
     "phones": "téléphone",
     "emails": "adresse électronique",
     "physician": "médecin traitant",
-    "insurance": "couverture",
+    "insurance": "assurance maladie",
     "last_visit": "dernier passage",
     "clinical.blood_group": "groupe sanguin",
     "clinical.comments": "commentaires cliniques",
@@ -57,3 +69,8 @@ def change_reason(form: FormData) -> ChangeReason:
     if request and not reason:
         errors["motif"] = "Indiquez le motif de la rectification demandée."
     return ChangeReason(reason or None, request or None, errors)
+
+
+def strict_traits_changed(before: Patient, after: Patient) -> bool:
+    """Whether an edit changes an INS strict trait: such an edit must say why."""
+    return any(getattr(before, t) != getattr(after, t) for t in STRICT_TRAITS)

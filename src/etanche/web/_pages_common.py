@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from etanche.domain import Lab, department_name, place_name
+from etanche.domain import Lab, department_name, place_name, regime_name
 from etanche.names import Action
 from etanche.service import (
     OUTCOMES,
@@ -69,6 +69,8 @@ FLASHES = {
     "cree": "Le dossier patient a été créé.",
     "modifie": "Le dossier patient a été mis à jour.",
     "prelevement": "Le prélèvement a été enregistré.",
+    "clinique": "Les données cliniques ont été mises à jour ; la version précédente est "
+    "conservée avec le motif dans l'historique du dossier.",
     "rattache": "Le dossier a été créé et rattaché à l'identité connue dans le réseau : seuls les "
     "traits d'identité ont été repris ; vérifiez-les sur pièce et complétez les coordonnées.",
     "bris": "Bris de glace activé : vous pouvez rechercher et consulter hors de vos laboratoires "
@@ -289,6 +291,7 @@ def install_filters(state: ServerState) -> None:
     env.filters["nir"] = fr_nir
     env.filters["phone"] = fr_phone
     env.filters["place"] = fr_place
+    env.filters["regime"] = regime_name
     env.filters["fr_long"] = fr_long_date
     env.filters["fr_when"] = fr_when
     env.filters["deadline"] = fr_deadline

@@ -35,6 +35,12 @@ from etanche.domain import (
 from etanche.errors import ValidationError, ValidationErrors
 from etanche.web._pages_common import PARIS, now_paris
 from etanche.web._pages_fr import invalid_fr
+from etanche.web._pages_insurance import (
+    INSURANCE_FIELDS,
+    check_insurance,
+    insurance_of,
+    insurance_raw,
+)
 
 PATIENT_FIELDS = (
     "lab_id",
@@ -53,6 +59,7 @@ PATIENT_FIELDS = (
     "email",
     "physician_name",
     "physician_rpps",
+    *INSURANCE_FIELDS,
 )
 SPECIMEN_FIELDS = (
     "lab_id",
@@ -75,6 +82,7 @@ SPECIMEN_TYPES = (
 IDENTITY_FIELDS = frozenset({"nir", "birth_name", "first_names", "birth_date"})
 REQUIRED = "Ce champ est obligatoire."
 _LIMITS = {"address_line": 200, "city": 100, "physician_name": 120, "accession": 40}
+_LIMITS.update(amo_regime=4, amo_caisse=5, amc_member_number=40)
 _DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 # Where the domain's field names (validate_patient) appear on the form.
@@ -91,6 +99,8 @@ _DOMAIN_TO_FORM = {
     "addresses[0].postcode": "postcode",
     "physician.name": "physician_name",
     "physician.rpps": "physician_rpps",
+    "insurance.amo_regime": "amo_regime",
+    "insurance.amo_caisse": "amo_caisse",
     "prescriber.name": "prescriber_name",
     "prescriber.rpps": "prescriber_rpps",
     "accession": "accession",
@@ -151,7 +161,9 @@ def parse_date(value: str) -> date:
         raise ValidationError("date", "not a date") from None
 
 
-def check_patient(raw: dict[str, str], allowed_labs: set[str] | None = None) -> Checked:
+def check_patient(
+    raw: dict[str, str], allowed_labs: set[str] | None = None, *, known_regime: str = ""
+) -> Checked:
     """Every field of the patient form, with the same validators as the vault."""
     c = Checked(raw)
     c.require("birth_name", "first_names", "sex", "birth_date")
@@ -191,6 +203,7 @@ def check_patient(raw: dict[str, str], allowed_labs: set[str] | None = None) -> 
     if raw.get("physician_name") or raw.get("physician_rpps"):
         c.require("physician_name", "physician_rpps")
         c.run("physician_rpps", validate_rpps)
+    check_insurance(c, known_regime)
     return c
 
 
@@ -245,6 +258,7 @@ def build_patient(c: Checked, patient_id: str, lab_id: str, base: Patient | None
         phones=phone + kept_phones,
         emails=email + kept_emails,
         physician=physician,
+        insurance=insurance_of(c),
     )
 
 
@@ -268,6 +282,7 @@ def patient_raw(patient: Patient) -> dict[str, str]:
         "email": patient.emails[0] if patient.emails else "",
         "physician_name": patient.physician.name if patient.physician else "",
         "physician_rpps": patient.physician.rpps if patient.physician else "",
+        **insurance_raw(patient),
     }
 
 

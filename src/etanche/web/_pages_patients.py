@@ -30,7 +30,13 @@ from etanche.errors import RecordNotFound, ValidationError
 from etanche.service import DUPLICATE_MIN_REASON, PatientService, new_record_id, sheet_rights
 from etanche.service.masks import mask_nir, mask_text
 from etanche.web._auth import form_person, page_person
-from etanche.web._pages_change import FIELD_NAMES_FR, ChangeReason, change_reason
+from etanche.web._pages_change import (
+    FIELD_NAMES_FR,
+    STRICT_TRAIT_REASON,
+    ChangeReason,
+    change_reason,
+    strict_traits_changed,
+)
 from etanche.web._pages_common import (
     counting_patients,
     form_data,
@@ -56,8 +62,9 @@ from etanche.web._pages_forms import (
     raw_values,
     validate_field,
 )
-from etanche.web._pages_fr import SEXES, invalid_fr
+from etanche.web._pages_fr import SEXES, invalid_fr, role_label
 from etanche.web._pages_identity import identity_context, notice_for
+from etanche.web._pages_insurance import regime_options
 from etanche.web._state import Person
 
 router = APIRouter(tags=["pages"])
@@ -240,6 +247,7 @@ def _form_page(
             "errors": errors,
             "patient": patient,
             "lab_options": lab_options(person),
+            "regime_options": regime_options(raw.get("amo_regime", "")),
             "duplicates": duplicates,
             "action": f"/patients/{patient.id}/edit" if patient else "/patients/new",
         },
@@ -294,7 +302,7 @@ def update_patient(
     base = person.patients().get(_checked_id(patient_id))
     raw = raw_values(form, PATIENT_FIELDS)
     raw["lab_id"] = base.lab_id  # a record never changes lab
-    checked = check_patient(raw)
+    checked = check_patient(raw, known_regime=base.insurance.amo_regime if base.insurance else "")
     why = change_reason(form)
     checked.raw.update({"motif": why.reason or "", "demande": why.request_id or ""})
     checked.errors.update(why.errors)
@@ -302,6 +310,8 @@ def update_patient(
     if checked.ok and not why.errors:
         patient = build_patient(checked, base.id, base.lab_id, base)
         final_check(patient, checked)
+        if why.reason is None and strict_traits_changed(base, patient):
+            checked.errors["motif"] = STRICT_TRAIT_REASON
     return _save(request, person, form, checked, patient, base=base, why=why)
 
 
@@ -435,6 +445,7 @@ def patient_sheet(
         "labs": labs,
         "clinical_open": rights.clinical_open,
         "can_edit": rights.can_edit,
+        "can_edit_clinical": rights.can_edit_clinical,
         "can_add_specimen": rights.can_add_specimen,
         "can_label": rights.can_add_specimen,
         "break_glass": rights.break_glass,
@@ -458,11 +469,20 @@ def patient_history(
     service = person.patients()
     patient = service.get(_checked_id(patient_id))
     versions = list(reversed(service.history(patient.id)))
+    authors = {
+        name: f"{a.full_name} ({role_label(a.role, a.gender).lower()})"
+        for name, a in service.authors(versions).items()
+    }
     return render(
         request,
         person,
         "patient_history.html",
-        {"patient": patient, "versions": versions, "field_names": FIELD_NAMES_FR},
+        {
+            "patient": patient,
+            "versions": versions,
+            "field_names": FIELD_NAMES_FR,
+            "authors": authors,
+        },
     )
 
 

@@ -60,7 +60,7 @@ INTERACTIONS = {
     "Patient": ("read", "search-type", "create"),
     "Specimen": ("read", "search-type", "create"),
     "Observation": ("read", "search-type"),
-    "Coverage": ("read", "search-type"),
+    "Coverage": ("read", "search-type", "update"),
     "AuditEvent": ("read", "search-type"),
 }
 
@@ -72,7 +72,10 @@ _DOCS = {
     ),
     "Specimen": "Read by id, search per patient (patient=), create",
     "Observation": "Blood group (LOINC 882-1), clinical compartment only",
-    "Coverage": "AMO (amo-<patient id>) and AMC (amc-<patient id>)",
+    "Coverage": (
+        "AMO (amo-<patient id>) and AMC (amc-<patient id>); update replaces that part of "
+        "the patient's insurance (patient.update)"
+    ),
     "AuditEvent": "The tamper-evident audit log, for the DPO and auditors",
 }
 

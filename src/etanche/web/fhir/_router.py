@@ -17,6 +17,7 @@ from etanche.web.fhir import (
     _audit_event,
     _capability,
     _coverage,
+    _coverage_update,
     _observation,
     _patient,
     _specimen,
@@ -34,7 +35,7 @@ router = APIRouter(tags=["fhir"], route_class=FhirRoute)
 router.include_router(_capability.router)
 
 _resources = APIRouter(route_class=FhirRoute, dependencies=[Security(bearer)])
-for _module in (_patient, _specimen, _observation, _coverage, _audit_event):
+for _module in (_patient, _specimen, _observation, _coverage, _coverage_update, _audit_event):
     _resources.include_router(_module.router)
 router.include_router(_resources)
 
