@@ -95,6 +95,7 @@ def make_app(db: Path) -> FastAPI:
         "labs": labs,
         "clinical_open": True,
         "can_edit": True,
+        "can_edit_clinical": True,
         "can_add_specimen": True,
         "can_label": True,
         "break_glass": False,
