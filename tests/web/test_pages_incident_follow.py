@@ -132,7 +132,7 @@ def test_other_roles_cannot_follow_an_incident(web_vault: WebVault, client: Test
 def test_an_alert_cited_in_an_incident_reads_in_french_in_the_draft(
     web_vault: WebVault, client: TestClient
 ) -> None:
-    admin = web_vault.members[Role.LAB_ADMIN]
+    admin = web_vault.person(Role.LAB_ADMIN)  # a fresh actor: its first refused alert is this one
     refused = client.get(
         f"/api/v1/patients/{web_vault.maelle.id}",
         headers={"Authorization": f"Bearer {admin.token}"},
