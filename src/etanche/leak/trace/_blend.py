@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 __all__ = ["FilterSurvival", "filter_survival"]
 
@@ -47,6 +47,13 @@ class FilterSurvival:
     column: str
     feature: str
     threshold: int  # rows whose feature value is seen at least this often are kept
+    kept_values: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def keeps(self, row: Mapping[str, str]) -> bool:
+        """Whether the filter keeps this row (every row when no filter was found)."""
+        if not self.column:
+            return True
+        return _FEATURES[self.feature](row.get(self.column, "")) in self.kept_values
 
 
 def filter_survival(
@@ -61,7 +68,6 @@ def filter_survival(
     worst = FilterSurvival(1.0, 1.0, 1.0, "", "", 1)
     if not real or not canaries:
         return worst
-    kept_values: set[str] = set()
     for column in columns:
         for name, feature in _FEATURES.items():
             real_values = [feature(r.get(column, "")) for r in real]
@@ -73,14 +79,12 @@ def filter_survival(
                     continue
                 survived = sum(counts[v] >= threshold for v in canary_values) / len(canaries)
                 if survived < worst.chosen_on_kept:
-                    worst = FilterSurvival(survived, kept, survived, column, name, threshold)
-                    kept_values = {v for v, n in counts.items() if n >= threshold}
+                    values = frozenset(v for v, n in counts.items() if n >= threshold)
+                    worst = FilterSurvival(
+                        survived, kept, survived, column, name, threshold, values
+                    )
                 break  # the highest threshold that keeps enough real rows
     if held_out and worst.column:
-        feature = _FEATURES[worst.feature]
-        share = sum(feature(c.get(worst.column, "")) in kept_values for c in held_out)
-        worst = FilterSurvival(
-            share / len(held_out), worst.real_kept, worst.chosen_on_kept, worst.column,
-            worst.feature, worst.threshold,
-        )  # fmt: skip
+        share = sum(worst.keeps(c) for c in held_out) / len(held_out)
+        worst = replace(worst, canaries_kept=share)
     return worst

@@ -6,8 +6,9 @@ the file's usual values removes it. ``localise`` keeps the drawn sex and
 takes every column from a different real patient of the lab (a donor), so that
 each column's distribution over canaries is the lab's own:
 
-- birth name, first names: a donor's, among values at least two donors share
-  (first names from a donor of the same sex born within 5 years);
+- birth name, first names, used name: a donor's, among values two donors at
+  least share (first and used names from donors of the same sex born within
+  5 years);
 
 - postcode, city, country: one donor's address (the street line stays the drawn one);
 - birth date: a donor born within 5 years of the drawn date (first names follow
@@ -84,13 +85,13 @@ def _local_part(patient: Patient) -> str:
 
 
 def _common(
-    donors: Sequence[Patient], value: Callable[[Patient], T], rng: random.Random
-) -> T | None:
-    """A donor's value among those at least two donors share (a rare one could point at
-    its family), or None."""
+    donors: Sequence[Patient], value: Callable[[Patient], T], rng: random.Random, default: T
+) -> T:
+    """A donor's value among those two donors at least share (a rare one could point
+    at its family), else ``default``."""
     counts = Counter(value(d) for d in donors)
     shared = [value(d) for d in donors if counts[value(d)] >= 2]
-    return shared[rng.randrange(len(shared))] if shared else None
+    return shared[rng.randrange(len(shared))] if shared else default
 
 
 def _pick(donors: Sequence[Patient], rng: random.Random) -> Patient:
@@ -104,14 +105,13 @@ def localise(identity: Patient, donors: Sequence[Patient], rng: random.Random) -
     year = identity.birth_date.year  # first names follow the birth year: stay near it
     near = [d for d in donors if abs(d.birth_date.year - year) <= _NEAR_YEARS] or list(donors)
     born = _pick(near, rng).birth_date + timedelta(days=rng.randint(-_SHIFT_DAYS, _SHIFT_DAYS))
+    peers = [d for d in near if d.sex is identity.sex] or near
     out = replace(
         identity,
         birth_date=min(born, date.today() - timedelta(days=1)),
-        birth_name=_common(donors, lambda d: d.birth_name, rng) or identity.birth_name,
-        first_names=_common(
-            [d for d in near if d.sex is identity.sex], lambda d: d.first_names, rng
-        )
-        or identity.first_names,
+        birth_name=_common(donors, lambda d: d.birth_name, rng, identity.birth_name),
+        first_names=_common(peers, lambda d: d.first_names, rng, identity.first_names),
+        used_name=_common(peers, lambda d: d.used_name, rng, identity.used_name),
     )
     with_nir = [d for d in donors if d.nir and d.birthplace_insee] or list(donors)
     civil = _pick(with_nir, rng)
