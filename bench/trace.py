@@ -90,7 +90,7 @@ class Ground:
         self.rows = {p.id: canonical_row(p) for p in self.patients}
         self.ids = sorted(self.rows)
         rng = random.Random(seed)
-        drawn = generate(SynthConfig(patients=2 * exports + 50, labs=4, seed=seed + 1)).patients()
+        drawn = generate(SynthConfig(patients=12 * exports + 50, labs=4, seed=seed + 1)).patients()
         self.exports: list[ExportModel] = []
         self.canary_rows: dict[str, dict[str, str]] = {}
         for i in range(exports):

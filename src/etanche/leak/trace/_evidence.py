@@ -56,7 +56,7 @@ class RowEvidence:
 
     def add(self, pid: str, row: IdentifiedRow) -> None:
         self.first_seen.setdefault(pid, row.position)
-        used = tuple(sorted({o for o in row.marks if o.family in self.families}, key=_order))
+        used = tuple(o for o in row.marks if o.family in self.families)  # sorted, unique
         for obs in used:
             _, choices = self.writings.setdefault((obs.family, pid, obs.canonical), (obs.k, set()))
             choices.add(obs.choice)
@@ -66,10 +66,6 @@ class RowEvidence:
     def agrees(self, pid: str, row: tuple[Observation, ...]) -> bool:
         """Whether every writing of the row is the export's choice."""
         return all(self.expected(o.family, pid, o.canonical, o.k) == o.choice for o in row)
-
-
-def _order(obs: Observation) -> tuple[str, str, int, int]:
-    return obs.family, obs.canonical, obs.choice, obs.k
 
 
 def row_chance(row: tuple[Observation, ...]) -> float:

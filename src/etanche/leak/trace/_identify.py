@@ -97,6 +97,10 @@ class MemoryIdentifier:
         return f"{index}:{normalised}"
 
 
+def _order(obs: Observation) -> tuple[str, str, int, int]:
+    return obs.family, obs.canonical, obs.choice, obs.k
+
+
 def identify_rows(
     rows: Sequence[FoundRow], identifier: Identifier, *, tokens: bool = False
 ) -> list[IdentifiedRow]:
@@ -128,5 +132,6 @@ def identify_rows(
         if pid is None and not row_tokens:
             continue
         indexes = tuple(voters.get(pid, ())) if pid else ()
-        out.append(IdentifiedRow(row.position, pid, support, row.marks, row_tokens, indexes))
+        marks = tuple(sorted(set(row.marks), key=_order))  # one row's writings, as a set
+        out.append(IdentifiedRow(row.position, pid, support, marks, row_tokens, indexes))
     return out

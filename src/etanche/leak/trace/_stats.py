@@ -136,7 +136,7 @@ def weighted_hits_log10p(chances: Sequence[float], hits: Sequence[bool]) -> floa
         return float(np.sum(np.log1p(q ** (1.0 - t) - q))) - t * s
 
     lo, hi = 0.0, 30.0  # convex in t: golden-section search
-    for _ in range(80):
+    for _ in range(40):
         a = lo + (hi - lo) * 0.382
         b = lo + (hi - lo) * 0.618
         if bound(a) < bound(b):
