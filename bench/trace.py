@@ -450,9 +450,12 @@ def main() -> None:
         result,
         args.json,
         "trace",
-        f"### trace: {args.exports} exports of 30 % of {args.patients:,} patients, no canaries, "
-        f"{result['date']}, {result['machine']}\n\n"
-        f"`python bench/trace.py --json --patients {args.patients}`\n\n"
+        f"### trace: {args.exports} exports of 30 % of {args.patients:,} patients, localised "
+        f"canaries, {result['date']}, {result['machine']}\n\n"
+        f"`python bench/trace.py --json --patients {args.patients} --exports {args.exports} "
+        f"--trials {args.trials}"
+        + (f" --minutes {args.minutes:g}" if args.minutes else "")
+        + "`\n\n"
         f"Source named first, accused (corrected p <= 1e-9), no innocent export accused, "
         f"by rows in the leak ({args.trials} leaks per cell):\n\n{header}{lines}\n"
         f"Min rows for attribution (every leak kind but the identity+phone columns): "
