@@ -112,14 +112,20 @@ def decoy_count(vault: Vault) -> int:
 
 
 def plant_decoys(
-    vault: Vault, n: int, *, seed: int | None = None, lab_id: str | None = None
+    vault: Vault,
+    n: int,
+    *,
+    seed: int | None = None,
+    lab_id: str | None = None,
+    shape: Callable[[Patient], Patient] | None = None,
 ) -> list[str]:
     """Add ``n`` decoy patients spread over the vault's labs (or all in ``lab_id``).
 
     Returns their ids, to the caller only (for tests and for seeding canaries);
     they are stored nowhere in clear. ``seed`` fixes the synthetic identities,
     never the ids, which are always fresh and random. An export's canaries are
-    planted in the exported lab, so the decoy's lab agrees with its row.
+    planted in the exported lab, so the decoy's lab agrees with its row;
+    ``shape`` (canaries) reshapes each drawn patient before it is stored.
     """
     if not 1 <= n <= MAX_PLANT:
         raise UsageError(f"n: plant between 1 and {MAX_PLANT} decoys at a time")
@@ -157,6 +163,8 @@ def plant_decoys(
     for patient in network.patients():
         pid = _shaped_like(rng.choice(patient_donors))
         moved = replace(patient, id=pid, lab_id=lab_map[patient.lab_id].id)
+        if shape is not None:
+            moved = replace(shape(moved), id=pid, lab_id=moved.lab_id)
         specs = [
             _move_specimen(s, pid, lab_map, _shaped_like(rng.choice(specimen_donors)), rng)
             for s in network.specimens(patient)

@@ -12,6 +12,8 @@ from etanche.leak.trace._stats import (
     fisher_log10p,
     inversions,
     order_log10p,
+    set_agreement_log10p,
+    weighted_hits_log10p,
 )
 
 
@@ -54,7 +56,7 @@ def test_all_agreeing_gives_the_product_and_chernoff_bounds_from_above() -> None
     assert math.isclose(agreement_log10p(groups), expected, rel_tol=1e-9)
     for n, x in ((50, 20), (80, 40), (200, 120)):
         exact = math.log10(_tail_binomial(n, 1 / 6, x))
-        assert _chernoff_log10({6: n}, x) >= exact - 1e-9
+        assert _chernoff_log10({1 / 6: n}, x) >= exact - 1e-9
 
 
 def _tail_binomial(n: int, p: float, x: int) -> float:
@@ -97,3 +99,24 @@ def test_fisher_combination() -> None:
     q = 1e-6
     expected = q * (1 - math.log(q))
     assert math.isclose(10 ** fisher_log10p((-3.0, -3.0)), expected, rel_tol=1e-9)
+
+
+def test_weighted_hits_bound_is_never_below_the_exact_tail() -> None:
+    rng = random.Random(12)
+    for _ in range(20):
+        chances = [rng.choice([0.5, 1 / 6, 1 / 12, 1 / 36, 1 / 108]) for _ in range(8)]
+        hits = [rng.random() < 0.5 for _ in chances]
+        s = sum(-math.log(c) for c, h in zip(chances, hits, strict=True) if h)
+        exact = 0.0
+        for outcome in itertools.product([0, 1], repeat=len(chances)):
+            if sum(-math.log(c) for c, o in zip(chances, outcome, strict=True) if o) >= s - 1e-12:
+                exact += math.prod(c if o else 1 - c for c, o in zip(chances, outcome, strict=True))
+        assert weighted_hits_log10p(chances, hits) >= math.log10(exact) - 1e-9
+    assert weighted_hits_log10p([1 / 108] * 20, [True] * 20) < -30
+    assert weighted_hits_log10p([0.5, 0.5], [False, False]) == 0.0
+
+
+def test_a_set_of_m_writings_agrees_with_probability_m_over_k() -> None:
+    # two writings out of six seen for each of 10 values, all agreeing: (1/3)^10
+    assert math.isclose(set_agreement_log10p({(2, 6): (10, 10)}), 10 * math.log10(1 / 3))
+    assert set_agreement_log10p({(2, 2): (10, 10)}) == 0.0  # every writing seen: no evidence

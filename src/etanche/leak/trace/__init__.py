@@ -5,6 +5,7 @@ the export's ``ExportMark``; ``trace`` reads a found file, recognises our rows
 through the blind indexes and names the export it came from.
 """
 
+from etanche.leak.trace._blend import FilterSurvival, filter_survival
 from etanche.leak.trace._canaries import (
     CanaryList,
     CanaryRecord,
@@ -31,6 +32,7 @@ from etanche.leak.trace._mark import (
 )
 from etanche.leak.trace._observe import FoundRow, Observation, map_columns, observe_rows
 from etanche.leak.trace._outbound import MarkedOutbound
+from etanche.leak.trace._regional import localise
 from etanche.leak.trace._renderings import FAMILIES, FIELD_FAMILY, MARKS
 from etanche.leak.trace._rows import ADMIN_FIELDS, CLINICAL_FIELDS, PATIENT_FIELDS, canonical_row
 from etanche.leak.trace._score import (
@@ -56,6 +58,7 @@ __all__ = [
     "ExportMark",
     "ExportModel",
     "ExportScore",
+    "FilterSurvival",
     "FoundRow",
     "IdentifiedRow",
     "Identifier",
@@ -70,8 +73,10 @@ __all__ = [
     "canary_count",
     "canary_list",
     "canonical_row",
+    "filter_survival",
     "identify_rows",
     "keyed_order",
+    "localise",
     "make_canaries",
     "map_columns",
     "new_export_mark",

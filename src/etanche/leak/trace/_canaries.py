@@ -5,29 +5,37 @@ touching it raises the decoy alert) and written into exactly one export. Our
 importer drops canaries with the sealed ``CanaryList`` shipped in the package;
 anywhere else, one canary in a found file names the export it came from. An
 identity that already belongs to someone in the vault (same NIR or same
-name+birth date digest) is never used: the decoy is erased and replaced.
+name+birth date digest, phone or e-mail) is never used: the decoy is erased
+and replaced. Canaries take every column but their names from the exported
+lab's own patients (``localise``), so no single column singles them out.
 """
 
 from __future__ import annotations
 
 import base64
 import math
+import random
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from etanche.audit import plant_decoys
+from etanche.audit import is_decoy, plant_decoys
 from etanche.crypto import KeyedPrf, new_key
+from etanche.domain import Patient
 from etanche.errors import UsageError
-from etanche.leak.trace._identity import NAME_DOB, NIR, row_identity
+from etanche.leak.trace._identity import EMAIL, NAME_DOB, NIR, PHONE, row_identity
 from etanche.leak.trace._mark import ExportMark
+from etanche.leak.trace._regional import localiser
 from etanche.leak.trace._rows import canonical_row
 from etanche.vault import Vault
 
 __all__ = ["CanaryList", "CanaryRecord", "canary_count", "canary_list", "make_canaries"]
 
 MAX_CANARIES = 10_000
+DONORS = 2_000
 _ATTEMPTS = 4
+_STRONG = (NIR, NAME_DOB, PHONE, EMAIL)  # one of them alone recognises a canary
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +56,20 @@ def canary_count(rows: int, rate: float) -> int:
 
 
 def _collides(vault: Vault, patient_id: str, values: list[tuple[str, str]]) -> bool:
-    """Whether another patient shares the canary's NIR or name+birth-date digest."""
+    """Whether another patient shares one of the canary's identifying digests."""
     for name, value in values:
-        if name in (NIR, NAME_DOB):
+        if name in _STRONG:
             owners = vault.patients_by_digest(name, [vault.index_digest(name, value)])
             if any(owner != patient_id for _, owner, _ in owners):
                 return True
     return False
+
+
+def lab_donors(vault: Vault, lab_id: str, rng: random.Random) -> list[Patient]:
+    """Up to ``DONORS`` of the lab's patients (decoys left out), drawn at random."""
+    ids = [pid for pid in vault.patient_ids(lab_id) if not is_decoy(vault, pid)]
+    chosen = rng.sample(ids, min(DONORS, len(ids)))
+    return vault.get_many(chosen) if chosen else []
 
 
 def make_canaries(
@@ -78,13 +93,19 @@ def make_canaries(
     )
     if not 1 <= count <= MAX_CANARIES:
         raise UsageError(f"canaries: between 1 and {MAX_CANARIES} per export")
+    rng = random.Random(secrets.randbits(63) if seed is None else seed)
+    shape = localiser(lab_donors(vault, lab_id, rng), rng)
     out: list[CanaryRecord] = []
     for attempt in range(_ATTEMPTS):
         needed = count - len(out)
         if needed <= 0:
             break
         planted = plant_decoys(
-            vault, needed, seed=None if seed is None else seed + attempt, lab_id=lab_id
+            vault,
+            needed,
+            seed=None if seed is None else seed + attempt,
+            lab_id=lab_id,
+            shape=shape,
         )
         for pid in planted:
             fields = canonical_row(vault.get(pid), lab_id=lab_id)
@@ -105,8 +126,8 @@ def _b64(raw: bytes) -> str:
 class CanaryList:
     """What our importer needs to drop an export's canaries, and nothing more.
 
-    Row keys, and keyed digests (under a per-list salt) of each canary's NIR and
-    name+birth date: a row matching either is a canary. Ship ``to_dict()``
+    Row keys, and keyed digests (under a per-list salt) of each canary's NIR,
+    name+birth date, phones and e-mail: a row matching any one is a canary. Ship ``to_dict()``
     sealed inside the package; the identities themselves are not in it.
     """
 
@@ -128,7 +149,7 @@ class CanaryList:
         return any(
             self._digest(name, value) in self.identities
             for name, value in row_identity(row)
-            if name in (NIR, NAME_DOB)
+            if name in _STRONG
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,6 +178,6 @@ def canary_list(canaries: Sequence[CanaryRecord]) -> CanaryList:
         empty._digest(name, value)
         for c in canaries
         for name, value in row_identity(c.fields)
-        if name in (NIR, NAME_DOB)
+        if name in _STRONG
     }
     return CanaryList(empty.salt, empty.row_keys, frozenset(identities))

@@ -2,8 +2,9 @@
 
 Each identifying value of a row is looked up; the patient supported by the most
 distinct indexes wins, ties are left unidentified. Digests are 32-bit, so a
-single-index match may be a coincidence; ``support`` says how many indexes
-agreed, and canary evidence counts only rows found by two or more.
+single-index match may be a coincidence; ``indexes`` says which indexes
+agreed, and canary evidence weighs each hit by the chance of such a coincidence.
+Every row is kept, duplicates of a patient included: each row is evidence.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class IdentifiedRow:
     support: int
     marks: tuple[Observation, ...]
     tokens: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()  # the indexes that found ``patient_id``
 
 
 class Identifier(Protocol):
@@ -95,10 +97,14 @@ class MemoryIdentifier:
         return f"{index}:{normalised}"
 
 
+def _order(obs: Observation) -> tuple[str, str, int, int]:
+    return obs.family, obs.canonical, obs.choice, obs.k
+
+
 def identify_rows(
     rows: Sequence[FoundRow], identifier: Identifier, *, tokens: bool = False
 ) -> list[IdentifiedRow]:
-    """Rows in file order, each patient once (its first occurrence).
+    """Rows in file order, every row (a patient's several rows included).
 
     Without ``tokens`` only rows the vault recognises are kept; with it, every
     row with an identifying value is kept (with its tokens) for ledger entries
@@ -106,15 +112,17 @@ def identify_rows(
     """
     found = identifier.lookup(v for row in rows for v in row.identity)
     out: list[IdentifiedRow] = []
-    seen: set[str] = set()
     for row in rows:
         votes: Counter[str] = Counter()
-        for name in {name for name, _ in row.identity}:
+        voters: dict[str, list[str]] = {}
+        for name in dict.fromkeys(name for name, _ in row.identity):
             holders: set[str] = set()
             for key in row.identity:
                 if key[0] == name:
                     holders |= found.get(key, set())
             votes.update(holders)
+            for holder in holders:
+                voters.setdefault(holder, []).append(name)
         ranked = votes.most_common(2)
         pid: str | None = None
         support = 0
@@ -123,9 +131,7 @@ def identify_rows(
         row_tokens = tuple(identifier.token(n, v) for n, v in row.identity) if tokens else ()
         if pid is None and not row_tokens:
             continue
-        once = pid or "\x1f".join(sorted(row_tokens))
-        if once in seen:
-            continue
-        seen.add(once)
-        out.append(IdentifiedRow(row.position, pid, support, row.marks, row_tokens))
+        indexes = tuple(voters.get(pid, ())) if pid else ()
+        marks = tuple(sorted(set(row.marks), key=_order))  # one row's writings, as a set
+        out.append(IdentifiedRow(row.position, pid, support, marks, row_tokens, indexes))
     return out

@@ -55,6 +55,8 @@ def _score_dict(s: ExportScore) -> dict[str, Any]:
         "expected_agreements": round(s.expected_agreements, 2),
         "order_rows": s.order_rows,
         "order_concordance": round(s.order_concordance, 4),
+        "agreeing_rows": s.agreeing_rows,
+        "log10_p_rows": round(s.log10_p_rows, 3),
         "log10_p_fingerprint": round(s.log10_p_fingerprint, 3),
         "log10_p_order": round(s.log10_p_order, 3),
         "log10_p_canary": round(s.log10_p_canary, 3),
@@ -151,7 +153,8 @@ def render_html(traces: list[FileTrace], shown: int = SHOWN) -> str:
             parts.append("</table>")
     parts.append(
         "<p>p: probability that an export which is not the source scores at least as high "
-        "(fingerprint binomial test and row order, Fisher-combined; canaries; Bonferroni "
+        "(three lanes, Bonferroni-combined: writings per value and row order, "
+        "Fisher-combined; rows agreeing on every writing; canaries; then Bonferroni "
         "over the exports scored). Accusation at p &le; 1e-9.</p></html>"
     )
     return "\n".join(parts)

@@ -20,10 +20,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from etanche.leak.trace._evidence import RowEvidence, row_chance, uniform_families
 from etanche.leak.trace._identify import IdentifiedRow
+from etanche.leak.trace._identity import EMAIL, NAME_DOB, NIR, PHONE
 from etanche.leak.trace._mark import ExportMark
 from etanche.leak.trace._renderings import ORDER
-from etanche.leak.trace._stats import agreement_log10p, fisher_log10p, inversions, order_log10p
+from etanche.leak.trace._stats import (
+    fisher_log10p,
+    inversions,
+    order_log10p,
+    set_agreement_log10p,
+    weighted_hits_log10p,
+)
 
 __all__ = [
     "ACCUSATION_LOG10",
@@ -36,9 +44,18 @@ __all__ = [
 
 ACCUSATION_LOG10 = -9.0
 """Accuse an export when its corrected p-value is at most 1e-9."""
-MAX_SOURCES = 5
 MIN_ROWS_TO_RESCORE = 5
-_DIGEST_BITS = 64  # a canary hit needs two 32-bit blind indexes to agree
+_LANES = 3
+_DIGEST_CHANCE = 2.0**-32  # a 32-bit blind-index digest
+_CANARY_FLOOR = 2.0**-64
+_CANARY_CHANCE = {
+    # per found row and canary: the chance that an unrelated row carries the
+    # canary's value, or a value whose 32-bit digest collides with it
+    NIR: 2.0**-20,  # a serial among a month's births in one commune, month and year drawn
+    PHONE: 2.0**-26,  # eight digits drawn at random
+    EMAIL: _DIGEST_CHANCE,
+    NAME_DOB: _DIGEST_CHANCE,
+}
 
 
 @dataclass
@@ -103,6 +120,8 @@ class ExportScore:
     log10_p_canary: float
     log10_p: float
     log10_p_corrected: float
+    agreeing_rows: int = 0  # patients with a row agreeing on every writing
+    log10_p_rows: float = 0.0
 
     @property
     def scope_share(self) -> float:
@@ -136,66 +155,100 @@ class TraceResult:
         return [r.scores[0] for r in self.rounds if r.scores and r.scores[0].accused]
 
 
+def _canary_chance(indexes: tuple[str, ...], support: int) -> float:
+    """Chance that an unrelated found row matches one canary on these indexes."""
+    if not indexes:
+        return max(_CANARY_FLOOR, _DIGEST_CHANCE**support)  # package tokens: 32-bit digests
+    chance = 1.0
+    for name in indexes:
+        chance *= _CANARY_CHANCE.get(name, 1.0)
+    return max(_CANARY_FLOOR, chance)
+
+
+def _canary_log10p(chances: Sequence[float], total_rows: int, canaries: int) -> float:
+    """At least ``len(chances)`` coincidences among rows x canaries (union bound)."""
+    if not chances:
+        return 0.0
+    per_hit = math.log10(max(1, total_rows) * max(1, canaries)) + math.log10(max(chances))
+    return min(0.0, len(chances) * per_hit)
+
+
+def _row_test(evidence: RowEvidence) -> tuple[int, float]:
+    """Patients with a row agreeing on every writing, and the test's log10 p."""
+    chances: list[float] = []
+    hits: list[bool] = []
+    for pid, variants in evidence.patient_rows.items():
+        useful = [v for v in variants if v and row_chance(v) > 0]
+        if not useful:
+            continue
+        chances.append(min(1.0, sum(row_chance(v) for v in useful)))
+        hits.append(any(evidence.agrees(pid, v) for v in useful))
+    return sum(hits), weighted_hits_log10p(chances, hits)
+
+
 def _score_one(
-    model: ExportModel, rows: Sequence[IdentifiedRow], total_rows: int, n_exports: int
+    model: ExportModel,
+    rows: Sequence[IdentifiedRow],
+    total_rows: int,
+    n_exports: int,
+    uniform: frozenset[str],
 ) -> ExportScore:
-    groups: dict[str, dict[int, list[int]]] = {}  # family -> k -> [trials, agreements]
-    seen: set[tuple[str, str, str]] = set()
-    order_values: list[int] = []
-    in_scope = hits = 0
+    evidence = RowEvidence(model.mark.marks, uniform, model.expected)
+    in_scope = 0
+    canary_chances: dict[str, float] = {}
     for row in rows:
         resolved = model.key_of(row)
         if resolved is None:
             continue
         pid, support = resolved
         in_scope += 1
-        if pid in model.canaries and support >= 2:
-            hits += 1
-        if ORDER in model.mark.marks:
-            order_values.append(model.order_value(pid))
-        for obs in row.marks:
-            if obs.family not in model.mark.marks:
-                continue
-            key = (obs.family, pid, obs.canonical)
-            if key in seen:
-                continue  # the same choice seen twice is one trial, not two
-            seen.add(key)
-            tally = groups.setdefault(obs.family, {}).setdefault(obs.k, [0, 0])
-            tally[0] += 1
-            if model.expected(obs.family, pid, obs.canonical, obs.k) == obs.choice:
-                tally[1] += 1
-    tallies = [t for family in groups.values() for t in family.values()]
-    marks_seen = sum(n for n, _ in tallies)
-    agreements = sum(a for _, a in tallies)
-    # one binomial test per family (a leaker re-normalises whole columns: a family
-    # wiped out must not drown the others), Fisher-combined with the order test
+        if pid in model.canaries:
+            chance = _canary_chance(row.indexes, support)
+            canary_chances[pid] = min(chance, canary_chances.get(pid, 1.0))
+        evidence.add(pid, row)
+    groups: dict[str, dict[tuple[int, int], list[int]]] = {}  # family -> (m, k) -> [n, a]
+    for (family, pid, canonical), (k, choices) in evidence.writings.items():
+        tally = groups.setdefault(family, {}).setdefault((len(choices), k), [0, 0])
+        tally[0] += 1
+        tally[1] += model.expected(family, pid, canonical, k) in choices
+    # one test per family (a leaker re-normalises whole columns: a family wiped
+    # out must not drown the others), Fisher-combined with the order test
     per_family = [
-        agreement_log10p({k: (n, a) for k, (n, a) in family.items()}) for family in groups.values()
+        set_agreement_log10p({mk: (n, a) for mk, (n, a) in family.items()})
+        for family in groups.values()
     ]
     log_fp = fisher_log10p(per_family)
+    order_values = (
+        [
+            model.order_value(pid)
+            for pid in sorted(evidence.first_seen, key=lambda p: evidence.first_seen[p])
+        ]
+        if ORDER in model.mark.marks
+        else []
+    )
     m = len(order_values)
     inv = inversions(order_values) if m > 1 else 0
     pairs = m * (m - 1) // 2
     log_order = order_log10p(m, inv)
-    log_canary = 0.0
-    if hits:
-        per_hit = math.log10(max(1, total_rows) * max(1, len(model.canaries))) - (
-            _DIGEST_BITS * math.log10(2)
-        )
-        log_canary = min(0.0, hits * per_hit)
+    agreeing_rows, log_rows = _row_test(evidence)
+    log_canary = _canary_log10p(list(canary_chances.values()), total_rows, len(model.canaries))
     combined = fisher_log10p(per_family + ([log_order] if m > 1 else []))
-    log_p = min(0.0, math.log10(2) + min(combined, log_canary))
+    # Bonferroni over the three lanes: values and order, whole rows, canaries
+    log_p = min(0.0, math.log10(_LANES) + min(combined, log_rows, log_canary))
+    tallies = [t for family in groups.values() for t in family.values()]
     return ExportScore(
         export_id=model.export_id,
         recipient=model.recipient,
         created_at=model.created_at,
         found_rows=len(rows),
         in_scope=in_scope,
-        canary_hits=hits,
-        marks_seen=marks_seen,
-        agreements=agreements,
+        canary_hits=len(canary_chances),
+        marks_seen=sum(n for n, _ in tallies),
+        agreements=sum(a for _, a in tallies),
         expected_agreements=sum(
-            n / k for family in groups.values() for k, (n, _) in family.items()
+            n * min(1.0, mk[0] / mk[1])
+            for family in groups.values()
+            for mk, (n, _) in family.items()
         ),
         order_rows=m,
         order_concordance=(pairs - 2 * inv) / pairs if pairs else 0.0,
@@ -204,6 +257,8 @@ def _score_one(
         log10_p_canary=log_canary,
         log10_p=log_p,
         log10_p_corrected=min(0.0, log_p + math.log10(max(1, n_exports))),
+        agreeing_rows=agreeing_rows,
+        log10_p_rows=log_rows,
     )
 
 
@@ -212,7 +267,8 @@ def score_exports(
 ) -> list[ExportScore]:
     """Every export scored on these rows, most incriminated first."""
     total = len(rows) if total_rows is None else total_rows
-    scores = [_score_one(model, rows, total, len(exports)) for model in exports]
+    uniform = uniform_families(rows)
+    scores = [_score_one(model, rows, total, len(exports), uniform) for model in exports]
     return sorted(scores, key=lambda s: (s.log10_p, -s.in_scope, s.export_id))
 
 
@@ -237,14 +293,17 @@ def attribute(
     exports: Sequence[ExportModel],
     *,
     found_rows: int | None = None,
-    max_sources: int = MAX_SOURCES,
 ) -> TraceResult:
-    """Rank the exports; while the top one is accused, set its rows aside and rescore."""
+    """Rank the exports; while the top one is accused, set its rows aside and rescore.
+
+    No cap on the number of sources: it stops when the top export is not
+    accused, explains nothing, or fewer than ``MIN_ROWS_TO_RESCORE`` rows remain.
+    """
     remaining = [r for r in rows if r.patient_id or any(m.key_of(r) for m in exports)]
     candidates = list(exports)
     rounds: list[TraceRound] = []
     total = len(remaining)
-    while remaining and candidates and len(rounds) < max_sources:
+    while remaining and candidates:
         scores = score_exports(remaining, candidates, total_rows=total)
         top_id = scores[0].export_id if scores and scores[0].accused else None
         explained: set[int] = set()

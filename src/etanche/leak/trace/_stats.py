@@ -6,6 +6,14 @@ probability exactly 1/k whatever the found file did; the number of agreements
 is a sum of binomials (one per k), its upper tail computed exactly while it is
 representable, then by the Chernoff bound (always an upper bound: conservative).
 
+A trial may also be a set of ``m`` distinct writings of one value seen in the
+file (several rows of one patient): it agrees with probability ``m/k``.
+
+Fully agreeing rows: a row (or a patient's rows) whose every observed writing
+is the export's choice has, under innocence, probability at most ``q`` (the
+product of the ``1/k``, summed over the patient's distinct rows); the weighted
+count ``sum -ln q`` over such patients is bounded by Chernoff's inequality.
+
 Row order: under innocence the export's keyed order of the found rows is a
 uniformly random permutation, so the number of inversions between file order and
 keyed order follows the Mahonian distribution: exact up to ``EXACT_ORDER`` rows,
@@ -29,6 +37,8 @@ __all__ = [
     "fisher_log10p",
     "inversions",
     "order_log10p",
+    "set_agreement_log10p",
+    "weighted_hits_log10p",
 ]
 
 EXACT_ORDER = 150
@@ -52,18 +62,18 @@ def _binomial_pmf(n: int, p: float) -> FloatArray:
     return pmf
 
 
-def _chernoff_log10(groups: Mapping[int, int], x: int) -> float:
-    """log10 of min_t exp(-t x) prod (1 - p + p e^t)^n  (p = 1/k)."""
+def _chernoff_log10(groups: Mapping[float, int], x: int) -> float:
+    """log10 of min_t exp(-t x) prod (1 - p + p e^t)^n  (trials of probability p)."""
     n_total = sum(groups.values())
     if x >= n_total:
-        return sum(n * -math.log10(k) for k, n in groups.items())
+        return sum(n * math.log10(p) for p, n in groups.items())
 
     def log_mgf(t: float) -> float:
-        return sum(n * math.log1p((math.exp(t) - 1.0) / k) for k, n in groups.items())
+        return sum(n * math.log1p((math.exp(t) - 1.0) * p) for p, n in groups.items())
 
     def slope(t: float) -> float:
         e = math.exp(t)
-        return sum(n * (e / k) / (1.0 - 1.0 / k + e / k) for k, n in groups.items()) - x
+        return sum(n * (e * p) / (1.0 - p + e * p) for p, n in groups.items()) - x
 
     lo, hi = 0.0, 1.0
     while slope(hi) < 0 and hi < 700:
@@ -78,22 +88,63 @@ def _chernoff_log10(groups: Mapping[int, int], x: int) -> float:
     return min(0.0, (log_mgf(t) - t * x) / _LN10)
 
 
-def agreement_log10p(groups: Mapping[int, tuple[int, int]]) -> float:
-    """log10 P(agreements >= observed) for {k: (trials, agreements)} under innocence."""
-    trials = {k: n for k, (n, _) in groups.items() if n > 0}
-    x = sum(a for _, a in groups.values())
-    if not trials or x == 0:
-        return 0.0
-    mean = sum(n / k for k, n in trials.items())
+def _tail_log10(trials: Mapping[float, int], x: int) -> float:
+    """log10 P(sum of independent Bernoulli(p), n of each p, >= x)."""
+    mean = sum(n * p for p, n in trials.items())
     if x <= mean:
         return 0.0  # not above what chance gives: reported as p = 1 (conservative)
     pmf: FloatArray = np.ones(1)
-    for k, n in sorted(trials.items()):
-        pmf = np.convolve(pmf, _binomial_pmf(n, 1.0 / k))
+    for p, n in sorted(trials.items()):
+        pmf = np.convolve(pmf, _binomial_pmf(n, p))
     tail = float(pmf[x:].sum())
     if tail > 1e-300:
         return min(0.0, math.log10(tail))
     return max(LOG10_FLOOR * 10, _chernoff_log10(trials, x))
+
+
+def agreement_log10p(groups: Mapping[int, tuple[int, int]]) -> float:
+    """log10 P(agreements >= observed) for {k: (trials, agreements)} under innocence."""
+    return set_agreement_log10p({(1, k): t for k, t in groups.items()})
+
+
+def set_agreement_log10p(groups: Mapping[tuple[int, int], tuple[int, int]]) -> float:
+    """The same for {(m, k): (trials, agreements)}: each trial agrees with probability m/k."""
+    trials: dict[float, int] = {}
+    for (m, k), (n, _) in groups.items():
+        if n > 0 and m < k:
+            trials[m / k] = trials.get(m / k, 0) + n
+    x = sum(a for (m, k), (_, a) in groups.items() if m < k)
+    if not trials or x == 0:
+        return 0.0
+    return _tail_log10(trials, x)
+
+
+def weighted_hits_log10p(chances: Sequence[float], hits: Sequence[bool]) -> float:
+    """log10 P(S >= s), S = sum of -ln q_i over independent events of probability <= q_i.
+
+    ``chances`` are the q_i (0 < q_i <= 1), ``hits`` which events happened. The
+    bound is Chernoff's: min over t of exp(-t s) prod (1 - q + q^(1 - t)); an
+    upper bound, so conservative.
+    """
+    q = np.array([c for c in chances if c < 1.0], dtype=np.float64)
+    w = -np.log(q)
+    s = float(sum(-math.log(c) for c, h in zip(chances, hits, strict=True) if h and c < 1.0))
+    if s <= 0 or not len(q) or s <= float(np.dot(q, w)):
+        return 0.0
+
+    def bound(t: float) -> float:
+        return float(np.sum(np.log1p(q ** (1.0 - t) - q))) - t * s
+
+    lo, hi = 0.0, 30.0  # convex in t: golden-section search
+    for _ in range(40):
+        a = lo + (hi - lo) * 0.382
+        b = lo + (hi - lo) * 0.618
+        if bound(a) < bound(b):
+            hi = b
+        else:
+            lo = a
+    best = min(0.0, bound((lo + hi) / 2))
+    return max(LOG10_FLOOR * 10, best / _LN10)
 
 
 def inversions(values: Sequence[int]) -> int:
