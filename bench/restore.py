@@ -22,6 +22,7 @@ backup_mb, date, machine.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -136,6 +137,7 @@ def run(engine: str, patients: int, erase_after: int) -> dict[str, Any]:
         "backup_mb": round(backup_mb, 1),
         "date": today(),
         "machine": machine(),
+        "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
 
 
@@ -152,7 +154,7 @@ def _markdown(results: list[dict[str, Any]]) -> str:
         f"## Backups that restore ({results[0]['date']}, {results[0]['machine']})\n\n"
         "`python bench/restore.py --json --engine sqlite|postgresql`: a backup under a 2-of-3 "
         "quorum, erasures after it, a restore with two custodians' shares, the drill's checks. "
-        "The machine's 2 cores were shared with seven other engineers' jobs: times are noisy.\n\n"
+        f"Load average at the end of the run: {results[0].get('load', 'not measured')}.\n\n"
         "| engine | patients | backup | restore (ledger re-applied) | verify (every record "
         "decrypted, indexes, log, values) | verified (goal true) | erasures re-applied | "
         "erased_resurrected (goal 0) |\n|---|---|---|---|---|---|---|---|\n" + rows

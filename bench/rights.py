@@ -194,7 +194,7 @@ def main() -> None:
         args.json,
         "rights",
         f"`python bench/rights.py --json` ({result['date']}, {result['machine']}; the machine "
-        "is shared with other engineers' test runs, so figures are noisy):\n\n" + _markdown(result),
+        "is shared with other test runs, so figures are noisy):\n\n" + _markdown(result),
     )
 
 

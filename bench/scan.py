@@ -374,7 +374,7 @@ def corpus_markdown(part: dict[str, Any], args: argparse.Namespace) -> str:
         f"(exchange/found, no detection): {part['sql_read_mb_per_s']} MB/s. A 10-row file "
         f"with free text, `etanche scan FILE` in a new process: {part['small_file_s']} s wall, "
         f"{part['small_file_cpu_s']} s CPU (goal <= 1.5 s).\n\nGoals: {goals}. Load average "
-        f"of the shared machine during the run: {part['load']} (other engineers' jobs ran "
+        f"of the shared machine during the run: {part['load']} (other jobs ran "
         "beside it: wall times are inflated, the CPU time is the steadier figure)."
     )
 
