@@ -12,10 +12,19 @@ import re
 from html import unescape
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from etanche.exchange import write_legacy_csv
-from etanche.leak.scan import CATEGORY_LABELS, CONCEPT_LABELS, ScanReport, render_html, scan_paths
+from etanche.leak.scan import (
+    CATEGORY_LABELS,
+    CONCEPT_LABELS,
+    ScanReport,
+    plan_table,
+    render_html,
+    role_mask,
+    scan_paths,
+)
 from etanche.synth import SynthConfig, generate
 
 NETWORK = generate(SynthConfig(patients=200, labs=2, seed=8))
@@ -89,3 +98,16 @@ def test_a_column_of_order_dates_is_not_a_last_visit(tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_text("N° commande;date commande\n" + "CMD-1;12/03/2021\n" * 20, encoding="utf-8")
     assert not {"last_visit", "file_number"} & set(scan_paths([path]).categories)
+
+
+def test_visit_dates_are_parsed_in_the_writings_the_sample_shows() -> None:
+    """Like birth dates: a column of dd/mm/yyyy visits is tested in that writing only."""
+    sample = pl.DataFrame({"Date dernière visite": ["12/03/2021", "03/08/2015", ""] * 10})
+    [role] = [r for r in plan_table(sample).roles if r.role == "last_visit"]
+    assert role.formats == ("%d/%m/%Y",)
+    mixed = pl.DataFrame({"Date dernière visite": ["12/03/2021", "2015-08-03"] * 10})
+    [role] = [r for r in plan_table(mixed).roles if r.role == "last_visit"]
+    assert role.formats == ("%d/%m/%Y", "%Y-%m-%d")
+    found = pl.DataFrame({"Date dernière visite": ["01/02/2022", "2022-02-01", "31/02/2022"]})
+    cells = found.select(role_mask("last_visit", "Date dernière visite", role.formats))
+    assert cells.to_series().to_list() == [True, True, False]

@@ -24,6 +24,7 @@ STRONG = 0.3  # share of a column's values that makes a value-checked role certa
 WEAK = 0.05  # enough when the header hints the same role
 AGREE = 0.5  # NIR / birth-date agreement below which the disagreement is noted
 NIR_NOTE = "birth dates disagree with the NIR"
+DATED = ("birth_date", "last_visit")  # roles whose dates are parsed in the writings seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class ColumnRole:
     column: str
     role: str
     confidence: float
-    formats: tuple[str, ...] = v.DATE_FORMATS  # date writings seen (birth dates)
+    formats: tuple[str, ...] = v.DATE_FORMATS  # date writings seen (dated roles)
 
 
 @dataclass
@@ -205,7 +206,8 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
             if role.role == "free_text":
                 plan.free_text.append(column)
             else:
-                formats = v.date_formats(sample[column]) if role.role == "birth_date" else ()
+                dated = role.role in DATED
+                formats = v.date_formats(sample[column]) if dated else ()
                 plan.roles.append(ColumnRole(column, role.role, role.confidence, formats))
     _check_birth_dates(sample, plan, date_like)
     return plan

@@ -98,7 +98,7 @@ def role_mask(role: str, column: str, formats: tuple[str, ...] = v.DATE_FORMATS)
         "postcode_city": v.postcode_city(c),
         "member_number": v.record_code(c),
         "file_number": v.record_code(c),
-        "last_visit": v.birth_date(c).is_not_null(),
+        "last_visit": v.birth_date(c, formats).is_not_null(),
         "sex": v.sex(c),
         "birthplace": v.insee_code(c) | v.person_name(c),
         "street": c.str.contains(r"\p{L}").fill_null(False),
