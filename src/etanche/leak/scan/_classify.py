@@ -10,6 +10,7 @@ insured person's (a parent's), not the patient's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -17,6 +18,7 @@ import polars as pl
 from etanche.leak.scan import _values as v
 from etanche.leak.scan._headerless import headerless_roles
 from etanche.leak.scan._hints import hint_for
+from etanche.leak.scan._rates import TESTS, column_rates
 
 __all__ = ["ColumnRole", "TablePlan", "plan_table"]
 
@@ -55,61 +57,21 @@ class TablePlan:
         return v.DATE_FORMATS
 
 
-def _tests(c: pl.Expr) -> dict[str, pl.Expr]:
-    return {
-        "nir": v.nir_valid(v.compact_nir(c)),
-        "phone": v.phone(c),
-        "email": v.email(c),
-        "iban": v.iban_shape(c),
-        "token": v.token(c),
-        "date": v.birth_date(c).is_not_null(),
-        "name": v.person_name(c),
-        "sex": v.sex(c),
-        "insee": v.insee_code(c),
-        "street": v.street(c),
-        "postcode": v.postcode(c),
-        "blood": v.blood_group(c),
-        "secret": v.secret_like(c),
-        "yesno": c.str.strip_chars()
-        .str.to_lowercase()
-        .is_in(["oui", "non", "yes", "no", "true", "false", "0", "1", "o", "n", "y"]),
-        "rpps": v.rpps(c),
-        "regime": v.digits(c, 2),
-        "caisse": v.digits(c, 3),
-        "amc": v.amc_number(c),
-        "insurer": v.insurer(c),
-        "capital": v.capitalised(c),
-        "password": v.password_shape(c),
-        "postcode_city": v.postcode_city(c),
-        "code": v.record_code(c),
-        "letters": c.str.contains(r"\p{L}").fill_null(False),
-        "words": c.str.count_matches(r"\S+"),
-        "length": c.str.len_chars(),
-    }
+def _needs(columns: list[str]) -> dict[str, tuple[str, ...]]:
+    """Tests each column needs beyond ``ALWAYS``: its hint's, or all of them.
 
-
-def _all_rates(frame: pl.DataFrame) -> dict[str, dict[str, float]]:
-    """Per column, the share of its non-empty values passing each test.
-
-    The columns are stacked into one long column first, so each pattern is
-    compiled once rather than once per column.
+    A column without a hint is read from its values and its neighbours' rates
+    (``_headerless``): it and both neighbours get every test.
     """
-    names = list(_tests(pl.col("v")))
-    long = (
-        frame.with_row_index("_row")
-        .unpivot(index="_row", variable_name="column", value_name="v")
-        .filter(pl.col("v").is_not_null() & (pl.col("v").str.strip_chars() != ""))
-    )
-    if long.height == 0:
-        return {}
-    tested = long.lazy().select(
-        pl.col("column"), *[e.cast(pl.Float64).alias(k) for k, e in _tests(pl.col("v")).items()]
-    )
-    means = tested.group_by("column").agg(pl.all().mean()).collect()
-    return {
-        row["column"]: {k: float(row[k] or 0.0) for k in names}
-        for row in means.iter_rows(named=True)
-    }
+    hints = [hint_for(c) for c in columns]
+    needs: dict[str, tuple[str, ...]] = {}
+    for i, (column, hint) in enumerate(zip(columns, hints, strict=True)):
+        near = hints[max(i - 1, 0) : i + 2]
+        if None in near:  # the column itself, or a neighbour, without a hint
+            needs[column] = TESTS
+        else:
+            needs[column] = _HINTED[hint][0] if hint in _HINTED else ()
+    return needs
 
 
 def _value_roles(rates: dict[str, float], hint: str | None) -> list[ColumnRole]:
@@ -123,36 +85,42 @@ def _value_roles(rates: dict[str, float], hint: str | None) -> list[ColumnRole]:
     return out
 
 
+_Check = tuple[tuple[str, ...], Callable[[dict[str, float]], bool], float]
+# hint -> the rates it reads, the test on them, the confidence of the role
+_HINTED: dict[str, _Check] = {
+    "birth_date": (("date",), lambda r: r["date"] >= 0.5, 0.9),
+    "birth_name": (("name",), lambda r: r["name"] >= 0.7, 0.9),
+    "used_name": (("name",), lambda r: r["name"] >= 0.7, 0.9),
+    "first_names": (("name",), lambda r: r["name"] >= 0.7, 0.9),
+    "other_name": (("name",), lambda r: r["name"] >= 0.7, 0.85),
+    "physician": (("name",), lambda r: r["name"] >= 0.7, 0.85),
+    "rpps": (("rpps",), lambda r: r["rpps"] >= 0.7, 0.9),
+    "regime": (("regime", "insurer"), lambda r: r["regime"] + r["insurer"] >= 0.7, 0.85),
+    "caisse": (("caisse", "insurer"), lambda r: r["caisse"] + r["insurer"] >= 0.7, 0.85),
+    "amc_number": (("amc",), lambda r: r["amc"] >= 0.7, 0.85),
+    "mutuelle": (("letters",), lambda r: r["letters"] >= 0.7, 0.8),
+    "member_number": (("code",), lambda r: r["code"] >= 0.7, 0.8),
+    "file_number": (("code",), lambda r: r["code"] >= 0.7, 0.8),
+    "last_visit": (("date",), lambda r: r["date"] >= 0.5, 0.85),
+    "sex": (("sex",), lambda r: r["sex"] >= 0.8, 0.9),
+    "birthplace": (("insee", "name"), lambda r: r["insee"] >= 0.7 or r["name"] >= 0.7, 0.85),
+    "street": (("street",), lambda r: r["street"] >= 0.2, 0.9),
+    "postcode": (("postcode",), lambda r: r["postcode"] >= 0.7, 0.9),
+    "city": (("name",), lambda r: r["name"] >= 0.7, 0.85),
+    "blood_group": (("blood",), lambda r: r["blood"] >= 0.7, 0.95),
+    "login": (("secret",), lambda r: r["secret"] >= 0.7, 0.9),
+    "secret": (("secret",), lambda r: r["secret"] >= 0.7, 0.95),
+    "health_flag": (("yesno",), lambda r: r["yesno"] >= 0.7, 0.8),
+}
+
+
 def _hinted_role(rates: dict[str, float], hint: str) -> ColumnRole | None:
-    checks: dict[str, tuple[bool, float]] = {
-        "birth_date": (rates["date"] >= 0.5, 0.9),
-        "birth_name": (rates["name"] >= 0.7, 0.9),
-        "used_name": (rates["name"] >= 0.7, 0.9),
-        "first_names": (rates["name"] >= 0.7, 0.9),
-        "other_name": (rates["name"] >= 0.7, 0.85),
-        "physician": (rates["name"] >= 0.7, 0.85),
-        "rpps": (rates["rpps"] >= 0.7, 0.9),
-        "regime": (rates["regime"] + rates["insurer"] >= 0.7, 0.85),
-        "caisse": (rates["caisse"] + rates["insurer"] >= 0.7, 0.85),
-        "amc_number": (rates["amc"] >= 0.7, 0.85),
-        "mutuelle": (rates["letters"] >= 0.7, 0.8),
-        "member_number": (rates["code"] >= 0.7, 0.8),
-        "file_number": (rates["code"] >= 0.7, 0.8),
-        "last_visit": (rates["date"] >= 0.5, 0.85),
-        "sex": (rates["sex"] >= 0.8, 0.9),
-        "birthplace": (rates["insee"] >= 0.7 or rates["name"] >= 0.7, 0.85),
-        "street": (rates["street"] >= 0.2, 0.9),
-        "postcode": (rates["postcode"] >= 0.7, 0.9),
-        "city": (rates["name"] >= 0.7, 0.85),
-        "blood_group": (rates["blood"] >= 0.7, 0.95),
-        "login": (rates["secret"] >= 0.7, 0.9),
-        "secret": (rates["secret"] >= 0.7, 0.95),
-        "health_flag": (rates["yesno"] >= 0.7, 0.8),
-    }
     if hint == "free_text":
         return ColumnRole("", "free_text", 0.8)
-    ok, confidence = checks.get(hint, (False, 0.0))
-    return ColumnRole("", hint, confidence) if ok else None
+    if hint not in _HINTED:
+        return None
+    _, passes, confidence = _HINTED[hint]
+    return ColumnRole("", hint, confidence) if passes(rates) else None
 
 
 def _unhinted_role(rates: dict[str, float]) -> ColumnRole | None:
@@ -171,7 +139,7 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
     if sample.columns == ["text"]:
         plan.free_text.append("text")
         return plan
-    all_rates = _all_rates(sample)
+    all_rates = column_rates(sample, _needs(sample.columns))
     decided: dict[str, list[ColumnRole]] = {}
     unhinted: list[str] = []
     for column in sample.columns:
@@ -216,11 +184,16 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
 def _agreement(sample: pl.DataFrame, nir: str, column: str) -> float:
     compact = v.compact_nir(pl.col(nir))
     born = v.birth_date(pl.col(column))
-    both = sample.select(
-        ok=v.nir_valid(compact) & born.is_not_null(),
-        same=(compact.str.slice(1, 2) == born.dt.strftime("%y"))
-        & (compact.str.slice(3, 2) == born.dt.strftime("%m")),
-    ).filter(pl.col("ok"))
+    both = (
+        sample.lazy()  # lazy: the compact NIR and the parsed date are computed once
+        .select(
+            ok=v.nir_valid(compact) & born.is_not_null(),
+            same=(compact.str.slice(1, 2) == born.dt.strftime("%y"))
+            & (compact.str.slice(3, 2) == born.dt.strftime("%m")),
+        )
+        .filter(pl.col("ok"))
+        .collect()
+    )
     if not both.height:
         return -1.0
     return float(both["same"].cast(pl.Float64).mean() or 0.0)  # type: ignore[arg-type]
