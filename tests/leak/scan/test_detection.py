@@ -229,3 +229,18 @@ def test_birth_dates_in_free_text_after_abbreviated_words(tmp_path: Path) -> Non
     lines = ["Date naiss. 03/04/1975, vient seule", "Date of birth: 03/04/1975, RAS"]
     path = _write(tmp_path / "notes.csv", ["commentaire"], [[x] for x in lines])
     assert scan_paths([path]).categories["birth_date"].count == 2
+
+
+def test_the_prefilter_flags_the_same_texts_by_loop_or_by_polars(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Few distinct texts go through the cached automaton, many through polars: same answer."""
+    from etanche.leak.scan import _terms
+
+    texts = pl.Series(
+        "t", ["enceinte de 20 sa", "vient avec sa fille", None, "sous levothyrox", "ras", ""]
+    )
+    looped = _terms.mentions_any(texts).to_list()
+    monkeypatch.setattr(_terms, "_LOOP_MAX", 0)
+    assert _terms.mentions_any(texts).to_list() == looped == [True, True, None, True, False, False]
+    assert _terms._automaton() is _terms._automaton()  # built once per process

@@ -16,8 +16,8 @@ import polars as pl
 from etanche.leak.scan import _values as v
 from etanche.leak.scan._classify import TablePlan
 from etanche.leak.scan._hints import ROLES
-from etanche.leak.scan._lexicon import prefilter_terms
 from etanche.leak.scan._nlp import TextHealth, analyse_texts
+from etanche.leak.scan._terms import mentions_any
 
 __all__ = ["FrameFindings", "HealthCache", "detect_frame", "role_mask"]
 
@@ -181,10 +181,11 @@ def _free_text(
             address=c.str.contains(_STREET_SPAN),
             credential=c.str.contains(_CREDENTIAL_SPAN),
             blood_group=c.str.contains(_BLOOD_SPAN),
-            flagged=v.unaccent_lower(c).str.contains_any(list(prefilter_terms())),
+            folded=v.unaccent_lower(c),
         )
         .collect()
     )
+    spans = spans.with_columns(flagged=mentions_any(spans["folded"])).drop("folded")
     texts = spans["t"]
     table: dict[str, pl.Series] = {"t": texts}
     for category in spans.columns[1:-1]:

@@ -1,9 +1,13 @@
-"""Where the lexicon's terms occur in texts: one Aho-Corasick pass (polars) for them all.
+"""Where the lexicon's terms occur in texts: one Aho-Corasick pass for them all.
 
 edsnlp's matcher tokenised and normalised each of the ~6,000 drug names through
 the pipeline when it was built (over a second at every start); here the terms
 are folded once (lower case, no accents, one character for one) and found in
 the folded texts, whose offsets are then those of the original text.
+
+The automatons are built once per process (ahocorasick-rs): polars' own
+``find_many`` and ``contains_any`` build theirs again at every call, about 50 ms
+each for these ~6,000 terms, and the scan called them for every frame.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import re
 import unicodedata
 from functools import cache
 
+import ahocorasick_rs
 import polars as pl
 
-from etanche.leak.scan._lexicon import HEALTH_REGEX, HEALTH_TERMS, drug_terms
+from etanche.leak.scan._lexicon import HEALTH_REGEX, HEALTH_TERMS, drug_terms, prefilter_terms
 
-__all__ = ["Mention", "find_terms", "fold"]
+__all__ = ["Mention", "find_terms", "fold", "mentions_any"]
+
+_LOOP_MAX = 20_000  # more distinct texts than this: polars' parallel pass pays its build
 
 Mention = tuple[int, int, str]  # start, end (characters) and label: a concept or an ATC code
 
@@ -61,6 +68,26 @@ def _lexicon() -> tuple[list[str], dict[str, str], list[tuple[re.Pattern[str], s
     return sorted(labels, key=len, reverse=True), labels, regexes
 
 
+@cache
+def _automaton() -> ahocorasick_rs.AhoCorasick:
+    """The folded terms (standard match kind: every overlapping match is reported)."""
+    return ahocorasick_rs.AhoCorasick(_lexicon()[0])
+
+
+@cache
+def _prefilter() -> ahocorasick_rs.AhoCorasick:
+    return ahocorasick_rs.AhoCorasick(list(prefilter_terms()))
+
+
+def mentions_any(texts: pl.Series) -> pl.Series:
+    """Per lower-case unaccented text, whether it holds a prefilter term (null stays null)."""
+    if texts.len() > _LOOP_MAX:
+        return texts.str.contains_any(list(prefilter_terms()))
+    automaton = _prefilter()
+    found = [None if t is None else bool(automaton.find_matches_as_indexes(t)) for t in texts]
+    return pl.Series(texts.name, found, dtype=pl.Boolean)
+
+
 def _bounded(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
@@ -70,16 +97,13 @@ def _bounded(text: str, start: int, end: int) -> bool:
 def find_terms(texts: list[str]) -> list[list[Mention]]:
     """Per text, its mentions: whole words only, the longest where two overlap."""
     terms, labels, regexes = _lexicon()
-    folded = [fold(t) for t in texts]
-    series = pl.Series(folded, dtype=pl.String)
-    starts = series.str.find_many(terms, overlapping=True).to_list()
-    found = series.str.extract_many(terms, overlapping=True).to_list()
+    automaton = _automaton()
     out: list[list[Mention]] = []
-    for text, at, hits in zip(folded, starts, found, strict=True):
+    for text in map(fold, texts):
         candidates = [
-            (start, start + len(term), labels[term])
-            for start, term in zip(at or [], hits or [], strict=True)
-            if _bounded(text, start, start + len(term))
+            (start, end, labels[terms[index]])
+            for index, start, end in automaton.find_matches_as_indexes(text, overlapping=True)
+            if _bounded(text, start, end)
         ]
         for pattern, concept in regexes:
             candidates += [(m.start(), m.end(), concept) for m in pattern.finditer(text)]
