@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from etanche.domain import Patient
-from etanche.leak.scan import plan_table, render_html, scan_paths
+from etanche.leak.scan import plan_table, render_html, role_mask, scan_paths
 from etanche.synth import SynthConfig, generate
 
 SEED = 7
@@ -244,3 +244,18 @@ def test_the_prefilter_flags_the_same_texts_by_loop_or_by_polars(
     monkeypatch.setattr(_terms, "_LOOP_MAX", 0)
     assert _terms.mentions_any(texts).to_list() == looped == [True, True, None, True, False, False]
     assert _terms._automaton() is _terms._automaton()  # built once per process
+
+
+def test_role_tests_are_built_once_a_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    from etanche.leak.scan import _detect
+
+    first = role_mask("birth_date", "Date de naissance", ("%d/%m/%Y",))
+    assert role_mask("birth_date", "Date de naissance", ("%d/%m/%Y",)) is first
+
+    class Tomorrow(date):
+        @classmethod
+        def today(cls) -> Tomorrow:
+            return cls.fromordinal(date.today().toordinal() + 1)
+
+    monkeypatch.setattr(_detect, "date", Tomorrow)
+    assert role_mask("birth_date", "Date de naissance", ("%d/%m/%Y",)) is not first
