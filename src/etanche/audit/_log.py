@@ -40,6 +40,7 @@ from etanche.audit._cosigning import cosignatures_by_size
 from etanche.audit._events import AuditEvent
 from etanche.audit._heads import SignedTreeHead
 from etanche.audit._note import ED25519, NoteKey, log_origin
+from etanche.audit._object_index import object_rows, seqs_naming
 from etanche.audit._proof import InclusionProof
 from etanche.audit._schema import audit_events, audit_heads, audit_objects
 from etanche.audit._witness import Witness
@@ -83,7 +84,7 @@ _STATE_SQL = (
 )
 _Mark = tuple[int, datetime]  # a head's (tree_size, signed_at)
 _EVENT_COLUMNS = ("seq", "at", "actor", "role", "action", "outcome", "body")
-_OBJECT_COLUMNS = ("object_id", "seq")
+_OBJECT_COLUMNS = ("seq_block", "object_id", "seq")
 _HEAD_COLUMNS = (
     "tree_size",
     "root",
@@ -354,8 +355,7 @@ class AuditLog:
                         body,
                     )
                 )
-                for object_id in set(event.object_ids):
-                    objects.append((object_id, seq))
+                objects.extend(object_rows(seq, event.object_ids))
                 if work.size % every == 0:
                     heads.append(SignedTreeHead.sign(self._signer, work.size, work.root(), now))
                     frontiers.append(work.to_bytes())
@@ -642,8 +642,7 @@ class AuditLog:
                 )
             else:
                 match = audit_objects.c.object_id == object_id
-            linked = select(audit_objects.c.seq).where(match)
-            query = query.where(audit_events.c.seq.in_(linked))
+            query = query.where(audit_events.c.seq.in_(seqs_naming(match)))
         order = audit_events.c.seq.desc() if newest_first else audit_events.c.seq
         query = query.order_by(order).limit(limit)
         with self._engine.connect() as conn:
