@@ -52,7 +52,7 @@ from etanche.audit._log import read_heads_with_cosignatures
 from etanche.audit._note import COSIGNATURE_V1, ED25519, NoteKey, log_origin
 from etanche.audit._rows import raw_rows
 from etanche.audit._schema import SEQ_BLOCK_BITS
-from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier, leaf_hash
+from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier
 from etanche.errors import IntegrityError, SchemaError, UsageError
 
 MAX_PROBLEMS = 1000
@@ -348,11 +348,11 @@ class _Run:
         """One pass over events (by seq) and object rows (by block); returns the event count."""
         add = self.problems.add
         frontier = MerkleFrontier()
-        append = frontier.append
+        append = frontier.append_leaf
         decode = msgspec.json.decode
         upcoming = next(blocks, None)
         block, current = -1, _NO_ROWS
-        expected = 0
+        expected = size = 0
         for seq, at, actor, role, action, outcome, raw in events:
             if seq != expected:
                 add(
@@ -363,8 +363,8 @@ class _Run:
                 expected = seq
             expected += 1
             body = bytes(raw)
-            append(leaf_hash(body))
-            size = frontier.size
+            append(body)
+            size += 1
             if size in sizes:
                 roots[size] = frontier.root()
             if seq >> SEQ_BLOCK_BITS != block:
@@ -400,7 +400,7 @@ class _Run:
                 if not _same_time(at, body_at):
                     names.insert(0, "at")
                 add(f"seq {seq}: column {', '.join(names)} differs from the body")
-            if (mine or body_objects) and not _same_set(mine or [], body_objects):
+            if mine != body_objects and not _same_set(mine or [], body_objects):
                 add(f"seq {seq}: audit_objects rows differ from the body")
             tail_times.append((seq, body_at))
         self._orphans(current)
@@ -441,9 +441,8 @@ class _Run:
 
 
 def _events(conn: Connection) -> Iterator[EventRow]:
-    """audit_events rows in seq order, as stored."""
-    for seq, at, actor, role, action, outcome, body in raw_rows(conn, _EVENTS_SQL):
-        yield int(seq), at, actor, role, action, outcome, bytes(body)
+    """audit_events rows in seq order, as stored (the drivers give int seqs and bytes)."""
+    return raw_rows(conn, _EVENTS_SQL)
 
 
 def _stored_blocks(conn: Connection, add: Callable[[str], None]) -> Iterator[_Block]:
