@@ -264,6 +264,7 @@ class AuditLog:
                     for queued in group:
                         queued.error, queued.done = exc, True
                     raise
+                self._offer(group)  # under the lock: runs are offered in seq order
         if ticket.error is not None:
             raise ticket.error
         self._publish(heads)
@@ -429,6 +430,16 @@ class AuditLog:
             frontier,
             head.checkpoint_sig,
         )
+
+    def _offer(self, group: list[_Ticket]) -> None:
+        """Hand witnesses that take them the leaf hashes just committed (proofs without rereads)."""
+        for witness in self.witnesses:
+            offer = getattr(witness, "offer_leaves", None)
+            if offer is None:
+                continue
+            for ticket in group:
+                if ticket.seqs:
+                    offer(ticket.seqs[0], ticket.digests)
 
     def _publish(self, heads: Sequence[SignedTreeHead]) -> None:
         """Give each head to every witness; a failure is recorded, the head is kept."""
