@@ -9,19 +9,27 @@ cursor in the current transaction (bounded memory, same snapshot).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
-__all__ = ["raw_rows"]
+__all__ = ["raw_batches", "raw_rows"]
 
 _BATCH = 20_000
 _names = itertools.count()
 
 
 def raw_rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-    """Rows of ``sql`` (``:name`` parameters) as the driver returns them, in batches."""
+    """Rows of ``sql`` (``:name`` parameters) as the driver returns them."""
+    for rows in raw_batches(conn, sql, params):
+        yield from rows
+
+
+def raw_batches(
+    conn: Connection, sql: str, params: Mapping[str, Any] | None = None
+) -> Iterator[Sequence[Any]]:
+    """``raw_rows`` a batch at a time: one generator step per batch, not per row."""
     conn.exec_driver_sql("SELECT 1")  # the transaction (and its snapshot) begins here
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
@@ -34,7 +42,7 @@ def raw_rows(conn: Connection, sql: str, params: Mapping[str, Any] | None = None
     try:
         cursor.execute(statement, dict(params or {}))
         while rows := cursor.fetchmany(_BATCH):
-            yield from rows
+            yield rows
     finally:
         cursor.close()
 

@@ -50,8 +50,8 @@ from sqlalchemy import exc as sa_exc
 from etanche.audit._heads import SignedTreeHead, format_time, parse_time
 from etanche.audit._log import read_heads_with_cosignatures
 from etanche.audit._note import COSIGNATURE_V1, ED25519, NoteKey, log_origin
-from etanche.audit._rows import raw_rows
-from etanche.audit._schema import SEQ_BLOCK_BITS
+from etanche.audit._rows import raw_batches, raw_rows
+from etanche.audit._schema import SEQ_BLOCK, SEQ_BLOCK_BITS
 from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier
 from etanche.errors import IntegrityError, SchemaError, UsageError
 
@@ -451,19 +451,27 @@ def _stored_blocks(conn: Connection, add: Callable[[str], None]) -> Iterator[_Bl
     A row filed under another block than its seq's is a problem: lookups by
     object id would still find it, but no honest writer puts it there.
     """
-    block: int | None = None
+    block: Any = None
     group: dict[int, list[str]] = {}
-    for seq_block, object_id, seq in raw_rows(conn, _OBJECTS_SQL):
-        if seq_block != block:
-            if group:
-                yield int(block), group  # type: ignore[arg-type]  # set with the group
-            block, group = seq_block, {}
-        if seq >> SEQ_BLOCK_BITS != seq_block:
-            add(f"seq {seq}: audit_objects row filed under block {seq_block}")
-            continue
-        group.setdefault(int(seq), []).append(object_id)
+    low = high = 0  # the seqs of ``block``
+    for rows in raw_batches(conn, _OBJECTS_SQL):
+        for seq_block, object_id, seq in rows:
+            if seq_block != block:
+                if group:
+                    yield block, group
+                block, group = seq_block, {}
+                low = int(seq_block) << SEQ_BLOCK_BITS
+                high = low + SEQ_BLOCK
+            if not low <= seq < high:
+                add(f"seq {seq}: audit_objects row filed under block {seq_block}")
+                continue
+            ids = group.get(seq)
+            if ids is None:
+                group[seq] = [object_id]
+            else:
+                ids.append(object_id)
     if group:
-        yield int(block), group  # type: ignore[arg-type]
+        yield block, group
 
 
 def _blocks(rows: Iterable[ObjectRow], add: Callable[[str], None]) -> Iterator[_Block]:
