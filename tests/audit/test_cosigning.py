@@ -67,3 +67,24 @@ def test_pins_refuse_a_quorum_above_the_witnesses(vault: Vault) -> None:
     log = AuditLog.for_vault(vault)
     with pytest.raises(UsageError, match="quorum"):
         Pins(log.note_key(), (), 1)
+
+
+def test_proofs_use_the_writers_leaf_hashes_and_read_what_they_were_not_handed(
+    vault: Vault, tmp_path: Path, audit_events
+) -> None:
+    log, _ = _log(vault, None)
+    with running_witness(tmp_path / "w", log.note_key().text()) as witness:
+        log, cosigner = _log(vault, witness)
+        for _ in range(4):
+            log.append_many(audit_events.many(10))
+            assert cosigner.flush(10)
+        assert cosigner.leaves_read == 0  # every proof from the hashes the writer handed over
+        other = AuditLog.for_vault(vault, head_every=10)  # another writer: its leaves not handed
+        other.append_many(audit_events.many(10))
+        log.append_many(audit_events.many(10))
+        assert cosigner.flush(10)
+        # the proof from 40 to 60 lacks the other writer's 10 leaves: all 20 read from the table
+        assert cosigner.leaves_read == 20
+        report = verify_log(vault.engine, _pins(log, witness), head_every=10)
+    assert report.ok, report.problems
+    assert report.witnessed == report.events == 60

@@ -228,7 +228,7 @@ def column_edit(conn: Connection, rng: random.Random, p: Pristine) -> str:
 
 
 def objects_edit(conn: Connection, rng: random.Random, p: Pristine) -> str:
-    kind = rng.choice(["delete", "change", "add", "orphan", "move"])
+    kind = rng.choice(["delete", "change", "add", "orphan", "move", "misfile"])
     object_id, seq = rng.choice(p.objects)
     where = (t_objects.c.object_id == object_id) & (t_objects.c.seq == seq)
     if kind == "delete":
@@ -238,10 +238,16 @@ def objects_edit(conn: Connection, rng: random.Random, p: Pristine) -> str:
     elif kind == "move":
         target = rng.choice([s for s in range(EVENTS) if (object_id, s) not in p.objects])
         conn.execute(update(t_objects).where(where).values(seq=target))
+    elif kind == "misfile":  # same row, under another block than its seq's
+        conn.execute(update(t_objects).where(where).values(seq_block=rng.choice([-1, 1, 7])))
     elif kind == "add":
-        conn.execute(insert(t_objects).values(object_id="f" * 32, seq=_seq(rng)))
+        added = _seq(rng)
+        conn.execute(insert(t_objects).values(seq_block=added >> 12, object_id="f" * 32, seq=added))
     else:
-        conn.execute(insert(t_objects).values(object_id="e" * 32, seq=EVENTS + rng.randint(0, 9)))
+        orphan = EVENTS + rng.randint(0, 9)
+        conn.execute(
+            insert(t_objects).values(seq_block=orphan >> 12, object_id="e" * 32, seq=orphan)
+        )
     return f"audit_objects {kind} near event {seq}"
 
 

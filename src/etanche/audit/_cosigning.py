@@ -8,10 +8,15 @@ latest head is asked for (a witness that cosigns size n has checked every
 size before it), so a slow witness never stalls appends nor builds a queue.
 
 The proof is built from the frontier stored with the witness's last head and
-the leaves since, never from the whole log. A witness that answers 409 with its
-size is asked again from there. Failures are counted and logged (witness name
-and error class only) and retried with the next head; a cosignature is stored
-only once it verifies under the witness's pinned key.
+the leaves since, never from the whole log. The log hands the cosigner the leaf
+hashes it computed for the events it just committed (``offer_leaves``), so the
+proof for a head written by this process needs no reread of ~1,000 bodies while
+the appending thread wants the GIL; leaves it was not handed (another process
+wrote them, or the witness is far behind) are read and hashed from the table.
+A witness that answers 409 with its size is asked again from there. Failures
+are counted and logged (witness name and error class only) and retried with the
+next head; a cosignature is stored only once it verifies under the witness's
+pinned key.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from etanche.errors import EtancheError, IntegrityError, SourceError, UsageError
 logger = logging.getLogger("etanche.audit.witness")
 _MAX_ANSWER = 64 * 1024
 _KEPT = 1000  # failures and timings kept in memory
+_LEAVES_KEPT = 1 << 16  # leaf hashes handed by the writer, kept for proofs (2 MiB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +138,9 @@ class Cosigner:
         # per cosignature: asked and checked (proof, HTTP, witness) / stored in the database
         self.timings_ms: deque[float] = deque(maxlen=_KEPT)
         self.store_ms: deque[float] = deque(maxlen=_KEPT)
+        self._leaves_from = 0  # seq of self._leaves[0]
+        self._leaves: list[bytes] = []
+        self.leaves_read = 0  # leaf hashes read back from the table (not handed over)
 
     @property
     def name(self) -> str:
@@ -146,6 +155,29 @@ class Cosigner:
                 self._target = head
             self._start_locked()
             self._cond.notify_all()
+
+    def offer_leaves(self, first: int, digests: Sequence[bytes]) -> None:
+        """Leaf hashes of committed events ``first``, ``first + 1``, ...: kept for proofs.
+
+        Only a run contiguous with the kept one extends it; anything else restarts it.
+        """
+        if not self.witnesses:
+            return
+        with self._cond:
+            if first != self._leaves_from + len(self._leaves):
+                self._leaves_from, self._leaves = first, []
+            self._leaves.extend(digests)
+            extra = len(self._leaves) - _LEAVES_KEPT
+            if extra > 0:
+                del self._leaves[:extra]
+                self._leaves_from += extra
+
+    def _kept_leaves(self, old: int, new: int) -> list[bytes] | None:
+        with self._cond:
+            start = self._leaves_from
+            if start <= old and new <= start + len(self._leaves):
+                return self._leaves[old - start : new - start]
+        return None
 
     def flush(self, timeout_s: float = 30.0) -> bool:
         """Wait until every witness was asked for the latest head; True if all cosigned it."""
@@ -286,12 +318,15 @@ class Cosigner:
             if stored is None:
                 raise WitnessRefused(f"no stored frontier at the witness's size {old}")
             frontier = MerkleFrontier.from_bytes(bytes(stored))
-            rows = conn.execute(
-                select(audit_events.c.body)
-                .where(audit_events.c.seq >= old, audit_events.c.seq < new)
-                .order_by(audit_events.c.seq)
-            )
-            leaves = [leaf_hash(bytes(body)) for (body,) in rows]
+            leaves = self._kept_leaves(old, new)
+            if leaves is None:
+                rows = conn.execute(
+                    select(audit_events.c.body)
+                    .where(audit_events.c.seq >= old, audit_events.c.seq < new)
+                    .order_by(audit_events.c.seq)
+                )
+                leaves = [leaf_hash(bytes(body)) for (body,) in rows]
+                self.leaves_read += len(leaves)
         if len(leaves) != new - old:
             raise IntegrityError(f"audit log: events {old} to {new - 1} are not all stored")
         return consistency_from_frontier(frontier, leaves)

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select, text
 
 from etanche.audit._heads import SignedTreeHead
 from etanche.audit._log import read_heads_with_cosignatures
+from etanche.audit._object_index import block_of
 from etanche.audit._schema import audit_events, audit_objects
 from etanche.audit._verify import EventRow, ObjectRow
 from etanche.errors import SourceError, UsageError
@@ -70,7 +71,12 @@ def read_page(engine: Engine, start: int, stop: int, limit: int = MAX_PAGE) -> d
         end = int(rows[-1][0]) + 1 if full else stop
         objects = conn.execute(
             select(audit_objects.c.seq, audit_objects.c.object_id)
-            .where(audit_objects.c.seq >= start, audit_objects.c.seq < end)
+            .where(
+                audit_objects.c.seq_block >= block_of(start),
+                audit_objects.c.seq_block <= block_of(max(start, end - 1)),
+                audit_objects.c.seq >= start,
+                audit_objects.c.seq < end,
+            )
             .order_by(audit_objects.c.seq, audit_objects.c.object_id)
         ).all()
     return {

@@ -41,7 +41,7 @@ class AuditEvent:
         """Deterministic JSON: sorted keys, no spaces, UTC time in microseconds."""
         doc: dict[str, Any] = {
             "v": 1,
-            "at": self.at.astimezone(UTC).strftime(_TIME),
+            "at": format_at(self.at),
             "actor": self.actor,
             "role": self.role,
             "action": self.action,
@@ -67,6 +67,18 @@ class AuditEvent:
             details=doc["details"],
             at=_parse_at(doc["at"]),
         )
+
+
+def format_at(at: datetime) -> str:
+    """The canonical time: ``strftime(_TIME)`` in UTC, through isoformat (several times faster).
+
+    Every appended event pays this; strftime pads years below 1000 differently, so
+    those keep it.
+    """
+    utc = at.astimezone(UTC)
+    if utc.year < 1000:
+        return utc.strftime(_TIME)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _parse_at(text: str) -> datetime:

@@ -11,40 +11,18 @@ handed out.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 
 from etanche.audit._heads import SignedTreeHead
 from etanche.audit._proof import InclusionProof
+from etanche.audit._rows import raw_rows
 from etanche.crypto import inclusion_paths, leaf_hash, verify_inclusion
 from etanche.errors import IntegrityError
 
 __all__ = ["object_proofs"]
 
-_STREAM_ROWS = 20_000
 _SQL = "SELECT seq, body FROM audit_events WHERE seq < :size ORDER BY seq"
-
-
-def _bodies(conn: Connection, size: int) -> Iterator[tuple[int, bytes]]:
-    """(seq, body) in seq order, as cheaply as the driver allows.
-
-    SQLite's own cursor builds plain tuples in C, several times cheaper per row than
-    result rows; PostgreSQL streams through a server-side cursor (bounded memory).
-    """
-    if conn.dialect.name == "sqlite":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(_SQL.replace(":size", "?"), (size,))
-            while rows := cursor.fetchmany(_STREAM_ROWS):
-                yield from rows
-        finally:
-            cursor.close()
-        return
-    options = {"stream_results": True, "max_row_buffer": _STREAM_ROWS}
-    result = conn.execute(text(_SQL), {"size": size}, execution_options=options)
-    for seq, body in result:
-        yield int(seq), bytes(body)
 
 
 def object_proofs(engine: Engine, object_id: str, head: SignedTreeHead) -> list[InclusionProof]:
@@ -54,7 +32,7 @@ def object_proofs(engine: Engine, object_id: str, head: SignedTreeHead) -> list[
     bodies: dict[int, bytes] = {}
     append = digests.append
     with engine.connect() as conn:
-        for seq, body in _bodies(conn, head.tree_size):
+        for seq, body in raw_rows(conn, _SQL, {"size": head.tree_size}):
             data = bytes(body)
             if seq != len(digests):
                 raise IntegrityError(

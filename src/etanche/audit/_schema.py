@@ -37,11 +37,20 @@ audit_events = Table(
     Index("ix_audit_events_at", "at"),
 )
 
+# Object ids are random, so a B-tree keyed by them alone takes each commit's rows
+# at random places all over the index (about two dirty pages per event). Keyed by
+# the event's block of SEQ_BLOCK events first, a commit writes into the few pages
+# of the current block; a lookup by object id probes each block (one seek each).
+SEQ_BLOCK_BITS = 12
+SEQ_BLOCK = 1 << SEQ_BLOCK_BITS  # events per block of audit_objects
+
 audit_objects = Table(
     "audit_objects",
     metadata,
+    Column("seq_block", BigInteger, primary_key=True, autoincrement=False),  # seq >> 12
     Column("object_id", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,  # the key is the table: one B-tree, not a table and an index
 )
 
 audit_heads = Table(

@@ -38,7 +38,7 @@ log verified while it is being written does not report false problems.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,13 +50,19 @@ from sqlalchemy import exc as sa_exc
 from etanche.audit._heads import SignedTreeHead, format_time, parse_time
 from etanche.audit._log import read_heads_with_cosignatures
 from etanche.audit._note import COSIGNATURE_V1, ED25519, NoteKey, log_origin
-from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier, leaf_hash
+from etanche.audit._rows import raw_batches, raw_rows
+from etanche.audit._schema import SEQ_BLOCK, SEQ_BLOCK_BITS
+from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier
 from etanche.errors import IntegrityError, SchemaError, UsageError
 
 MAX_PROBLEMS = 1000
-_STREAM_ROWS = 20_000
 _EVENTS_SQL = "SELECT seq, at, actor, role, action, outcome, body FROM audit_events ORDER BY seq"
-_OBJECTS_SQL = "SELECT seq, object_id FROM audit_objects ORDER BY seq, object_id"
+_OBJECTS_SQL = (
+    "SELECT seq_block, object_id, seq FROM audit_objects ORDER BY seq_block, object_id, seq"
+)
+_NO_ROWS: dict[int, list[str]] = {}
+# (block, {seq: object ids}): the audit_objects rows of one block of SEQ_BLOCK events.
+_Block = tuple[int, dict[int, list[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +166,8 @@ def verify_rows(
     ``objects`` are consumed once, in step, so a log of any size streams
     through in bounded memory.
     """
-    pins = key if isinstance(key, Pins) else None
-    verifier = pins.log.verifier() if pins is not None else Verifier.from_pem(key)  # type: ignore[arg-type]
-    saved = [against] if isinstance(against, SignedTreeHead) else list(against)
-    run = _Run(
-        verifier, saved, head_every, timedelta(seconds=head_interval_s + clock_slack_s), pins
-    )
-    return run.check(list(heads), iter(events), iter(objects))
+    run = _Run.for_key(key, against, head_every, head_interval_s + clock_slack_s)
+    return run.check(list(heads), iter(events), _blocks(objects, run.problems.add))
 
 
 def verify_log(
@@ -188,16 +189,8 @@ def verify_log(
 
     def run(conn: Connection) -> VerificationReport:
         heads = read_heads_with_cosignatures(conn)
-        return verify_rows(
-            heads,
-            _events(conn),
-            _objects(conn),
-            public_key_pem,
-            against=against,
-            head_every=head_every,
-            head_interval_s=head_interval_s,
-            clock_slack_s=clock_slack_s,
-        )
+        check = _Run.for_key(public_key_pem, against, head_every, head_interval_s + clock_slack_s)
+        return check.check(heads, _events(conn), _stored_blocks(conn, check.problems.add))
 
     try:
         if isinstance(source, Connection):
@@ -231,11 +224,24 @@ class _Run:
         self.tail_window = tail_window
         self.problems = _Problems()
 
+    @classmethod
+    def for_key(
+        cls,
+        key: bytes | str | Pins,
+        against: SignedTreeHead | Sequence[SignedTreeHead],
+        head_every: int,
+        tail_window_s: float,
+    ) -> _Run:
+        pins = key if isinstance(key, Pins) else None
+        verifier = pins.log.verifier() if pins is not None else Verifier.from_pem(key)  # type: ignore[arg-type]
+        saved = [against] if isinstance(against, SignedTreeHead) else list(against)
+        return cls(verifier, saved, head_every, timedelta(seconds=tail_window_s), pins)
+
     def check(
         self,
         stored: list[SignedTreeHead],
         events: Iterator[EventRow],
-        objects: Iterator[ObjectRow],
+        blocks: Iterator[_Block],
     ) -> VerificationReport:
         problems = self.problems
         signed = [h for h in stored if self._signed(h, "head")]
@@ -243,7 +249,7 @@ class _Run:
         sizes = {h.tree_size for h in signed} | {h.tree_size for h in saved}
         roots: dict[int, bytes] = {0: EMPTY_ROOT}
         tail_times: deque[tuple[int, str]] = deque(maxlen=self.head_every)
-        count = self._stream(events, objects, sizes, roots, tail_times)
+        count = self._stream(events, blocks, sizes, roots, tail_times)
 
         good: list[SignedTreeHead] = []
         for label, heads in (("head", signed), ("saved head", saved)):
@@ -334,18 +340,19 @@ class _Run:
     def _stream(
         self,
         events: Iterator[EventRow],
-        objects: Iterator[ObjectRow],
+        blocks: Iterator[_Block],
         sizes: set[int],
         roots: dict[int, bytes],
         tail_times: deque[tuple[int, str]],
     ) -> int:
-        """One pass over events and object rows (both by seq); returns the event count."""
+        """One pass over events (by seq) and object rows (by block); returns the event count."""
         add = self.problems.add
         frontier = MerkleFrontier()
-        append = frontier.append
+        append = frontier.append_leaf
         decode = msgspec.json.decode
-        pending = next(objects, None)
-        expected = 0
+        upcoming = next(blocks, None)
+        block, current = -1, _NO_ROWS
+        expected = size = 0
         for seq, at, actor, role, action, outcome, raw in events:
             if seq != expected:
                 add(
@@ -356,17 +363,20 @@ class _Run:
                 expected = seq
             expected += 1
             body = bytes(raw)
-            append(leaf_hash(body))
-            size = frontier.size
+            append(body)
+            size += 1
             if size in sizes:
                 roots[size] = frontier.root()
-            mine: list[str] = []
-            while pending is not None and pending[0] <= seq:
-                if pending[0] == seq:
-                    mine.append(pending[1])
-                else:
-                    add(f"seq {pending[0]}: audit_objects row without an event")
-                pending = next(objects, None)
+            if seq >> SEQ_BLOCK_BITS != block:
+                self._orphans(current)
+                block, current = seq >> SEQ_BLOCK_BITS, _NO_ROWS
+                while upcoming is not None and upcoming[0] <= block:
+                    if upcoming[0] == block:
+                        current = upcoming[1]
+                    else:
+                        self._orphans(upcoming[1])
+                    upcoming = next(blocks, None)
+            mine = current.pop(seq, None) if current else None
             try:
                 doc = decode(body)
                 columns = (doc["actor"], doc["role"], doc["action"], doc["outcome"])
@@ -390,13 +400,19 @@ class _Run:
                 if not _same_time(at, body_at):
                     names.insert(0, "at")
                 add(f"seq {seq}: column {', '.join(names)} differs from the body")
-            if (mine or body_objects) and not _same_set(mine, body_objects):
+            if mine != body_objects and not _same_set(mine or [], body_objects):
                 add(f"seq {seq}: audit_objects rows differ from the body")
             tail_times.append((seq, body_at))
-        while pending is not None:
-            add(f"seq {pending[0]}: audit_objects row without an event")
-            pending = next(objects, None)
+        self._orphans(current)
+        while upcoming is not None:
+            self._orphans(upcoming[1])
+            upcoming = next(blocks, None)
         return frontier.size
+
+    def _orphans(self, rows: dict[int, list[str]]) -> None:
+        """Object rows of a block that no event took: rows without an event."""
+        for seq in sorted(rows):
+            self.problems.add(f"seq {seq}: audit_objects row without an event")
 
     def _tail(
         self, count: int, latest: SignedTreeHead | None, times: deque[tuple[int, str]]
@@ -425,21 +441,54 @@ class _Run:
 
 
 def _events(conn: Connection) -> Iterator[EventRow]:
-    """audit_events rows in seq order, as stored."""
-    for seq, at, actor, role, action, outcome, body in _stream_sql(conn, _EVENTS_SQL):
-        yield int(seq), at, actor, role, action, outcome, bytes(body)
+    """audit_events rows in seq order, as stored (the drivers give int seqs and bytes)."""
+    return raw_rows(conn, _EVENTS_SQL)
 
 
-def _objects(conn: Connection) -> Iterator[ObjectRow]:
-    """(seq, object_id) rows in seq order."""
-    for seq, object_id in _stream_sql(conn, _OBJECTS_SQL):
-        yield int(seq), object_id
+def _stored_blocks(conn: Connection, add: Callable[[str], None]) -> Iterator[_Block]:
+    """The audit_objects index block by block, in its key order (no sort).
+
+    A row filed under another block than its seq's is a problem: lookups by
+    object id would still find it, but no honest writer puts it there.
+    """
+    block: Any = None
+    group: dict[int, list[str]] = {}
+    low = high = 0  # the seqs of ``block``
+    for rows in raw_batches(conn, _OBJECTS_SQL):
+        for seq_block, object_id, seq in rows:
+            if seq_block != block:
+                if group:
+                    yield block, group
+                block, group = seq_block, {}
+                low = int(seq_block) << SEQ_BLOCK_BITS
+                high = low + SEQ_BLOCK
+            if not low <= seq < high:
+                add(f"seq {seq}: audit_objects row filed under block {seq_block}")
+                continue
+            ids = group.get(seq)
+            if ids is None:
+                group[seq] = [object_id]
+            else:
+                ids.append(object_id)
+    if group:
+        yield block, group
 
 
-def _stream_sql(conn: Connection, sql: str) -> Iterator[Any]:
-    """Rows of a plain SQL query, through a server-side cursor where there is one."""
-    options = {"stream_results": True, "max_row_buffer": _STREAM_ROWS}
-    yield from conn.exec_driver_sql(sql, execution_options=options)
+def _blocks(rows: Iterable[ObjectRow], add: Callable[[str], None]) -> Iterator[_Block]:
+    """(seq, object_id) rows in seq order, grouped as the index groups them."""
+    block = -1
+    group: dict[int, list[str]] = {}
+    for seq, object_id in rows:
+        if seq >> SEQ_BLOCK_BITS != block:
+            if seq >> SEQ_BLOCK_BITS < block:
+                add(f"seq {seq}: audit_objects row without an event")  # out of seq order
+                continue
+            if group:
+                yield block, group
+            block, group = seq >> SEQ_BLOCK_BITS, {}
+        group.setdefault(seq, []).append(object_id)
+    if group:
+        yield block, group
 
 
 def _same_set(rows: list[str], body: list[Any]) -> bool:

@@ -69,6 +69,15 @@ class MerkleFrontier:
         stack.append(h)
         self._size += 1
 
+    def append_leaf(self, leaf: bytes) -> None:
+        """``append(leaf_hash(leaf))`` in one call: the loops over every event of a log."""
+        size, stack, h = self._size, self._stack, sha256(_LEAF + leaf).digest()
+        while size & 1:
+            h = sha256(_NODE + stack.pop() + h).digest()
+            size >>= 1
+        stack.append(h)
+        self._size += 1
+
     def extend(self, leaf_digests: Iterable[bytes]) -> None:
         for digest in leaf_digests:
             self.append(digest)
