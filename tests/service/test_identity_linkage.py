@@ -19,6 +19,8 @@ from etanche.access import Role
 from etanche.synth import SynthConfig, generate, true_pairs
 from test_no_personal_values import leaked_ids, personal_values
 
+pytestmark = pytest.mark.slow  # queued first (tests/conftest.py)
+
 # No child on a parent's NIR here: the vault's validation refuses a NIR that does not match
 # the birth date (the linkage tests meet them in memory).
 CONFIG = SynthConfig(patients=1_500, labs=2, seed=13, duplicates=0.06)
