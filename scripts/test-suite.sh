@@ -35,4 +35,6 @@ fi
 PYTHON="${PYTHON:-python3.11}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
+# worksteal: a worker that runs out of tests takes half of what the other still has
+# queued (tests/conftest.py queues the slow modules first).
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@"

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -19,6 +21,7 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # queued first (tests/conftest.py)
 def test_mypy_strict_on_src() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-error-summary", "src"],

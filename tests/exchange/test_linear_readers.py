@@ -27,6 +27,8 @@ from etanche.errors import EtancheError
 from etanche.exchange import open_source
 from etanche.exchange.found import read_tables
 
+pytestmark = pytest.mark.slow  # queued first (tests/conftest.py)
+
 SMALL = 256 * 1024
 ATTEMPTS = 3
 Make = Callable[[int], bytes]

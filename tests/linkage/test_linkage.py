@@ -23,6 +23,8 @@ from etanche.linkage import (
 from etanche.linkage._model import settings
 from etanche.synth import SynthConfig, generate, true_pairs
 
+pytestmark = pytest.mark.slow  # queued first (tests/conftest.py)
+
 FLOOR = 0.95  # precision and recall floor on this small network (the benchmark aims at 0.97)
 
 

@@ -17,7 +17,9 @@ from _cli import run
 from _service import served
 from etanche.access import Role
 from etanche.synth import SynthConfig, generate, true_pairs
-from test_no_personal_values import personal_values
+from test_no_personal_values import leaked_ids, personal_values
+
+pytestmark = pytest.mark.slow  # queued first (tests/conftest.py)
 
 # No child on a parent's NIR here: the vault's validation refuses a NIR that does not match
 # the birth date (the linkage tests meet them in memory).
@@ -85,8 +87,7 @@ def test_the_dpo_links_the_network_and_reads_a_queue_without_values(
     # The raw file holds the queue (ids in clear) but no personal value anywhere.
     assert first["left"] in raw
     haystack = "\n".join([*printed, *bodies, raw])
-    leaked = [p.id for p in people for value in personal_values(p) if value in haystack]
-    assert leaked == []
+    assert leaked_ids(people, haystack) == []
 
 
 def test_the_raw_scan_would_see_a_value_in_the_file(tmp_path: Path) -> None:
@@ -98,3 +99,4 @@ def test_the_raw_scan_would_see_a_value_in_the_file(tmp_path: Path) -> None:
         conn.execute("INSERT INTO t VALUES (?)", (patient.birth_name + " " + (patient.nir or ""),))
     raw = path.read_bytes().decode("latin-1")
     assert any(value in raw for value in personal_values(patient))
+    assert leaked_ids([patient], raw) == [patient.id]
