@@ -15,7 +15,7 @@ import json
 import math
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from etanche.exchange import patient_fields
@@ -104,15 +104,28 @@ class MarkedOutbound:
 
     # -- the Outbound protocol ----------------------------------------------------
     def render(self, row: Mapping[str, Any], *, row_key: str) -> dict[str, Any]:
+        out, tokens = self._render(row, row_key)
+        self.keep(row_key, str(row.get("lab") or ""), tokens)
+        return out
+
+    def renderer(self) -> Callable[[Mapping[str, Any], str], tuple[dict[str, Any], Any]]:
+        """Rendering and identity tokens need only the export key and the index keys."""
+        return self._render
+
+    def _render(self, row: Mapping[str, Any], row_key: str) -> tuple[dict[str, Any], Any]:
         out = dict(row)
         fields = row.get("fields")
-        if isinstance(fields, Mapping):
-            plain = {str(k): str(v) for k, v in fields.items()}
-            out["fields"] = render_row(plain, mark=self.mark, row_key=row_key)
-            self.identities[row_key] = [self._tokens.token(n, v) for n, v in row_identity(plain)]
-        if self.lab_id is None and row.get("lab"):
-            self.lab_id = str(row["lab"])
-        return out
+        if not isinstance(fields, Mapping):
+            return out, None
+        plain = {str(k): str(v) for k, v in fields.items()}
+        out["fields"] = render_row(plain, mark=self.mark, row_key=row_key)
+        return out, [self._tokens.token(n, v) for n, v in row_identity(plain)]
+
+    def keep(self, row_key: str, lab: str, kept: Any) -> None:
+        if kept is not None:
+            self.identities[row_key] = list(kept)
+        if self.lab_id is None and lab:
+            self.lab_id = lab
 
     def order(self, row_keys: Sequence[str]) -> list[int]:
         if ORDER in self.mark.marks:
