@@ -12,6 +12,7 @@ each worker with its part.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -106,6 +107,7 @@ def _parts(
     global _JOB
     _JOB = (package, normalise)
     try:
+        gc.freeze()  # what the workers inherit: not scanned (so not copied) by their GC
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             pending: deque[Future[tuple[_Tally, bytes]]] = deque()
@@ -116,6 +118,7 @@ def _parts(
             while pending:
                 yield _decoded(pending.popleft())
     finally:
+        gc.unfreeze()
         _JOB = None
 
 

@@ -11,6 +11,7 @@ per worker are in flight, so memory stays bounded.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -78,6 +79,7 @@ def selections(
     global _PLAN, _TODAY, _THEN
     _PLAN, _TODAY, _THEN = plan, today, then
     try:
+        gc.freeze()  # what the workers inherit: not scanned (so not copied) by their GC
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             pending: deque[tuple[list[SourceRecord | SourceIssue], Future[list[Any]]]]
@@ -91,6 +93,7 @@ def selections(
             while pending:
                 yield from _merge(*pending.popleft())
     finally:
+        gc.unfreeze()
         _PLAN = _TODAY = _THEN = None
 
 
