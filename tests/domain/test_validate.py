@@ -810,3 +810,53 @@ def test_the_phone_fast_path_answers_like_phonenumbers(
     except ValidationError:
         got = None
     assert got == _by_phonenumbers(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(national=st.integers(100_000_000, 999_999_999).map(str))
+def test_the_french_number_check_answers_like_phonenumbers(national: str) -> None:
+    """Every 9-digit national number: our one-alternation check, phonenumbers' type by type."""
+    value = "0" + national
+    try:
+        got: str | None = normalize_phone(value)
+    except ValidationError:
+        got = None
+    assert got == _by_phonenumbers(value)
+
+
+def _nir_candidates() -> st.SearchStrategy[str]:
+    """Well-shaped NIRs with right and wrong keys, Corsica, case and separators, and noise."""
+    digits = st.integers(0, 10**13 - 1).map(lambda n: f"{n:013d}")
+    body = st.tuples(digits, st.sampled_from(["", "", "2A", "2B", "2a"])).map(
+        lambda b: b[0] if not b[1] else b[0][:5] + b[1] + b[0][7:]
+    )
+
+    def keyed(b: tuple[str, int]) -> str:
+        key = int(stdnum_nir.calc_check_digits(b[0].upper())) + b[1]
+        return f"{b[0]}{key % 100:02d}"
+
+    good = st.tuples(body, st.integers(-1, 1)).map(keyed)
+    noise = st.text(alphabet="0123456789ABab .-", min_size=12, max_size=18)
+    return st.one_of(good, noise, good.map(lambda v: f"{v[:1]} {v[1:3]}.{v[3:]}"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_nir_candidates())
+def test_the_nir_key_check_answers_like_stdnum(value: str) -> None:
+    compact = value.upper().replace(" ", "").replace(".", "").replace("-", "")
+    try:
+        stdnum_nir.validate(compact)
+        expected = "ok"
+    except stdnum_nir.InvalidChecksum:
+        expected = "check key"
+    except stdnum_nir.InvalidLength:
+        expected = "length"
+    except stdnum_nir.ValidationError:
+        expected = "format"
+    try:
+        validate_nir(value)
+        got = "ok"
+    except ValidationError as refused:
+        reason = refused.reason
+        got = next((k for k in ("check key", "length", "format") if k in reason), "ok")
+    assert got == expected

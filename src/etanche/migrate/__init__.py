@@ -13,6 +13,7 @@ from etanche.migrate._close import (
     shred_expired,
     verify_certificate,
 )
+from etanche.migrate._import import import_rows
 from etanche.migrate._outbound import Outbound, OutboundFactory, Unmarked, unmarked
 from etanche.migrate._package import PACKAGE_KIND, PackageResult, build_package
 from etanche.migrate._plan import (
@@ -29,7 +30,6 @@ from etanche.migrate._registry import PLAN_KIND, PlanRecord, Plans, PlanState
 from etanche.migrate._verify import (
     CheckedPackage,
     Reconciliation,
-    import_rows,
     new_recipient_identity,
     open_package,
     open_received,

@@ -131,16 +131,21 @@ def _duplicate_keys(record: SourceRecord) -> Iterator[str]:
         yield f"traits:{normalize_name(name)}|{normalize_name(first.split()[0])}|{born}"
 
 
+def _duplicate_hashes(position: int, record: SourceRecord, selected: Selected) -> list[int]:
+    """The Python hashes of a record's duplicate keys, computed beside its validation
+    (forked workers share the main process's hash seed)."""
+    return [hash(key) for key in _duplicate_keys(record)] if selected.in_scope else []
+
+
 class _Duplicates:
     """Remembers keys by Python hash only: no personal value kept, bounded memory."""
 
     def __init__(self) -> None:
         self._seen: dict[int, str] = {}
 
-    def first_seen(self, record: SourceRecord) -> str | None:
+    def first_seen(self, record: SourceRecord, hashes: list[int]) -> str | None:
         earlier = None
-        for key in _duplicate_keys(record):
-            digest = hash(key)
+        for digest in hashes:
             if digest in self._seen:
                 earlier = earlier or self._seen[digest]
             else:
@@ -173,7 +178,9 @@ def check_plan(
     for column in reader.refused:
         report.add(Problem("refused_column", "header", column, "credential column refused"))
     duplicates = _Duplicates()
-    for item, selected in selections(plan, reader, workers=workers, today=today):
+    verdicts = selections(plan, reader, workers=workers, today=today, then=_duplicate_hashes)
+    for verdict in verdicts:
+        item, selected = verdict.item, verdict.selected
         if isinstance(item, SourceIssue) or selected is None:
             assert isinstance(item, SourceIssue)
             kind = "encoding" if "encod" in item.reason or "decod" in item.reason else "malformed"
@@ -182,7 +189,7 @@ def check_plan(
         report.records += 1
         if progress is not None and report.records % 10_000 == 0:
             progress(report.records)
-        _account(plan, report, item, selected, duplicates)
+        _account(plan, report, item, selected, duplicates.first_seen(item, verdict.result or []))
     if progress is not None:
         progress(report.records)
     return report
@@ -193,7 +200,7 @@ def _account(
     report: CheckReport,
     record: SourceRecord,
     selected: Selected,
-    duplicates: _Duplicates,
+    earlier: str | None,
 ) -> None:
     report.specimens += selected.specimens_total
     lab = selected.lab or "(none)"
@@ -208,7 +215,6 @@ def _account(
     report.in_scope += 1
     report.specimens_in_range += len(selected.specimens_in_range)
     counts["specimens"] += len(selected.specimens_in_range)
-    earlier = duplicates.first_seen(record)
     if earlier is not None:
         report.add(
             Problem("probable_duplicate", record.location, None, f"same person as {earlier}?")

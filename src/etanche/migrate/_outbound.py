@@ -5,6 +5,11 @@ The package builder knows nothing of fingerprints: it hands each row to an
 add canary records (the leak-tracing room implements the marked one). The
 unmarked default leaves rows as they are, for tests and for plans that ask for
 no marks.
+
+Rendering is split in two so that it can run in the validating workers: the
+``renderer`` is stateless per row once the export key is known (forked workers
+inherit it), and ``keep`` records in the main process what the ledger needs of
+each rendered row (``render`` is the two in one, for canaries and tests).
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-__all__ = ["Outbound", "OutboundFactory", "Unmarked", "unmarked"]
+__all__ = ["Outbound", "OutboundFactory", "RowRenderer", "Unmarked", "unmarked"]
+
+RowRenderer = Callable[[Mapping[str, Any], str], tuple[dict[str, Any], Any]]
+"""(row, row key) -> (the row as the recipient receives it, what ``keep`` needs of it)."""
 
 
 class Outbound(Protocol):
@@ -20,6 +28,14 @@ class Outbound(Protocol):
 
     def render(self, row: Mapping[str, Any], *, row_key: str) -> dict[str, Any]:
         """The row as this recipient receives it (same meaning, maybe other bytes)."""
+        ...
+
+    def renderer(self) -> RowRenderer:
+        """``render`` without its bookkeeping: pure per row, safe in a forked worker."""
+        ...
+
+    def keep(self, row_key: str, lab: str, kept: Any) -> None:
+        """Record what the renderer returned for one row (in the main process, in order)."""
         ...
 
     def order(self, row_keys: Sequence[str]) -> list[int]:
@@ -57,6 +73,12 @@ class Unmarked:
     def render(self, row: Mapping[str, Any], *, row_key: str) -> dict[str, Any]:
         return dict(row)
 
+    def renderer(self) -> RowRenderer:
+        return _as_is
+
+    def keep(self, row_key: str, lab: str, kept: Any) -> None:
+        return None
+
     def order(self, row_keys: Sequence[str]) -> list[int]:
         return list(range(len(row_keys)))
 
@@ -71,6 +93,10 @@ class Unmarked:
 
     def to_state(self) -> dict[str, Any]:
         return {}
+
+
+def _as_is(row: Mapping[str, Any], row_key: str) -> tuple[dict[str, Any], Any]:
+    return dict(row), None
 
 
 def unmarked(state: dict[str, Any] | None) -> Outbound:

@@ -27,13 +27,13 @@ import msgspec
 from etanche._files import private_dir, write_private
 from etanche.crypto import SYSTEM_PURPOSE, AgeIdentity, age_encrypt, content_hash, sign_payload
 from etanche.errors import PackageRejected, UsageError
-from etanche.exchange import SourceIssue
+from etanche.exchange import SourceRecord
 from etanche.migrate._check import read_source
-from etanche.migrate._outbound import OutboundFactory, unmarked
+from etanche.migrate._outbound import OutboundFactory, RowRenderer, unmarked
 from etanche.migrate._parallel import selections
 from etanche.migrate._plan import MigrationPlan
 from etanche.migrate._registry import Plans, PlanState
-from etanche.migrate._select import compartment_values, outbound, restrict
+from etanche.migrate._select import Selected, compartment_values, outbound, restrict
 from etanche.vault import Documents, Vault
 
 __all__ = [
@@ -150,32 +150,68 @@ def _open_directory(
     return state
 
 
-def _rows(
-    plan: MigrationPlan, namespace: uuid.UUID, counts: Counter[str], workers: int
-) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(row key, lab, row) of every in-scope valid record, in source order."""
-    sequence = 0
-    for item, selected in selections(plan, read_source(plan), workers=workers):
-        if isinstance(item, SourceIssue) or selected is None:
-            continue
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A record as it leaves: its reference, lab, package line and what the marker keeps."""
+
+    key: str
+    lab: str
+    line: bytes
+    kept: Any
+    tally: tuple[int, dict[str, int]]  # specimens, values per compartment
+
+
+def _leaving(
+    plan: MigrationPlan, namespace: uuid.UUID, render: RowRenderer
+) -> Callable[[int, SourceRecord, Selected], _Line | None]:
+    """The run's step beside validation: cut to the plan, rendered, encoded.
+
+    The reference of a row is uuid5 of its position in the source under the
+    secret namespace: known in any worker before the rows ahead of it are judged.
+    """
+
+    def step(position: int, record: SourceRecord, selected: Selected) -> _Line | None:
         if not selected.valid:
+            return None
+        row = outbound(plan, record, selected)
+        key = str(uuid.uuid5(namespace, str(position)))
+        rendered, kept = render(row, key)
+        counts = dict(compartment_values(rendered["fields"], rendered["specimens"]))
+        tally = (len(rendered["specimens"]), counts)
+        return _Line(key, str(row["lab"]), _line(key, rendered), kept, tally)
+
+    return step
+
+
+def _rows(
+    plan: MigrationPlan,
+    namespace: uuid.UUID,
+    render: RowRenderer,
+    counts: Counter[str],
+    workers: int,
+) -> Iterator[_Line]:
+    """Every in-scope valid record as it leaves, in source order."""
+    step = _leaving(plan, namespace, render)
+    for verdict in selections(plan, read_source(plan), workers=workers, then=step):
+        selected = verdict.selected
+        if selected is None:
+            continue
+        if verdict.result is None:
             counts["rejected" if selected.in_scope else "out_of_scope"] += 1
             continue
-        row = outbound(plan, item, selected)
-        sequence += 1
-        yield str(uuid.uuid5(namespace, str(sequence))), str(row["lab"]), row
+        yield verdict.result
 
 
 def _line(row_key: str, row: dict[str, Any]) -> bytes:
     return _encoder.encode({"ref": row_key, **row}) + b"\n"
 
 
-def _tally(row: dict[str, Any], tally: dict[str, Any]) -> None:
-    lab = tally["per_lab"].setdefault(row["lab"], {"patients": 0, "specimens": 0})
-    lab["patients"] += 1
-    lab["specimens"] += len(row["specimens"])
-    per_compartment = tally["per_compartment"]
-    for compartment, n in compartment_values(row["fields"], row["specimens"]).items():
+def _tally(lab: str, tally: tuple[int, dict[str, int]], into: dict[str, Any]) -> None:
+    numbers = into["per_lab"].setdefault(lab, {"patients": 0, "specimens": 0})
+    numbers["patients"] += 1
+    numbers["specimens"] += tally[0]
+    per_compartment = into["per_compartment"]
+    for compartment, n in tally[1].items():
         per_compartment[compartment] = per_compartment.get(compartment, 0) + n
 
 
@@ -205,31 +241,36 @@ def build_package(
     resumed = len(state.parts)
     skip = sum(int(p["rows"]) for p in state.parts)
     counts: Counter[str] = Counter()
-    buffer: list[tuple[str, str, dict[str, Any]]] = []
+    buffer: list[_Line] = []
     seen = 0
     exported: list[str] = []
 
     def flush() -> None:
         index = len(state.parts) + 1
-        keys = [key for key, _, _ in buffer]
-        rows = [(key, marker.render(row, row_key=key)) for key, _, row in buffer]
+        lines = list(buffer)
+        for line in lines:
+            marker.keep(line.key, line.lab, line.kept)
         # after the real rows, so the marker knows their lab; cut to the plan like them
-        extra = [(key, restrict(plan, row)) for key, row in marker.canaries(index, len(buffer))]
-        rows += [(key, marker.render(row, row_key=key)) for key, row in extra]
-        keys += [key for key, _ in extra]
-        plaintext = b"".join(_line(*rows[i]) for i in marker.order(keys))
+        for key, row in marker.canaries(index, len(buffer)):
+            rendered = marker.render(restrict(plan, row), row_key=key)
+            specimens = len(rendered["specimens"])
+            values = dict(compartment_values(rendered["fields"], rendered["specimens"]))
+            lines.append(
+                _Line(key, str(rendered["lab"]), _line(key, rendered), None, (specimens, values))
+            )
+        plaintext = b"".join(lines[i].line for i in marker.order([x.key for x in lines]))
         ciphertext = age_encrypt(plaintext, recipients)
         name = f"part-{index:05d}.ndjson.age"
         _write_atomic(directory / name, ciphertext)
         tally: dict[str, Any] = {"per_lab": {}, "per_compartment": {}}
-        for _, row in rows:
-            _tally(row, tally)
+        for line in lines:
+            _tally(line.lab, line.tally, tally)
         state.parts.append(
             {
                 "name": name,
                 "rows": len(buffer),
-                "canaries": len(extra),
-                "records": len(rows),
+                "canaries": len(lines) - len(buffer),
+                "records": len(lines),
                 "plaintext_sha256": content_hash(plaintext).hexdigest(),
                 "ciphertext_sha256": content_hash(ciphertext).hexdigest(),
                 "bytes": len(ciphertext),
@@ -243,13 +284,13 @@ def build_package(
         state.save()
         buffer.clear()
 
-    for key, lab, row in _rows(plan, namespace, counts, workers):
+    for leaving in _rows(plan, namespace, marker.renderer(), counts, workers):
         seen += 1
-        exported.append(key)
-        if seen <= skip:  # in a finished part: rendered again only for what the marker keeps
-            marker.render(row, row_key=key)
+        exported.append(leaving.key)
+        if seen <= skip:  # in a finished part: only what the marker keeps of it
+            marker.keep(leaving.key, leaving.lab, leaving.kept)
             continue
-        buffer.append((key, lab, row))
+        buffer.append(leaving)
         if len(buffer) >= PART_ROWS:
             flush()
             if progress is not None:

@@ -5,8 +5,8 @@ signature (against the sender's public key the recipient pinned), every part's
 ciphertext hash, then each decrypted part's content hash and record count. Only
 then are the parts decrypted again and imported into a vault, or written as a
 FHIR NDJSON or CSV file for another lab system, with the canaries dropped
-through the sealed list. The reconciliation report compares what landed, per
-lab and per compartment, with what the manifest announced.
+through the sealed list (``_import``). The reconciliation report compares what
+landed, per lab and per compartment, with what the manifest announced.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,12 @@ from typing import Any
 import msgspec
 
 from etanche.crypto import AgeIdentity, Verifier, age_decrypt, content_hash
-from etanche.domain import Lab, Patient, Specimen
 from etanche.errors import EtancheError, PackageRejected
-from etanche.exchange import FIELDS, SourceRecord, build_patient
+from etanche.exchange import FIELDS, SourceRecord
 from etanche.migrate._package import CANARIES, MANIFEST, PACKAGE_FORMAT, SIGNATURE, manifest_message
 from etanche.migrate._select import compartment_values
-from etanche.vault import Vault, new_record_id
 
-__all__ = ["CheckedPackage", "Reconciliation", "import_rows", "open_package", "package_rows"]
+__all__ = ["CheckedPackage", "Reconciliation", "open_package", "package_rows"]
 
 _decoder = msgspec.json.Decoder(dict[str, Any])
 
@@ -229,46 +227,3 @@ def package_rows(
     for part in package.manifest["parts"]:
         plaintext = _part_plaintext(package.directory, part, package.identities)
         yield from _parse_part(plaintext, str(part["name"]), report, package.canaries)
-
-
-def _labs(vault: Vault, manifest: dict[str, Any]) -> None:
-    known = {lab.id for lab in vault.labs()}
-    for lab in manifest["labs"]:
-        if lab["id"] not in known and "finess" in lab:
-            vault.add_lab(Lab(lab["id"], lab["name"], lab["finess"], lab["city"]))
-
-
-def _as_received(fields: Mapping[str, str]) -> dict[str, str]:
-    return dict(fields)
-
-
-def import_rows(
-    package: CheckedPackage,
-    vault: Vault,
-    *,
-    progress: Callable[[int], None] | None = None,
-    workers: int = 0,
-    normalise: Callable[[Mapping[str, str]], dict[str, str]] = _as_received,
-) -> Reconciliation:
-    """Import every real row into ``vault`` in one transaction; all land or none.
-
-    ``normalise`` puts each row's values back in one canonical writing (the
-    CLI passes the leak-tracing room's ``unmark_row``): a sender's fingerprint
-    renderings must not become differences between our own records.
-    """
-    report = Reconciliation(package.manifest)
-    _labs(vault, package.manifest)
-
-    def items() -> Iterator[tuple[Patient, Sequence[Specimen]]]:
-        for _, lab, record in package_rows(package, report):
-            record = SourceRecord(record.location, normalise(record.fields), record.specimens)
-            patient, specimens = build_patient(record, patient_id=new_record_id(), lab_id=lab)
-            report.imported += 1
-            if progress is not None and report.imported % 5000 == 0:
-                progress(report.imported)
-            yield patient, specimens
-
-    vault.add_many(items(), workers=workers)
-    if progress is not None:
-        progress(report.imported)
-    return report

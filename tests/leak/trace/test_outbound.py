@@ -8,8 +8,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from etanche.audit._decoys import is_decoy
 from etanche.leak.trace import Ledger, MarkedOutbound, canonical_row
+from etanche.leak.trace._canaries import make_canaries
 from etanche.leak.trace._files import trace_file
 from etanche.synth import SynthConfig, generate
 from etanche.vault import Vault
@@ -105,3 +108,33 @@ def test_canaries_of_a_resumed_package_still_count_in_a_trace(
     result = trace_file(path, Ledger(loaded_vault).entries(), vault=loaded_vault).result
     assert [s.export_id for s in result.sources] == [first.mark.export_id]
     assert result.sources[0].canary_hits == len(canaries) >= 2
+
+
+def test_canaries_are_planted_in_batches_and_the_spares_erased(
+    loaded_vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty parts plant a handful of times, not twenty; nothing planted stays unexported."""
+    import etanche.leak.trace._outbound as outbound_module
+
+    plantings: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        plantings.append(args[1])
+        return make_canaries(*args, **kwargs)
+
+    monkeypatch.setattr(outbound_module, "make_canaries", counted)
+    rows = package_rows(20 * 10)
+    marker = MarkedOutbound(loaded_vault, recipient="R", purpose="p", retention_days=30,
+                            canary_rate=0.1)  # fmt: skip
+    live_before = loaded_vault.count()
+    written: list[str] = []
+    for part in range(20):
+        chunk = rows[part * 10 : (part + 1) * 10]
+        for key, row in chunk:
+            marker.render(row, row_key=key)
+        written += [key for key, _ in marker.canaries(part + 1, len(chunk))]
+    marker.finish([key for key, _ in rows])
+    assert len(written) == len(set(written)) == 21  # two in the first part, then one a part
+    assert len(plantings) <= 6 and sum(plantings) > len(written)  # batches, some spare
+    assert loaded_vault.count() == live_before + len(written)  # the spares were erased
+    assert all(is_decoy(loaded_vault, marker.canary_keys[key]) for key in written)

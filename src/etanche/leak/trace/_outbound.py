@@ -15,7 +15,7 @@ import json
 import math
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from etanche.exchange import patient_fields
@@ -30,6 +30,7 @@ from etanche.vault import Vault
 __all__ = ["MarkedOutbound"]
 
 PACKAGE_FORMAT = "migration-package"
+RESERVE_MAX = 256  # canaries planted at most at once ahead of the parts that take them
 
 
 def _uuid5_shaped() -> str:
@@ -62,6 +63,9 @@ class MarkedOutbound:
         self.lab_id = lab_id
         self.canary_keys: dict[str, str] = {}  # package row key -> decoy patient id
         self.identities: dict[str, list[str]] = {}
+        # planted for later parts; not in the state: a resumed run plants afresh and
+        # what an interrupted run held back stays a decoy of nobody (harmless)
+        self._reserve: list[CanaryRecord] = []
         self.entry: LedgerEntry | None = None
 
     # -- state kept by the builder between runs ----------------------------------
@@ -104,15 +108,28 @@ class MarkedOutbound:
 
     # -- the Outbound protocol ----------------------------------------------------
     def render(self, row: Mapping[str, Any], *, row_key: str) -> dict[str, Any]:
+        out, tokens = self._render(row, row_key)
+        self.keep(row_key, str(row.get("lab") or ""), tokens)
+        return out
+
+    def renderer(self) -> Callable[[Mapping[str, Any], str], tuple[dict[str, Any], Any]]:
+        """Rendering and identity tokens need only the export key and the index keys."""
+        return self._render
+
+    def _render(self, row: Mapping[str, Any], row_key: str) -> tuple[dict[str, Any], Any]:
         out = dict(row)
         fields = row.get("fields")
-        if isinstance(fields, Mapping):
-            plain = {str(k): str(v) for k, v in fields.items()}
-            out["fields"] = render_row(plain, mark=self.mark, row_key=row_key)
-            self.identities[row_key] = [self._tokens.token(n, v) for n, v in row_identity(plain)]
-        if self.lab_id is None and row.get("lab"):
-            self.lab_id = str(row["lab"])
-        return out
+        if not isinstance(fields, Mapping):
+            return out, None
+        plain = {str(k): str(v) for k, v in fields.items()}
+        out["fields"] = render_row(plain, mark=self.mark, row_key=row_key)
+        return out, [self._tokens.token(n, v) for n, v in row_identity(plain)]
+
+    def keep(self, row_key: str, lab: str, kept: Any) -> None:
+        if kept is not None:
+            self.identities[row_key] = list(kept)
+        if self.lab_id is None and lab:
+            self.lab_id = lab
 
     def order(self, row_keys: Sequence[str]) -> list[int]:
         if ORDER in self.mark.marks:
@@ -124,6 +141,21 @@ class MarkedOutbound:
                 real.insert(self.mark.order_value(key) % (len(real) + 1), i)
         return real
 
+    def _drawn(self, wanted: int) -> list[CanaryRecord]:
+        """``wanted`` canaries from the reserve, planting more when it runs short.
+
+        Each planting draws a synthetic network, so a package plants in batches
+        that double with what it has planted so far (up to ``RESERVE_MAX``),
+        not part by part; ``finish`` erases what is left of the reserve.
+        """
+        if len(self._reserve) < wanted:
+            planted = len(self.canary_keys) + len(self._reserve)
+            batch = max(wanted - len(self._reserve), min(RESERVE_MAX, planted))
+            assert self.lab_id is not None
+            self._reserve += make_canaries(self.mark, batch, vault=self._vault, lab_id=self.lab_id)
+        drawn, self._reserve = self._reserve[:wanted], self._reserve[wanted:]
+        return drawn
+
     def canaries(self, part: int, records: int) -> list[tuple[str, dict[str, Any]]]:
         if self.canary_rate <= 0 or records <= 0 or self.lab_id is None:
             return []
@@ -132,11 +164,8 @@ class MarkedOutbound:
             wanted = max(2, wanted)  # every package carries at least two
         if wanted <= 0:
             return []
-        made: list[CanaryRecord] = make_canaries(
-            self.mark, wanted, vault=self._vault, lab_id=self.lab_id
-        )
         out = []
-        for canary in made:
+        for canary in self._drawn(wanted):
             key = _uuid5_shaped()
             self.canary_keys[key] = canary.row_key
             # a decoy's specimens too: a row without any would stand out among real ones
@@ -152,6 +181,9 @@ class MarkedOutbound:
         return json.dumps(sorted(self.canary_keys)).encode()
 
     def finish(self, exported: Sequence[str]) -> None:
+        for spare in self._reserve:  # planted, never written: not a decoy of this export
+            self._vault.erase(spare.row_key)
+        self._reserve = []
         self.entry = record_export(
             self._vault,
             self.mark,

@@ -142,12 +142,17 @@ def localise(identity: Patient, donors: Sequence[Patient], rng: random.Random) -
         emails=emails,
         physician=_pick(donors, rng).physician,
         insurance=insurance,
-        last_visit=_pick(donors, rng).last_visit,
+        last_visit=_visit_after(_pick(donors, rng).last_visit, out.birth_date),
         clinical=replace(out.clinical, blood_group=clinical_donor.clinical.blood_group),
         ins=None,
         identity_document=None,
         identity_downgrade=None,
     )
+
+
+def _visit_after(visit: date | None, born: date) -> date | None:
+    """A donor's last visit, never before the decoy's own birth (a valid patient)."""
+    return None if visit is None else max(visit, born)
 
 
 def localiser(donors: Sequence[Patient], rng: random.Random) -> Callable[[Patient], Patient]:

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-import phonenumbers
+from etanche.domain import normalize_phone
+from etanche.errors import ValidationError
 
 __all__ = [
     "FAMILIES",
@@ -70,11 +71,14 @@ def _pairs(digits: str, sep: str) -> str:
 def _valid_number(e164: str) -> bool:
     """Whether every writing indexes as this E.164 number (libphonenumber finds it valid).
 
-    The number is built, not parsed: the same answer as indexing its national
-    writing, at a quarter of the cost on a package's hot path.
+    The domain's check of French numbers (libphonenumber's own patterns, joined):
+    the same answer as indexing its national writing, on a package's hot path.
     """
-    number = phonenumbers.PhoneNumber(country_code=33, national_number=int(e164[3:]))
-    return bool(phonenumbers.is_valid_number(number))
+    try:
+        normalize_phone(e164)
+    except ValidationError:
+        return False
+    return True
 
 
 def _phone_variants(value: str) -> tuple[str, ...] | None:
