@@ -270,3 +270,66 @@ def test_exit_flushes_the_queue(tmp_path: Path) -> None:
     assert done.returncode == 0 and "queued" in done.stdout, done.stderr[-2000:]
     with Vault.open(parse_location(str(where)), PASSPHRASE) as vault:
         assert stored(vault) == 7
+
+
+def test_a_flush_waiter_is_woken_once_its_events_are_committed(vault: Vault) -> None:
+    t = trail(vault, mode="buffered", flush_ms=60_000)  # only a flush writes the batch
+    assert not t.when_flushed(lambda: None)  # nothing recorded: nothing to wait for
+    before = stored(vault)
+    read(t, 0)
+    read(t, 1)
+    woken = threading.Event()
+    seen: list[int] = []
+
+    def wake() -> None:
+        seen.append(stored(vault))  # from the writer thread, after the commit
+        woken.set()
+
+    assert t.when_flushed(wake)
+    assert woken.wait(10)
+    assert seen == [before + 2]
+    t.raise_failure()  # the writer did not fail
+    assert not t.when_flushed(lambda: None)
+    t.close()
+
+
+def test_a_flush_waiter_learns_of_a_writer_failure(vault: Vault) -> None:
+    t = trail(vault, mode="buffered", flush_ms=60_000)
+
+    def broken(events: object) -> list[int]:
+        raise VaultError("audit log: write failed 6 times (OperationalError)")
+
+    t.log.append_many = broken  # type: ignore[method-assign]
+    read(t, 0)
+    woken = threading.Event()
+    assert t.when_flushed(woken.set)
+    assert woken.wait(10)
+    with pytest.raises(VaultError, match="write failed"):
+        t.raise_failure()
+    with pytest.raises(VaultError):  # a new waiter hears of it at once
+        t.when_flushed(lambda: None)
+    with pytest.raises(VaultError):
+        t.close()
+
+
+def test_a_failing_waiter_does_not_fail_the_trail(vault: Vault) -> None:
+    t = trail(vault, mode="buffered", flush_ms=60_000)
+    read(t, 0)
+
+    def gone() -> None:
+        raise RuntimeError("Event loop is closed")
+
+    assert t.when_flushed(gone)
+    t.flush()
+    read(t, 1)
+    t.flush()
+    t.raise_failure()
+    t.close()
+    assert stored(vault) >= 2
+
+
+def test_sync_trail_never_waits(vault: Vault) -> None:
+    t = trail(vault)
+    read(t, 0)
+    assert not t.when_flushed(lambda: None)
+    t.raise_failure()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from etanche.access._accounts import Accounts
 from etanche.access._passwords import Passwords
@@ -45,6 +45,20 @@ __all__ = [
 log = logging.getLogger("etanche.access")
 
 _TOUCH_EVERY = timedelta(seconds=15)
+# Every request reads its session: one statement built once (its compiled form is cached).
+_LIVE_ROW = (
+    select(
+        sessions,
+        users.c.username,
+        users.c.role,
+        users.c.labs,
+        users.c.disabled_at,
+        users.c.approved_at,
+        users.c.gender,
+    )
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(sessions.c.token_hash == bindparam("digest"))
+)
 SESSION_PREFIX = "ets_"  # a prefix that lets secret scanners spot tokens
 BREAK_GLASS_MIN_REASON = 15
 _BREAK_GLASS_ROLES = frozenset({Role.RECEPTION, Role.BIOLOGIST})
@@ -295,21 +309,8 @@ class Sessions:
         return _session_from(self._live_row(digest), self._clock())
 
     def _live_row(self, digest: bytes) -> Row[Any]:
-        query = (
-            select(
-                sessions,
-                users.c.username,
-                users.c.role,
-                users.c.labs,
-                users.c.disabled_at,
-                users.c.approved_at,
-                users.c.gender,
-            )
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.token_hash == digest)
-        )
         with self._engine.connect() as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_LIVE_ROW, {"digest": digest}).first()
         if row is None or row.revoked_at is not None:
             raise SessionExpired("session: unknown or ended (run `etanche login`)")
         if row.disabled_at is not None:

@@ -32,7 +32,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Select,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from etanche.audit._events import AuditEvent, Outcome
 from etanche.audit._rules import OffHours, Rule, RuleSet, Severity, format_duration, read_config
@@ -180,7 +191,17 @@ class _Track:
     before its last events are observed) wait outside it until their turn.
     """
 
-    __slots__ = ("bodies", "counts", "hi", "keys", "lo", "objects", "synced_seq", "times")
+    __slots__ = (
+        "bodies",
+        "counts",
+        "hi",
+        "keys",
+        "lo",
+        "objects",
+        "query",
+        "synced_seq",
+        "times",
+    )
 
     def __init__(self) -> None:
         self.times: list[datetime] = []
@@ -192,6 +213,8 @@ class _Track:
         self.hi = 0
         self.counts: dict[str, int] = {}  # object id -> entries of the window holding it
         self.synced_seq: int | None = None
+        # the read-back of this track's events, built once: its compiled form is cached
+        self.query: Select[Any] | None = None
 
     def add(self, body: bytes, at: datetime, objects: tuple[str, ...]) -> None:
         if body in self.keys:
@@ -714,14 +737,19 @@ class AlertEngine:
         if seq is not None and track.synced_seq is not None and seq <= track.synced_seq:
             return
         bound = since if self._engine.dialect.name != "sqlite" else since.replace(tzinfo=None)
-        query = select(audit_events.c.seq, audit_events.c.body).where(
-            *filters(),
-            audit_events.c.at >= bound,  # SQLite keeps UTC wall time, no zone
-        )
-        if track.synced_seq is not None:
-            query = query.where(audit_events.c.seq > track.synced_seq)
+        if track.query is None:  # the filters of one track never change
+            track.query = (
+                select(audit_events.c.seq, audit_events.c.body)
+                .where(
+                    *filters(),
+                    audit_events.c.at >= bindparam("since"),  # SQLite: UTC wall time, no zone
+                    audit_events.c.seq > bindparam("after"),
+                )
+                .order_by(audit_events.c.seq)
+            )
+        after = track.synced_seq if track.synced_seq is not None else -1
         with self._engine.connect() as conn:
-            rows = conn.execute(query.order_by(audit_events.c.seq)).all()
+            rows = conn.execute(track.query, {"since": bound, "after": after}).all()
         for row in rows:
             track.synced_seq = max(track.synced_seq or 0, int(row.seq))
             body = bytes(row.body)

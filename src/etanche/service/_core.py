@@ -7,6 +7,7 @@ sealed every one of them fails with ServiceSealed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,11 @@ from etanche.service._trail import Trail
 from etanche.vault import Vault, VaultLocation
 
 _log = logging.getLogger(__name__)
+
+
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
 
 
 def read_witnesses(path: Path) -> list[WitnessEndpoint]:
@@ -179,6 +185,23 @@ class Core:
         """
         if self._opened is not None:
             self._opened.trail.flush()
+
+    async def settled(self) -> None:
+        """``settle`` for an event loop: the request waits without holding a thread;
+        the trail's writer wakes it once its events are committed (or raises its
+        failure)."""
+        if self._opened is None:
+            return
+        trail = self._opened.trail
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(_resolve, done)
+
+        if trail.when_flushed(wake):
+            await done
+        trail.raise_failure()
 
     def close(self) -> None:
         if self._opened is not None:

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from etanche.access import Action, Actor
@@ -168,6 +168,18 @@ class Trail:
         if self._writer is not None:
             self._writer.flush()
 
+    def when_flushed(self, wake: Callable[[], None]) -> bool:
+        """``flush`` without blocking: False when nothing recorded so far is left to
+        write; else True, and ``wake`` is called (from the writer thread, so it must
+        be quick and must not raise) once it is written or the writer failed. Then
+        ``raise_failure`` says which. A failure already known is raised here."""
+        return self._writer is not None and self._writer.when_flushed(wake)
+
+    def raise_failure(self) -> None:
+        """Raise the writer's failure, if it failed (the trail fails closed)."""
+        if self._writer is not None:
+            self._writer.raise_failure()
+
     def close(self) -> None:
         """Write what is queued, stop the writer, then sign the unsigned tail.
 
@@ -213,6 +225,7 @@ class _BufferedWriter:
         self._flush_until = 0  # a flush waits for the events queued before this count
         self._closed = False
         self._error: BaseException | None = None
+        self._waiters: list[tuple[int, Callable[[], None]]] = []  # (events to write, wake)
         self._thread = threading.Thread(target=self._run, name="etanche-audit-writer", daemon=True)
         self._thread.start()
         _live.add(self)
@@ -241,6 +254,34 @@ class _BufferedWriter:
                 self._cond.wait()
             if self._error is not None:
                 raise self._error
+
+    def when_flushed(self, wake: Callable[[], None]) -> bool:
+        with self._cond:
+            if self._error is not None:
+                raise self._error
+            target = self._queued
+            if self._done >= target:
+                return False
+            self._flush_until = max(self._flush_until, target)
+            self._waiters.append((target, wake))
+            self._cond.notify_all()
+            return True
+
+    def raise_failure(self) -> None:
+        with self._cond:
+            if self._error is not None:
+                raise self._error
+
+    def _wake_waiters(self) -> None:
+        """Call the wakes of the flushes now done (lock not held: they run outside it)."""
+        with self._cond:
+            ready = [wake for target, wake in self._waiters if target <= self._done]
+            self._waiters = [(t, w) for t, w in self._waiters if t > self._done]
+        for wake in ready:
+            try:
+                wake()
+            except Exception as exc:  # a waiter gone (its loop closed): nothing to tell
+                logger.warning("audit trail: a flush waiter failed (%s)", type(exc).__name__)
 
     def stop(self) -> None:
         """Refuse new events; the thread writes what is queued, then ends."""
@@ -275,6 +316,7 @@ class _BufferedWriter:
             with self._cond:
                 self._done += len(batch)
                 self._cond.notify_all()
+            self._wake_waiters()
 
     def _next_batch(self) -> list[tuple[AuditEvent, bool]] | None:
         """Wait for events, give the batch up to flush_ms to fill, take it (lock held)."""
@@ -320,6 +362,7 @@ class _BufferedWriter:
             self._queue.clear()
             self._done = self._queued  # nothing more will be written: release flush()
             self._cond.notify_all()
+        self._wake_waiters()
 
 
 def _observe(alerts: AlertEngine, event: AuditEvent, seq: int, decoy_hit: bool) -> list[Alert]:

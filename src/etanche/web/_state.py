@@ -165,7 +165,8 @@ class Person:
         return self.state.door.supervision(self.actor, client=self.client)
 
 
-def server(request: Request) -> ServerState:
+async def server(request: Request) -> ServerState:
+    """The server's state (async: a plain attribute read, no trip to the thread pool)."""
     state: ServerState = request.app.state.etanche
     return state
 
