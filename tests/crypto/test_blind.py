@@ -43,3 +43,20 @@ def test_collision_rate_matches_truncation() -> None:
         counts[digest] = counts.get(digest, 0) + 1
     pairs = sum(c * (c - 1) // 2 for c in counts.values())
     assert 2_500 < pairs < 3_600
+
+
+@given(st.text(max_size=40))
+def test_digest_is_truncated_hmac_of_the_derived_key(value: str) -> None:
+    """Stored indexes stay valid: HKDF(root, info) then HMAC-SHA256, truncated."""
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    spec = SPECS[0]
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=spec.info).derive(ROOT)
+    expected = hmac.new(key, value.encode("utf-8"), hashlib.sha256).digest()[: spec.length]
+    indexer = BlindIndexer(ROOT, SPECS)
+    assert indexer.digest("nir", value) == expected
+    assert indexer.tag("nir", value) == expected == indexer.tag("nir", value)

@@ -11,6 +11,7 @@ Shamir, PKCS#11 or age.
 from etanche.crypto._aead import (
     FORMAT_VERSION,
     Context,
+    Sealer,
     ciphertext_digest,
     new_key,
     open_sealed,
@@ -103,6 +104,7 @@ __all__ = [
     "PassphraseKeyFile",
     "Pkcs11KeyProvider",
     "QuorumKeyProvider",
+    "Sealer",
     "Signer",
     "Unsealer",
     "Verifier",

@@ -10,11 +10,9 @@ enough that a lookup returns few false candidates (docs/blind-indexes.md).
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
-from hashlib import sha256
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
@@ -44,7 +42,7 @@ class BlindIndexer:
     def __init__(self, root_key: bytes, specs: tuple[BlindIndexSpec, ...]) -> None:
         if len(root_key) < 32:
             raise ValueError("index root key must be at least 256 bits")
-        self._keys: dict[str, tuple[bytes, int, int]] = {}
+        self._keys: dict[str, tuple[hmac.HMAC, int, int]] = {}
         for spec in specs:
             derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=spec.info).derive(
                 root_key
@@ -54,15 +52,27 @@ class BlindIndexer:
                 if not 0 < spec.bits <= 8 * spec.length:
                     raise ValueError(f"index {spec.name}: bits must fit in {spec.length} bytes")
                 mask = (0xFF << (8 * spec.length - spec.bits)) & 0xFF
-            self._keys[spec.name] = (derived, spec.length, mask)
+            # keyed once; each digest copies it (cheaper than keying an HMAC per value)
+            self._keys[spec.name] = (hmac.HMAC(derived, hashes.SHA256()), spec.length, mask)
+        self._tags: dict[tuple[str, str], bytes] = {}
 
     def digest(self, index: str, normalised_value: str) -> bytes:
         """Digest of an already-normalised value for the named index."""
-        key, length, mask = self._keys[index]
-        digest = hmac.new(key, normalised_value.encode("utf-8"), sha256).digest()[:length]
+        keyed, length, mask = self._keys[index]
+        mac = keyed.copy()
+        mac.update(normalised_value.encode("utf-8"))
+        digest = mac.finalize()[:length]
         if mask != 0xFF:
             digest = digest[:-1] + bytes([digest[-1] & mask])
         return digest
+
+    def tag(self, index: str, value: str) -> bytes:
+        """``digest`` of a value that is not personal (a lab id), kept once computed:
+        a bulk load asks for the same few thousand times."""
+        found = self._tags.get((index, value))
+        if found is None:
+            found = self._tags[(index, value)] = self.digest(index, value)
+        return found
 
     @property
     def names(self) -> tuple[str, ...]:

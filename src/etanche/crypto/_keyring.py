@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from etanche.crypto._aead import Context, new_key, open_sealed, seal
+from etanche.crypto._aead import Context, Sealer, new_key
 from etanche.crypto._provider import KeyProvider
 from etanche.errors import IntegrityError, KeyNotFound
 
@@ -53,6 +53,8 @@ class KeyRing:
         self.provider = provider
         self.compartments = frozenset(compartments)
         self._keys: dict[tuple[str, str, int], bytes] = {}
+        # a lab key's cipher, set up once: it wraps or opens every patient key of its lab
+        self._sealers: dict[tuple[str, str, int], Sealer] = {}
 
     def allows(self, compartment: str) -> bool:
         return compartment in self.compartments
@@ -63,7 +65,7 @@ class KeyRing:
             if item.purpose not in NETWORK_PURPOSES and item.purpose not in self.compartments:
                 continue
             key = self.provider.unwrap(item.kek_id, item.wrapped, item.context())
-            self._keys[(item.owner, item.purpose, item.version)] = key
+            self._keep((item.owner, item.purpose, item.version), key)
 
     def adopt(self, other: KeyRing) -> None:
         """Take the keys ``other`` already unwrapped, for this ring's purposes only.
@@ -73,14 +75,14 @@ class KeyRing:
         """
         for (owner, purpose, version), key in other._keys.items():
             if purpose in NETWORK_PURPOSES or purpose in self.compartments:
-                self._keys[(owner, purpose, version)] = key
+                self._keep((owner, purpose, version), key)
 
     def create(self, owner: str, purpose: str, version: int) -> WrappedKey:
         """Make a fresh data key, keep it, and return its wrapped form to store."""
         key = new_key()
         probe = WrappedKey(owner, purpose, version, "", b"")
         kek_id, wrapped = self.provider.wrap(key, probe.context())
-        self._keys[(owner, purpose, version)] = key
+        self._keep((owner, purpose, version), key)
         return WrappedKey(owner, purpose, version, kek_id, wrapped)
 
     def rewrap(self, item: WrappedKey) -> WrappedKey:
@@ -88,6 +90,10 @@ class KeyRing:
         key = self.provider.unwrap(item.kek_id, item.wrapped, item.context())
         kek_id, wrapped = self.provider.wrap(key, item.context())
         return WrappedKey(item.owner, item.purpose, item.version, kek_id, wrapped)
+
+    def _keep(self, slot: tuple[str, str, int], key: bytes) -> None:
+        self._keys[slot] = key
+        self._sealers.pop(slot, None)  # a cipher never outlives the key it was built on
 
     def key(self, owner: str, purpose: str, version: int) -> bytes:
         try:
@@ -112,20 +118,27 @@ class KeyRing:
         return self.key(INDEX_OWNER, purpose, 1)
 
     # -- per-patient keys -----------------------------------------------------
+    def _lab_sealer(self, lab_id: str, compartment: str, version: int) -> Sealer:
+        found = self._sealers.get((lab_id, compartment, version))
+        if found is None:
+            found = Sealer(self.key(lab_id, compartment, version))
+            self._sealers[(lab_id, compartment, version)] = found
+        return found
+
     def wrap_patient_key(
         self, key: bytes, row_id: str, lab_id: str, compartment: str, version: int
     ) -> bytes:
-        lab_key = self.key(lab_id, compartment, version)
-        return seal(lab_key, key, _patient_key_context(row_id, lab_id, compartment, version))
+        sealer = self._lab_sealer(lab_id, compartment, version)
+        return sealer.seal(key, _patient_key_context(row_id, lab_id, compartment, version))
 
     def unwrap_patient_key(
         self, wrapped: bytes | None, row_id: str, lab_id: str, compartment: str, version: int
     ) -> bytes:
         if wrapped is None:
             raise KeyNotFound(f"patients {row_id}: {compartment} key was shredded")
-        lab_key = self.key(lab_id, compartment, version)
+        sealer = self._lab_sealer(lab_id, compartment, version)
         context = _patient_key_context(row_id, lab_id, compartment, version)
         try:
-            return open_sealed(lab_key, wrapped, context)
+            return sealer.open(wrapped, context)
         except IntegrityError as exc:
             raise IntegrityError(f"patient key: {exc}") from None

@@ -46,12 +46,16 @@ class BulkInsert:
         self._pick = itemgetter(*self._order)
 
     def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
+        self.write(conn, self.prepare(rows))
+
+    def prepare(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        """Rows as the driver takes them (no connection needed: a sealing worker
+        prepares, the writer only writes)."""
         if self._copy is not None:
-            self._copy.run(conn, rows)
-            return
+            return self._copy.prepare(rows)
         pick, processors = self._pick, self._processors
+        if not processors and self._positional:
+            return [pick(row) for row in rows]
         prepared: list[Any] = []
         for row in rows:
             values = pick(row)
@@ -64,6 +68,15 @@ class BulkInsert:
             if not self._positional:
                 values = dict(zip(self._order, values, strict=True))
             prepared.append(values)
+        return prepared
+
+    def write(self, conn: Connection, prepared: list[Any]) -> None:
+        """Insert rows ``prepare`` made, in this connection's transaction."""
+        if not prepared:
+            return
+        if self._copy is not None:
+            self._copy.write(conn, prepared)
+            return
         conn.exec_driver_sql(self._sql, prepared)
 
 
@@ -82,14 +95,18 @@ class _Copy:
         self._pick = itemgetter(*columns)
         self._single = len(columns) == 1
 
-    def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        pick, single = self._pick, self._single
+    def prepare(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
+        pick = self._pick
+        if self._single:
+            return [(pick(row),) for row in rows]
+        return [pick(row) for row in rows]
+
+    def write(self, conn: Connection, prepared: list[Any]) -> None:
         driver = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
         with driver.cursor() as cursor, cursor.copy(self._sql) as copy:
             copy.set_types(self._types)
-            for row in rows:
-                values = pick(row)
-                copy.write_row((values,) if single else values)
+            for values in prepared:
+                copy.write_row(values)
 
 
 _MODIFIER = re.compile(r"\(.*?\)")

@@ -32,9 +32,11 @@ def encode_clinical(patient: Patient) -> bytes:
 def decode_patient(admin: bytes, clinical: bytes | None) -> Patient:
     """Rebuild a patient; without the clinical payload the clinical part is empty."""
     patient = _patient_decoder.decode(admin)
-    if clinical is None:
-        return patient
-    return replace(patient, clinical=_clinical_decoder.decode(clinical))
+    if clinical is not None:
+        # The patient was decoded just now and nothing else holds it: set its clinical
+        # part in place (``replace`` would rebuild and re-check every field per read).
+        object.__setattr__(patient, "clinical", _clinical_decoder.decode(clinical))
+    return patient
 
 
 def encode_specimen(specimen: Specimen) -> bytes:

@@ -111,7 +111,7 @@ def digest(indexer: BlindIndexer, name: str, value: str) -> bytes:
     """
     if name in FRONT_DESK:
         lab = value.split("|", 1)[0]
-        return indexer.digest(LAB_TAG, lab) + indexer.digest(name, value)
+        return indexer.tag(LAB_TAG, lab) + indexer.digest(name, value)
     return indexer.digest(name, value)
 
 

@@ -90,6 +90,7 @@ patient_index = Table(
     Column("digest", LargeBinary, primary_key=True),
     Column("patient_id", String(32), ForeignKey("patients.id"), primary_key=True),
     Index("ix_patient_index_patient", "patient_id"),
+    sqlite_with_rowid=False,  # rows live in the primary-key tree (revision 0019)
 )
 
 specimens = Table(

@@ -51,6 +51,7 @@ from etanche.crypto import (
     KeyProvider,
     KeyRing,
     PassphraseKeyFile,
+    Sealer,
     Signer,
     WrappedKey,
     audit_log_signer,
@@ -652,18 +653,18 @@ class Vault:
                 self._prepare(batch, versions, validate) for batch in _chunks(items, _BATCH)
             )
             sealed = (
-                _sealed_in_workers(self, prepared, workers)
+                _sealed_in_workers(self, writers, prepared, workers)
                 if workers > 0
-                else (self._seal_prepared(batch) for batch in prepared)
+                else (self._seal_prepared(batch, writers) for batch in prepared)
             )
             logged: list[WriteBatch] = []
-            for p_rows, i_rows, s_rows in sealed:
-                writers.flush(conn, p_rows, i_rows, s_rows)
-                if self._journal is not None:
-                    logged.append(_revisions.encode(_row_writes(p_rows)))
-                total += len(p_rows)
+            for ready in sealed:
+                writers.write(conn, ready)
+                if ready.logged is not None:
+                    logged.append(ready.logged)
+                total += ready.count
                 if progress:
-                    progress(len(p_rows))
+                    progress(ready.count)
         if self._journal is not None:
             for batch in logged:  # after the commit: the log's own transactions follow it
                 self._journal(batch)
@@ -710,21 +711,23 @@ class Vault:
             )
         return prepared
 
-    def _seal_prepared(self, prepared: list[_Plain]) -> _Rows:
-        """The crypto half of a bulk load: fresh patient keys, wraps, seals, digests."""
+    def _seal_prepared(self, prepared: list[_Plain], writers: _Writers) -> _Ready:
+        """The crypto half of a bulk load: fresh patient keys, wraps, seals, digests,
+        and the rows made ready for the driver, so the writer only inserts."""
         ring, indexer, now = self._ring, self._indexer, _now()
         p_rows: list[dict[str, Any]] = []
         i_rows: list[dict[str, Any]] = []
         s_rows: list[dict[str, Any]] = []
         for pid, lab, version, admin_plain, clinical_plain, searchable, specs, seen in prepared:
             admin_key = new_key()
+            admin_sealer = Sealer(admin_key)  # seals the admin payload and the specimens
             row: dict[str, Any] = {
                 "id": pid,
                 "lab_id": lab,
                 "key_version": version,
                 "admin_key": ring.wrap_patient_key(admin_key, pid, lab, _ADMIN, version),
-                "admin": seal(
-                    admin_key, admin_plain, Context("patients", pid, lab, _ADMIN, version, 1)
+                "admin": admin_sealer.seal(
+                    admin_plain, Context("patients", pid, lab, _ADMIN, version, 1)
                 ),
                 "clinical_key": None,
                 "clinical": None,
@@ -757,11 +760,14 @@ class Vault:
                     "patient_id": spid,
                     "lab_id": slab,
                     "collected_on": day,
-                    "data": seal(admin_key, plain, Context("specimens", sid, lab, _ADMIN, version)),
+                    "data": admin_sealer.seal(
+                        plain, Context("specimens", sid, lab, _ADMIN, version)
+                    ),
                 }
                 for sid, spid, slab, day, plain in specs
             )
-        return p_rows, i_rows, s_rows
+        logged = _revisions.encode(_row_writes(p_rows)) if self._journal is not None else None
+        return writers.prepare(p_rows, i_rows, s_rows, logged)
 
     def update(
         self, patient: Patient, *, validate: bool = True, change: _versions.Change | None = None
@@ -1641,7 +1647,6 @@ def _version_of(versions: dict[str, int], lab_id: str, patient_id: str) -> int:
 
 
 _Batch = list[tuple[Patient, Sequence[Specimen]]]
-_Rows = tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]
 # A patient ready for sealing: id, lab, key version, admin and clinical plaintexts,
 # what the blind indexes hash (normalised in the worker), specimens (id, patient
 # id, lab, day, plaintext).
@@ -1652,7 +1657,7 @@ _Plain = tuple[
 _EMPTY_CLINICAL = Clinical()
 _plain_encoder = msgspec.msgpack.Encoder()
 _plain_decoder = msgspec.msgpack.Decoder(list[_Plain])
-_FORKED: Vault | None = None  # the sealing session a forked worker inherits
+_FORKED: tuple[Vault, _Writers] | None = None  # what a forked sealing worker inherits
 
 
 def _chunks(items: Iterable[tuple[Patient, Sequence[Specimen]]], size: int) -> Iterator[_Batch]:
@@ -1669,15 +1674,16 @@ def _chunks(items: Iterable[tuple[Patient, Sequence[Specimen]]], size: int) -> I
 def _seal_in_worker(encoded: bytes) -> bytes:
     """Runs in a forked worker: keys come from the inherited session, never a pipe."""
     assert _FORKED is not None
-    return pickle.dumps(_FORKED._seal_prepared(_plain_decoder.decode(encoded)))
+    vault, writers = _FORKED
+    return pickle.dumps(vault._seal_prepared(_plain_decoder.decode(encoded), writers))
 
 
 def _sealed_in_workers(
-    vault: Vault, batches: Iterator[list[_Plain]], workers: int
-) -> Iterator[_Rows]:
+    vault: Vault, writers: _Writers, batches: Iterator[list[_Plain]], workers: int
+) -> Iterator[_Ready]:
     """Sealed batches in input order, at most 2 per worker in flight (bounded memory)."""
     global _FORKED
-    _FORKED = vault
+    _FORKED = (vault, writers)
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -1692,6 +1698,17 @@ def _sealed_in_workers(
         _FORKED = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A sealed batch as the driver takes it, and what the revision log keeps of it."""
+
+    count: int
+    patients: list[Any]
+    index: list[Any]
+    specimens: list[Any]
+    logged: WriteBatch | None
+
+
 class _Writers:
     """Compiled bulk inserts of the three tables a patient write touches."""
 
@@ -1702,16 +1719,25 @@ class _Writers:
         self.index = BulkInsert(conn, patient_index, [c.name for c in patient_index.c])
         self.specimens = BulkInsert(conn, specimens, [c.name for c in specimens.c])
 
-    def flush(
+    def prepare(
         self,
-        conn: Connection,
         p_rows: list[dict[str, Any]],
         i_rows: list[dict[str, Any]],
         s_rows: list[dict[str, Any]],
-    ) -> None:
-        self.patients.run(conn, p_rows)
-        self.index.run(conn, i_rows)
-        self.specimens.run(conn, s_rows)
+        logged: WriteBatch | None,
+    ) -> _Ready:
+        return _Ready(
+            len(p_rows),
+            self.patients.prepare(p_rows),
+            self.index.prepare(i_rows),
+            self.specimens.prepare(s_rows),
+            logged,
+        )
+
+    def write(self, conn: Connection, ready: _Ready) -> None:
+        self.patients.write(conn, ready.patients)
+        self.index.write(conn, ready.index)
+        self.specimens.write(conn, ready.specimens)
 
 
 def _key_row(item: WrappedKey) -> dict[str, Any]:
