@@ -45,7 +45,7 @@ def test_index_rows_survive_down_and_up(backend: Backend, small_network: SynthNe
     sqlite = backend.name == "sqlite"
     assert not sqlite or _without_rowid(store)
     with store.engine.begin() as conn:
-        command.downgrade(_alembic_config(conn), "0017")
+        command.downgrade(_alembic_config(conn), "0018")
     assert not sqlite or not _without_rowid(store)
     assert _rows(store) == before
     with store.engine.begin() as conn:

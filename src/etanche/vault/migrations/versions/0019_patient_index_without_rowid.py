@@ -1,7 +1,7 @@
 """Blind-index rows without a rowid on SQLite: two B-trees per row instead of three.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 
 ``patient_index`` is only ever reached through its primary key (name, digest,
 patient id) or its patient index; on SQLite a rowid table also keeps a third tree
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
