@@ -25,8 +25,9 @@ from sqlalchemy import Engine, func, select, text
 from etanche.audit._heads import SignedTreeHead
 from etanche.audit._log import read_heads_with_cosignatures
 from etanche.audit._object_index import block_of
+from etanche.audit._scan import EventRow
 from etanche.audit._schema import audit_events, audit_objects
-from etanche.audit._verify import EventRow, ObjectRow
+from etanche.audit._verify import ObjectRow
 from etanche.errors import SourceError, UsageError
 
 MAX_PAGE = 10_000

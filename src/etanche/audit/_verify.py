@@ -43,26 +43,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import msgspec
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
-from etanche.audit._heads import SignedTreeHead, format_time, parse_time
+from etanche.audit._heads import SignedTreeHead, parse_time
 from etanche.audit._log import read_heads_with_cosignatures
 from etanche.audit._note import COSIGNATURE_V1, ED25519, NoteKey, log_origin
-from etanche.audit._rows import raw_batches, raw_rows
-from etanche.audit._schema import SEQ_BLOCK, SEQ_BLOCK_BITS
-from etanche.crypto import EMPTY_ROOT, MerkleFrontier, Verifier
+from etanche.audit._rows import raw_rows
+from etanche.audit._scan import Block, EventRow, range_queries, scan, stored_blocks
+from etanche.audit._schema import SEQ_BLOCK_BITS
+from etanche.crypto import EMPTY_ROOT, Verifier
 from etanche.errors import IntegrityError, SchemaError, UsageError
 
 MAX_PROBLEMS = 1000
-_EVENTS_SQL = "SELECT seq, at, actor, role, action, outcome, body FROM audit_events ORDER BY seq"
-_OBJECTS_SQL = (
-    "SELECT seq_block, object_id, seq FROM audit_objects ORDER BY seq_block, object_id, seq"
-)
-_NO_ROWS: dict[int, list[str]] = {}
-# (block, {seq: object ids}): the audit_objects rows of one block of SEQ_BLOCK events.
-_Block = tuple[int, dict[int, list[str]]]
+# What a pass over the events gives ``check``: count, roots at the asked sizes, latest times.
+Streamed = tuple[int, Mapping[int, bytes], Iterable[tuple[int, str]]]
+Stream = Callable[[set[int]], Streamed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +117,6 @@ class _Problems(list[str]):
         return [*self, *extra]
 
 
-# (seq, at, actor, role, action, outcome, body): one audit_events row as stored.
-EventRow = tuple[int, Any, str, str, str, str, bytes]
 # (seq, object_id): one audit_objects row.
 ObjectRow = tuple[int, str]
 
@@ -167,7 +161,8 @@ def verify_rows(
     through in bounded memory.
     """
     run = _Run.for_key(key, against, head_every, head_interval_s + clock_slack_s)
-    return run.check(list(heads), iter(events), _blocks(objects, run.problems.add))
+    blocks = _blocks(objects, run.problems.add)
+    return run.check(list(heads), run.one_pass(iter(events), blocks))
 
 
 def verify_log(
@@ -190,7 +185,10 @@ def verify_log(
     def run(conn: Connection) -> VerificationReport:
         heads = read_heads_with_cosignatures(conn)
         check = _Run.for_key(public_key_pem, against, head_every, head_interval_s + clock_slack_s)
-        return check.check(heads, _events(conn), _stored_blocks(conn, check.problems.add))
+        events_sql, objects_sql, _ = range_queries(None, None)
+        events = raw_rows(conn, events_sql)
+        blocks = stored_blocks(conn, objects_sql, check.problems.add)
+        return check.check(heads, check.one_pass(events, blocks))
 
     try:
         if isinstance(source, Connection):
@@ -237,19 +235,23 @@ class _Run:
         saved = [against] if isinstance(against, SignedTreeHead) else list(against)
         return cls(verifier, saved, head_every, timedelta(seconds=tail_window_s), pins)
 
-    def check(
-        self,
-        stored: list[SignedTreeHead],
-        events: Iterator[EventRow],
-        blocks: Iterator[_Block],
-    ) -> VerificationReport:
+    def one_pass(self, events: Iterator[EventRow], blocks: Iterator[Block]) -> Stream:
+        """The events checked in this process, in one pass (the reference check)."""
+
+        def stream(sizes: set[int]) -> Streamed:
+            seen = scan(events, blocks, sizes, self.problems.add, keep=self.head_every)
+            return seen.count, seen.marks, seen.tail
+
+        return stream
+
+    def check(self, stored: list[SignedTreeHead], stream: Stream) -> VerificationReport:
         problems = self.problems
         signed = [h for h in stored if self._signed(h, "head")]
         saved = [h for h in self.saved if self._signed(h, "saved head")]
         sizes = {h.tree_size for h in signed} | {h.tree_size for h in saved}
-        roots: dict[int, bytes] = {0: EMPTY_ROOT}
-        tail_times: deque[tuple[int, str]] = deque(maxlen=self.head_every)
-        count = self._stream(events, blocks, sizes, roots, tail_times)
+        count, marks, times = stream(sizes)
+        roots: dict[int, bytes] = {0: EMPTY_ROOT, **marks}
+        tail_times: deque[tuple[int, str]] = deque(times, maxlen=self.head_every)
 
         good: list[SignedTreeHead] = []
         for label, heads in (("head", signed), ("saved head", saved)):
@@ -337,83 +339,6 @@ class _Run:
             return False
         return True
 
-    def _stream(
-        self,
-        events: Iterator[EventRow],
-        blocks: Iterator[_Block],
-        sizes: set[int],
-        roots: dict[int, bytes],
-        tail_times: deque[tuple[int, str]],
-    ) -> int:
-        """One pass over events (by seq) and object rows (by block); returns the event count."""
-        add = self.problems.add
-        frontier = MerkleFrontier()
-        append = frontier.append_leaf
-        decode = msgspec.json.decode
-        upcoming = next(blocks, None)
-        block, current = -1, _NO_ROWS
-        expected = size = 0
-        for seq, at, actor, role, action, outcome, raw in events:
-            if seq != expected:
-                add(
-                    f"seq {expected}"
-                    + (f" to {seq - 1}" if seq - 1 > expected else "")
-                    + ": missing"
-                )
-                expected = seq
-            expected += 1
-            body = bytes(raw)
-            append(body)
-            size += 1
-            if size in sizes:
-                roots[size] = frontier.root()
-            if seq >> SEQ_BLOCK_BITS != block:
-                self._orphans(current)
-                block, current = seq >> SEQ_BLOCK_BITS, _NO_ROWS
-                while upcoming is not None and upcoming[0] <= block:
-                    if upcoming[0] == block:
-                        current = upcoming[1]
-                    else:
-                        self._orphans(upcoming[1])
-                    upcoming = next(blocks, None)
-            mine = current.pop(seq, None) if current else None
-            try:
-                doc = decode(body)
-                columns = (doc["actor"], doc["role"], doc["action"], doc["outcome"])
-                body_at, body_objects = doc["at"], doc["objects"]
-                if not isinstance(body_at, str) or not isinstance(body_objects, list):
-                    raise TypeError
-            except (msgspec.DecodeError, ValueError, KeyError, TypeError):
-                add(f"seq {seq}: body is not a valid event")
-                continue
-            if columns != (actor, role, action, outcome) or not _same_time(at, body_at):
-                names = [
-                    n
-                    for n, a, b in zip(
-                        ("actor", "role", "action", "outcome"),
-                        (actor, role, action, outcome),
-                        columns,
-                        strict=True,
-                    )
-                    if a != b
-                ]
-                if not _same_time(at, body_at):
-                    names.insert(0, "at")
-                add(f"seq {seq}: column {', '.join(names)} differs from the body")
-            if mine != body_objects and not _same_set(mine or [], body_objects):
-                add(f"seq {seq}: audit_objects rows differ from the body")
-            tail_times.append((seq, body_at))
-        self._orphans(current)
-        while upcoming is not None:
-            self._orphans(upcoming[1])
-            upcoming = next(blocks, None)
-        return frontier.size
-
-    def _orphans(self, rows: dict[int, list[str]]) -> None:
-        """Object rows of a block that no event took: rows without an event."""
-        for seq in sorted(rows):
-            self.problems.add(f"seq {seq}: audit_objects row without an event")
-
     def _tail(
         self, count: int, latest: SignedTreeHead | None, times: deque[tuple[int, str]]
     ) -> int:
@@ -440,41 +365,7 @@ class _Run:
         return tail
 
 
-def _events(conn: Connection) -> Iterator[EventRow]:
-    """audit_events rows in seq order, as stored (the drivers give int seqs and bytes)."""
-    return raw_rows(conn, _EVENTS_SQL)
-
-
-def _stored_blocks(conn: Connection, add: Callable[[str], None]) -> Iterator[_Block]:
-    """The audit_objects index block by block, in its key order (no sort).
-
-    A row filed under another block than its seq's is a problem: lookups by
-    object id would still find it, but no honest writer puts it there.
-    """
-    block: Any = None
-    group: dict[int, list[str]] = {}
-    low = high = 0  # the seqs of ``block``
-    for rows in raw_batches(conn, _OBJECTS_SQL):
-        for seq_block, object_id, seq in rows:
-            if seq_block != block:
-                if group:
-                    yield block, group
-                block, group = seq_block, {}
-                low = int(seq_block) << SEQ_BLOCK_BITS
-                high = low + SEQ_BLOCK
-            if not low <= seq < high:
-                add(f"seq {seq}: audit_objects row filed under block {seq_block}")
-                continue
-            ids = group.get(seq)
-            if ids is None:
-                group[seq] = [object_id]
-            else:
-                ids.append(object_id)
-    if group:
-        yield block, group
-
-
-def _blocks(rows: Iterable[ObjectRow], add: Callable[[str], None]) -> Iterator[_Block]:
+def _blocks(rows: Iterable[ObjectRow], add: Callable[[str], None]) -> Iterator[Block]:
     """(seq, object_id) rows in seq order, grouped as the index groups them."""
     block = -1
     group: dict[int, list[str]] = {}
@@ -489,27 +380,6 @@ def _blocks(rows: Iterable[ObjectRow], add: Callable[[str], None]) -> Iterator[_
         group.setdefault(seq, []).append(object_id)
     if group:
         yield block, group
-
-
-def _same_set(rows: list[str], body: list[Any]) -> bool:
-    try:
-        return set(rows) == set(body)
-    except TypeError:  # unhashable items: not a list of ids
-        return False
-
-
-def _same_time(column: Any, body_at: str) -> bool:
-    """The ``at`` column (SQLite text in UTC, or a PostgreSQL timestamptz) equals the body's."""
-    if isinstance(column, str):
-        if column == f"{body_at[:10]} {body_at[11:-1]}":
-            return True
-        try:
-            column = datetime.fromisoformat(column)
-        except ValueError:
-            return False
-    if isinstance(column, datetime):
-        return format_time(column) == body_at
-    return False
 
 
 def _parse(text: str) -> datetime:
