@@ -131,16 +131,17 @@ def range_queries(lo: int | None, hi: int | None) -> tuple[str, str, dict[str, i
     ``None`` leaves a side open (the first range takes any negative seq, the last
     any seq past the end), so ranges that meet cover every stored row. Both
     queries walk their primary key in order: a range scan, no sort. ``lo`` and
-    ``hi`` are multiples of SEQ_BLOCK.
+    ``hi`` are multiples of SEQ_BLOCK. No parameter name starts another (psycopg's
+    ``%(name)s`` is made by replacing ``:name``).
     """
     where: list[tuple[str, str]] = []
     params: dict[str, int] = {}
     if lo is not None:
-        where.append(("seq >= :lo", "seq_block >= :lo_block"))
-        params |= {"lo": lo, "lo_block": lo >> SEQ_BLOCK_BITS}
+        where.append(("seq >= :first_seq", "seq_block >= :first_block"))
+        params |= {"first_seq": lo, "first_block": lo >> SEQ_BLOCK_BITS}
     if hi is not None:
-        where.append(("seq < :hi", "seq_block < :hi_block"))
-        params |= {"hi": hi, "hi_block": hi >> SEQ_BLOCK_BITS}
+        where.append(("seq < :end_seq", "seq_block < :end_block"))
+        params |= {"end_seq": hi, "end_block": hi >> SEQ_BLOCK_BITS}
     events = " AND ".join(e for e, _ in where)
     objects = " AND ".join(o for _, o in where)
     return (
