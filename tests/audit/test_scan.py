@@ -59,4 +59,6 @@ def test_an_honest_row_passes() -> None:
     row = (0, "2026-01-05 07:00:00.003548", "rec.0001", "reception", "patient.read", "ok", BODY)
     problems: list[str] = []
     seen = scan(iter([row]), iter([(0, {0: ["a1"]})]), {1}, problems.append)
-    assert not problems and seen.count == 1 and list(seen.tail) == [(0, "2026-01-05T07:00:00.003548Z")]
+    assert (
+        not problems and seen.count == 1 and list(seen.tail) == [(0, "2026-01-05T07:00:00.003548Z")]
+    )
