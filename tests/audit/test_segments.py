@@ -66,10 +66,14 @@ def folds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_parallel_report_equals_one_pass(vault: Vault, log: AuditLog, folds: list[str]) -> None:
     parallel = _verify(vault, log, processes=2)
     assert folds == ["folded"]
+    pool = _segments._pools[2]
     single = _verify(vault, log, processes=1)
     assert folds == ["folded"]  # one process: no workers
     assert parallel.ok and single.ok
     assert parallel.to_dict() == single.to_dict()
+    again = _verify(vault, log, processes=2)  # the same workers, started once
+    assert folds == ["folded", "folded"] and _segments._pools[2] is pool
+    assert again.to_dict() == single.to_dict()
     assert parallel.events == EVENTS and parallel.latest_head is not None
 
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, create_engine
@@ -73,11 +74,12 @@ class Plan:
         """Count, roots at ``sizes``, latest times: as the one-process pass gives them."""
         ordered = sorted(s for s in sizes if s > 0)
         jobs = [self._job(i, ordered, keep) for i in range(self.segments)]
-        context = multiprocessing.get_context(_start_method())
-        if context.get_start_method() == "forkserver":  # the server imports this module once
-            context.set_forkserver_preload([__name__])
-        with ProcessPoolExecutor(self.processes, mp_context=context) as pool:
+        pool = _pool(self.processes)
+        try:
             seen = list(pool.map(_check_range, *zip(*jobs, strict=True)))
+        except BrokenExecutor:
+            _drop(self.processes, pool)
+            raise
         return fold(seen, self.size, keep)
 
     def _job(self, i: int, sizes: Sequence[int], keep: int) -> tuple[object, ...]:
@@ -165,6 +167,35 @@ def _check_range(
         engine.dispose()
     marks, frontier, tail = seen.marks, seen.frontier.to_bytes(), list(seen.tail)
     return Segment(start, seen.count, len(problems), marks, frontier, tail)
+
+
+_pools: dict[int, ProcessPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(processes: int) -> ProcessPoolExecutor:
+    """This process's pool of ``processes`` workers, started at its first verification.
+
+    Kept for the next one: a worker starts by importing this module and, as
+    multiprocessing does, the main script (the CLI, a server), which costs more
+    than checking a segment; kept workers pay it once.
+    """
+    with _pools_lock:
+        pool = _pools.get(processes)
+        if pool is None:
+            context = multiprocessing.get_context(_start_method())
+            if context.get_start_method() == "forkserver":  # it imports this module once
+                context.set_forkserver_preload([__name__])
+            pool = _pools[processes] = ProcessPoolExecutor(processes, mp_context=context)
+        return pool
+
+
+def _drop(processes: int, pool: ProcessPoolExecutor) -> None:
+    """A broken pool (a worker died) is replaced at the next verification."""
+    with _pools_lock:
+        if _pools.get(processes) is pool:
+            del _pools[processes]
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _cores() -> int:
