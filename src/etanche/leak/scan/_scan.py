@@ -120,9 +120,11 @@ def scan_table(
             plan = plan_table(frame.head(SAMPLE_ROWS))
             state.notes.extend(f"{note} (in {table.name})" for note in plan.notes)
         parts = _key_parts(plan)
-        found = detect_frame(frame, plan, state.cache, {"person": parts[0]} if parts else None)
+        found = detect_frame(frame, plan, state.cache)
         _count(finding, frame, found, state.cache, plan)
-        keys = _row_keys(frame, found.extra["person"], parts[1:]) if parts else None
+        keys = (
+            _row_keys(frame, _first_key(frame, plan, found, parts[0]), parts[1:]) if parts else None
+        )
         if keys is not None:
             state.persons.append(keys.drop_nulls())
         _count_rows(finding, frame, found, state, keys)
@@ -213,6 +215,18 @@ def _key_parts(plan: TablePlan) -> list[pl.Expr]:
     return parts
 
 
+def _first_key(
+    frame: pl.DataFrame, plan: TablePlan, found: FrameFindings, first: pl.Expr
+) -> pl.Series:
+    """The first identity part of every row; a valid NIR is read off the NIR test's mask."""
+    nir = plan.first("nir")
+    if nir is None:
+        return frame.select(first.alias("person")).to_series()
+    valid = next(m for c, column, s, m in found.masks if (c, column, s) == ("nir", nir, "nir"))
+    compact = v.compact_nir(pl.col(nir))
+    return frame.select(pl.when(pl.lit(valid)).then(compact).alias("person")).to_series()
+
+
 def _row_keys(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.Series:
     """One identity hash per row (null where the row has none), aligned with the frame.
 
@@ -222,7 +236,9 @@ def _row_keys(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.
     keys = first
     if rest and first.null_count():
         missing = first.is_null().arg_true()
-        others = frame[missing].select(pl.coalesce(rest).alias(first.name)).to_series()
+        read = list(dict.fromkeys(c for e in rest for c in e.meta.root_names()))
+        others = frame.select(read)[missing].select(pl.coalesce(rest).alias(first.name))
+        others = others.to_series()
         keys = keys.scatter(missing, others.cast(keys.dtype))
     return pl.select(pl.when(keys.is_not_null()).then(keys.hash())).to_series()
 
@@ -247,9 +263,10 @@ def _count_rows(
             bucket = concept_bucket(flag_concept(column))
             concepts.setdefault(bucket, set()).update(cells.arg_true().to_list())
         elif source == "free_text":
-            texts = frame[column]
-            for position in cells.arg_true().to_list():
-                result = state.cache.results.get(texts[position])
+            at = cells.arg_true()
+            texts = frame[column].gather(at).to_list()
+            for position, text in zip(at.to_list(), texts, strict=True):
+                result = state.cache.results.get(text)
                 for concept in result.health if result is not None else ():
                     concepts.setdefault(concept_bucket(concept), set()).add(position)
     for category, held in rows.items():
