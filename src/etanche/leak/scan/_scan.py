@@ -237,8 +237,8 @@ def _row_keys(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.
     if rest and first.null_count():
         missing = first.is_null().arg_true()
         read = list(dict.fromkeys(c for e in rest for c in e.meta.root_names()))
-        others = frame.select(read)[missing].select(pl.coalesce(rest).alias(first.name))
-        others = others.to_series()
+        rows = frame.select(read)[missing]
+        others = rows.select(pl.coalesce(rest).alias(first.name)).to_series()
         keys = keys.scatter(missing, others.cast(keys.dtype))
     return pl.select(pl.when(keys.is_not_null()).then(keys.hash())).to_series()
 
