@@ -181,7 +181,8 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
                 formats = v.date_formats(sample[column]) if dated else ()
                 plan.roles.append(ColumnRole(column, role.role, role.confidence, formats))
     _check_birth_dates(sample, plan, date_like)
-    plan.repeating = _repeating(sample, [r.column for r in plan.roles])
+    dates = frozenset(r.column for r in plan.roles if r.role in DATED)
+    plan.repeating = dates | _repeating(sample, [r.column for r in plan.roles])
     return plan
 
 
@@ -189,6 +190,7 @@ def _repeating(sample: pl.DataFrame, columns: list[str]) -> frozenset[str]:
     """Columns of ``sample`` with at most ``REPEATING`` of their values distinct.
 
     Only a matter of speed: a column's cells get the same answers either way.
+    Dates repeat too (a century holds 36,525 days) though a sample seldom shows it.
     """
     if not columns:
         return frozenset()
