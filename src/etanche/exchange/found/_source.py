@@ -71,6 +71,8 @@ def transcode(data: bytes, encoding: str) -> bytes:
         if data.isascii():
             return data
         return data.decode("utf-8", "replace").encode("utf-8")
+    if encoding == "cp1252" and data.isascii():
+        return data
     if encoding == "cp1252" and not data.translate(None, _NOT_C1):
         return data.decode("latin-1").encode("utf-8")
     return data.decode(encoding, "replace").encode("utf-8")

@@ -279,13 +279,24 @@ def _held(masks: dict[str, pl.Series], key: str, cells: pl.Series) -> None:
 
 
 def _text_concepts(texts: pl.Series, cells: pl.Series, cache: HealthCache) -> dict[str, pl.Series]:
-    """Per health concept, the cells whose analysed text affirms it (once per distinct text)."""
-    by_concept: dict[str, list[str]] = {}
+    """Per health concept, the cells whose analysed text affirms it.
+
+    Concepts are looked up once per distinct text, then mapped to the cells in one join.
+    """
+    by_text: dict[str, set[str]] = {}
     for text in texts.filter(cells).unique().to_list():
         result = cache.results.get(text)
-        for concept in {concept_bucket(c) for c in result.health} if result is not None else ():
-            by_concept.setdefault(concept, []).append(text)
-    return {c: cells & texts.is_in(held).fill_null(False) for c, held in by_concept.items()}
+        if result is not None and result.health:
+            by_text[text] = {concept_bucket(c) for c in result.health}
+    concepts = sorted(set().union(*by_text.values()))
+    if not concepts:
+        return {}
+    answers = pl.DataFrame(
+        {"t": list(by_text), **{c: [c in held for held in by_text.values()] for c in concepts}},
+        schema_overrides={"t": pl.String},
+    )
+    joined = texts.to_frame("t").join(answers, on="t", how="left", maintain_order="left")
+    return {c: cells & joined[c].fill_null(False) for c in concepts}
 
 
 def _physicians(frame: pl.DataFrame, plan: TablePlan, state: _State) -> None:
