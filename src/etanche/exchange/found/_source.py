@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import charset_normalizer
-
 __all__ = ["HEAD", "Source", "detect_encoding", "transcode"]
 
 HEAD = 64 * 1024  # bytes read to sniff format, encoding and delimiter
@@ -33,11 +31,18 @@ class Source:
             return handle.read(size)
 
 
+# Bytes 0x80-0x9F: where cp1252 differs from latin-1 (which decodes at memcpy speed).
+_C1 = bytes(range(0x80, 0xA0))
+_NOT_C1 = bytes(range(0x80)) + bytes(range(0xA0, 0x100))
+
+
 def detect_encoding(head: bytes) -> str:
-    """utf-8 (with or without BOM), utf-16 by BOM, else what charset-normalizer says.
+    """utf-8 (with or without BOM), utf-16 by BOM, cp1252, else what charset-normalizer says.
 
     French exports are mostly cp1252: it is the fallback when the guess is not
-    one of the usual Western encodings.
+    one of the usual Western encodings, and the answer without asking when no
+    8-bit byte falls in 0x80-0x9F (every one is then a Latin-1 letter or sign,
+    read the same in cp1252; DOS and Mac French put their accents in that range).
     """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -49,16 +54,15 @@ def detect_encoding(head: bytes) -> str:
         pass
     else:
         return "utf-8"
+    if not head.translate(None, _NOT_C1):
+        return "cp1252"
+    import charset_normalizer  # 70 ms of imports, for the files that need a guess
+
     best = charset_normalizer.from_bytes(head[:16_384]).best()
     guess = best.encoding if best is not None else ""
     if guess in {"utf_8", "cp1252", "latin_1", "iso8859_15", "cp850", "mac_roman"}:
         return "cp1252" if guess in {"latin_1", "iso8859_15"} else guess
     return "cp1252"
-
-
-# Bytes 0x80-0x9F: where cp1252 differs from latin-1 (which decodes at memcpy speed).
-_C1 = bytes(range(0x80, 0xA0))
-_NOT_C1 = bytes(range(0x80)) + bytes(range(0xA0, 0x100))
 
 
 def transcode(data: bytes, encoding: str) -> bytes:
@@ -67,6 +71,8 @@ def transcode(data: bytes, encoding: str) -> bytes:
         if data.isascii():
             return data
         return data.decode("utf-8", "replace").encode("utf-8")
+    if encoding == "cp1252" and data.isascii():
+        return data
     if encoding == "cp1252" and not data.translate(None, _NOT_C1):
         return data.decode("latin-1").encode("utf-8")
     return data.decode(encoding, "replace").encode("utf-8")

@@ -27,6 +27,7 @@ WEAK = 0.05  # enough when the header hints the same role
 AGREE = 0.5  # NIR / birth-date agreement below which the disagreement is noted
 NIR_NOTE = "birth dates disagree with the NIR"
 DATED = ("birth_date", "last_visit")  # roles whose dates are parsed in the writings seen
+REPEATING = 0.5  # at most this share of a sample's values distinct: test each value once
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ class TablePlan:
     roles: list[ColumnRole] = field(default_factory=list)
     free_text: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # column names and shares only
+    # columns whose values repeat (sex, régime, city, doctor...): tested once per distinct value
+    repeating: frozenset[str] = frozenset()
 
     def columns(self, role: str) -> list[str]:
         return [r.column for r in self.roles if r.role == role]
@@ -178,7 +181,25 @@ def plan_table(sample: pl.DataFrame) -> TablePlan:
                 formats = v.date_formats(sample[column]) if dated else ()
                 plan.roles.append(ColumnRole(column, role.role, role.confidence, formats))
     _check_birth_dates(sample, plan, date_like)
+    dates = frozenset(r.column for r in plan.roles if r.role in DATED)
+    plan.repeating = dates | _repeating(sample, [r.column for r in plan.roles])
     return plan
+
+
+def _repeating(sample: pl.DataFrame, columns: list[str]) -> frozenset[str]:
+    """Columns of ``sample`` with at most ``REPEATING`` of their values distinct.
+
+    Only a matter of speed: a column's cells get the same answers either way.
+    Dates repeat too (a century holds 36,525 days) though a sample seldom shows it.
+    """
+    if not columns:
+        return frozenset()
+    picked = sample.select(list(dict.fromkeys(columns)))
+    distinct = picked.select(pl.all().drop_nulls().n_unique()).row(0)
+    counts = picked.select(pl.all().count()).row(0)
+    return frozenset(
+        c for c, d, n in zip(picked.columns, distinct, counts, strict=True) if d <= REPEATING * n
+    )
 
 
 def _agreement(sample: pl.DataFrame, nir: str, column: str) -> float:

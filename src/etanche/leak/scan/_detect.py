@@ -136,7 +136,7 @@ def detect_frame(
     such as the compact NIR are computed once) and returned in ``found.extra``.
     """
     found = FrameFindings()
-    exprs = [role_mask(r.role, r.column, r.formats).alias(str(i)) for i, r in enumerate(plan.roles)]
+    exprs = _role_exprs(frame, plan)
     exprs += [e.alias(f"extra:{k}") for k, e in (extra or {}).items()]
     masks = frame.lazy().select(exprs).collect() if exprs else pl.DataFrame()
     by_column: dict[tuple[str, str], pl.Series] = {}
@@ -156,6 +156,32 @@ def detect_frame(
     if plan.free_text:
         _free_text(frame, plan.free_text, cache, found)
     return found
+
+
+def _role_exprs(frame: pl.DataFrame, plan: TablePlan) -> list[pl.Expr]:
+    """Each role's mask, aliased by its index in ``plan.roles``.
+
+    A column whose values repeat is tested once per distinct value (side by side,
+    one query per column), then its cells are looked up in the passing values: a
+    test never passes on a missing cell, so both ways give every cell the same answer.
+    """
+    repeated = [(i, r) for i, r in enumerate(plan.roles) if r.column in plan.repeating]
+    queries = [
+        frame.lazy()
+        .select(pl.col(r.column).unique())
+        .filter(role_mask(r.role, r.column, r.formats))
+        for _, r in repeated
+    ]
+    answers = pl.collect_all(queries) if queries else []
+    passing = {i: p.to_series().implode() for (i, _), p in zip(repeated, answers, strict=True)}
+    return [
+        (
+            pl.col(r.column).is_in(passing[i])
+            if i in passing
+            else role_mask(r.role, r.column, r.formats)
+        ).alias(str(i))
+        for i, r in enumerate(plan.roles)
+    ]
 
 
 def _iban_checked(values: pl.Series, mask: pl.Series) -> pl.Series:

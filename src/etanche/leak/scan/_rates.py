@@ -6,6 +6,10 @@ phone, IBAN, tokens), the fallbacks for a hinted column that fails its hint
 (street, blood group, words, length) and the one or two tests of their hint; only
 columns without a hint, and their neighbours, need every test. A rate not
 computed is absent, so reading it fails loudly instead of reading zero.
+
+Each test runs once per distinct value of a column (sex, régime, city, dates
+repeat a lot): the share is the sum of the passing values' counts over the
+column's count, the same integers divided as a mean over every cell.
 """
 
 from __future__ import annotations
@@ -58,11 +62,15 @@ TESTS = tuple(_tests(pl.col("v")))
 
 
 def _long(frame: pl.DataFrame) -> pl.LazyFrame:
-    """Every non-empty cell as (column, value): each pattern is compiled once, not per column."""
+    """Every distinct non-empty (column, value) and its count ``n``.
+
+    One long frame: each pattern is compiled once, not per column.
+    """
     return (
-        frame.with_row_index("_row")
-        .unpivot(index="_row", variable_name="column", value_name="v")
+        frame.unpivot(variable_name="column", value_name="v")
         .filter(pl.col("v").is_not_null() & (pl.col("v").str.strip_chars() != ""))
+        .group_by("column", "v")
+        .agg(n=pl.len().cast(pl.Float64))
         .lazy()
     )
 
@@ -70,9 +78,18 @@ def _long(frame: pl.DataFrame) -> pl.LazyFrame:
 def _means(
     long: pl.LazyFrame, columns: Iterable[str], tests: Iterable[str], exprs: dict[str, pl.Expr]
 ) -> pl.LazyFrame:
+    """Per column, each test's mean over its cells, weighted by the distinct values' counts.
+
+    Like ``mean``, a null answer counts in neither the sum nor the count.
+    """
     wanted = long.filter(pl.col("column").is_in(list(columns)))
     picked = [exprs[k].cast(pl.Float64).alias(k) for k in tests]
-    return wanted.select(pl.col("column"), *picked).group_by("column").agg(pl.all().mean())
+    n = pl.col("n")
+    means = []
+    for k in tests:
+        total = n.filter(pl.col(k).is_not_null()).sum()
+        means.append(pl.when(total > 0).then((pl.col(k) * n).sum() / total).alias(k))
+    return wanted.select(pl.col("column"), n, *picked).group_by("column").agg(means)
 
 
 def column_rates(

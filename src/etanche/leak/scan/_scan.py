@@ -69,11 +69,11 @@ _CONFIDENCE = {
 @dataclass
 class _State:
     cache: HealthCache = field(default_factory=HealthCache)
-    persons: list[pl.Series] = field(default_factory=list)
-    # per category and per health concept: row counts and the person keys of those rows
-    category_keys: dict[str, list[pl.Series]] = field(default_factory=dict)
+    # per frame, each row's person key and whether the row holds each category and
+    # each health concept ("concept:" + bucket): the distinct persons of every
+    # category are counted in one group-by at the end
+    person_rows: list[pl.DataFrame] = field(default_factory=list)
     concept_rows: dict[str, int] = field(default_factory=dict)
-    concept_keys: dict[str, list[pl.Series]] = field(default_factory=dict)
     physicians: list[pl.Series] = field(default_factory=list)
     physicians_rpps: bool = False
     matcher: VaultMatcher | None = None
@@ -120,11 +120,11 @@ def scan_table(
             plan = plan_table(frame.head(SAMPLE_ROWS))
             state.notes.extend(f"{note} (in {table.name})" for note in plan.notes)
         parts = _key_parts(plan)
-        found = detect_frame(frame, plan, state.cache, {"person": parts[0]} if parts else None)
+        found = detect_frame(frame, plan, state.cache)
         _count(finding, frame, found, state.cache, plan)
-        keys = _row_keys(frame, found.extra["person"], parts[1:]) if parts else None
-        if keys is not None:
-            state.persons.append(keys.drop_nulls())
+        keys = (
+            _row_keys(frame, _first_key(frame, plan, found, parts[0]), parts[1:]) if parts else None
+        )
         _count_rows(finding, frame, found, state, keys)
         _physicians(frame, plan, state)
         if state.matcher is not None:
@@ -213,6 +213,18 @@ def _key_parts(plan: TablePlan) -> list[pl.Expr]:
     return parts
 
 
+def _first_key(
+    frame: pl.DataFrame, plan: TablePlan, found: FrameFindings, first: pl.Expr
+) -> pl.Series:
+    """The first identity part of every row; a valid NIR is read off the NIR test's mask."""
+    nir = plan.first("nir")
+    if nir is None:
+        return frame.select(first.alias("person")).to_series()
+    valid = next(m for c, column, s, m in found.masks if (c, column, s) == ("nir", nir, "nir"))
+    compact = v.compact_nir(pl.col(nir))
+    return frame.select(pl.when(pl.lit(valid)).then(compact).alias("person")).to_series()
+
+
 def _row_keys(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.Series:
     """One identity hash per row (null where the row has none), aligned with the frame.
 
@@ -222,7 +234,9 @@ def _row_keys(frame: pl.DataFrame, first: pl.Series, rest: list[pl.Expr]) -> pl.
     keys = first
     if rest and first.null_count():
         missing = first.is_null().arg_true()
-        others = frame[missing].select(pl.coalesce(rest).alias(first.name)).to_series()
+        read = list(dict.fromkeys(c for e in rest for c in e.meta.root_names()))
+        rows = frame.select(read)[missing]
+        others = rows.select(pl.coalesce(rest).alias(first.name)).to_series()
         keys = keys.scatter(missing, others.cast(keys.dtype))
     return pl.select(pl.when(keys.is_not_null()).then(keys.hash())).to_series()
 
@@ -234,9 +248,9 @@ def _count_rows(
     state: _State,
     keys: pl.Series | None,
 ) -> None:
-    """Rows and person keys per category and per health concept (a person counts once)."""
+    """Rows per category and per health concept, and each row's person key with them."""
     rows: dict[str, pl.Series] = {}
-    concepts: dict[str, set[int]] = {}
+    concepts: dict[str, pl.Series] = {}
     for category, column, source, cells in found.masks:
         if category == "ins_traits" and source != "ins_row":
             continue
@@ -244,26 +258,45 @@ def _count_rows(
         if category != "health":
             continue
         if source == "health_flag":
-            bucket = concept_bucket(flag_concept(column))
-            concepts.setdefault(bucket, set()).update(cells.arg_true().to_list())
+            _held(concepts, concept_bucket(flag_concept(column)), cells)
         elif source == "free_text":
-            texts = frame[column]
-            for position in cells.arg_true().to_list():
-                result = state.cache.results.get(texts[position])
-                for concept in result.health if result is not None else ():
-                    concepts.setdefault(concept_bucket(concept), set()).add(position)
+            for concept, held in _text_concepts(frame[column], cells, state.cache).items():
+                _held(concepts, concept, held)
     for category, held in rows.items():
         count = int(held.sum())
-        if not count:
-            continue
-        finding.categories.setdefault(category, CategoryFinding(category)).rows += count
-        if keys is not None:
-            state.category_keys.setdefault(category, []).append(keys.filter(held).drop_nulls())
-    for concept, positions in concepts.items():
-        state.concept_rows[concept] = state.concept_rows.get(concept, 0) + len(positions)
-        if keys is not None:
-            taken = keys.gather(sorted(positions)).drop_nulls()
-            state.concept_keys.setdefault(concept, []).append(taken)
+        if count:
+            finding.categories.setdefault(category, CategoryFinding(category)).rows += count
+    for concept, held in concepts.items():
+        state.concept_rows[concept] = state.concept_rows.get(concept, 0) + int(held.sum())
+    if keys is not None:
+        flags = {**rows, **{f"concept:{c}": held for c, held in concepts.items()}}
+        table = pl.DataFrame({"key": keys, **{k: m.alias(k) for k, m in flags.items()}})
+        state.person_rows.append(table.filter(pl.col("key").is_not_null()))
+
+
+def _held(masks: dict[str, pl.Series], key: str, cells: pl.Series) -> None:
+    masks[key] = masks[key] | cells if key in masks else cells
+
+
+def _text_concepts(texts: pl.Series, cells: pl.Series, cache: HealthCache) -> dict[str, pl.Series]:
+    """Per health concept, the cells whose analysed text affirms it.
+
+    Concepts are looked up once per distinct text, then mapped to the cells in one join.
+    """
+    by_text: dict[str, set[str]] = {}
+    for text in texts.filter(cells).unique().to_list():
+        result = cache.results.get(text)
+        if result is not None and result.health:
+            by_text[text] = {concept_bucket(c) for c in result.health}
+    concepts = sorted(set().union(*by_text.values()))
+    if not concepts:
+        return {}
+    answers = pl.DataFrame(
+        {"t": list(by_text), **{c: [c in held for held in by_text.values()] for c in concepts}},
+        schema_overrides={"t": pl.String},
+    )
+    joined = texts.to_frame("t").join(answers, on="t", how="left", maintain_order="left")
+    return {c: cells & joined[c].fill_null(False) for c in concepts}
 
 
 def _physicians(frame: pl.DataFrame, plan: TablePlan, state: _State) -> None:
@@ -294,12 +327,16 @@ def _finish(report: ScanReport, state: _State) -> None:
             total.count += entry.count
             total.rows += entry.rows
     report.categories = {c: report.categories[c] for c in CATEGORIES if c in report.categories}
-    if state.persons:
-        report.persons = int(pl.concat(state.persons).n_unique())
+    persons: dict[str, int] = {}
+    if state.person_rows:
+        table = pl.concat(state.person_rows, how="diagonal")
+        by_person = table.group_by("key").agg(pl.exclude("key").any())
+        report.persons = by_person.height
+        persons = by_person.select(pl.exclude("key").sum()).row(0, named=True)
     for category, entry in report.categories.items():
-        entry.persons = _distinct(state.category_keys.get(category, []))
+        entry.persons = int(persons.get(category) or 0)
     report.concepts = {
-        concept: (rows, _distinct(state.concept_keys.get(concept, [])))
+        concept: (rows, int(persons.get(f"concept:{concept}") or 0))
         for concept, rows in state.concept_rows.items()
     }
     report.physicians = _distinct(state.physicians)

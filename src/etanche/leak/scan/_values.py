@@ -111,11 +111,8 @@ def compact_nir(expr: pl.Expr) -> pl.Expr:
 
 def nir_valid(compact: pl.Expr) -> pl.Expr:
     """Shape, month code and key: 97 - (body mod 97), Corsica 2A/2B counted as 19/18."""
-    body = (
-        compact.str.slice(0, 13)
-        .str.replace("2A", "19", literal=True)
-        .str.replace("2B", "18", literal=True)
-    )
+    # one pass for both; only the department (characters 6-7) can hold a letter once shaped
+    body = compact.str.slice(0, 13).str.replace_many(["2A", "2B"], ["19", "18"])
     key = compact.str.slice(13, 2).cast(pl.Int64, strict=False)
     number = body.cast(pl.Int64, strict=False)
     shaped = compact.str.contains(_NIR)
