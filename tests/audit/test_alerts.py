@@ -198,6 +198,33 @@ def test_two_live_processes_share_the_window(vault: Vault) -> None:
         assert (i, len(fired)) == (i, 1 if i == 50 else 0)
 
 
+def test_a_run_of_own_events_is_not_read_back_but_another_writers_are(light: Engine) -> None:
+    """Events this engine observed in an unbroken run of seqs need no read-back; a gap
+    (another process wrote in between) sends the window back to the table."""
+    from sqlalchemy import event as sa_event
+
+    reads_back: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "audit_events" in statement:
+            reads_back.append(statement)
+
+    sa_event.listen(light, "before_cursor_execute", count)
+    web = AlertEngine(light, load_rules())
+    own = reads("fay", 40)
+    for i, e in enumerate(own):
+        log_events(light, [e], first_seq=i)
+        assert web.observe(e, seq=i) == []
+    assert len(reads_back) == 1  # the first event only: the rest were seen here, in order
+    # another process logs 11 more reads of hers; this engine sees the next one
+    log_events(light, reads("fay", 11, start=40, step=timedelta(seconds=1)), first_seq=40)
+    last = event("fay", "patient.read", "p99999", at=T0 + timedelta(minutes=10))
+    log_events(light, [last], first_seq=51)
+    fired = web.observe(last, seq=51)
+    assert len(reads_back) == 2
+    assert [a.rule for a in fired] == ["bulk_reads"] and "52 distinct" in fired[0].summary
+
+
 def test_with_the_real_audit_log(vault: Vault) -> None:
     from etanche.audit._log import AuditLog
 

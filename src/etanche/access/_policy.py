@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 
 from etanche.domain import Compartment
 from etanche.names import IDENTITY_ACTIONS, PATIENT_ACTIONS, Action, Role
@@ -289,6 +290,7 @@ def role_actions(role: Role) -> frozenset[Action]:
     return _GRANTS[role]
 
 
+@cache  # the grants are constants: computed once per role
 def compartments_for(role: Role) -> frozenset[Compartment]:
     """The most a session of ``role`` may ever unwrap; open the vault with no more."""
     allowed: set[Compartment] = set()
@@ -322,7 +324,6 @@ def can(
 
     Denies by default; every denial says why. ``now`` is only for tests.
     """
-    moment = now if now is not None else datetime.now(UTC)
     if action in _EVENTS_ONLY:
         return _deny(f"{action}: an authentication event, recorded but not decided by the policy")
     if actor.scopes is not None and action not in actor.scopes:
@@ -345,12 +346,8 @@ def can(
         )
     where = f"lab {resource.lab_id}" if resource.lab_id is not None else "network-wide resource"
     if actor.covers(resource.lab_id):
-        return Decision(
-            True,
-            f"{action}: allowed to the {actor.role} role in its labs",
-            _compartments(actor.role, action),
-        )
-    if _break_glass_applies(actor, action, moment):
+        return _allowed_in_labs(actor.role, action)
+    if _break_glass_applies(actor, action, now if now is not None else datetime.now(UTC)):
         return Decision(
             True,
             f"{action}: {where} is outside this account's labs; allowed by break-glass",
@@ -360,6 +357,13 @@ def can(
     if resource.lab_id is None:
         return _deny(f"{action}: a network-wide resource needs a network-wide account")
     return _deny(f"{action}: {where} is outside this account's labs")
+
+
+@cache  # immutable, and the same for every resource of the actor's labs
+def _allowed_in_labs(role: Role, action: Action) -> Decision:
+    return Decision(
+        True, f"{action}: allowed to the {role} role in its labs", _compartments(role, action)
+    )
 
 
 def scopes_cover(actor: Actor, actions: Iterable[Action]) -> Decision:

@@ -193,6 +193,7 @@ class _Track:
 
     __slots__ = (
         "bodies",
+        "complete",
         "counts",
         "hi",
         "keys",
@@ -213,6 +214,8 @@ class _Track:
         self.hi = 0
         self.counts: dict[str, int] = {}  # object id -> entries of the window holding it
         self.synced_seq: int | None = None
+        # every matching event up to this seq is in the track (read back or observed)
+        self.complete: int | None = None
         # the read-back of this track's events, built once: its compiled form is cached
         self.query: Select[Any] | None = None
 
@@ -294,6 +297,9 @@ class AlertEngine:
         self._clock: Clock = clock or _utc_now
         self._lock = threading.RLock()
         self._tracks: OrderedDict[tuple[str, str], _Track] = OrderedDict()
+        # the latest run of consecutive seqs this engine observed: no other writer's
+        # event lies within it, so a track complete up to its start needs no read-back
+        self._run: tuple[int, int] | None = None
         self._known: OrderedDict[str, None] = OrderedDict()  # fixed keys already alerted
         self._episodes: OrderedDict[str, datetime] = OrderedDict()  # "rule|subject|" -> start
         self.failures: deque[SinkFailure] = deque(maxlen=_MAX_FAILURES)
@@ -316,6 +322,7 @@ class AlertEngine:
         (``is_decoy``): the engine never learns which object it was.
         """
         with self._lock:
+            self._extend_run(seq)
             found = self._evaluate(event, seq, decoy_hit)
             fired = [alert for c in found if (alert := self._fire(c, seq)) is not None]
         self._dispatch(fired)  # outside the lock: a slow relay must not stall other events
@@ -709,6 +716,15 @@ class AlertEngine:
         ]
 
     # -- window state ------------------------------------------------------------
+    def _extend_run(self, seq: int | None) -> None:
+        """Note ``seq`` as observed: it extends the run, or a gap starts a new one."""
+        if seq is None:
+            self._run = None  # an event not yet logged: nothing can be assumed
+        elif self._run is not None and self._run[0] <= seq <= self._run[1] + 1:
+            self._run = (self._run[0], max(seq, self._run[1]))
+        else:
+            self._run = (seq, seq)
+
     def _track(self, rule: str, subject: str) -> _Track:
         key = (rule, subject)
         track = self._tracks.get(key)
@@ -736,6 +752,18 @@ class AlertEngine:
         """
         if seq is not None and track.synced_seq is not None and seq <= track.synced_seq:
             return
+        run = self._run
+        if (
+            seq is not None
+            and run is not None
+            and track.complete is not None
+            and run[0] - 1 <= track.complete
+            and seq <= run[1]
+        ):
+            # every event since the track's last read-back was observed here, in
+            # order: the table holds nothing the track lacks
+            track.complete = max(track.complete, seq)
+            return
         bound = since if self._engine.dialect.name != "sqlite" else since.replace(tzinfo=None)
         if track.query is None:  # the filters of one track never change
             track.query = (
@@ -750,6 +778,8 @@ class AlertEngine:
         after = track.synced_seq if track.synced_seq is not None else -1
         with self._engine.connect() as conn:
             rows = conn.execute(track.query, {"since": bound, "after": after}).all()
+        if seq is not None:  # read after ``seq`` was committed: the table up to it is in
+            track.complete = max(track.complete or 0, seq)
         for row in rows:
             track.synced_seq = max(track.synced_seq or 0, int(row.seq))
             body = bytes(row.body)

@@ -31,6 +31,7 @@ from etanche.web._auth import CsrfRejected, LoginRequired, any_person
 from etanche.web._config import WebConfig
 from etanche.web._durable import DurableAnswers
 from etanche.web._operations import bind
+from etanche.web._routing import by_prefix
 from etanche.web._security import SecurityHeaders
 from etanche.web._state import STATIC, TEMPLATES, Person, ServerState
 
@@ -89,6 +90,7 @@ def create_app(config: WebConfig) -> FastAPI:
     _include_routers(app)
     app.state.operations = bind(app)  # every API route has its scopes, or no server
     _error_handlers(app)
+    by_prefix(app)  # a request is matched against its first segment's routes only
     return app
 
 

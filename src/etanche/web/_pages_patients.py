@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from etanche.domain import (
@@ -65,7 +66,7 @@ from etanche.web._pages_forms import (
 from etanche.web._pages_fr import SEXES, invalid_fr, role_label
 from etanche.web._pages_identity import identity_context, notice_for
 from etanche.web._pages_insurance import regime_options
-from etanche.web._state import Person
+from etanche.web._state import Person, ServerState, server
 
 router = APIRouter(tags=["pages"])
 
@@ -427,10 +428,20 @@ def validate(
 
 # -- the sheet -------------------------------------------------------------------------
 @router.get("/patients/{patient_id}")
-def patient_sheet(
-    request: Request, patient_id: str, person: Person = Depends(page_person)
+async def patient_sheet(
+    request: Request, patient_id: str, state: ServerState = Depends(server)
 ) -> Response:
-    """The patient sheet: an audited read; clinical data only if the role holds its key."""
+    """The patient sheet: an audited read; clinical data only if the role holds its key.
+
+    The page's whole work (session, policy, read, audit, rendering) makes one trip
+    to the thread pool: a sync dependency (``page_person``) would cost a second.
+    """
+    return await run_in_threadpool(
+        lambda: _sheet_page(request, page_person(request, state), patient_id)
+    )
+
+
+def _sheet_page(request: Request, person: Person, patient_id: str) -> Response:
     service = person.patients()
     sheet = service.sheet(_checked_id(patient_id))
     patient, specimens, restricted = sheet.patient, sheet.specimens, sheet.restricted
