@@ -115,12 +115,15 @@ def render_row(row: Mapping[str, str], *, mark: ExportMark | None, row_key: str)
 def unmark_row(row: Mapping[str, str]) -> dict[str, str]:
     """Every markable value back to its canonical writing (what our importer stores)."""
     out = dict(row)
-    for name, text in row.items():
-        family = FIELD_FAMILY.get(name)
-        if family is None or not text:
+    for name, family in FIELD_FAMILY.items():  # the markable fields only, not every column
+        text = row.get(name)
+        if not text:
             continue
         canonical = FAMILIES[family].canonical
-        out[name] = "\n".join(canonical(part) for part in text.split("\n"))
+        if "\n" in text:
+            out[name] = "\n".join(canonical(part) for part in text.split("\n"))
+        else:
+            out[name] = canonical(text)
     return out
 
 
