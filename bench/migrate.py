@@ -5,9 +5,10 @@
 
 The legacy export of N synthetic patients (491,840 by default) is written first
 (not timed); then `check` (dry run), `run` (package: select, fingerprint, add
-canaries, age-encrypt, sign, write the ledger entry) and `verify` (signature,
-hashes, then import into a new encrypted vault, marks undone) are timed one
-after the other, as the CLI runs them. The recipient's vault is on the chosen
+canaries, age-encrypt, sign, write the ledger entry) and `verify --import`
+(signature, then every part's hashes and counts checked as it is imported into
+a new encrypted vault, marks undone, one transaction) are timed one after the
+other, as the CLI and the service run them. The recipient's vault is on the chosen
 engine (the sender's, which only keeps the plan, package record and ledger,
 stays SQLite). Each stage also reports its CPU seconds, in the main process and
 in all (workers included): on a loaded machine the main process's CPU is the
@@ -159,8 +160,11 @@ def measure(args: argparse.Namespace, where: VaultLocation, engine: str) -> Meas
 
         target = Vault.create(where, PASSPHRASE, kdf_cost=KdfCost.fast_for_tests())
         with stages.timed("verify"):
-            checked = open_package(
-                folder / "package", [recipient], signer_key_pem=plans.signer.public_key_pem()
+            checked = open_package(  # as the service's import: parts checked as they land
+                folder / "package",
+                [recipient],
+                signer_key_pem=plans.signer.public_key_pem(),
+                parts=False,
             )
             reconciliation = import_rows(
                 checked, target, workers=args.workers, normalise=unmark_row

@@ -860,3 +860,12 @@ def test_the_nir_key_check_answers_like_stdnum(value: str) -> None:
         reason = refused.reason
         got = next((k for k in ("check key", "length", "format") if k in reason), "ok")
     assert got == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=20))
+def test_the_luhn_check_answers_like_stdnum(digits: str) -> None:
+    from etanche.domain._validate import luhn_valid
+
+    assert luhn_valid(digits) == luhn.is_valid(digits)
+    assert luhn_valid(luhn_complete(digits))

@@ -1,13 +1,17 @@
-"""``migrate verify --import``: a checked package into a vault, on both cores.
+"""``migrate verify --import``: a package into a vault, checked and imported in one pass.
 
 Each part is taken by a forked worker: ciphertext hash, decryption, content
-hash, rows parsed (canaries dropped, marks undone), patients built and
-validated. The worker sends them back msgpack-encoded with the part's tally;
-the main process only decodes them and feeds the vault's ingest, which seals in
-its own workers and writes, all in one transaction. Validation is not repeated
-by the ingest: it ran, on every row, in this import's own workers. Record ids
-are drawn in the main process (time-ordered ids from one clock) and handed to
-each worker with its part.
+hash, rows parsed (canaries dropped, marks undone), record count against the
+manifest, patients built and validated. The worker sends them back
+msgpack-encoded with the part's tally; the main process only decodes them and
+feeds the vault's ingest, which seals in its own workers and writes, all in one
+transaction. After the last part, and before that transaction commits, the
+tallies must match the manifest's counts: a package with any part or count
+wrong lands nothing, so the import need not decrypt and parse every part a
+first time to check it (``open_package(..., parts=False)``). Validation is not
+repeated by the ingest: it ran, on every row, in this import's own workers.
+Record ids are drawn in the main process (time-ordered ids from one clock) and
+handed to each worker with its part.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ import msgspec
 from etanche.domain import Lab, Patient, Specimen, validate_patient, validate_specimen
 from etanche.errors import PackageRejected, ValidationError, ValidationErrors
 from etanche.exchange import SourceRecord, build_patient
-from etanche.migrate._verify import CheckedPackage, Reconciliation, _parse_part, _part_plaintext
+from etanche.migrate._verify import (
+    CheckedPackage,
+    Reconciliation,
+    _parse_part,
+    _part_plaintext,
+    count_agrees,
+)
 from etanche.vault import Vault, new_record_id
 
 __all__ = ["import_rows"]
@@ -63,7 +73,7 @@ def _built_part(
     for _, lab, record in _parse_part(plaintext, str(part["name"]), counted, package.canaries):
         patient_id = next(fresh, None)
         if patient_id is None:
-            raise PackageRejected(f"{part['name']}: more rows than the manifest announces")
+            raise PackageRejected(f"{part['name']}: record count differs from the manifest")
         record = SourceRecord(record.location, normalise(record.fields), record.specimens)
         patient, specimens = build_patient(record, patient_id=patient_id, lab_id=lab)
         try:
@@ -73,6 +83,7 @@ def _built_part(
         except ValidationError as refused:
             raise _located(refused, record.location) from None
         built.append((patient, list(specimens)))
+    count_agrees(part, len(built) + counted.canaries_dropped)
     per_lab = {lab: dict(numbers) for lab, numbers in counted.per_lab.items()}
     return _Tally(per_lab, dict(counted.per_compartment), counted.canaries_dropped), built
 
@@ -146,7 +157,8 @@ def import_rows(
     workers: int = 0,
     normalise: Normalise = _as_received,
 ) -> Reconciliation:
-    """Import every real row into ``vault`` in one transaction; all land or none.
+    """Check every part and import every real row into ``vault`` in one transaction;
+    all land or none (PackageRejected when a part or the counts differ from the manifest).
 
     ``normalise`` puts each row's values back in one canonical writing (the
     CLI passes the leak-tracing room's ``unmark_row``): a sender's fingerprint
@@ -162,6 +174,9 @@ def import_rows(
             report.imported += len(built)
             if progress is not None:
                 progress(report.imported)
+        if not report.matches:  # raised inside the transaction: nothing is committed
+            name = package.directory.name
+            raise PackageRejected(f"package {name}: counts differ from the manifest")
 
     # validated above, row by row, by this import's own workers (or this process)
     vault.add_many(items(), workers=workers, validate=False)

@@ -88,22 +88,39 @@ def restrict(plan: MigrationPlan, row: Mapping[str, Any]) -> dict[str, Any]:
     rows carry, no more (the package stays within its plan) and no less (they
     must not stand out).
     """
-    allowed = plan.allowed
+    record_fields, specimen_fields = _cut(plan)
     fields = {
         str(name): str(value)
         for name, value in dict(row.get("fields", {})).items()
-        if name in allowed and name in FIELDS and not str(name).startswith("specimen.")
+        if name in record_fields
     }
     specimens = []
-    if any(name.startswith("specimen.") for name in allowed):
+    if specimen_fields:
         for specimen in row.get("specimens", ()):
             day = _collected_day(specimen)
             if day is not None and not plan.specimen_in_range(day):
                 continue
-            kept = {str(k): str(v) for k, v in specimen.items() if k in allowed}
+            kept = {str(k): str(v) for k, v in specimen.items() if k in specimen_fields}
             if kept:
                 specimens.append(kept)
     return {"lab": row["lab"], "fields": fields, "specimens": specimens}
+
+
+_CUTS: dict[int, tuple[object, tuple[frozenset[str], frozenset[str]]]] = {}
+
+
+def _cut(plan: MigrationPlan) -> tuple[frozenset[str], frozenset[str]]:
+    """(record fields, specimen fields) a plan lets out, worked out once per plan
+    rather than once per row (keyed by its field lists, which the entry holds on to)."""
+    entry = _CUTS.get(id(plan.fields))
+    if entry is None or entry[0] is not plan.fields:
+        allowed = plan.allowed
+        specimen = frozenset(n for n in allowed if n.startswith("specimen."))
+        record = frozenset(n for n in allowed if n in FIELDS) - specimen
+        if len(_CUTS) > 64:
+            _CUTS.clear()
+        entry = _CUTS[id(plan.fields)] = (plan.fields, (record, specimen))
+    return entry[1]
 
 
 def compartment_values(
@@ -111,6 +128,11 @@ def compartment_values(
 ) -> Counter[str]:
     """Values a package row carries per compartment: what manifests announce and
     recipients reconcile, counted by this one function on both sides."""
-    counts: Counter[str] = Counter(FIELDS[name].compartment for name in fields)
-    counts["admin"] += sum(len(s) for s in specimens)  # specimen fields are administrative
-    return +counts
+    counts: Counter[str] = Counter(map(_COMPARTMENT.__getitem__, fields))
+    in_specimens = sum(map(len, specimens))
+    if in_specimens:
+        counts["admin"] += in_specimens  # specimen fields are administrative
+    return counts
+
+
+_COMPARTMENT = {name: spec.compartment for name, spec in FIELDS.items()}

@@ -2,11 +2,14 @@
 
 Everything is checked before anything is written: the manifest's Ed25519
 signature (against the sender's public key the recipient pinned), every part's
-ciphertext hash, then each decrypted part's content hash and record count. Only
-then are the parts decrypted again and imported into a vault, or written as a
-FHIR NDJSON or CSV file for another lab system, with the canaries dropped
-through the sealed list (``_import``). The reconciliation report compares what
-landed, per lab and per compartment, with what the manifest announced.
+ciphertext hash, then each decrypted part's content hash and record count. A
+conversion (FHIR NDJSON or CSV for another lab system) checks every part first,
+then decrypts them again to write. An import into a vault opens the package
+with ``parts=False`` and checks each part in the same pass that parses it for
+the import (``_import``): it writes in one transaction, and refuses the whole
+package before committing if any part or count fails. The canaries are dropped
+through the sealed list; the reconciliation report compares what landed, per
+lab and per compartment, with what the manifest announced.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from typing import Any
 import msgspec
 
 from etanche.crypto import AgeIdentity, Verifier, age_decrypt, content_hash
-from etanche.errors import EtancheError, PackageRejected
+from etanche.errors import EtancheError, PackageRejected, UsageError
 from etanche.exchange import FIELDS, SourceRecord
 from etanche.migrate._package import CANARIES, MANIFEST, PACKAGE_FORMAT, SIGNATURE, manifest_message
 from etanche.migrate._select import compartment_values
 
-__all__ = ["CheckedPackage", "Reconciliation", "open_package", "package_rows"]
+__all__ = ["CheckedPackage", "Reconciliation", "count_agrees", "open_package", "package_rows"]
 
 _decoder = msgspec.json.Decoder(dict[str, Any])
 
@@ -41,6 +44,7 @@ class CheckedPackage:
     identities: tuple[AgeIdentity, ...]
     canaries: frozenset[str]
     pinned: bool  # signature checked against a key the recipient supplied
+    parts_verified: bool = True  # False: only an import (which checks each part) may read it
 
 
 @dataclass
@@ -103,8 +107,13 @@ def open_package(
     *,
     signer_key_pem: bytes | None,
     progress: Callable[[int], None] | None = None,
+    parts: bool = True,
 ) -> CheckedPackage:
-    """Verify signature, hashes and counts of every part; PackageRejected names the first fault."""
+    """Verify signature, hashes and counts of every part; PackageRejected names the first fault.
+
+    ``parts=False`` checks the signature, format and canary list only: for
+    ``import_rows``, which checks every part as it reads it, before committing.
+    """
     manifest_bytes = _read(directory, MANIFEST)
     try:
         signature = base64.b64decode(_read(directory, SIGNATURE).strip(), validate=True)
@@ -131,13 +140,13 @@ def open_package(
         canaries = frozenset(
             str(c) for c in json.loads(age_decrypt(canary_blob, identities, what=CANARIES))
         )
+        _listed(manifest)
         counted = Reconciliation(manifest)
-        for part in manifest["parts"]:
+        for part in manifest["parts"] if parts else ():
             plaintext = _part_plaintext(directory, part, identities)
             before = counted.canaries_dropped
             rows = sum(1 for _ in _parse_part(plaintext, str(part["name"]), counted, canaries))
-            if rows + counted.canaries_dropped - before != part["records"]:
-                raise PackageRejected(f"{part['name']}: record count differs from the manifest")
+            count_agrees(part, rows + counted.canaries_dropped - before)
             checked += part["records"]
             if progress is not None:
                 progress(checked)
@@ -147,7 +156,7 @@ def open_package(
         if isinstance(exc, PackageRejected):
             raise
         raise PackageRejected(f"package {directory.name}: {exc}") from None
-    if not counted.matches:
+    if parts and not counted.matches:
         raise PackageRejected(f"package {directory.name}: counts differ from the manifest")
     return CheckedPackage(
         directory=directory,
@@ -155,7 +164,27 @@ def open_package(
         identities=tuple(identities),
         canaries=canaries,
         pinned=signer_key_pem is not None,
+        parts_verified=parts,
     )
+
+
+def _listed(manifest: dict[str, Any]) -> None:
+    """The manifest's parts and counts have the shape the checks read (TypeError otherwise)."""
+    for part in manifest["parts"]:
+        kinds = (str, int, str, str)
+        keys = ("name", "records", "plaintext_sha256", "ciphertext_sha256")
+        if not all(isinstance(part[k], kind) for k, kind in zip(keys, kinds, strict=True)):
+            raise TypeError("part listed without its name, count or hashes")
+    if not isinstance(manifest["counts"]["per_lab"], dict):
+        raise TypeError("counts per lab missing")
+    if not isinstance(manifest["counts"]["per_compartment"], dict):
+        raise TypeError("counts per compartment missing")
+
+
+def count_agrees(part: dict[str, Any], records: int) -> None:
+    """A part holds the records (rows and canaries) its manifest entry announces."""
+    if records != part["records"]:
+        raise PackageRejected(f"{part['name']}: record count differs from the manifest")
 
 
 def new_recipient_identity() -> tuple[str, str]:
@@ -170,6 +199,7 @@ def open_received(
     *,
     signer_key_pem: bytes | None,
     progress: Callable[[int], None] | None = None,
+    parts: bool = True,
 ) -> CheckedPackage:
     """The recipient's side of ``open_package``: its age identity as its key file's text.
 
@@ -177,7 +207,9 @@ def open_received(
     open a package without handling key objects itself.
     """
     key = AgeIdentity.from_text(identity_text, field="--identity")
-    return open_package(directory, [key], signer_key_pem=signer_key_pem, progress=progress)
+    return open_package(
+        directory, [key], signer_key_pem=signer_key_pem, progress=progress, parts=parts
+    )
 
 
 def _part_plaintext(
@@ -224,6 +256,8 @@ def package_rows(
     package: CheckedPackage, report: Reconciliation
 ) -> Iterator[tuple[str, str, SourceRecord]]:
     """(ref, lab, record) of every real row of a checked package, canaries dropped."""
+    if not package.parts_verified:
+        raise UsageError(f"package {package.directory.name}: parts not verified yet")
     for part in package.manifest["parts"]:
         plaintext = _part_plaintext(package.directory, part, package.identities)
         yield from _parse_part(plaintext, str(part["name"]), report, package.canaries)

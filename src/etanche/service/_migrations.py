@@ -328,36 +328,24 @@ class MigrationService:
         workers: int = 1,
         progress: Progress | None = None,
     ) -> tuple[Reconciliation, bool]:
-        """Verify a received package against the pinned key, then import it, all or nothing.
+        """Verify a received package against the pinned key and import it, all or nothing.
 
-        Progress is one running total: rows checked, then rows checked plus rows
-        imported. Returns the reconciliation and whether the signature was pinned.
+        The signature first; then each part is checked (hashes, counts) in the
+        same pass that imports it, and the one transaction commits only if every
+        part and the totals agree with the manifest. Progress is rows imported.
+        Returns the reconciliation and whether the signature was pinned.
         """
         if not signer_key_pem:
             # the manifest's own key proves nothing about who sent it: never import on it
             raise UsageError("--import: pin the sender's public key with --signer-key")
         folder = _absolute(package, "package")
         with self._allowed(Action.MIGRATION_IMPORT, {}, None) as event:
-            checked_rows = [0]
-
-            def verifying(done: int) -> None:
-                checked_rows[0] = done
-                if progress is not None:
-                    progress(done)
-
-            def importing(done: int) -> None:
-                if progress is not None:
-                    progress(checked_rows[0] + done)
-
             checked = open_received(
-                folder,
-                identity_text,
-                signer_key_pem=signer_key_pem.encode("utf-8"),
-                progress=verifying,
+                folder, identity_text, signer_key_pem=signer_key_pem.encode("utf-8"), parts=False
             )
             event["package"] = str(checked.manifest["package_id"])
             report = import_rows(
-                checked, self.vault, workers=workers, normalise=unmark_row, progress=importing
+                checked, self.vault, workers=workers, normalise=unmark_row, progress=progress
             )
             event.update(imported=report.imported, canaries_dropped=report.canaries_dropped)
         return report, checked.pinned

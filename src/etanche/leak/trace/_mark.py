@@ -39,6 +39,8 @@ class ExportMark:
     marks: frozenset[str] = DEFAULT_MARKS
     _choices: KeyedPrf = field(init=False, repr=False, compare=False)
     _order: KeyedPrf = field(init=False, repr=False, compare=False)
+    fields: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    """(field, family) of every field this export marks."""
 
     def __post_init__(self) -> None:
         unknown = self.marks - DEFAULT_MARKS
@@ -46,6 +48,8 @@ class ExportMark:
             raise UsageError(f"marks: unknown mark(s) {', '.join(sorted(unknown))}")
         object.__setattr__(self, "_choices", KeyedPrf(self.key, "export-marks"))
         object.__setattr__(self, "_order", KeyedPrf(self.key, "export-order"))
+        marked = tuple((n, f) for n, f in FIELD_FAMILY.items() if f in self.marks)
+        object.__setattr__(self, "fields", marked)
 
     def choose(self, family: str, row_key: str, canonical: str, k: int) -> int:
         """Index of the writing this export uses for ``canonical`` in that row."""
@@ -96,25 +100,30 @@ def render_row(row: Mapping[str, str], *, mark: ExportMark | None, row_key: str)
     out = dict(row)
     if mark is None:
         return out
-    for name, text in row.items():
-        family = FIELD_FAMILY.get(name)
-        if family is None or family not in mark.marks or not text:
+    for name, family in mark.fields:  # the markable fields only, not every column
+        text = row.get(name)
+        if not text:
             continue
-        out[name] = "\n".join(
-            _render_value(mark, family, row_key, part) for part in text.split("\n")
-        )
+        if "\n" in text:
+            parts = text.split("\n")
+            out[name] = "\n".join(_render_value(mark, family, row_key, p) for p in parts)
+        else:
+            out[name] = _render_value(mark, family, row_key, text)
     return out
 
 
 def unmark_row(row: Mapping[str, str]) -> dict[str, str]:
     """Every markable value back to its canonical writing (what our importer stores)."""
     out = dict(row)
-    for name, text in row.items():
-        family = FIELD_FAMILY.get(name)
-        if family is None or not text:
+    for name, family in FIELD_FAMILY.items():  # the markable fields only, not every column
+        text = row.get(name)
+        if not text:
             continue
         canonical = FAMILIES[family].canonical
-        out[name] = "\n".join(canonical(part) for part in text.split("\n"))
+        if "\n" in text:
+            out[name] = "\n".join(canonical(part) for part in text.split("\n"))
+        else:
+            out[name] = canonical(text)
     return out
 
 
