@@ -5,8 +5,8 @@
 
 Generation of the synthetic patients is timed apart and excluded from both
 figures (TimedSource), so the ratio is the cost of encryption and blind indexes.
-With --workers N (default 1), sealing runs in N forked processes while the main
-process generates and writes, as `etanche synth` does; 0 seals inline.
+With --workers N (default: one per core), sealing runs in N forked processes while
+the main process generates and writes, as `etanche synth` does; 0 seals inline.
 On PostgreSQL both sides load through COPY (the vault's bulk path and the plain
 table's). JSON keys: patients, encrypted_s, plain_s, ratio, peak_rss_mb
 (``{"sqlite": {...}, "postgresql": {...}}`` with --engine both).
@@ -15,6 +15,7 @@ table's). JSON keys: patients, encrypted_s, plain_s, ratio, peak_rss_mb
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -85,7 +86,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     add_engine_options(parser)
     parser.add_argument(
-        "--workers", type=int, default=1, help="sealing processes beside the writer (0: inline)"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="sealing processes beside the writer (0: inline; default: one per core)",
     )
     args = parser.parse_args()
     run_engines(args, lambda where, engine: measure(args, where, engine))

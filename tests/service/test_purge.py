@@ -36,6 +36,7 @@ def test_purge_shreds_exactly_the_expired_records(tmp_path: Path) -> None:
             assert row.erased_at is not None
             assert (row.admin, row.clinical, row.admin_key, row.clinical_key) == (None,) * 4
             assert row.last_visit_on is None
+            assert (row.nir_digest, row.name_dob_digest) == (None, None)
             assert indexes == 0 and specs == []
         reader = core.vault.session(ALL_COMPARTMENTS)
         for pid in groups[RECENT] + groups[MIXED] + groups[HELD]:

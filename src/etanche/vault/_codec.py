@@ -6,7 +6,7 @@ not encoding, is what ingest pays for.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields
 from datetime import date, datetime
 
 import msgspec
@@ -18,11 +18,19 @@ _encoder = msgspec.msgpack.Encoder()
 _patient_decoder = msgspec.msgpack.Decoder(Patient)
 _clinical_decoder = msgspec.msgpack.Decoder(Clinical)
 _specimen_decoder = msgspec.msgpack.Decoder(Specimen)
+_ADMIN_FIELDS = tuple(f.name for f in fields(Patient) if f.name != "clinical")
 
 
 def encode_admin(patient: Patient) -> bytes:
     """Identity, identifiers, contacts, insurance, physician: everything but clinical."""
-    return _encoder.encode(replace(patient, clinical=_EMPTY_CLINICAL))
+    # A field-by-field copy with the clinical part emptied: the same bytes as
+    # ``replace(patient, clinical=...)``, without re-running the frozen __init__
+    # (a third of the cost, paid once per patient of a bulk load).
+    admin = object.__new__(Patient)
+    for name in _ADMIN_FIELDS:
+        object.__setattr__(admin, name, getattr(patient, name))
+    object.__setattr__(admin, "clinical", _EMPTY_CLINICAL)
+    return _encoder.encode(admin)
 
 
 def encode_clinical(patient: Patient) -> bytes:

@@ -28,6 +28,10 @@ from etanche.domain import (
 # birth names repeat (a bulk load of 491,840 patients has a few thousand distinct
 # ones), so the last few thousand keys are kept in memory, in this process only.
 _sound_of = lru_cache(maxsize=8192)(phonetic_key)
+# Name normalisation (NFKD, accents, separators) is the next cost of a load, and
+# birth and first names repeat as much: same bounded in-process memory.
+_name = lru_cache(maxsize=16384)(normalize_name)
+_prefix = lru_cache(maxsize=8192)(name_prefix)
 
 DECOY = "decoy"  # keyed digest of a decoy patient's id: the registry reveals nothing
 NIR = "nir"
@@ -93,9 +97,10 @@ def index_values(patient: Patient | IndexInput) -> list[tuple[str, str]]:
     values: list[tuple[str, str]] = []
     if nir:
         values.append((NIR, normalize_nir(nir)))
-    values.append((NAME_DOB, name_dob_key(birth_name, first_name, birth_date)))
+    # name_dob_key's string, through the write path's caches
+    values.append((NAME_DOB, f"{_name(birth_name)}|{_name(first_name)}|{birth_date.isoformat()}"))
     year = birth_date.year
-    values.append((PREFIX_YEAR, prefix_year_key(lab_id, name_prefix(birth_name), year)))
+    values.append((PREFIX_YEAR, prefix_year_key(lab_id, _prefix(birth_name), year)))
     values.append((PHONETIC_YEAR, phonetic_year_key(lab_id, _sound_of(birth_name), year)))
     values.extend((PHONE, normalize_phone_for_index(phone)) for phone in phones)
     values.extend((EMAIL, normalize_email(email)) for email in emails)

@@ -29,7 +29,8 @@ from sqlalchemy import (
     select,
 )
 
-from etanche.vault._schema import metadata, patient_index, patients
+from etanche.vault._index_store import entries_of
+from etanche.vault._schema import metadata
 
 __all__ = ["StoredPair", "index_digests", "pairs_table", "read_pairs", "replace_pairs"]
 
@@ -121,13 +122,8 @@ def read_pairs(
 
 def index_digests(engine: Engine, names: Sequence[str]) -> dict[str, dict[str, str]]:
     """patient id -> {index name: digest hex} for live patients, as the vault stores them."""
-    query = (
-        select(patient_index.c.patient_id, patient_index.c.name, patient_index.c.digest)
-        .join(patients, patients.c.id == patient_index.c.patient_id)
-        .where(patient_index.c.name.in_(list(names)), patients.c.erased_at.is_(None))
-    )
     out: dict[str, dict[str, str]] = {}
     with engine.connect() as conn:
-        for pid, name, digest in conn.execute(query):
-            out.setdefault(pid, {})[name] = bytes(digest).hex()
+        for pid, name, digest in entries_of(conn, names):
+            out.setdefault(pid, {})[name] = digest.hex()
     return out

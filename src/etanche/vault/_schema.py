@@ -78,9 +78,16 @@ patients = Table(
     Column("last_visit_on", Date, nullable=True),
     # the record this one was merged into (None: not merged); ciphertexts untouched
     Column("merged_into", String(32), nullable=True),
+    # The two exact-lookup blind indexes (NIR; birth name + first name + birth
+    # date), one value per patient: kept on the row so a lookup probes one table
+    # and a load writes two index rows fewer (revision 0020). NULL: no NIR, or shredded.
+    Column("nir_digest", LargeBinary, nullable=True),
+    Column("name_dob_digest", LargeBinary, nullable=True),
     Index("ix_patients_lab_version", "lab_id", "key_version"),
     Index("ix_patients_last_visit", "last_visit_on"),
     Index("ix_patients_merged_into", "merged_into"),
+    Index("ix_patients_nir_digest", "nir_digest"),
+    Index("ix_patients_name_dob_digest", "name_dob_digest"),
 )
 
 patient_index = Table(

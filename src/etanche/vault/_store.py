@@ -87,6 +87,7 @@ from etanche.errors import (
 )
 from etanche.vault import (
     _codec,
+    _index_store,
     _indexes,
     _landed,
     _reconnect,
@@ -493,16 +494,11 @@ class Vault:
         in a found file and how trace recognises exported rows. Digests are 32
         bits: one agreeing index is a candidate, not a proof.
         """
-        query = (
-            select(patient_index.c.digest, patient_index.c.patient_id, patients.c.lab_id)
-            .join(patients, patients.c.id == patient_index.c.patient_id)
-            .where(patient_index.c.name == index, patients.c.erased_at.is_(None))
-        )
         found: list[tuple[bytes, str, str]] = []
         with self._engine.connect() as conn:
             for start in range(0, len(digests), _DIGEST_BATCH):
-                chunk = list(digests[start : start + _DIGEST_BATCH])
-                rows = conn.execute(query.where(patient_index.c.digest.in_(chunk)))
+                chunk = digests[start : start + _DIGEST_BATCH]
+                rows = conn.execute(_index_store.live_digests(index, chunk))
                 found.extend((bytes(r.digest), str(r.patient_id), str(r.lab_id)) for r in rows)
         return found
 
@@ -749,11 +745,12 @@ class Vault:
                     Context("patients", pid, lab, _CLINICAL, version, 1),
                 )
                 row["clinical_revision"] = 1
-            p_rows.append(row)
-            i_rows.extend(
-                {"name": name, "digest": digest, "patient_id": pid}
-                for name, digest in _indexes.digests(indexer, _indexes.index_values(searchable))
+            on_row, index_rows = _index_store.split(
+                pid, _indexes.digests(indexer, _indexes.index_values(searchable))
             )
+            row.update(on_row)
+            p_rows.append(row)
+            i_rows.extend(index_rows)
             s_rows.extend(
                 {
                     "id": sid,
@@ -812,9 +809,10 @@ class Vault:
                 )
                 values["clinical_revision"] = clinical_rev
                 written.append((_CLINICAL, clinical_rev, values["clinical"]))
+            on_row, index_rows = self._index_rows(patient)
+            values.update(on_row)
             conn.execute(update(patients).where(patients.c.id == patient.id).values(**values))
             conn.execute(delete(patient_index).where(patient_index.c.patient_id == patient.id))
-            index_rows = self._index_rows(patient)
             if index_rows:
                 conn.execute(insert(patient_index), index_rows)
         self._emit(_revisions.writes_of(patient.id, written))
@@ -1022,12 +1020,10 @@ class Vault:
             chunk = ids[start : start + batch]
             with self._engine.connect() as conn:
                 stored: dict[str, set[tuple[str, bytes]]] = {pid: set() for pid in chunk}
-                for row in conn.execute(
-                    select(patient_index).where(patient_index.c.patient_id.in_(chunk))
-                ):
-                    stored[row.patient_id].add((row.name, bytes(row.digest)))
+                for pid, name, digest in _index_store.entries_of(conn, None, chunk):
+                    stored[pid].add((name, digest))
             for patient in self.get_many(chunk):
-                expected = {(r["name"], bytes(r["digest"])) for r in self._index_rows(patient)}
+                expected = set(_indexes.index_entries(self._indexer, patient))
                 if not expected <= stored[patient.id]:
                     mismatched.append(patient.id)
         return len(ids), mismatched
@@ -1230,7 +1226,7 @@ class Vault:
         return _reindex.reindex_front_desk(
             self._engine,
             self._decrypt,
-            self._index_rows,
+            lambda patient: self._index_rows(patient)[1],
             batch_size=batch_size,
             max_batches=max_batches,
         )
@@ -1360,11 +1356,9 @@ class Vault:
             ]
         self._ring.load(stored)
 
-    def _index_rows(self, patient: Patient) -> list[dict[str, Any]]:
-        return [
-            {"name": name, "digest": digest, "patient_id": patient.id}
-            for name, digest in _indexes.index_entries(self._indexer, patient)
-        ]
+    def _index_rows(self, patient: Patient) -> tuple[dict[str, bytes | None], list[dict[str, Any]]]:
+        """The patient's digests: ``patients`` column values, and ``patient_index`` rows."""
+        return _index_store.split(patient.id, _indexes.index_entries(self._indexer, patient))
 
     def _specimen_row(
         self, specimen: Specimen, admin_key: bytes, patient_lab: str, version: int
@@ -1429,7 +1423,8 @@ class Vault:
     ) -> list[Patient]:
         digest = self._indexer.digest(index, normalised)
         with self._engine.connect() as conn:
-            rows = conn.execute(_FIND_BY_DIGEST, {"index": index, "digest": digest}).all()
+            statement = _index_store.find_statement(index)
+            rows = conn.execute(statement, {"index": index, "digest": digest}).all()
         found = [self._decrypt(r) for r in rows if r.erased_at is None]
         return [p for p in found if matches(p)]
 
@@ -1547,16 +1542,6 @@ class Vault:
             pass
 
 
-# Built once: statement construction would otherwise cost as much as the lookup.
-_FIND_BY_DIGEST = (
-    select(patients)
-    .join(patient_index, patient_index.c.patient_id == patients.c.id)
-    .where(
-        patient_index.c.name == bindparam("index"), patient_index.c.digest == bindparam("digest")
-    )
-)
-
-
 _SEALED_ADMIN = select(
     patients.c.id,
     patients.c.lab_id,
@@ -1603,6 +1588,7 @@ def _shred(conn: Connection, live: Sequence[tuple[str, int, int]]) -> list[Write
             admin_revision=patients.c.admin_revision + 1,
             clinical_revision=patients.c.clinical_revision + 1,
             last_visit_on=None,
+            **_index_store.CLEARED,
             erased_at=now,
             updated_at=now,
         )

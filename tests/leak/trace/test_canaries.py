@@ -23,7 +23,7 @@ from etanche.leak.trace import (
 from etanche.leak.trace._identity import NIR, row_identity
 from etanche.synth import SynthNetwork
 from etanche.vault import Vault
-from etanche.vault._schema import patient_index
+from etanche.vault._schema import patients
 
 
 def test_canaries_are_new_decoys_with_the_exports_lab(loaded_vault: Vault) -> None:
@@ -41,9 +41,8 @@ def test_canaries_are_new_decoys_with_the_exports_lab(loaded_vault: Vault) -> No
                 continue
             with loaded_vault.engine.connect() as conn:
                 owners = conn.execute(
-                    select(patient_index.c.patient_id).where(
-                        (patient_index.c.name == name)
-                        & (patient_index.c.digest == loaded_vault.index_digest(name, value))
+                    select(patients.c.id).where(
+                        patients.c.nir_digest == loaded_vault.index_digest(name, value)
                     )
                 ).scalars()
                 assert set(owners) == {c.row_key}

@@ -2,10 +2,11 @@
 
 Each row's identifiers are normalised exactly as the vault indexes them (NIR,
 birth name + first name + birth date, phone, e-mail), turned into blind-index
-digests under the vault's keys and looked up in ``patient_index``: no patient
-is decrypted. Digests are truncated to 32 bits, so one agreeing index can be a
-coincidence: a row matches a patient when two of its indexes agree on them, or
-its only index does when the row has just one.
+digests under the vault's keys and looked up where the vault keeps them (the
+patient row or ``patient_index``): no patient is decrypted. Digests are
+truncated to 32 bits, so one agreeing index can be a coincidence: a row
+matches a patient when two of its indexes agree on them, or its only index
+does when the row has just one.
 """
 
 from __future__ import annotations
