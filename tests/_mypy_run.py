@@ -18,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ROOT / "tests" / "test_quality.py"
+TEST = "test_mypy_strict_on_src"
 RESULT_VARIABLE = "ETANCHE_TEST_MYPY_RESULT"
 COMMAND = [sys.executable, "-m", "mypy", "--no-error-summary", "src"]
 
@@ -33,11 +34,11 @@ os.replace(result + ".part", result)
 
 
 def selected(args: list[str], invocation_dir: Path) -> bool:
-    """Whether the paths on the command line hold ``test_quality.py``."""
-    paths = [a.split("::")[0] for a in args if not a.startswith("-")] or ["tests"]
-    for path in paths:
+    """Whether the paths on the command line hold the mypy test."""
+    for arg in [a for a in args if not a.startswith("-")] or ["tests"]:
+        path, _, node = arg.partition("::")
         target = (invocation_dir / path).resolve()
-        if target == QUALITY or target in QUALITY.parents:
+        if target in QUALITY.parents or (target == QUALITY and node in ("", TEST)):
             return True
     return False
 
