@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import stat
+import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 
 sys.path.insert(0, str(Path(__file__).parent))  # _postgres, _staff
 
+import _mypy_run
 from _postgres import PostgresServer, find_bindir, running_server
 from etanche.crypto import KdfCost
 from etanche.synth import SynthConfig, SynthNetwork, generate
@@ -40,6 +45,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests meanwhile, and no long test is left to run alone at the end."""
     slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
+
+
+_MYPY = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller starts ``mypy`` in the background when its test is among the
+    paths, before the xdist workers come up (they inherit where to read its result)."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    if os.environ.get(_mypy_run.RESULT_VARIABLE):
+        return
+    if _mypy_run.selected(config.args, config.invocation_params.dir):
+        folder = Path(tempfile.mkdtemp(prefix="etanche-mypy-"))
+        config.stash[_MYPY] = (_mypy_run.start(folder), folder)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    started = session.config.stash.get(_MYPY, None)
+    if started is None:
+        return
+    process, folder = started
+    if process.poll() is None:  # its test was deselected or the run was interrupted
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+    os.environ.pop(_mypy_run.RESULT_VARIABLE, None)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,7 @@ from etanche.errors import UsageError
 from etanche.linkage import (
     LEVELS,
     LinkageConfig,
+    LinkageResult,
     link_in_memory,
     memory_connection,
     score,
@@ -39,28 +41,52 @@ def _files(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*")} if folder.is_dir() else set()
 
 
-def test_the_model_finds_the_synthetic_duplicates(network, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    rows, truth = network
+@dataclass(frozen=True)
+class Linked:
+    """One run of the model on the module's network, and what it left on disk."""
+
+    result: LinkageResult
+    new_files: dict[Path, set[Path]]
+    home_before: set[Path]
+    home_after: set[Path]
+    spill_folder: bool
+
+
+@pytest.fixture(scope="module")
+def linked(network, tmp_path_factory: pytest.TempPathFactory) -> Linked:  # type: ignore[no-untyped-def]
+    """The run both tests below read (one run of a few seconds instead of two)."""
+    rows, _ = network
     # Watch the working folder (DuckDB's default spill folder is ./.tmp), a private
     # TMPDIR and the home folder (extensions, caches) for any new file.
-    work, temp = tmp_path / "work", tmp_path / "temp"
+    root = tmp_path_factory.mktemp("linked")
+    work, temp = root / "work", root / "temp"
     work.mkdir()
     temp.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("TMPDIR", str(temp))
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
-    before = {folder: _files(folder) for folder in (work, temp)}
-    home_before = set(Path.home().iterdir())
-    result = link_in_memory(rows, LinkageConfig(threshold=0.95))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(work)
+        patch.setenv("TMPDIR", str(temp))
+        patch.setattr(tempfile, "tempdir", str(temp))
+        before = {folder: _files(folder) for folder in (work, temp)}
+        home_before = set(Path.home().iterdir())
+        result = link_in_memory(rows, LinkageConfig(threshold=0.95))
+        new_files = {folder: _files(folder) - files for folder, files in before.items()}
+        home_after = set(Path.home().iterdir())
+        spill_folder = Path(".tmp").exists()
+    return Linked(result, new_files, home_before, home_after, spill_folder)
+
+
+def test_the_model_finds_the_synthetic_duplicates(network, linked: Linked) -> None:  # type: ignore[no-untyped-def]
+    rows, truth = network
+    result = linked.result
     assert result.records == len(rows)
     found = score(((p.left, p.right) for p in result.pairs), truth)
     assert found.true > 200
     assert found.precision >= FLOOR, found
     assert found.recall >= FLOOR, found
-    for folder, files in before.items():
-        assert _files(folder) - files == set(), folder
-    assert set(Path.home().iterdir()) == home_before
-    assert not Path(".tmp").exists()
+    for folder, files in linked.new_files.items():
+        assert files == set(), folder
+    assert linked.home_after == linked.home_before
+    assert not linked.spill_folder
     # Pairs carry codes from the model's table, never a value of the records.
     values = {str(v) for row in rows[:500] for k, v in row.items() if k != "unique_id" and v}
     for pair in result.pairs:
@@ -69,9 +95,10 @@ def test_the_model_finds_the_synthetic_duplicates(network, tmp_path: Path, monke
         assert not set(pair.levels.values()) & values
 
 
-def test_a_child_on_a_parents_nir_is_not_a_pair(network) -> None:  # type: ignore[no-untyped-def]
+def test_a_child_on_a_parents_nir_is_not_a_pair(network, linked: Linked) -> None:  # type: ignore[no-untyped-def]
     rows, truth = network
-    result = link_in_memory(rows, LinkageConfig())
+    assert LinkageConfig() == LinkageConfig(threshold=0.95)  # the shared run is the default one
+    result = linked.result
     by_id = {r["unique_id"]: r for r in rows}
     shared_nir = [
         p
