@@ -35,6 +35,8 @@ fi
 PYTHON="${PYTHON:-python3.11}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
-# worksteal: a worker that runs out of tests takes half of what the other still has
-# queued (tests/conftest.py queues the slow modules first).
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist worksteal "$@"
+# Two workers per core: about a third of the suite's time is spent waiting (servers
+# starting, a browser, the JVM, fsyncs), which another worker fills. worksteal: a
+# worker that runs out of tests takes half of what another still has queued
+# (tests/conftest.py queues the slow modules first).
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-$(( 2 * $(nproc) ))}" --dist worksteal "$@"

@@ -210,6 +210,7 @@ def live_app(web_vault: WebVault) -> Iterator[FastAPI]:
     app.state.base_url = f"http://127.0.0.1:{port}"
     yield app
     server.should_exit = True
+    server.force_exit = True  # the browser's keep-alive connections need no goodbye
     thread.join(timeout=20)
 
 
