@@ -37,7 +37,7 @@ PYTHON="${PYTHON:-python3.11}"
 .venv/bin/pip install -q -e '.[test]'
 # One worker more than cores: part of the suite's time is spent waiting (servers
 # starting, a browser, the JVM, fsyncs), which the extra worker fills (on 2 cores:
-# 648 s with 3 workers, 666 s with 4, 774 s with 2). worksteal: a worker that runs
+# pytest took 648 s with 3 workers, 666 s with 4). worksteal: a worker that runs
 # out of tests takes half of what another still has queued (tests/conftest.py
 # queues the slow modules first).
 exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-$(( $(nproc) + 1 ))}" --dist worksteal "$@"
